@@ -1,0 +1,56 @@
+// The tensor machine language: blocks (what is computed) and plans (how it maps onto a GPU).
+// Keywords are contextual: every keyword below may also be used as a name (see `ident`).
+grammar Tm;
+
+file        : item* EOF ;
+item        : includeDecl | blockDecl | planDecl ;
+
+includeDecl : 'include' STRING ;
+
+// ---- blocks -------------------------------------------------------------------------
+blockDecl   : 'block' name=ident '{' member* '}' ;
+member      : paramDecl | tensorDecl | assign ;
+paramDecl   : 'param' binding (',' binding)* ;
+binding     : ident '=' expr ;
+tensorDecl  : role=('in' | 'w' | 'out') ident ':' dtype=ident '[' expr (',' expr)* ']' ;
+assign      : ident '=' expr ;
+
+expr        : '(' expr ')'                          # parenExpr
+            | ident '(' (arg (',' arg)*)? ')'       # callExpr
+            | op='-' expr                           # negExpr
+            | expr op=('*' | '/' | '%') expr        # mulExpr
+            | expr op=('+' | '-') expr              # addExpr
+            | ident                                 # nameExpr
+            | INT                                   # intExpr
+            | FLOAT                                 # floatExpr
+            ;
+arg         : (ident ':')? expr ;
+
+// ---- plans --------------------------------------------------------------------------
+planDecl    : 'plan' name=ident 'for' block=ident ('on' arch=ident)? '{' directive* '}' ;
+directive   : 'separate'                                        # separateDirective
+            | 'auto'                                            # autoDirective
+            | 'tile' tileDim (',' tileDim)*                     # tileDirective
+            | 'place' ident 'in' space=ident halo?              # placeDirective
+            | 'stream' ident 'by' INT                           # streamDirective
+            | 'warps' INT                                       # warpsDirective
+            | 'math' ident                                      # mathDirective
+            ;
+tileDim     : ident INT ;
+halo        : 'halo' INT haloMode=ident? ;
+
+ident       : ID | 'include' | 'block' | 'param' | 'in' | 'w' | 'out' | 'plan' | 'for' | 'on'
+            | 'separate' | 'auto' | 'tile' | 'place' | 'stream' | 'by' | 'warps' | 'math' | 'halo' ;
+
+// ---- tokens -------------------------------------------------------------------------
+ID          : [a-zA-Z_] [a-zA-Z_0-9]* ;
+FLOAT       : [0-9]+ '.' [0-9]* EXPONENT? | '.' [0-9]+ EXPONENT? | [0-9]+ EXPONENT ;
+INT         : [0-9]+ ;
+STRING      : '"' (~["\\\r\n] | '\\' .)* '"' ;
+fragment EXPONENT : [eE] [+-]? [0-9]+ ;
+
+LINE_COMMENT  : '//' ~[\r\n]* -> channel(HIDDEN) ;
+BLOCK_COMMENT : '/*' .*? '*/' -> channel(HIDDEN) ;
+WS            : [ \t\r\n]+ -> channel(HIDDEN) ;
+// Anything else is one bad character, reported by the parser with its position.
+BAD_CHAR      : . ;

@@ -1,0 +1,31 @@
+// ConvFirst block (Lavin 2024): the spatial conv runs on the narrow input, so only x needs a halo
+// and the 4x-wide hidden tensor h never leaves the SM.
+block ConvFirst {
+  param C = 64, E = 4 * C, GW = 8
+  in  x  : f16[N, H, W, C]
+  w   wc : f16[C, 3, 3, GW]     // grouped 3x3, C / GW groups of width GW
+  w   bc : f32[C]
+  w   w1 : f16[E, C]
+  w   b1 : f32[E]
+  w   w2 : f16[C, E]
+  w   b2 : f32[C]
+  out y  : f16[N, H, W, C]
+
+  a = conv2d(x, wc, groups: C / GW, pad: 1) + bc
+  h = silu(pointwise(a, w1) + b1)
+  y = pointwise(h, w2) + b2 + x
+}
+
+plan fused for ConvFirst on sm_90 {
+  tile   N 1, H 8, W 16          // one thread block owns an 8x16 output patch
+  place  x in shared halo 1      // 10x18 input patch, zero-padded at the image edge
+  place  a in shared
+  stream E by 64                 // hidden channels in chunks of 64
+  place  h in registers
+  place  y in registers          // accumulators
+  warps  8
+  math   tensor_core
+}
+
+plan layerwise for ConvFirst { separate }   // one kernel per layer: the baseline
+plan best for ConvFirst on sm_90 { auto }   // the planner chooses everything

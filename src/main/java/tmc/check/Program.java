@@ -1,0 +1,24 @@
+package tmc.check;
+
+import java.util.List;
+import java.util.Optional;
+
+/** Everything one .tm file (with its includes) defines, checked. */
+public record Program(List<TypedBlock> blocks, List<PlanSpec> plans) {
+    public Program {
+        blocks = List.copyOf(blocks);
+        plans = List.copyOf(plans);
+    }
+
+    public Optional<TypedBlock> block(String name) {
+        return blocks.stream().filter(b -> b.name().equals(name)).findFirst();
+    }
+
+    public Optional<PlanSpec> plan(String name) {
+        return plans.stream().filter(p -> p.name().equals(name)).findFirst();
+    }
+
+    public List<PlanSpec> plansFor(String block) {
+        return plans.stream().filter(p -> p.block().equals(block)).toList();
+    }
+}

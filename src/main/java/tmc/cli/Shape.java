@@ -1,0 +1,46 @@
+package tmc.cli;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine;
+
+/** The launch shape N, H, W, given as {@code N=2,H=9,W=9}. */
+public record Shape(int n, int h, int w) {
+    public static final Shape DEFAULT = new Shape(1, 56, 56);
+
+    @Override
+    public String toString() {
+        return "N=" + n + ",H=" + h + ",W=" + w;
+    }
+
+    public long pixels() {
+        return (long) n * h * w;
+    }
+
+    /** picocli converter: every one of N, H, W once, positive; missing ones take the default's value. */
+    public static final class Converter implements CommandLine.ITypeConverter<Shape> {
+        @Override
+        public Shape convert(String value) {
+            Map<String, Integer> dims = new LinkedHashMap<>();
+            for (String part : value.split(",")) {
+                String[] kv = part.trim().split("=", 2);
+                if (kv.length != 2 || !(kv[0].trim().equals("N") || kv[0].trim().equals("H") || kv[0].trim().equals("W"))) {
+                    throw new CommandLine.TypeConversionException(
+                            "'" + part.trim() + "' is not of the form N=<n>, H=<h> or W=<w> (example: --shape N=2,H=9,W=9)");
+                }
+                int v;
+                try {
+                    v = Integer.parseInt(kv[1].trim());
+                } catch (NumberFormatException e) {
+                    throw new CommandLine.TypeConversionException("'" + kv[1].trim() + "' is not an integer in --shape");
+                }
+                if (v <= 0) throw new CommandLine.TypeConversionException(kv[0].trim() + " must be positive in --shape");
+                if (dims.put(kv[0].trim(), v) != null) {
+                    throw new CommandLine.TypeConversionException(kv[0].trim() + " is given twice in --shape");
+                }
+            }
+            return new Shape(dims.getOrDefault("N", DEFAULT.n()), dims.getOrDefault("H", DEFAULT.h()),
+                    dims.getOrDefault("W", DEFAULT.w()));
+        }
+    }
+}

@@ -1,0 +1,265 @@
+package tmc.syntax;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.antlr.v4.runtime.BaseErrorListener;
+import org.antlr.v4.runtime.CharStreams;
+import org.antlr.v4.runtime.CommonTokenStream;
+import org.antlr.v4.runtime.ParserRuleContext;
+import org.antlr.v4.runtime.RecognitionException;
+import org.antlr.v4.runtime.Recognizer;
+import org.antlr.v4.runtime.Token;
+import tmc.diag.Diagnostics;
+import tmc.diag.Span;
+import tmc.syntax.Ast.*;
+import tmc.syntax.gen.TmLexer;
+import tmc.syntax.gen.TmParser;
+
+/** Parses one file's text into an AST plus its include paths. Syntax errors become diagnostics. */
+public final class Parser {
+
+    /** What one file holds: its blocks and plans, and the files it includes (as written, with where). */
+    public record ParsedFile(Unit module, List<Include> includes) {}
+
+    public record Include(String path, Span span) {}
+
+    private final String file;
+    private final Diagnostics diagnostics;
+
+    private Parser(String file, Diagnostics diagnostics) {
+        this.file = file;
+        this.diagnostics = diagnostics;
+    }
+
+    /**
+     * Parses {@code text}. On a syntax error the diagnostics say where, and the returned module is empty:
+     * semantic checks on a half-recovered tree would only add noise.
+     */
+    public static ParsedFile parse(String file, String text, Diagnostics diagnostics) {
+        Parser p = new Parser(file, diagnostics);
+        Diagnostics syntax = new Diagnostics();
+        TmLexer lexer = new TmLexer(CharStreams.fromString(text, file));
+        lexer.removeErrorListeners();
+        TmParser parser = new TmParser(new CommonTokenStream(lexer));
+        parser.removeErrorListeners();
+        parser.addErrorListener(p.new SyntaxErrors(syntax));
+        TmParser.FileContext tree = parser.file();
+        diagnostics.addAll(syntax);
+        if (syntax.hasErrors()) return new ParsedFile(new Unit(List.of(), List.of()), List.of());
+        Diagnostics literals = new Diagnostics();
+        ParsedFile result = new Parser(file, literals).build(tree);
+        diagnostics.addAll(literals);
+        return literals.hasErrors() ? new ParsedFile(new Unit(List.of(), List.of()), List.of()) : result;
+    }
+
+    // ---- syntax errors ---------------------------------------------------------------------
+
+    private final class SyntaxErrors extends BaseErrorListener {
+        private final Diagnostics out;
+
+        SyntaxErrors(Diagnostics out) {
+            this.out = out;
+        }
+
+        @Override
+        public void syntaxError(Recognizer<?, ?> recognizer, Object offending, int line, int col,
+                                String antlrMessage, RecognitionException e) {
+            Token token = offending instanceof Token t ? t : null;
+            int length = token != null && token.getType() != Token.EOF ? token.getText().length() : 1;
+            Span span = new Span(file, line, col + 1, length);
+            out.error(span, friendly(token, antlrMessage), hintFor(token));
+        }
+    }
+
+    /** ANTLR's messages name grammar tokens; say instead what was found and what would fit. */
+    static String friendly(Token token, String antlrMessage) {
+        String found = token == null ? "input" : describe(token);
+        String expected = null;
+        int i = antlrMessage.indexOf("expecting ");
+        if (i >= 0) expected = antlrMessage.substring(i + "expecting ".length()).trim();
+        if (token != null && token.getType() == TmLexer.BAD_CHAR) {
+            return "unexpected character " + found;
+        }
+        if (antlrMessage.startsWith("token recognition error")) {
+            return "unexpected character in input";
+        }
+        if (expected != null) {
+            return "unexpected " + found + ", expected " + readableSet(expected);
+        }
+        if (antlrMessage.startsWith("missing ")) {
+            String what = antlrMessage.substring("missing ".length());
+            int at = what.indexOf(" at ");
+            if (at > 0) what = what.substring(0, at);
+            return "missing " + readableSet(what) + " before " + found;
+        }
+        return "unexpected " + found;
+    }
+
+    private static String describe(Token token) {
+        if (token.getType() == Token.EOF) return "end of file";
+        return "'" + token.getText().replace("\n", "\\n") + "'";
+    }
+
+    private static String readableSet(String set) {
+        String s = set.replace("{", "").replace("}", "").replace("<EOF>", "end of file")
+                .replace("ID", "a name").replace("INT", "an integer").replace("FLOAT", "a number")
+                .replace("STRING", "a quoted path");
+        // The contextual keywords make every name position list all keywords; they are names too.
+        if (s.contains("'halo'") && s.contains("a name") && s.split(",").length > 8) {
+            return "a name";
+        }
+        return s.replace(", ", " or ");
+    }
+
+    private static String hintFor(Token token) {
+        if (token == null) return null;
+        String t = token.getText();
+        if (t.equals(";")) return "statements end at the end of the line; remove the ';'";
+        if (t.equals("=") ) return null;
+        return null;
+    }
+
+    // ---- tree to AST ---------------------------------------------------------------------------
+
+    private ParsedFile build(TmParser.FileContext tree) {
+        List<Block> blocks = new ArrayList<>();
+        List<Plan> plans = new ArrayList<>();
+        List<Include> includes = new ArrayList<>();
+        for (TmParser.ItemContext item : tree.item()) {
+            if (item.includeDecl() != null) {
+                Token s = item.includeDecl().STRING().getSymbol();
+                String raw = s.getText();
+                includes.add(new Include(raw.substring(1, raw.length() - 1), span(s)));
+            } else if (item.blockDecl() != null) {
+                blocks.add(block(item.blockDecl()));
+            } else if (item.planDecl() != null) {
+                plans.add(plan(item.planDecl()));
+            }
+        }
+        return new ParsedFile(new Unit(blocks, plans), includes);
+    }
+
+    private Block block(TmParser.BlockDeclContext c) {
+        List<Param> params = new ArrayList<>();
+        List<TensorDecl> tensors = new ArrayList<>();
+        List<Assign> statements = new ArrayList<>();
+        for (TmParser.MemberContext m : c.member()) {
+            if (m.paramDecl() != null) {
+                for (TmParser.BindingContext b : m.paramDecl().binding()) {
+                    params.add(new Param(name(b.ident()), expr(b.expr())));
+                }
+            } else if (m.tensorDecl() != null) {
+                TmParser.TensorDeclContext t = m.tensorDecl();
+                Role role = switch (t.role.getText()) {
+                    case "in" -> Role.INPUT;
+                    case "w" -> Role.WEIGHT;
+                    default -> Role.OUTPUT;
+                };
+                List<Expr> dims = t.expr().stream().map(this::expr).toList();
+                tensors.add(new TensorDecl(role, name(t.ident(0)), name(t.dtype), dims, span(t)));
+            } else {
+                statements.add(new Assign(name(m.assign().ident()), expr(m.assign().expr())));
+            }
+        }
+        return new Block(name(c.name), params, tensors, statements);
+    }
+
+    private Expr expr(TmParser.ExprContext c) {
+        return switch (c) {
+            case TmParser.ParenExprContext p -> expr(p.expr());
+            case TmParser.CallExprContext call -> new Call(name(call.ident()),
+                    call.arg().stream().map(a -> new Arg(a.ident() == null ? null : name(a.ident()), expr(a.expr())))
+                            .toList(), span(call));
+            case TmParser.NegExprContext n -> new Neg(expr(n.expr()), span(n.op));
+            case TmParser.MulExprContext m -> new Binary(binOp(m.op.getText()), expr(m.expr(0)), expr(m.expr(1)),
+                    span(m.op));
+            case TmParser.AddExprContext a -> new Binary(binOp(a.op.getText()), expr(a.expr(0)), expr(a.expr(1)),
+                    span(a.op));
+            case TmParser.NameExprContext n -> new Ref(name(n.ident()));
+            case TmParser.IntExprContext i -> new IntLit(parseLong(i.INT().getSymbol()), span(i.INT().getSymbol()));
+            case TmParser.FloatExprContext f -> {
+                Token t = f.FLOAT().getSymbol();
+                yield new FloatLit(Double.parseDouble(t.getText()), t.getText(), span(t));
+            }
+            default -> throw new IllegalStateException("unhandled expression " + c.getClass().getSimpleName());
+        };
+    }
+
+    private static BinOp binOp(String symbol) {
+        return switch (symbol) {
+            case "+" -> BinOp.ADD;
+            case "-" -> BinOp.SUB;
+            case "*" -> BinOp.MUL;
+            case "/" -> BinOp.DIV;
+            default -> BinOp.MOD;
+        };
+    }
+
+    private Plan plan(TmParser.PlanDeclContext c) {
+        List<Directive> directives = new ArrayList<>();
+        for (TmParser.DirectiveContext d : c.directive()) {
+            directives.add(switch (d) {
+                case TmParser.SeparateDirectiveContext s -> new Separate(span(s));
+                case TmParser.AutoDirectiveContext a -> new Auto(span(a));
+                case TmParser.TileDirectiveContext t -> new Tile(t.tileDim().stream()
+                        .map(td -> new TileSize(name(td.ident()), parseInt(td.INT().getSymbol()), span(td.INT().getSymbol())))
+                        .toList(), span(t));
+                case TmParser.PlaceDirectiveContext p -> new Place(name(p.ident(0)), name(p.space),
+                        p.halo() == null ? null : new HaloSpec(parseInt(p.halo().INT().getSymbol()),
+                                span(p.halo().INT().getSymbol()), p.halo().haloMode == null ? null : name(p.halo().haloMode)),
+                        span(p));
+                case TmParser.StreamDirectiveContext s -> new Stream(name(s.ident()), parseInt(s.INT().getSymbol()),
+                        span(s.INT().getSymbol()), span(s));
+                case TmParser.WarpsDirectiveContext w -> new Warps(parseInt(w.INT().getSymbol()),
+                        span(w.INT().getSymbol()), span(w));
+                case TmParser.MathDirectiveContext m -> new Ast.Math(name(m.ident()), span(m));
+                default -> throw new IllegalStateException("unhandled directive " + d.getClass().getSimpleName());
+            });
+        }
+        return new Plan(name(c.name), name(c.block), c.arch == null ? null : name(c.arch), directives, span(c.start));
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------
+
+    private Name name(TmParser.IdentContext c) {
+        return new Name(c.getText(), span(c.start));
+    }
+
+    private long parseLong(Token t) {
+        try {
+            return Long.parseLong(t.getText());
+        } catch (NumberFormatException e) {
+            diagnostics.error(span(t), "integer " + t.getText() + " is too large", "integers must be below 2^63");
+            return 0;
+        }
+    }
+
+    private int parseInt(Token t) {
+        try {
+            return Integer.parseInt(t.getText());
+        } catch (NumberFormatException e) {
+            diagnostics.error(span(t), "integer " + t.getText() + " is too large", "use a value below 2^31");
+            return 0;
+        }
+    }
+
+    private Span span(Token t) {
+        return new Span(file, t.getLine(), t.getCharPositionInLine() + 1, t.getText().length());
+    }
+
+    /** The span of a whole rule when it sits on one line, else of its first token. */
+    private Span span(ParserRuleContext c) {
+        Token start = c.start;
+        Token stop = c.stop;
+        if (stop != null && stop.getLine() == start.getLine() && stop.getStopIndex() >= start.getStartIndex()) {
+            return new Span(file, start.getLine(), start.getCharPositionInLine() + 1,
+                    stop.getStopIndex() - start.getStartIndex() + 1);
+        }
+        return span(start);
+    }
+
+    static String lower(String s) {
+        return s.toLowerCase(Locale.ROOT);
+    }
+}
