@@ -323,13 +323,16 @@ public final class Checker {
             String target = s.target().text();
             Span where = s.target().span();
             int opsBefore = ops.size();
-            Value v = type(s.value());
             boolean targetOk = checkTarget(s);
+            Value v = type(s.value());
             if (!targetOk) {
                 // Keep the earlier meaning of the name; drop what this statement produced.
                 while (ops.size() > opsBefore) ops.removeLast();
                 return;
             }
+            // From here on the name counts as assigned, even when its value has errors, so that later
+            // statements and the completeness check do not report the same mistake again.
+            assigned.put(target, where);
             if (!(v instanceof Value.Act act)) {
                 if (!(v instanceof Value.Bad)) {
                     diag.error(s.value().span(), "statement '" + target + "' must compute an activation, but "
@@ -348,6 +351,7 @@ public final class Checker {
                     diag.error(where, "output '" + target + "' is declared " + decl.shape()
                                     + " but the statement computes " + produced.shape(),
                             "change the declaration or the last layer's output channels");
+                    badNames.add(target);
                     return;
                 }
                 result = decl;
@@ -362,7 +366,6 @@ public final class Checker {
                 ops.add(new Op.Activate(result, Op.ActivationFn.IDENTITY, produced, s.value().span()));
             }
             activations.put(target, result);
-            assigned.put(target, where);
         }
 
         private boolean checkTarget(Ast.Assign s) {

@@ -1,0 +1,35 @@
+// ConvNeXt block (Liu et al. 2022): depthwise 7x7, LayerNorm over channels, 4x MLP with GELU, layer scale.
+block ConvNeXt {
+  param C = 96, E = 4 * C
+  in  x     : f16[N, H, W, C]
+  w   wd    : f16[C, 7, 7, 1]     // depthwise 7x7
+  w   bd    : f32[C]
+  w   g     : f32[C]              // LayerNorm weight
+  w   beta  : f32[C]              // LayerNorm bias
+  w   w1    : f16[E, C]
+  w   b1    : f32[E]
+  w   w2    : f16[C, E]
+  w   b2    : f32[C]
+  w   gamma : f32[C]              // layer scale
+  out y     : f16[N, H, W, C]
+
+  a = conv2d(x, wd, groups: C, pad: 3) + bd
+  n = layernorm(a, g, beta, eps: 1e-6)
+  h = gelu(pointwise(n, w1) + b1)
+  y = gamma * (pointwise(h, w2) + b2) + x
+}
+
+plan fused for ConvNeXt on sm_90 {
+  tile   N 1, H 8, W 8
+  place  x in shared halo 3       // 14x14 input patch
+  place  a in registers
+  place  n in shared              // LayerNorm runs inside the tile
+  stream E by 64
+  place  h in registers
+  place  y in registers
+  warps  4
+  math   tensor_core
+}
+
+plan layerwise for ConvNeXt { separate }
+plan best for ConvNeXt on sm_90 { auto }

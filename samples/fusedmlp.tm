@@ -1,0 +1,26 @@
+// FusedMLP: the expand-activate-project pair on its own, a building block of all the others.
+block FusedMLP {
+  param C = 64, E = 4 * C
+  in  x  : f16[N, H, W, C]
+  w   w1 : f16[E, C]
+  w   b1 : f32[E]
+  w   w2 : f16[C, E]
+  w   b2 : f32[C]
+  out y  : f16[N, H, W, C]
+
+  h = gelu_tanh(pointwise(x, w1) + b1)
+  y = pointwise(h, w2) + b2
+}
+
+plan fused for FusedMLP on sm_90 {
+  tile   N 1, H 8, W 16
+  place  x in shared
+  stream E by 64
+  place  h in registers
+  place  y in registers
+  warps  8
+  math   tensor_core
+}
+
+plan layerwise for FusedMLP { separate }
+plan best for FusedMLP on sm_90 { auto }

@@ -1,0 +1,40 @@
+// MBConv block without squeeze-excitation (EfficientNet / MobileNetV2 style), grouped 3x3 of group width 8.
+// The spatial conv runs on the expanded tensor h1, so a fused tile needs h1 on a halo ring: the plan
+// below stages it (computes the expand over tile + halo, one chunk of E channels at a time).
+block MBConv {
+  param C = 64, E = 4 * C, GW = 8
+  in  x  : f16[N, H, W, C]
+  w   w1 : f16[E, C]           // expand 1x1
+  w   b1 : f32[E]
+  w   wd : f16[E, 3, 3, GW]    // grouped 3x3 on the wide tensor, E / GW groups
+  w   bd : f32[E]
+  w   w3 : f16[C, E]           // project 1x1
+  w   b3 : f32[C]
+  out y  : f16[N, H, W, C]
+
+  h1 = silu(pointwise(x, w1) + b1)
+  h2 = silu(conv2d(h1, wd, groups: E / GW, pad: 1) + bd)
+  y  = pointwise(h2, w3) + b3 + x
+}
+
+plan fused for MBConv on sm_90 {
+  tile   N 1, H 8, W 8
+  place  x  in shared             // 10x10 patch: the expand runs on tile + halo
+  stream E by 32                  // groups never straddle a chunk (32 is a multiple of GW)
+  place  h1 in shared halo 1 stage
+  place  h2 in shared
+  place  y  in registers
+  warps  4
+  math   tensor_core
+}
+
+// The other halo strategy: keep no staged h1; recompute the expand for every tap of the 3x3.
+plan recompute for MBConv on sm_90 {
+  tile   N 1, H 8, W 8
+  stream E by 32
+  place  h1 in registers halo 1 recompute
+  warps  4
+}
+
+plan layerwise for MBConv { separate }
+plan best for MBConv on sm_90 { auto }

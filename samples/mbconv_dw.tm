@@ -1,0 +1,30 @@
+// MBConv with a depthwise 3x3 (MobileNetV2 / EfficientNet-B0 without squeeze-excitation).
+block MBConvDW {
+  param C = 64, E = 4 * C
+  in  x  : f16[N, H, W, C]
+  w   w1 : f16[E, C]
+  w   b1 : f32[E]
+  w   wd : f16[E, 3, 3, 1]     // depthwise: one group per channel
+  w   bd : f32[E]
+  w   w3 : f16[C, E]
+  w   b3 : f32[C]
+  out y  : f16[N, H, W, C]
+
+  h1 = silu(pointwise(x, w1) + b1)
+  h2 = silu(conv2d(h1, wd, groups: E, pad: 1) + bd)
+  y  = pointwise(h2, w3) + b3 + x
+}
+
+plan fused for MBConvDW on sm_90 {
+  tile   N 1, H 8, W 8
+  place  x  in shared
+  stream E by 64
+  place  h1 in shared halo 1 stage
+  place  h2 in shared
+  place  y  in registers
+  warps  4
+  math   tensor_core
+}
+
+plan layerwise for MBConvDW { separate }
+plan best for MBConvDW on sm_90 { auto }
