@@ -48,6 +48,12 @@ public record TypedBlock(String name, Span span, Map<String, Long> params, DType
         return ops.stream().filter(op -> op.reads().stream().anyMatch(a -> a.name().equals(name))).toList();
     }
 
+    /** The type an activation is stored in when a kernel writes it to memory: its dtype, or the block's
+     *  storage type for unnamed f32 values (which only a separate plan ever materialises). */
+    public DType storageFor(Activation a) {
+        return a.kind() == Activation.Kind.UNNAMED ? DType.F32 : a.dtype();
+    }
+
     public long totalWeightBytes() {
         return weights.stream().mapToLong(Weight::bytes).sum();
     }

@@ -1,0 +1,33 @@
+package tmc.ir;
+
+import java.util.List;
+import tmc.check.DType;
+import tmc.check.PlanSpec.Space;
+import tmc.diag.Span;
+
+/**
+ * Storage a kernel declares for one tensor (or one chunk of it).
+ *
+ * <p>Activation buffers hold a tile of {@code (tileH + 2 halo) x (tileW + 2 halo)} pixels of {@code channels}
+ * channels, pixel-major (channels contiguous), each pixel row padded to {@code rowStride} elements so that
+ * neighbouring pixels fall into different shared-memory banks. Weight buffers hold {@code rows x channels}.
+ *
+ * @param name      name in the emitted code, e.g. {@code x_s}
+ * @param tensor    the block tensor it holds (activation or weight name)
+ * @param halo      halo radius around the tile (0 for weights and for tile-sized buffers)
+ * @param pixels    number of pixels (activations) or rows (weights) held
+ * @param channels  channels per pixel held at once (a stream chunk when the tensor is streamed)
+ * @param rowStride elements between consecutive pixels (channels plus bank padding)
+ * @param bytes     total size, with padding and alignment to 16 bytes
+ * @param origin    the .tm line that caused it (the tensor's declaration or the plan's place directive)
+ */
+public record Buffer(String name, String tensor, Space space, DType dtype, int halo, int pixels, int channels,
+                     int rowStride, long bytes, Span origin) {
+    public static long align16(long bytes) {
+        return (bytes + 15) / 16 * 16;
+    }
+
+    public List<Integer> shape() {
+        return List.of(pixels, channels);
+    }
+}

@@ -1,0 +1,75 @@
+package tmc.ir;
+
+import java.util.List;
+
+/**
+ * Tile instructions of the tensor machine. Every instruction is executed by the whole thread block on the
+ * tile it owns: the tile of {@code tileN x tileH x tileW} output pixels at (n0, h0, w0).
+ */
+public sealed interface Instr {
+
+    /** Channels {@code [start, start + count)} of a tensor; {@code loopVar} non-null means start = loopVar. */
+    record Channels(String loopVar, int start, int count) {
+        public static Channels all(int count) {
+            return new Channels(null, 0, count);
+        }
+
+        public static Channels chunk(String loopVar, int count) {
+            return new Channels(loopVar, 0, count);
+        }
+
+        public boolean streamed() {
+            return loopVar != null;
+        }
+    }
+
+    /**
+     * global -> buffer: the tile of activation {@code tensor} grown by {@code dst.halo()}, zero outside the
+     * image (that is the conv's zero padding), all channels.
+     */
+    record Load(Buffer dst, String tensor) implements Instr {}
+
+    /** global -> buffer: a weight (or a slice of its rows when streamed). */
+    record LoadWeight(Buffer dst, String weight, Channels rows) implements Instr {}
+
+    /**
+     * Evaluates a layer over the tile grown by {@code halo} for output channels {@code out}, reading its
+     * inputs from the buffers named in {@code sources} (tensor -> buffer; a tensor missing there is read from
+     * global memory), and writes buffer {@code dst}. Pixels outside the image are written as zero, because a
+     * conv that reads this value must see zero padding there, not the layer applied to nothing.
+     */
+    record Compute(Layer layer, Buffer dst, int halo, Channels out, java.util.Map<String, Buffer> sources,
+                   MathPath math) implements Instr {}
+
+    /**
+     * {@code acc += main(layer)} restricted to the input channels {@code reduce}: the partial sum of a
+     * pointwise layer over one chunk of its input channels. {@code acc} is a register (or shared) buffer of
+     * the layer's full output channels over the tile.
+     */
+    record Accumulate(Layer layer, Buffer acc, Buffer input, Channels reduce, MathPath math) implements Instr {}
+
+    /** Applies the epilogue of {@code layer} to the finished accumulator and writes {@code dst}. */
+    record Finish(Layer layer, Buffer acc, Buffer dst, java.util.Map<String, Buffer> sources) implements Instr {}
+
+    /** buffer -> global: the tile interior of {@code src} to activation {@code tensor}, masked at the edges. */
+    record Store(Buffer src, String tensor) implements Instr {}
+
+    /** {@code for var in 0 .. extent by chunk}: a streamed channel dimension. */
+    record Loop(String var, String dim, int extent, int chunk, List<Instr> body) implements Instr {
+        public Loop {
+            body = List.copyOf(body);
+        }
+
+        public int trips() {
+            return extent / chunk;
+        }
+    }
+
+    /** All threads of the block wait until every earlier shared-memory write is visible. */
+    record Barrier() implements Instr {}
+
+    /** Which units run a Compute or Accumulate. */
+    enum MathPath {
+        CUDA_CORE, TENSOR_CORE
+    }
+}

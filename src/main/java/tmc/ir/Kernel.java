@@ -1,0 +1,49 @@
+package tmc.ir;
+
+import java.util.List;
+import tmc.check.PlanSpec;
+
+/**
+ * One kernel of a tensor-machine program.
+ *
+ * @param name        entry name in the emitted CUDA, e.g. {@code ConvFirst_fused}
+ * @param tileN       images per thread block (the grid's z is ceil(N / tileN))
+ * @param tileH       output rows per thread block (grid y = ceil(H / tileH))
+ * @param tileW       output columns per thread block (grid x = ceil(W / tileW))
+ * @param threads     threads per block (a multiple of 32)
+ * @param math        the math kind the plan chose for its matrix work
+ * @param layers      the layers it computes, in order
+ * @param buffers     every buffer it declares
+ * @param body        its instructions
+ * @param registersPerThread the planner's estimate, checked against the target and, in tests, against ptxas
+ */
+public record Kernel(String name, int tileN, int tileH, int tileW, int threads, PlanSpec.MathKind math,
+                     List<Layer> layers, List<Buffer> buffers, List<Instr> body, int registersPerThread) {
+    public Kernel {
+        layers = List.copyOf(layers);
+        buffers = List.copyOf(buffers);
+        body = List.copyOf(body);
+    }
+
+    /** Shared memory per block: the sum of shared buffers (all of them live for the whole kernel). */
+    public long sharedBytes() {
+        return buffers.stream().filter(b -> b.space() == PlanSpec.Space.SHARED).mapToLong(Buffer::bytes).sum();
+    }
+
+    public int warps() {
+        return threads / 32;
+    }
+
+    public int tilePixels() {
+        return tileN * tileH * tileW;
+    }
+
+    /** Thread blocks launched for a shape. */
+    public long blocks(int n, int h, int w) {
+        return (long) ceilDiv(n, tileN) * ceilDiv(h, tileH) * ceilDiv(w, tileW);
+    }
+
+    public static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+}

@@ -1,0 +1,20 @@
+package tmc.ir;
+
+import java.util.List;
+import tmc.check.PlanSpec;
+import tmc.check.TypedBlock;
+
+/**
+ * A tensor-machine program: the kernels, in launch order, that compute one block under one plan.
+ * Separate plans have one kernel per layer and pass intermediates through global memory; fused plans
+ * have one kernel. {@code plan} is the plan with every choice filled in (tile, warps, stream, math).
+ */
+public record TmProgram(TypedBlock block, PlanSpec plan, String arch, List<Kernel> kernels) {
+    public TmProgram {
+        kernels = List.copyOf(kernels);
+    }
+
+    public String name() {
+        return block.name() + "_" + plan.name();
+    }
+}

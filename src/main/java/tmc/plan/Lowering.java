@@ -1,0 +1,313 @@
+package tmc.plan;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import tmc.check.Activation;
+import tmc.check.DType;
+import tmc.check.Op;
+import tmc.check.PlanSpec;
+import tmc.check.PlanSpec.Space;
+import tmc.check.TypedBlock;
+import tmc.diag.Diagnostic;
+import tmc.diag.Span;
+import tmc.ir.Buffer;
+import tmc.ir.Instr;
+import tmc.ir.Kernel;
+import tmc.ir.Layer;
+
+/**
+ * Lowers a block and a complete set of choices to tensor-machine kernels. Pure: the same inputs give the
+ * same kernels. What the lowering cannot express comes back as a diagnostic, never as a wrong kernel.
+ */
+public final class Lowering {
+    private Lowering() {}
+
+    /** Kernels, or the reason the choices cannot be lowered. */
+    public sealed interface Result {
+        record Ok(List<Kernel> kernels) implements Result {}
+
+        record Refused(Diagnostic why) implements Result {}
+    }
+
+    /** Shared-memory rows are padded by this many bytes so that consecutive pixels start in different banks. */
+    static final int ROW_PAD_BYTES = 16;
+
+    /** Registers every thread needs besides accumulators: indices, pointers, loop counters (an estimate). */
+    static final int BASE_REGISTERS = 40;
+
+    // ==========================================================================================
+    // Separate plans: one kernel per layer, every layer output through global memory.
+    // ==========================================================================================
+
+    /** Tile of a separate layer kernel: a strip of {@code tileH x tileW} pixels. */
+    public static Result separate(TypedBlock block, String planName, int tileH, int tileW, int warps,
+                                  PlanSpec.MathKind math) {
+        List<Kernel> kernels = new ArrayList<>();
+        for (Layer layer : Layer.of(block)) {
+            int threads = warps * 32;
+            List<Buffer> buffers = new ArrayList<>();
+            List<Instr> body = new ArrayList<>();
+            Map<String, Buffer> sources = new LinkedHashMap<>();
+            Activation in = layer.mainInput();
+            if (in != null) {
+                Buffer inBuf = activationBuffer(in, in.name() + "_s", Space.SHARED, block.storageFor(in),
+                        layer.inputHalo(), tileH, tileW, in.channels(), in.span());
+                buffers.add(inBuf);
+                sources.put(in.name(), inBuf);
+                body.add(new Instr.Load(inBuf, in.name()));
+                body.add(new Instr.Barrier());
+            }
+            Activation out = layer.out();
+            Buffer outBuf = activationBuffer(out, out.name() + "_r", Space.REGISTERS, out.dtype(), 0, tileH, tileW,
+                    out.channels(), out.span());
+            int perThread = ceilDiv(tileH * tileW * out.channels(), threads);
+            Buffer regs = withRegisterSize(outBuf, perThread);
+            buffers.add(regs);
+            Instr.MathPath path = mathPath(layer, math, tileH * tileW);
+            body.add(new Instr.Compute(layer, regs, 0, Instr.Channels.all(out.channels()), sources, path));
+            body.add(new Instr.Store(regs, out.name()));
+            String name = block.name() + "_" + planName + "_L" + layer.index();
+            kernels.add(new Kernel(name, 1, tileH, tileW, threads, math, List.of(layer), buffers, body,
+                    BASE_REGISTERS + perThread));
+        }
+        return new Result.Ok(kernels);
+    }
+
+    // ==========================================================================================
+    // Fused plans: one kernel for the whole block.
+    // ==========================================================================================
+
+    public static Result fused(TypedBlock block, String planName, Choices c, Span planSpan) {
+        List<Layer> layers = Layer.of(block);
+        Map<String, Integer> halo = regions(block, layers);
+        int threads = c.threads();
+        if (c.tileN() != 1) {
+            return refuse(planSpan, "fused kernels own one image per thread block (tile N 1), not " + c.tileN(),
+                    "write 'tile N 1'");
+        }
+
+        // Which layers run inside the stream loop, and which one reduces over the streamed dimension.
+        Stream stream = null;
+        if (c.streamDim() != null) {
+            Long extent = block.params().get(c.streamDim());
+            if (extent == null) return refuse(planSpan, "unknown stream dimension '" + c.streamDim() + "'", null);
+            Object s = streamStructure(layers, extent.intValue(), c.streamChunk(), c.streamDim(), planSpan);
+            if (s instanceof Result.Refused r) return r;
+            stream = (Stream) s;
+        }
+
+        List<Buffer> buffers = new ArrayList<>();
+        Map<String, Buffer> onChip = new LinkedHashMap<>();
+        List<Instr> body = new ArrayList<>();
+
+        // Block inputs read by a main op are staged in shared memory with the halo their consumers need.
+        for (Activation in : block.inputs()) {
+            boolean readByMain = layers.stream().anyMatch(l -> l.mainInput() != null
+                    && l.mainInput().name().equals(in.name()));
+            PlanSpec.Placement p = c.places().get(in.name());
+            boolean wantShared = readByMain || (p != null && p.space() == Space.SHARED);
+            if (!wantShared) continue;
+            Buffer b = activationBuffer(in, in.name() + "_s", Space.SHARED, in.dtype(), halo.getOrDefault(in.name(), 0),
+                    c.tileH(), c.tileW(), in.channels(), originOf(p, in));
+            buffers.add(b);
+            onChip.put(in.name(), b);
+            body.add(new Instr.Load(b, in.name()));
+        }
+        if (!body.isEmpty()) body.add(new Instr.Barrier());
+
+        Layer last = layers.getLast();
+        int registers = BASE_REGISTERS;
+        List<Instr> loopBody = new ArrayList<>();
+        Buffer accumulator = null;
+        for (Layer layer : layers) {
+            Activation out = layer.out();
+            boolean inLoop = stream != null && stream.inLoop().contains(layer.index());
+            boolean isReducer = stream != null && stream.reducer() == layer.index();
+            int channels = inLoop ? c.streamChunk() : out.channels();
+            int r = halo.getOrDefault(out.name(), 0);
+            List<Instr> target = inLoop ? loopBody : body;
+            Instr.Channels outChannels = inLoop ? Instr.Channels.chunk("e0", channels) : Instr.Channels.all(channels);
+            PlanSpec.Placement p = c.places().get(out.name());
+
+            if (p != null && p.space() == Space.GLOBAL) {
+                return refuse(p.span(), "a fused kernel keeps every intermediate on chip; placing '" + out.name()
+                        + "' in global memory would split it into two kernels, which tmc does not do yet",
+                        "place '" + out.name() + "' in shared, or use a separate plan");
+            }
+            if (isReducer) {
+                // acc[pixel, c] += sum over the chunk of input channels; finished after the loop.
+                int perThread = ceilDiv(c.tilePixels() * out.channels(), threads);
+                accumulator = withRegisterSize(activationBuffer(out, out.name() + "_acc", Space.REGISTERS, DType.F32,
+                        0, c.tileH(), c.tileW(), out.channels(), originOf(p, out)), perThread);
+                buffers.add(accumulator);
+                registers += perThread;
+                Buffer input = onChip.get(layer.mainInput().name());
+                loopBody.add(new Instr.Accumulate(layer, accumulator, input, Instr.Channels.chunk("e0", c.streamChunk()),
+                        mathPath(layer, c.math(), c.tilePixels())));
+                loopBody.add(new Instr.Barrier());
+                Instr.Loop loop = new Instr.Loop("e0", c.streamDim(), stream.extent(), c.streamChunk(), loopBody);
+                body.add(loop);
+                Buffer dst = outputBuffer(layer, last, c, threads, buffers, onChip, p, block);
+                if (dst.space() == Space.REGISTERS) registers += dst.pixels() == 0 ? 0 : registerCount(dst);
+                body.add(new Instr.Finish(layer, accumulator, dst, Map.copyOf(onChip)));
+                if (dst.space() == Space.SHARED) body.add(new Instr.Barrier());
+                onChip.put(out.name(), dst);
+                continue;
+            }
+            if (layer == last || out.kind() == Activation.Kind.OUTPUT) {
+                Buffer dst = outputBuffer(layer, last, c, threads, buffers, onChip, p, block);
+                if (dst.space() == Space.REGISTERS) registers += registerCount(dst);
+                target.add(new Instr.Compute(layer, dst, 0, outChannels, Map.copyOf(onChip),
+                        mathPath(layer, c.math(), c.tilePixels())));
+                if (dst.space() == Space.SHARED) target.add(new Instr.Barrier());
+                onChip.put(out.name(), dst);
+                continue;
+            }
+            if (p != null && p.space() == Space.REGISTERS) {
+                return refuse(p.span(), "'" + out.name() + "' is read by other threads of the block ("
+                                + readersOf(block, out) + "), so it cannot stay in one thread's registers on this path",
+                        "place '" + out.name() + "' in shared");
+            }
+            Buffer dst = activationBuffer(out, out.name() + "_s", Space.SHARED, out.dtype(), r, c.tileH(), c.tileW(),
+                    channels, originOf(p, out));
+            buffers.add(dst);
+            target.add(new Instr.Compute(layer, dst, r, outChannels, Map.copyOf(onChip),
+                    mathPath(layer, c.math(), (c.tileH() + 2 * r) * (c.tileW() + 2 * r))));
+            target.add(new Instr.Barrier());
+            onChip.put(out.name(), dst);
+        }
+        Activation output = last.out();
+        Buffer result = onChip.get(output.name());
+        body.add(new Instr.Store(result, output.name()));
+        String name = block.name() + "_" + planName;
+        return new Result.Ok(List.of(new Kernel(name, 1, c.tileH(), c.tileW(), threads, c.math(), layers, buffers,
+                body, registers)));
+    }
+
+    /** Where the last layer's result goes before the store: registers unless the plan placed it in shared. */
+    private static Buffer outputBuffer(Layer layer, Layer last, Choices c, int threads, List<Buffer> buffers,
+                                       Map<String, Buffer> onChip, PlanSpec.Placement p, TypedBlock block) {
+        Activation out = layer.out();
+        boolean consumedLater = !block.consumers(out.name()).isEmpty();
+        Space space = consumedLater || (p != null && p.space() == Space.SHARED) ? Space.SHARED : Space.REGISTERS;
+        Buffer b = activationBuffer(out, out.name() + (space == Space.SHARED ? "_s" : "_r"), space, out.dtype(), 0,
+                c.tileH(), c.tileW(), out.channels(), originOf(p, out));
+        if (space == Space.REGISTERS) b = withRegisterSize(b, ceilDiv(c.tilePixels() * out.channels(), threads));
+        buffers.add(b);
+        return b;
+    }
+
+    private static int registerCount(Buffer b) {
+        // Register buffers store their per-thread element count in rowStride (see withRegisterSize); an f16
+        // value still takes a 32-bit register until it is packed for the store.
+        return b.rowStride();
+    }
+
+    private static String readersOf(TypedBlock block, Activation a) {
+        return String.join(", ", block.consumers(a.name()).stream()
+                .map(op -> op.getClass().getSimpleName().toLowerCase() + " at line " + op.span().line()).toList());
+    }
+
+    // ---- regions: how far beyond the tile each activation must be known -----------------------
+
+    /** Halo radius per activation: outputs need the tile; a k x k conv needs its input on tile + k/2. */
+    public static Map<String, Integer> regions(TypedBlock block, List<Layer> layers) {
+        Map<String, Integer> halo = new HashMap<>();
+        for (int i = layers.size() - 1; i >= 0; i--) {
+            Layer l = layers.get(i);
+            int r = halo.getOrDefault(l.out().name(), 0);
+            for (Activation in : l.inputs()) {
+                boolean isMainInput = l.mainInput() != null && l.mainInput().name().equals(in.name());
+                int need = r + (isMainInput ? l.inputHalo() : 0);
+                halo.merge(in.name(), need, Math::max);
+            }
+        }
+        return halo;
+    }
+
+    // ---- streaming ------------------------------------------------------------------------------
+
+    /** The layers computed per chunk, and the pointwise layer that sums over the chunks. */
+    record Stream(int extent, List<Integer> inLoop, int reducer) {}
+
+    private static Object streamStructure(List<Layer> layers, int extent, int chunk, String dim, Span planSpan) {
+        List<Integer> inLoop = new ArrayList<>();
+        int reducer = -1;
+        for (Layer l : layers) {
+            if (reducer < 0 && l.out().channels() == extent && !(l.main() instanceof Op.Pointwise p
+                    && p.in().channels() == extent)) {
+                if (l.main() instanceof Op.LayerNorm) {
+                    return refuse(l.span(), "cannot stream " + dim + ": the layernorm at line " + l.span().line()
+                            + " needs all " + extent + " channels at once", "remove 'stream " + dim + "'");
+                }
+                if (l.main() instanceof Op.Conv2d conv) {
+                    if (conv.in().channels() != extent || chunk % conv.groupWidth() != 0) {
+                        return refuse(l.span(), "cannot stream " + dim + " by " + chunk + ": the conv at line "
+                                        + l.span().line() + " has groups of " + conv.groupWidth()
+                                        + " channels, which a chunk must not split",
+                                "use a chunk that is a multiple of " + conv.groupWidth());
+                    }
+                }
+                inLoop.add(l.index());
+            } else if (reducer < 0 && l.main() instanceof Op.Pointwise p && p.in().channels() == extent
+                    && !inLoop.isEmpty()) {
+                reducer = l.index();
+            } else if (reducer >= 0) {
+                for (Activation a : l.inputs()) {
+                    for (int idx : inLoop) {
+                        if (layers.get(idx - 1).out().name().equals(a.name())) {
+                            return refuse(l.span(), "cannot stream " + dim + ": line " + l.span().line()
+                                    + " reads '" + a.name() + "' after the chunks are gone", "remove 'stream " + dim + "'");
+                        }
+                    }
+                }
+            }
+        }
+        if (inLoop.isEmpty() || reducer < 0) {
+            return refuse(planSpan, "cannot stream " + dim + ": no pointwise layer sums over the " + extent
+                    + " channels that the layers before it produce", "stream the expanded dimension that a "
+                    + "pointwise projection reduces, or remove 'stream'");
+        }
+        return new Stream(extent, inLoop, reducer);
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    static Instr.MathPath mathPath(Layer layer, PlanSpec.MathKind math, int pixels) {
+        if (math == PlanSpec.MathKind.CUDA_CORE || !(layer.main() instanceof Op.Pointwise p)) {
+            return Instr.MathPath.CUDA_CORE;
+        }
+        boolean shapes = p.in().channels() % 16 == 0 && p.out().channels() % 8 == 0 && pixels % 16 == 0;
+        return shapes ? Instr.MathPath.TENSOR_CORE : Instr.MathPath.CUDA_CORE;
+    }
+
+    static Buffer activationBuffer(Activation a, String name, Space space, DType dtype, int halo, int tileH,
+                                   int tileW, int channels, Span origin) {
+        int pixels = (tileH + 2 * halo) * (tileW + 2 * halo);
+        int padElems = ROW_PAD_BYTES / dtype.bytes;
+        int stride = space == Space.SHARED ? channels + padElems : channels;
+        long bytes = Buffer.align16((long) pixels * stride * dtype.bytes);
+        return new Buffer(name, a.name(), space, dtype, halo, pixels, channels, stride, bytes, origin);
+    }
+
+    /** A register buffer: each thread holds {@code perThread} elements; bytes counts the whole block. */
+    static Buffer withRegisterSize(Buffer b, int perThread) {
+        return new Buffer(b.name(), b.tensor(), Space.REGISTERS, b.dtype(), b.halo(), b.pixels(), b.channels(),
+                perThread, b.bytes(), b.origin());
+    }
+
+    private static Span originOf(PlanSpec.Placement p, Activation a) {
+        return p != null ? p.span() : a.span();
+    }
+
+    static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static Result refuse(Span span, String message, String hint) {
+        return new Result.Refused(Diagnostic.error(span, message, hint));
+    }
+}
