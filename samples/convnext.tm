@@ -22,10 +22,10 @@ block ConvNeXt {
 plan fused for ConvNeXt on sm_90 {
   tile   N 1, H 8, W 8
   place  x in shared halo 3       // 14x14 input patch
-  place  a in registers
+  place  a in shared
   place  n in shared              // LayerNorm runs inside the tile
   stream E by 64
-  place  h in registers
+  place  h in shared
   place  y in registers
   warps  4
   math   tensor_core

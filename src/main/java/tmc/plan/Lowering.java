@@ -61,17 +61,14 @@ public final class Lowering {
                 body.add(new Instr.Barrier());
             }
             Activation out = layer.out();
-            Buffer outBuf = activationBuffer(out, out.name() + "_r", Space.REGISTERS, out.dtype(), 0, tileH, tileW,
-                    out.channels(), out.span());
-            int perThread = ceilDiv(tileH * tileW * out.channels(), threads);
-            Buffer regs = withRegisterSize(outBuf, perThread);
-            buffers.add(regs);
             Instr.MathPath path = mathPath(layer, math, tileH * tileW);
-            body.add(new Instr.Compute(layer, regs, 0, Instr.Channels.all(out.channels()), sources, path));
-            body.add(new Instr.Store(regs, out.name()));
+            // Each element is stored as soon as it is computed: no register or shared staging.
+            Buffer dst = activationBuffer(out, out.name(), Space.GLOBAL, block.storageFor(out), 0, tileH, tileW,
+                    out.channels(), out.span());
+            body.add(new Instr.Compute(layer, dst, 0, Instr.Channels.all(out.channels()), sources, path));
             String name = block.name() + "_" + planName + "_L" + layer.index();
             kernels.add(new Kernel(name, 1, tileH, tileW, threads, math, List.of(layer), buffers, body,
-                    BASE_REGISTERS + perThread));
+                    BASE_REGISTERS));
         }
         return new Result.Ok(kernels);
     }
@@ -150,8 +147,10 @@ public final class Lowering {
                 loopBody.add(new Instr.Barrier());
                 Instr.Loop loop = new Instr.Loop("e0", c.streamDim(), stream.extent(), c.streamChunk(), loopBody);
                 body.add(loop);
-                Buffer dst = outputBuffer(layer, last, c, threads, buffers, onChip, p, block);
-                if (dst.space() == Space.REGISTERS) registers += dst.pixels() == 0 ? 0 : registerCount(dst);
+                // The epilogue runs in place in the accumulator unless a later layer reads the result.
+                boolean consumedLater = !block.consumers(out.name()).isEmpty();
+                boolean shared = consumedLater || (p != null && p.space() == Space.SHARED);
+                Buffer dst = shared ? outputBuffer(layer, last, c, threads, buffers, onChip, p, block) : accumulator;
                 body.add(new Instr.Finish(layer, accumulator, dst, Map.copyOf(onChip)));
                 if (dst.space() == Space.SHARED) body.add(new Instr.Barrier());
                 onChip.put(out.name(), dst);

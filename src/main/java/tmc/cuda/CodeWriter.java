@@ -1,0 +1,46 @@
+package tmc.cuda;
+
+/** Builds indented source text. Braces opened with {@link #open} are closed by {@link #close}. */
+final class CodeWriter {
+    private final StringBuilder out = new StringBuilder();
+    private int depth;
+
+    CodeWriter line(String text) {
+        if (text.isEmpty()) {
+            out.append('\n');
+        } else {
+            out.append("    ".repeat(depth)).append(text).append('\n');
+        }
+        return this;
+    }
+
+    CodeWriter line() {
+        return line("");
+    }
+
+    CodeWriter open(String head) {
+        line(head + " {");
+        depth++;
+        return this;
+    }
+
+    CodeWriter close() {
+        return close("");
+    }
+
+    CodeWriter close(String tail) {
+        depth--;
+        line("}" + tail);
+        return this;
+    }
+
+    CodeWriter comment(String text) {
+        for (String l : text.split("\n")) line(l.isEmpty() ? "//" : "// " + l);
+        return this;
+    }
+
+    @Override
+    public String toString() {
+        return out.toString();
+    }
+}

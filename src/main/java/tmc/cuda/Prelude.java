@@ -1,0 +1,46 @@
+package tmc.cuda;
+
+/** Device helpers shared by every emitted kernel: conversions, rounding, activation functions. */
+final class Prelude {
+    private Prelude() {}
+
+    static void write(CodeWriter w) {
+        w.line("#include <cuda_fp16.h>");
+        w.line("#include <cuda_bf16.h>");
+        w.line();
+        w.line("#ifndef TMC_PRELUDE");
+        w.line("#define TMC_PRELUDE");
+        w.comment("Loads in f32 from any storage type.");
+        w.line("__device__ __forceinline__ float tm_f32(__half v) { return __half2float(v); }");
+        w.line("__device__ __forceinline__ float tm_f32(__nv_bfloat16 v) { return __bfloat162float(v); }");
+        w.line("__device__ __forceinline__ float tm_f32(float v) { return v; }");
+        w.line();
+        w.comment("Stores from f32, rounding to nearest even.");
+        w.line("template <typename T> __device__ __forceinline__ T tm_from_f32(float v);");
+        w.line("template <> __device__ __forceinline__ __half tm_from_f32<__half>(float v) { return __float2half_rn(v); }");
+        w.line("template <> __device__ __forceinline__ __nv_bfloat16 tm_from_f32<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }");
+        w.line("template <> __device__ __forceinline__ float tm_from_f32<float>(float v) { return v; }");
+        w.line();
+        w.comment("Rounds an f32 value to the precision of a storage type, keeping it in f32.");
+        w.line("__device__ __forceinline__ float tm_round_f16(float v) { return __half2float(__float2half_rn(v)); }");
+        w.line("__device__ __forceinline__ float tm_round_bf16(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }");
+        w.line();
+        w.comment("Activation functions, in f32, matching PyTorch's definitions.");
+        w.line("__device__ __forceinline__ float tm_relu(float x) { return fmaxf(x, 0.0f); }");
+        w.line("__device__ __forceinline__ float tm_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }");
+        w.line("__device__ __forceinline__ float tm_silu(float x) { return x / (1.0f + expf(-x)); }");
+        w.line("__device__ __forceinline__ float tm_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }");
+        w.line("__device__ __forceinline__ float tm_gelu_tanh(float x) {");
+        w.line("    return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));");
+        w.line("}");
+        w.line("__device__ __forceinline__ float tm_hardswish(float x) { return x * fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f; }");
+        w.line();
+        w.comment("Sum over the 32 lanes of a warp.");
+        w.line("__device__ __forceinline__ float tm_warp_sum(float v) {");
+        w.line("    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);");
+        w.line("    return v;");
+        w.line("}");
+        w.line("#endif");
+        w.line();
+    }
+}
