@@ -27,7 +27,9 @@ final class KernelWriter {
     /** Names the emitted code uses for its own variables; a tensor with such a name gets a suffix. */
     private static final Set<String> RESERVED = Set.of("n", "h0", "w0", "tid", "i", "j", "p", "c", "oc", "ly", "lx",
             "gh", "gw", "e0", "N", "H", "W", "lane", "warp", "acc", "v", "s", "q", "d", "mean", "rstd", "inside",
-            "smem", "src", "wp", "ky", "kx", "ic", "g", "e", "int", "float", "double", "char", "auto", "for", "if",
+            "smem", "src", "wp", "ky", "kx", "ic", "g", "e", "lane_row", "lane_col", "grp", "mt", "nb", "ni", "r",
+            "k0", "a0", "a1", "a2", "a3", "a0p", "a1p", "p0", "p1", "wrow", "wv", "pw", "item", "y0", "x0", "y1", "x1",
+            "cin", "wg", "int", "float", "double", "char", "auto", "for", "if",
             "do", "while", "return", "const", "register", "static", "void", "switch", "case", "default", "new",
             "delete", "this", "class", "struct", "union", "template", "typename", "using", "namespace", "bool",
             "true", "false", "signed", "unsigned", "long", "short", "volatile", "sizeof", "break", "continue",
@@ -40,12 +42,50 @@ final class KernelWriter {
     private final KernelSignature sig;
     private final String sourceName;
 
+    /**
+     * Accumulators written by tensor-core accumulations keep the mma fragment layout through the epilogue
+     * and the store; this maps each such buffer to its tiling.
+     */
+    private final Map<String, MmaTiling> fragments = new HashMap<>();
+
     KernelWriter(CodeWriter w, TypedBlock block, Kernel k, KernelSignature sig, String sourceName) {
         this.w = w;
         this.block = block;
         this.k = k;
         this.sig = sig;
         this.sourceName = sourceName;
+        scanFragments(k.body());
+    }
+
+    private void scanFragments(List<Instr> body) {
+        for (Instr i : body) {
+            if (i instanceof Instr.Accumulate a && a.math() == Instr.MathPath.TENSOR_CORE) {
+                fragments.put(a.acc().name(), MmaTiling.of(k.tilePixels(), a.layer().out().channels(), k.warps()));
+            } else if (i instanceof Instr.Loop l) {
+                scanFragments(l.body());
+            }
+        }
+    }
+
+    /**
+     * How a warp-level matrix product of {@code pixels x channels} is cut into m16n8 tiles: {@code mt} row
+     * tiles (the last one padded), {@code nt} column tiles grouped {@code wn} at a time so that one A fragment
+     * serves {@code wn} mma instructions; the {@code mt * nb} tile groups are dealt to the warps round-robin,
+     * {@code perWarp} each at most.
+     */
+    record MmaTiling(int pixels, int channels, int mt, int nt, int wn, int nb, int groups, int perWarp) {
+        static MmaTiling of(int pixels, int channels, int warps) {
+            int mt = (pixels + 15) / 16;
+            int nt = channels / 8;
+            int wn = nt % 4 == 0 ? 4 : nt % 2 == 0 ? 2 : 1;
+            int nb = nt / wn;
+            int groups = mt * nb;
+            return new MmaTiling(pixels, channels, mt, nt, wn, nb, groups, (groups + warps - 1) / warps);
+        }
+
+        int registers() {
+            return perWarp * wn * 4;
+        }
     }
 
     static String cname(String tensor) {
@@ -77,6 +117,10 @@ final class KernelWriter {
             if (b.space() == Space.SHARED) {
                 w.line("constexpr int " + upper(b) + "_W = " + side + ", " + upper(b) + "_PIXELS = " + b.pixels()
                         + ", " + upper(b) + "_STRIDE = " + b.rowStride() + ";");
+            } else if (fragments.containsKey(b.name())) {
+                MmaTiling f = fragments.get(b.name());
+                w.line("constexpr int " + upper(b) + "_GROUPS_PER_WARP = " + f.perWarp() + ", " + upper(b) + "_WN = "
+                        + f.wn() + ";  // mma fragments: " + f.mt() + "x" + f.nt() + " m16n8 tiles");
             } else {
                 w.line("constexpr int " + upper(b) + "_PER_THREAD = " + b.rowStride() + ";");
             }
@@ -86,6 +130,10 @@ final class KernelWriter {
         w.line("const int h0 = blockIdx.y * TILE_H;");
         w.line("const int w0 = blockIdx.x * TILE_W;");
         w.line("const int tid = threadIdx.x;");
+        if (usesMma(k.body())) {
+            w.line("const int warp = tid >> 5, lane = tid & 31;");
+            w.line("const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates");
+        }
         long offset = 0;
         boolean anyShared = k.buffers().stream().anyMatch(b -> b.space() == Space.SHARED);
         if (anyShared) w.line("extern __shared__ __align__(16) unsigned char smem[];");
@@ -96,6 +144,9 @@ final class KernelWriter {
                 w.line(t + "* " + b.name() + " = reinterpret_cast<" + t + "*>(smem + " + offset + ");  // "
                         + describe(b));
                 offset += b.bytes();
+            } else if (fragments.containsKey(b.name())) {
+                w.line("float " + b.name() + "[" + upper(b) + "_GROUPS_PER_WARP][" + upper(b) + "_WN][4] = {};  // "
+                        + describe(b));
             } else {
                 String init = b.name().endsWith("_acc") ? " = {}" : "";
                 w.line("float " + b.name() + "[" + upper(b) + "_PER_THREAD]" + init + ";  // " + describe(b));
@@ -203,6 +254,14 @@ final class KernelWriter {
                 + (c.out().streamed() ? ", channels e0 .. e0+" + c.out().count() : "") + " -> " + dst.name()
                 + "   (" + sourceName + ":" + layer.span().line() + ")"
                 + (c.math() == Instr.MathPath.TENSOR_CORE ? "\n(eligible for tensor cores; this version uses CUDA cores)" : ""));
+        if (c.math() == Instr.MathPath.TENSOR_CORE && layer.main() instanceof Op.Pointwise pw) {
+            computeMma(c, pw, region);
+            return;
+        }
+        if (c.math() == Instr.MathPath.TENSOR_CORE && layer.main() instanceof Op.Conv2d conv) {
+            computeMmaConv(c, conv, region);
+            return;
+        }
         if (layer.main() instanceof Op.LayerNorm ln) {
             if (dst.space() == Space.REGISTERS) {
                 throw new UnsupportedOperationException("layernorm into registers is not emitted yet");
@@ -215,6 +274,10 @@ final class KernelWriter {
 
     private void accumulate(Instr.Accumulate a) {
         Op.Pointwise pw = (Op.Pointwise) a.layer().main();
+        if (fragments.containsKey(a.acc().name())) {
+            accumulateMma(a, pw);
+            return;
+        }
         Buffer acc = a.acc();
         Buffer in = a.input();
         int cout = pw.out().channels();
@@ -268,6 +331,10 @@ final class KernelWriter {
     private void finish(Instr.Finish f) {
         Layer layer = f.layer();
         Region region = new Region(0, k.tileW(), k.tilePixels(), layer.out().channels(), false);
+        if (fragments.containsKey(f.acc().name())) {
+            finishMma(f, region);
+            return;
+        }
         w.comment("epilogue of " + layer.describe() + " -> " + f.dst().name() + "   (" + sourceName + ":"
                 + layer.span().line() + ")");
         if (f.dst().space() != Space.REGISTERS || f.dst().rowStride() != f.acc().rowStride()) {
@@ -290,6 +357,15 @@ final class KernelWriter {
         w.comment("store " + src.name() + " -> " + a.name() + "[n, h0 : h0+" + k.tileH() + ", w0 : w0+" + k.tileW()
                 + ", :], masked at the image edge");
         int total = k.tilePixels() * ch;
+        if (fragments.containsKey(src.name())) {
+            MmaTiling f = fragments.get(src.name());
+            fragmentLoop(src, f, () -> {
+                w.line("const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;");
+                w.line("if (gh < H && gw < W) " + cname(a.name()) + "[((size_t)(n * H + gh) * W + gw) * " + ch
+                        + " + c] = tm_from_f32<" + t + ">(" + src.name() + "[i][ni][r]);");
+            });
+            return;
+        }
         if (src.space() == Space.REGISTERS) {
             w.line("#pragma unroll");
             w.open("for (int j = 0; j < " + upper(src) + "_PER_THREAD; ++j)");
@@ -548,6 +624,228 @@ final class KernelWriter {
         w.close();
         w.close();
         w.close();
+    }
+
+    // ---- tensor cores ------------------------------------------------------------------------------------
+
+    private static boolean usesMma(List<Instr> body) {
+        for (Instr i : body) {
+            boolean tc = switch (i) {
+                case Instr.Compute c -> c.math() == Instr.MathPath.TENSOR_CORE;
+                case Instr.Accumulate a -> a.math() == Instr.MathPath.TENSOR_CORE;
+                case Instr.Loop l -> usesMma(l.body());
+                default -> false;
+            };
+            if (tc) return true;
+        }
+        return false;
+    }
+
+    /** The address of pixel {@code p} of a region (side, halo) in buffer {@code b}: the start of its channel row. */
+    private String rowAddress(Buffer b, String p, int side, int halo) {
+        int d = b.halo() - halo;
+        if (d < 0) throw new IllegalStateException(b.name() + " read beyond its halo");
+        return b.name() + " + ((" + p + " / " + side + " + " + d + ") * " + upper(b) + "_W + " + p + " % " + side + " + "
+                + d + ") * " + upper(b) + "_STRIDE";
+    }
+
+    /**
+     * The k loop of one tile group: A fragments from the shared rows of pixels p0 and p1 (rows g and g + 8 of
+     * the row tile), B fragments from weight rows, wn mma instructions per A fragment.
+     */
+    private void mmaKLoop(Buffer src, Op.Pointwise pw, String dvar, int kCount, String wRowExpr, String wKOffset,
+                          MmaTiling f, int side, int halo) {
+        String t = CudaEmitter.ctype(src.dtype());
+        String wt = CudaEmitter.ctype(pw.weight().dtype());
+        w.line("const int p0 = min(mt * 16 + lane_row, " + (f.pixels() - 1) + "), p1 = min(mt * 16 + lane_row + 8, "
+                + (f.pixels() - 1) + ");  // rows past the region read a real pixel; their results are dropped");
+        w.line("const " + t + "* a0p = " + rowAddress(src, "p0", side, halo) + ";");
+        w.line("const " + t + "* a1p = " + rowAddress(src, "p1", side, halo) + ";");
+        w.line("#pragma unroll");
+        w.open("for (int k0 = 0; k0 < " + kCount + "; k0 += 16)");
+        w.line("const unsigned a0 = tm_ld2(a0p + k0 + 2 * lane_col), a1 = tm_ld2(a1p + k0 + 2 * lane_col);");
+        w.line("const unsigned a2 = tm_ld2(a0p + k0 + 8 + 2 * lane_col), a3 = tm_ld2(a1p + k0 + 8 + 2 * lane_col);");
+        w.line("#pragma unroll");
+        w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
+        w.line("const " + wt + "* wrow = " + cname(pw.weight().name()) + " + (size_t)(" + wRowExpr + ") * "
+                + pw.in().channels() + wKOffset + ";");
+        w.line("tm_mma(" + dvar + ", a0p, a0, a1, a2, a3, tm_ld2(wrow + k0 + 2 * lane_col), tm_ld2(wrow + k0 + 8 + 2 * lane_col));");
+        w.close();
+        w.close();
+    }
+
+    /** A pointwise layer on tensor cores, its epilogue applied to each fragment element, written to dst. */
+    private void computeMma(Instr.Compute c, Op.Pointwise pw, Region rg) {
+        Buffer src = sourceBuffer(pw.in(), c.sources(), "pointwise");
+        if (src.channels() < pw.in().channels()) {
+            throw new IllegalStateException("pointwise reads chunked buffer " + src.name() + " outside an accumulation");
+        }
+        Buffer dst = c.dst();
+        if (dst.space() == Space.REGISTERS) throw new UnsupportedOperationException("tensor-core compute into registers");
+        MmaTiling f = MmaTiling.of(rg.pixels(), rg.channels(), k.warps());
+        String ch0 = rg.streamed() ? "e0" : "0";
+        w.open("");
+        w.line("#pragma unroll 1");
+        w.open("for (int grp = warp; grp < " + f.groups() + "; grp += THREADS / 32)");
+        w.line("const int mt = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
+        w.line("float d[" + f.wn() + "][4] = {};");
+        mmaKLoop(src, pw, "d[ni]", pw.in().channels(), ch0 + " + (nb * " + f.wn() + " + ni) * 8 + lane_row", "", f,
+                rg.side(), rg.halo());
+        w.line("#pragma unroll");
+        w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
+        w.line("#pragma unroll");
+        w.open("for (int r = 0; r < 4; ++r)");
+        w.line("const int p = mt * 16 + lane_row + (r >> 1) * 8, c = (nb * " + f.wn() + " + ni) * 8 + 2 * lane_col + (r & 1);");
+        w.open("if (p < " + rg.pixels() + ")");
+        w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
+        w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
+        w.line("const int oc = " + ch0 + " + c;");
+        if (dst.space() == Space.GLOBAL) {
+            w.open("if (gh < H && gw < W)");
+            String result = evaluate(c.layer(), rg, c.sources(), "d[ni][r]");
+            w.line(globalElement(dst) + " = tm_from_f32<" + CudaEmitter.ctype(dst.dtype()) + ">(" + result + ");");
+            w.close();
+        } else {
+            w.line("float v = 0.0f;");
+            w.open("if (gh >= 0 && gh < H && gw >= 0 && gw < W)");
+            w.line("v = " + evaluate(c.layer(), rg, c.sources(), "d[ni][r]") + ";");
+            w.close();
+            w.line(dst.name() + "[p * " + upper(dst) + "_STRIDE + c] = tm_from_f32<" + CudaEmitter.ctype(dst.dtype())
+                    + ">(v);");
+        }
+        w.close();
+        w.close();
+        w.close();
+        w.close();
+        w.close();
+    }
+
+    /**
+     * A conv of group width 8 on tensor cores: for each 16-pixel row tile and each group of 8 output channels,
+     * k x k m16n8k8 products accumulate the tap-shifted input rows against the tap's 8x8 weight block.
+     */
+    private void computeMmaConv(Instr.Compute c, Op.Conv2d cv, Region rg) {
+        Buffer src = sourceBuffer(cv.in(), c.sources(), "conv2d");
+        Buffer dst = c.dst();
+        if (dst.space() == Space.REGISTERS) throw new UnsupportedOperationException("tensor-core conv into registers");
+        int off = src.halo() - rg.halo() - cv.pad();
+        if (off < 0) throw new IllegalStateException("halo of " + src.name() + " too small for the conv");
+        boolean chunked = src.channels() < cv.in().channels();
+        int mt = (rg.pixels() + 15) / 16;
+        int groups = rg.channels() / 8;
+        int items = mt * groups;
+        String ch0 = rg.streamed() ? "e0" : "0";
+        String t = CudaEmitter.ctype(src.dtype());
+        String wt = CudaEmitter.ctype(cv.weight().dtype());
+        String u = upper(src);
+        int kk = cv.kernel();
+        w.open("");
+        w.line("#pragma unroll 1");
+        w.open("for (int item = warp; item < " + items + "; item += THREADS / 32)");
+        w.line("const int mt = item / " + groups + ", grp = item % " + groups + ";  // row tile, group of 8 channels");
+        w.line("const int p0 = min(mt * 16 + lane_row, " + (rg.pixels() - 1) + "), p1 = min(mt * 16 + lane_row + 8, "
+                + (rg.pixels() - 1) + ");");
+        w.line("const int y0 = p0 / " + rg.side() + " + " + off + ", x0 = p0 % " + rg.side() + " + " + off + ";");
+        w.line("const int y1 = p1 / " + rg.side() + " + " + off + ", x1 = p1 % " + rg.side() + " + " + off + ";");
+        w.line("const int cin = " + ch0 + " + grp * 8" + (chunked ? " - e0" : "") + " + 2 * lane_col;  // channel in " + src.name());
+        w.line("const " + wt + "* wg = " + cname(cv.weight().name()) + " + (size_t)(" + ch0 + " + grp * 8 + lane_row) * "
+                + (kk * kk * 8) + " + 2 * lane_col;");
+        w.line("float d[4] = {};");
+        w.line("#pragma unroll");
+        w.open("for (int ky = 0; ky < " + kk + "; ++ky)");
+        w.line("#pragma unroll");
+        w.open("for (int kx = 0; kx < " + kk + "; ++kx)");
+        w.line("const unsigned a0 = tm_ld2(" + src.name() + " + ((y0 + ky) * " + u + "_W + x0 + kx) * " + u + "_STRIDE + cin);");
+        w.line("const unsigned a1 = tm_ld2(" + src.name() + " + ((y1 + ky) * " + u + "_W + x1 + kx) * " + u + "_STRIDE + cin);");
+        w.line("tm_mma_k8(d, (const " + t + "*)nullptr, a0, a1, tm_ld2(wg + (ky * " + kk + " + kx) * 8));");
+        w.close();
+        w.close();
+        w.line("#pragma unroll");
+        w.open("for (int r = 0; r < 4; ++r)");
+        w.line("const int p = mt * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);");
+        w.open("if (p < " + rg.pixels() + ")");
+        w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
+        w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
+        w.line("const int oc = " + ch0 + " + c;");
+        if (dst.space() == Space.GLOBAL) {
+            w.open("if (gh < H && gw < W)");
+            String result = evaluate(c.layer(), rg, c.sources(), "d[r]");
+            w.line(globalElement(dst) + " = tm_from_f32<" + CudaEmitter.ctype(dst.dtype()) + ">(" + result + ");");
+            w.close();
+        } else {
+            w.line("float v = 0.0f;");
+            w.open("if (gh >= 0 && gh < H && gw >= 0 && gw < W)");
+            w.line("v = " + evaluate(c.layer(), rg, c.sources(), "d[r]") + ";");
+            w.close();
+            w.line(dst.name() + "[p * " + upper(dst) + "_STRIDE + c] = tm_from_f32<" + CudaEmitter.ctype(dst.dtype())
+                    + ">(v);");
+        }
+        w.close();
+        w.close();
+        w.close();
+        w.close();
+    }
+
+    private void accumulateMma(Instr.Accumulate a, Op.Pointwise pw) {
+        Buffer acc = a.acc();
+        MmaTiling f = fragments.get(acc.name());
+        w.comment(acc.name() + "[p, :] += " + a.input().name() + "[p, e0 : e0+" + a.reduce().count() + "] . "
+                + cname(pw.weight().name()) + "[:, e0 : e0+" + a.reduce().count() + "]^T on tensor cores   ("
+                + sourceName + ":" + a.layer().span().line() + ")");
+        w.line("#pragma unroll");
+        w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
+        w.line("const int grp = warp + i * (THREADS / 32);");
+        boolean guard = f.groups() % k.warps() != 0;
+        if (guard) w.open("if (grp < " + f.groups() + ")");
+        w.line("const int mt = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
+        mmaKLoop(a.input(), pw, acc.name() + "[i][ni]", a.reduce().count(), "(nb * " + f.wn() + " + ni) * 8 + lane_row",
+                " + e0", f, k.tileW(), 0);
+        if (guard) w.close();
+        w.close();
+    }
+
+    /** Loops over the fragment elements of an accumulator: i (tile group), ni, r give pixel p and channel c. */
+    private void fragmentLoop(Buffer acc, MmaTiling f, Runnable body) {
+        w.line("#pragma unroll");
+        w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
+        w.line("const int grp = warp + i * (THREADS / 32);");
+        w.line("const int mt = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
+        w.line("#pragma unroll");
+        w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
+        w.line("#pragma unroll");
+        w.open("for (int r = 0; r < 4; ++r)");
+        w.line("const int p = mt * 16 + lane_row + (r >> 1) * 8, c = (nb * " + f.wn() + " + ni) * 8 + 2 * lane_col + (r & 1);");
+        w.open("if (grp < " + f.groups() + " && p < " + f.pixels() + ")");
+        body.run();
+        w.close();
+        w.close();
+        w.close();
+        w.close();
+    }
+
+    private void finishMma(Instr.Finish fin, Region rg) {
+        Buffer acc = fin.acc();
+        Buffer dst = fin.dst();
+        MmaTiling f = fragments.get(acc.name());
+        w.comment("epilogue of " + fin.layer().describe() + " on the accumulator fragments -> " + dst.name() + "   ("
+                + sourceName + ":" + fin.layer().span().line() + ")");
+        fragmentLoop(acc, f, () -> {
+            w.line("const int ly = p / TILE_W, lx = p % TILE_W;");
+            w.line("const int gh = h0 + ly, gw = w0 + lx;");
+            w.line("const int oc = c;");
+            w.line("float v = 0.0f;");
+            w.open("if (gh < H && gw < W)");
+            w.line("v = " + evaluate(fin.layer(), rg, fin.sources(), acc.name() + "[i][ni][r]") + ";");
+            w.close();
+            if (dst == acc || dst.name().equals(acc.name())) {
+                w.line(acc.name() + "[i][ni][r] = v;");
+            } else if (dst.space() == Space.SHARED) {
+                w.line(dst.name() + "[p * " + upper(dst) + "_STRIDE + c] = tm_from_f32<" + CudaEmitter.ctype(dst.dtype())
+                        + ">(v);");
+            } else {
+                throw new IllegalStateException("finish into a register buffer other than the accumulator");
+            }
+        });
     }
 
     static List<String> reservedNames() {

@@ -40,6 +40,34 @@ final class Prelude {
         w.line("    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);");
         w.line("    return v;");
         w.line("}");
+        w.comment("Tensor cores: D = A * B + D for one m16n8k16 tile, f32 accumulators (PTX ISA, mma.sync).\n"
+                + "A: 16x16 row-major, 4 registers of 2 packed values; B: 16x8 column-major (rows of an [N][K]\n"
+                + "weight), 2 registers; D: 4 floats, rows g and g + 8, columns 2t and 2t + 1 (g = lane / 4, t = lane % 4).");
+        w.line("__device__ __forceinline__ void tm_mma(float (&d)[4], const __half*, unsigned a0, unsigned a1, unsigned a2,");
+        w.line("                                       unsigned a3, unsigned b0, unsigned b1) {");
+        w.line("    asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\\n\"");
+        w.line("                 : \"+f\"(d[0]), \"+f\"(d[1]), \"+f\"(d[2]), \"+f\"(d[3])");
+        w.line("                 : \"r\"(a0), \"r\"(a1), \"r\"(a2), \"r\"(a3), \"r\"(b0), \"r\"(b1));");
+        w.line("}");
+        w.line("__device__ __forceinline__ void tm_mma(float (&d)[4], const __nv_bfloat16*, unsigned a0, unsigned a1,");
+        w.line("                                       unsigned a2, unsigned a3, unsigned b0, unsigned b1) {");
+        w.line("    asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\\n\"");
+        w.line("                 : \"+f\"(d[0]), \"+f\"(d[1]), \"+f\"(d[2]), \"+f\"(d[3])");
+        w.line("                 : \"r\"(a0), \"r\"(a1), \"r\"(a2), \"r\"(a3), \"r\"(b0), \"r\"(b1));");
+        w.line("}");
+        w.comment("m16n8k8: the same with K = 8 (A: 2 registers, B: 1), one tap of a group-width-8 conv.");
+        w.line("__device__ __forceinline__ void tm_mma_k8(float (&d)[4], const __half*, unsigned a0, unsigned a1, unsigned b0) {");
+        w.line("    asm volatile(\"mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\\n\"");
+        w.line("                 : \"+f\"(d[0]), \"+f\"(d[1]), \"+f\"(d[2]), \"+f\"(d[3]) : \"r\"(a0), \"r\"(a1), \"r\"(b0));");
+        w.line("}");
+        w.line("__device__ __forceinline__ void tm_mma_k8(float (&d)[4], const __nv_bfloat16*, unsigned a0, unsigned a1, unsigned b0) {");
+        w.line("    asm volatile(\"mma.sync.aligned.m16n8k8.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\\n\"");
+        w.line("                 : \"+f\"(d[0]), \"+f\"(d[1]), \"+f\"(d[2]), \"+f\"(d[3]) : \"r\"(a0), \"r\"(a1), \"r\"(b0));");
+        w.line("}");
+        w.comment("Two adjacent 16-bit values as one 32-bit register (the address is 4-byte aligned).");
+        w.line("template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {");
+        w.line("    return *reinterpret_cast<const unsigned*>(p);");
+        w.line("}");
         w.line("#endif");
         w.line();
     }

@@ -276,10 +276,17 @@ public final class Lowering {
     // ---- helpers ------------------------------------------------------------------------------
 
     static Instr.MathPath mathPath(Layer layer, PlanSpec.MathKind math, int pixels) {
-        if (math == PlanSpec.MathKind.CUDA_CORE || !(layer.main() instanceof Op.Pointwise p)) {
-            return Instr.MathPath.CUDA_CORE;
+        if (math == PlanSpec.MathKind.CUDA_CORE) return Instr.MathPath.CUDA_CORE;
+        if (layer.main() instanceof Op.Conv2d c) {
+            // A group of 8 input and 8 output channels is one m16n8k8 tile per tap (16 pixels x 8 outputs x 8
+            // inputs); depthwise and other widths stay on CUDA cores.
+            boolean groupOf8 = c.groupWidth() == 8 && c.out().channels() / c.groups() == 8;
+            return groupOf8 ? Instr.MathPath.TENSOR_CORE : Instr.MathPath.CUDA_CORE;
         }
-        boolean shapes = p.in().channels() % 16 == 0 && p.out().channels() % 8 == 0 && pixels % 16 == 0;
+        if (!(layer.main() instanceof Op.Pointwise p)) return Instr.MathPath.CUDA_CORE;
+        // mma.sync m16n8k16: K (input channels) in steps of 16, N (output channels) in steps of 8. Pixels
+        // (M) need no multiple of 16: the emitter pads the last row tile and discards its rows.
+        boolean shapes = p.in().channels() % 16 == 0 && p.out().channels() % 8 == 0;
         return shapes ? Instr.MathPath.TENSOR_CORE : Instr.MathPath.CUDA_CORE;
     }
 

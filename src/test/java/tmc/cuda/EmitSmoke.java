@@ -24,7 +24,7 @@ public final class EmitSmoke {
                     TypedBlock b = checked.program().block(p.block()).orElseThrow();
                     Lowering.Result r;
                     if (p.kind() == PlanSpec.Kind.SEPARATE) {
-                        r = Lowering.separate(b, p.name(), 4, 16, 8, PlanSpec.MathKind.CUDA_CORE);
+                        r = Lowering.separate(b, p.name(), 4, 16, 8, PlanSpec.MathKind.TENSOR_CORE);
                     } else if (p.kind() == PlanSpec.Kind.FUSED) {
                         Map<String, PlanSpec.Placement> places = new LinkedHashMap<>();
                         for (var pl : p.places()) places.put(pl.tensor(), pl);
@@ -46,6 +46,9 @@ public final class EmitSmoke {
                             TmProgram prog = new TmProgram(b, p, "sm_90", ok.kernels());
                             Files.writeString(out.resolve(prog.name() + ".json"),
                                     Manifest.of(prog, e, f.toString()).toJson());
+                            Manifest man = Manifest.of(prog, e, f.toString());
+                            Files.writeString(out.resolve(tmc.bind.BindingGenerator.className(man) + ".java"),
+                                    tmc.bind.BindingGenerator.generate(man, "dev"));
                             System.out.println(f + " " + p.name() + ": " + e.fileName());
                         }
                     }
