@@ -19,7 +19,7 @@ final class CodeWriter {
     }
 
     CodeWriter open(String head) {
-        line(head + " {");
+        line(head.isEmpty() ? "{" : head + " {");
         depth++;
         return this;
     }

@@ -29,7 +29,7 @@ final class KernelWriter {
             "gh", "gw", "e0", "N", "H", "W", "lane", "warp", "acc", "v", "s", "q", "d", "mean", "rstd", "inside",
             "smem", "src", "wp", "ky", "kx", "ic", "g", "e", "lane_row", "lane_col", "grp", "mt", "nb", "ni", "r",
             "k0", "a0", "a1", "a2", "a3", "a0p", "a1p", "p0", "p1", "wrow", "wv", "pw", "item", "y0", "x0", "y1", "x1",
-            "cin", "wg", "int", "float", "double", "char", "auto", "for", "if",
+            "cin", "wg", "icr", "ly_c", "lx_c", "gh_c", "gw_c", "oc_c", "int", "float", "double", "char", "auto", "for", "if",
             "do", "while", "return", "const", "register", "static", "void", "switch", "case", "default", "new",
             "delete", "this", "class", "struct", "union", "template", "typename", "using", "namespace", "bool",
             "true", "false", "signed", "unsigned", "long", "short", "volatile", "sizeof", "break", "continue",
@@ -244,6 +244,7 @@ final class KernelWriter {
     private record Region(int halo, int side, int pixels, int channels, boolean streamed) {}
 
     private void compute(Instr.Compute c) {
+        inlined = c.inlined();
         Layer layer = c.layer();
         Buffer dst = c.dst();
         int r = c.halo();
@@ -539,7 +540,15 @@ final class KernelWriter {
         return b;
     }
 
+    /** Layers recomputed inline by the Compute being written (see Instr.Compute#inlined). */
+    private List<Layer> inlined = List.of();
+
     private void conv(Op.Conv2d cv, String var, Region rg, Map<String, Buffer> sources) {
+        Layer producer = inlined.stream().filter(l -> l.out().name().equals(cv.in().name())).findFirst().orElse(null);
+        if (producer != null) {
+            convRecompute(cv, var, rg, sources, producer);
+            return;
+        }
         Buffer b = sourceBuffer(cv.in(), sources, "conv2d");
         int off = b.halo() - rg.halo() - cv.pad();
         if (off < 0) throw new IllegalStateException("halo of " + b.name() + " too small for the conv");
@@ -563,6 +572,35 @@ final class KernelWriter {
                 + " + kx) * " + gw + ";");
         w.line("#pragma unroll");
         w.line("for (int ic = 0; ic < " + gw + "; ++ic) " + var + " += tm_f32(src[ic]) * tm_f32(wp[ic]);");
+        w.close();
+        w.close();
+        w.close();
+    }
+
+    /**
+     * A conv whose input is recomputed at every tap: the producer layer is evaluated at the shifted pixel
+     * (zero outside the image, the conv's padding), then multiplied by the tap's weight.
+     */
+    private void convRecompute(Op.Conv2d cv, String var, Region rg, Map<String, Buffer> sources, Layer producer) {
+        int gw = cv.groupWidth();
+        int perGroupOut = cv.out().channels() / cv.groups();
+        String wt = cname(cv.weight().name());
+        w.line("float " + var + " = 0.0f;");
+        w.open("");
+        w.line("const int g = oc / " + perGroupOut + ";  // group of this output channel");
+        w.line("const int ly_c = ly, lx_c = lx, gh_c = gh, gw_c = gw, oc_c = oc;");
+        w.open("for (int ky = 0; ky < " + cv.kernel() + "; ++ky)");
+        w.open("for (int kx = 0; kx < " + cv.kernel() + "; ++kx)");
+        w.line("const int ly = ly_c + ky - " + cv.pad() + ", lx = lx_c + kx - " + cv.pad() + ";");
+        w.line("const int gh = gh_c + ky - " + cv.pad() + ", gw = gw_c + kx - " + cv.pad() + ";");
+        w.line("if (gh < 0 || gh >= H || gw < 0 || gw >= W) continue;  // zero padding");
+        w.line("(void)oc_c;");
+        w.open("for (int icr = 0; icr < " + gw + "; ++icr)");
+        w.line("const int oc = g * " + gw + " + icr;  // channel of " + producer.out().name() + ", recomputed here");
+        String value = evaluate(producer, rg, sources, null);
+        w.line(var + " += " + value + " * tm_f32(" + wt + "[((size_t)(oc_c * " + cv.kernel() + " + ky) * " + cv.kernel()
+                + " + kx) * " + gw + " + icr]);");
+        w.close();
         w.close();
         w.close();
         w.close();

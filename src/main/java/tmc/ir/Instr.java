@@ -37,9 +37,20 @@ public sealed interface Instr {
      * inputs from the buffers named in {@code sources} (tensor -> buffer; a tensor missing there is read from
      * global memory), and writes buffer {@code dst}. Pixels outside the image are written as zero, because a
      * conv that reads this value must see zero padding there, not the layer applied to nothing.
+     * {@code inlined} are producer layers whose outputs are not stored anywhere: they are recomputed at every
+     * point where this layer reads them (the "halo recompute" strategy).
      */
     record Compute(Layer layer, Buffer dst, int halo, Channels out, java.util.Map<String, Buffer> sources,
-                   MathPath math) implements Instr {}
+                   MathPath math, List<Layer> inlined) implements Instr {
+        public Compute {
+            inlined = List.copyOf(inlined);
+        }
+
+        public Compute(Layer layer, Buffer dst, int halo, Channels out, java.util.Map<String, Buffer> sources,
+                       MathPath math) {
+            this(layer, dst, halo, out, sources, math, List.of());
+        }
+    }
 
     /**
      * {@code acc += main(layer)} restricted to the input channels {@code reduce}: the partial sum of a

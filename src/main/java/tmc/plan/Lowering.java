@@ -117,10 +117,27 @@ public final class Lowering {
 
         Layer last = layers.getLast();
         int registers = BASE_REGISTERS;
+        // "halo recompute": the producer of such a tensor is never stored; its consumers evaluate it inline.
+        Map<String, Layer> recomputed = new LinkedHashMap<>();
+        for (Layer layer : layers) {
+            PlanSpec.Placement p = c.places().get(layer.out().name());
+            if (p == null || p.haloMode() != PlanSpec.HaloMode.RECOMPUTE) continue;
+            boolean local = !(layer.main() instanceof Op.Conv2d) && !(layer.main() instanceof Op.LayerNorm);
+            boolean consumersOk = block.consumers(layer.out().name()).stream().allMatch(op -> op instanceof Op.Conv2d);
+            if (!local || !consumersOk || layer == last) {
+                return refuse(p.span(), "'halo recompute' needs '" + layer.out().name() + "' to be produced by a "
+                                + "pointwise or elementwise layer and read only by convs",
+                        "use 'halo " + p.halo() + " stage'");
+            }
+            recomputed.put(layer.out().name(), layer);
+        }
         List<Instr> loopBody = new ArrayList<>();
         Buffer accumulator = null;
         for (Layer layer : layers) {
             Activation out = layer.out();
+            if (recomputed.containsKey(out.name())) continue;
+            List<Layer> inlined = layer.inputs().stream().filter(a -> recomputed.containsKey(a.name()))
+                    .map(a -> recomputed.get(a.name())).toList();
             boolean inLoop = stream != null && stream.inLoop().contains(layer.index());
             boolean isReducer = stream != null && stream.reducer() == layer.index();
             int channels = inLoop ? c.streamChunk() : out.channels();
@@ -173,8 +190,10 @@ public final class Lowering {
             Buffer dst = activationBuffer(out, out.name() + "_s", Space.SHARED, out.dtype(), r, c.tileH(), c.tileW(),
                     channels, originOf(p, out));
             buffers.add(dst);
-            target.add(new Instr.Compute(layer, dst, r, outChannels, Map.copyOf(onChip),
-                    mathPath(layer, c.math(), (c.tileH() + 2 * r) * (c.tileW() + 2 * r))));
+            // Inline producers are evaluated per element, which only the CUDA-core path does.
+            Instr.MathPath path = inlined.isEmpty()
+                    ? mathPath(layer, c.math(), (c.tileH() + 2 * r) * (c.tileW() + 2 * r)) : Instr.MathPath.CUDA_CORE;
+            target.add(new Instr.Compute(layer, dst, r, outChannels, Map.copyOf(onChip), path, inlined));
             target.add(new Instr.Barrier());
             onChip.put(out.name(), dst);
         }
