@@ -107,7 +107,9 @@ final class KernelWriter {
                     .append(cname(p.name())).append(", ");
         }
         params.append("int N, int H, int W");
-        w.line("extern \"C\" __global__ void __launch_bounds__(" + k.threads() + ")");
+        w.comment("At most " + k.registerLimit() + " registers per thread, so that " + k.minBlocksPerSm()
+                + " block" + (k.minBlocksPerSm() == 1 ? "" : "s") + " of " + k.threads() + " threads fit an SM's registers.");
+        w.line("extern \"C\" __global__ void __launch_bounds__(" + k.threads() + ", " + k.minBlocksPerSm() + ")");
         w.open(k.name() + "(" + params + ")");
         w.line("constexpr int THREADS = " + k.threads() + ";");
         w.line("constexpr int TILE_H = " + k.tileH() + ", TILE_W = " + k.tileW() + ";");
@@ -699,7 +701,8 @@ final class KernelWriter {
                 + (f.pixels() - 1) + ");  // rows past the region read a real pixel; their results are dropped");
         w.line("const " + t + "* a0p = " + rowAddress(src, "p0", side, halo) + ";");
         w.line("const " + t + "* a1p = " + rowAddress(src, "p1", side, halo) + ";");
-        w.line("#pragma unroll");
+        // Unrolling long K loops completely costs more registers than it saves issue slots.
+        w.line(kCount <= 64 ? "#pragma unroll" : "#pragma unroll 4");
         w.open("for (int k0 = 0; k0 < " + kCount + "; k0 += 16)");
         w.line("const unsigned a0 = tm_ld2(a0p + k0 + 2 * lane_col), a1 = tm_ld2(a1p + k0 + 2 * lane_col);");
         w.line("const unsigned a2 = tm_ld2(a0p + k0 + 8 + 2 * lane_col), a3 = tm_ld2(a1p + k0 + 8 + 2 * lane_col);");

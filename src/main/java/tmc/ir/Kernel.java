@@ -43,6 +43,22 @@ public record Kernel(String name, int tileN, int tileH, int tileW, int threads, 
         return (long) ceilDiv(n, tileN) * ceilDiv(h, tileH) * ceilDiv(w, tileW);
     }
 
+    /** Registers per SM on every target tmc knows (sm_80 to sm_90): 64K 32-bit registers. */
+    public static final int REGISTERS_PER_SM = 65536;
+
+    /**
+     * Blocks per SM the register budget allows; the emitter passes it to {@code __launch_bounds__}, so the
+     * compiler must fit every thread in {@link #registerLimit()} registers.
+     */
+    public int minBlocksPerSm() {
+        return Math.max(1, REGISTERS_PER_SM / (threads * Math.max(1, registersPerThread)));
+    }
+
+    /** The most registers a thread may use at {@link #minBlocksPerSm()} blocks per SM (allocation unit 8, cap 255). */
+    public int registerLimit() {
+        return Math.min(255, REGISTERS_PER_SM / (threads * minBlocksPerSm()) / 8 * 8);
+    }
+
     public static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
     }
