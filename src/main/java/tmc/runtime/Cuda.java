@@ -36,6 +36,8 @@ import jcuda.driver.JCudaDriver;
  * <p>Threads: the primary context is shared; every operation first makes it current on the calling thread, so
  * objects from one {@code Cuda} may be used from any thread (calls on one stream are still ordered by the driver).
  */
+// Restricted FFM methods (library loading, downcalls) are the point of this class; the launcher enables them.
+@SuppressWarnings("restricted")
 public final class Cuda implements AutoCloseable {
     /** The JCuda version whose JNI library we ship; must equal the jcuda dependency in pom.xml (a test checks). */
     public static final String JCUDA_VERSION = "12.6.0";

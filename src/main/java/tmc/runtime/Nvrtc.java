@@ -29,6 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * any number of threads. The library is loaded into the global arena and never unloaded (unloading NVRTC while
  * another thread compiles would crash the process, and it is loaded once anyway).
  */
+// Restricted FFM methods (library loading, downcalls) are the point of this class; the launcher enables them.
+@SuppressWarnings("restricted")
 public final class Nvrtc {
     /** The NVRTC version, as nvrtcVersion reports it. */
     public record Version(int major, int minor) {
