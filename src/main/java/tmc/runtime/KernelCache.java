@@ -57,14 +57,17 @@ public final class KernelCache {
         return new KernelCache(defaultDir(System.getenv()));
     }
 
-    /** {@code $TMC_CACHE_DIR}, else {@code $XDG_CACHE_HOME/tmc}, else {@code ~/.cache/tmc}. */
+    /** {@code $TMC_CACHE_DIR}, else {@code $XDG_CACHE_HOME/tmc}, else {@code $HOME/.cache/tmc}. */
     public static Path defaultDir(Map<String, String> env) {
         String own = env.getOrDefault(ENV_DIR, "").strip();
         if (!own.isEmpty()) return Path.of(own);
         String xdg = env.getOrDefault("XDG_CACHE_HOME", "").strip();
         // The XDG spec says a relative value is invalid and must be ignored.
         if (!xdg.isEmpty() && Path.of(xdg).isAbsolute()) return Path.of(xdg, "tmc");
-        return Path.of(System.getProperty("user.home"), ".cache", "tmc");
+        // $HOME as the shell sees it; Java's user.home comes from the password database and ignores a changed HOME.
+        String home = env.getOrDefault("HOME", "").strip();
+        if (home.isEmpty() || !Path.of(home).isAbsolute()) home = System.getProperty("user.home");
+        return Path.of(home, ".cache", "tmc");
     }
 
     public Path dir() {

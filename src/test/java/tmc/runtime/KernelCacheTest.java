@@ -70,9 +70,9 @@ class KernelCacheTest {
     void defaultDirHonoursTmcCacheDirThenXdg() {
         assertEquals(Path.of("/x/y"), KernelCache.defaultDir(Map.of("TMC_CACHE_DIR", "/x/y", "XDG_CACHE_HOME", "/c")));
         assertEquals(Path.of("/c/tmc"), KernelCache.defaultDir(Map.of("XDG_CACHE_HOME", "/c")));
-        Path home = Path.of(System.getProperty("user.home"), ".cache", "tmc");
-        assertEquals(home, KernelCache.defaultDir(Map.of("XDG_CACHE_HOME", "relative/is/invalid")));
-        assertEquals(home, KernelCache.defaultDir(Map.of()));
+        assertEquals(Path.of("/h/.cache/tmc"), KernelCache.defaultDir(Map.of("XDG_CACHE_HOME", "relative/is/invalid", "HOME", "/h")));
+        assertEquals(Path.of("/h/.cache/tmc"), KernelCache.defaultDir(Map.of("HOME", "/h")));
+        assertEquals(Path.of(System.getProperty("user.home"), ".cache", "tmc"), KernelCache.defaultDir(Map.of()));
     }
 
     @Test
