@@ -234,7 +234,18 @@ public final class Cuda implements AutoCloseable {
 
     /** Loads a cubin (it must be compiled for this device's architecture; see {@link DeviceInfo#arch()}). */
     public CudaModule load(Cubin cubin) throws RuntimeFailure {
+        var sm = cubin.elfSm();
+        if (sm.isPresent() && !runsOn(sm.getAsInt(), info.ccMajor() * 10 + info.ccMinor())) {
+            // Caught here because the driver would only say CUDA_ERROR_NO_BINARY_FOR_GPU.
+            throw new RuntimeFailure(Problem.of("cubin " + cubin.name() + " is for sm_" + sm.getAsInt() + ", which cannot run on "
+                    + info.name() + " (" + info.arch() + ")", "compile for " + info.arch()));
+        }
         return load(cubin.image(), cubin.name() + " (" + cubin.arch() + ")");
+    }
+
+    /** SASS for sm_XY runs on GPUs of the same major version and a minor version of Y or more. */
+    static boolean runsOn(int cubinSm, int deviceSm) {
+        return cubinSm / 10 == deviceSm / 10 && cubinSm % 10 <= deviceSm % 10;
     }
 
     public CudaModule load(byte[] image, String name) throws RuntimeFailure {

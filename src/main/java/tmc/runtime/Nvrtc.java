@@ -46,7 +46,8 @@ public final class Nvrtc {
     private static final int NVRTC_SUCCESS = 0;
     private static final int NVRTC_ERROR_COMPILATION = 6;
     private static final int NVRTC_ERROR_BUILTIN_OPERATION_FAILURE = 7;
-    private static final ConcurrentHashMap<Path, Nvrtc> BY_PATH = new ConcurrentHashMap<>();
+    /** Each library file is loaded once per process, whatever the environment of later lookups. */
+    private static final ConcurrentHashMap<Path, SymbolLookup> LIBRARIES = new ConcurrentHashMap<>();
     private static volatile Loaded defaultLoaded;
 
     private final Path library;
@@ -112,17 +113,18 @@ public final class Nvrtc {
         for (NvrtcLocator.Candidate c : ((Result.Ok<List<NvrtcLocator.Candidate>>) cands).value()) {
             try {
                 Nvrtc n = switch (c) {
-                    case NvrtcLocator.Candidate.File f -> BY_PATH.computeIfAbsent(NvrtcLocator.realPath(f.path()), real -> {
-                        preloadBuiltins(f.path());
-                        return new Nvrtc(f.path(), f.source(), NvrtcLocator.includeDir(env, usrLocal, Optional.of(f.path())),
-                                SymbolLookup.libraryLookup(f.path(), Arena.global()));
-                    });
+                    case NvrtcLocator.Candidate.File f -> {
+                        SymbolLookup lib = LIBRARIES.computeIfAbsent(NvrtcLocator.realPath(f.path()), real -> {
+                            preloadBuiltins(f.path());
+                            return SymbolLookup.libraryLookup(f.path(), Arena.global());
+                        });
+                        yield new Nvrtc(f.path(), f.source(), NvrtcLocator.includeDir(env, usrLocal, Optional.of(f.path())), lib);
+                    }
                     case NvrtcLocator.Candidate.Soname s -> {
                         SymbolLookup lib = SymbolLookup.libraryLookup(s.name(), Arena.global());
                         Path where = NativeLibs.mappedPath("libnvrtc.so").orElse(Path.of(s.name()));
-                        yield BY_PATH.computeIfAbsent(NvrtcLocator.realPath(where), real ->
-                                new Nvrtc(where, "dynamic loader path", NvrtcLocator.includeDir(env, usrLocal,
-                                        where.isAbsolute() ? Optional.of(where) : Optional.empty()), lib));
+                        yield new Nvrtc(where, "dynamic loader path", NvrtcLocator.includeDir(env, usrLocal,
+                                where.isAbsolute() ? Optional.of(where) : Optional.empty()), lib);
                     }
                 };
                 tried.add(c.describe() + ": ok");

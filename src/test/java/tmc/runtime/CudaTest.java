@@ -66,6 +66,16 @@ class CudaTest {
     }
 
     @Test
+    void cubinCompatibilityFollowsTheSassRule() {
+        assertTrue(Cuda.runsOn(90, 90));
+        assertTrue(Cuda.runsOn(80, 86));
+        assertTrue(Cuda.runsOn(80, 89));
+        assertFalse(Cuda.runsOn(86, 80));
+        assertFalse(Cuda.runsOn(80, 90));
+        assertFalse(Cuda.runsOn(90, 100));
+    }
+
+    @Test
     void launchShapesAreValidated() {
         assertThrows(IllegalArgumentException.class, () -> Dim3.of(0));
         assertEquals(8 * 4 * 2, Dim3.of(8, 4, 2).volume());

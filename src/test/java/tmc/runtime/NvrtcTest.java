@@ -73,6 +73,29 @@ class NvrtcTest {
     }
 
     @Test
+    void findsAToolkitUnderUsrLocalAndExplainsMissingHeaders(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        Nvrtc real = NvrtcSupport.nvrtcOrSkip();
+        // A toolkit laid out like /usr/local/cuda-13.9 whose library is the real NVRTC but which has no headers.
+        java.nio.file.Path lib = tmp.resolve("cuda-13.9/targets/x86_64-linux/lib/libnvrtc.so.13");
+        java.nio.file.Files.createDirectories(lib.getParent());
+        java.nio.file.Files.createSymbolicLink(lib, real.library().toRealPath());
+        Nvrtc.Loaded l = Nvrtc.load(java.util.Map.of(), tmp);
+        Nvrtc n = NvrtcSupport.ok(l.nvrtc());
+        assertEquals(lib, n.library());
+        assertEquals(tmp + "/cuda-*", n.foundBy());
+        assertEquals(real.version(), n.version());
+        if (n.includeDir().isEmpty()) { // true unless /usr/include has cuda_fp16.h
+            Problem p = NvrtcSupport.err(n.compile("twice.cu", NvrtcSupport.TINY, CompileOptions.forArch("sm_90")));
+            assertTrue(p.detail().contains("cuda_fp16.h"), p.render());
+            assertTrue(p.fix().contains("TMC_CUDA_INCLUDE"), p.render());
+        }
+        // Pointing TMC_CUDA_INCLUDE at the headers fixes it.
+        Nvrtc withHeaders = NvrtcSupport.ok(Nvrtc.load(java.util.Map.of("TMC_CUDA_INCLUDE", real.includeDir().orElseThrow().toString()), tmp).nvrtc());
+        assertEquals(real.includeDir(), withHeaders.includeDir());
+        NvrtcSupport.ok(withHeaders.compile("twice.cu", NvrtcSupport.TINY, CompileOptions.forArch("sm_90")));
+    }
+
+    @Test
     void virtualOrMalformedArchitecturesAreNotAccepted() {
         for (String bad : List.of("compute_90", "sm90", "90", "sm_", "sm_90ab", "")) {
             assertFalse(CompileOptions.isValidArch(bad), bad);
