@@ -30,7 +30,7 @@ tmc_find_java() {
 # Builds target/tmc.jar with Maven when it is missing or older than any source, grammar or pom change.
 tmc_build_if_stale() {
   local jar="$root/target/tmc.jar"
-  if [ -f "$jar" ] && [ -d "$root/target/lib" ] && \
+  if [ -f "$jar" ] && [ -d "$root/target/lib" ] && [ -d "$root/target/native" ] && \
      [ -z "$(find "$root/src/main" "$root/grammar" "$root/pom.xml" -newer "$jar" -print -quit 2>/dev/null)" ]; then
     return 0
   fi
@@ -49,3 +49,10 @@ tmc_build_if_stale() {
 TMC_JAVA_OPTS="${TMC_JAVA_OPTS:-}"
 # Maven's own libraries touch sun.misc.Unsafe; on JDK 25 that prints warnings that are not ours.
 export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+
+# A GPU-less dev or CI box may have NVRTC only where scripts/dev/install-nvrtc.sh put it; use it when nothing else
+# was chosen, so the NVRTC and kernel-cache tests compile real kernels instead of being skipped.
+tmc_dev_nvrtc() {
+  local dev="$HOME/.cache/tmc-dev/nvrtc/libnvrtc.so.13"
+  if [ -z "${TMC_NVRTC:-}" ] && [ -f "$dev" ]; then export TMC_NVRTC="$dev"; fi
+}
