@@ -564,7 +564,8 @@ final class KernelWriter {
         w.line("float " + var + " = 0.0f;");
         w.open("");
         w.line("const int g = oc / " + perGroupOut + ";  // group of this output channel");
-        w.line("#pragma unroll");
+        // Small kernels unroll completely; for 5x5 and up the row loop stays rolled to bound register use.
+        w.line(cv.kernel() <= 3 ? "#pragma unroll" : "#pragma unroll 1");
         w.open("for (int ky = 0; ky < " + cv.kernel() + "; ++ky)");
         w.line("#pragma unroll");
         w.open("for (int kx = 0; kx < " + cv.kernel() + "; ++kx)");

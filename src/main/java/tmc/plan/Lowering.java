@@ -39,7 +39,10 @@ public final class Lowering {
      * Registers every thread needs besides accumulators: indices, pointers, loop counters, mma fragments.
      * Calibrated against ptxas for the emitted kernels (the static check in the tests holds it to this).
      */
-    static final int BASE_REGISTERS = 72;
+    static final int BASE_REGISTERS = 88;
+
+    /** A separate plan's layer kernel keeps no accumulator across instructions, so it needs fewer. */
+    static final int SEPARATE_REGISTERS = 56;
 
     /** Extra registers when a conv recomputes its input inline: the producer's dot product is live in the tap loop. */
     static final int RECOMPUTE_REGISTERS = 48;
@@ -74,7 +77,7 @@ public final class Lowering {
             body.add(new Instr.Compute(layer, dst, 0, Instr.Channels.all(out.channels()), sources, path));
             String name = block.name() + "_" + planName + "_L" + layer.index();
             kernels.add(new Kernel(name, 1, tileH, tileW, threads, math, List.of(layer), buffers, body,
-                    BASE_REGISTERS));
+                    SEPARATE_REGISTERS));
         }
         return new Result.Ok(kernels);
     }
