@@ -22,6 +22,16 @@ public final class DeviceBuffer implements AutoCloseable {
         return bytes;
     }
 
+    /** The buffer's device address, as CUDA and other libraries (PyTorch, CuPy) name it. */
+    public long address() throws RuntimeFailure {
+        long[] out = new long[1];
+        cuda.bind();
+        CudaErrors.check(JCudaDriver.cuPointerGetAttribute(Pointer.to(out),
+                jcuda.driver.CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_POINTER, devicePointer()),
+                "cuPointerGetAttribute(DEVICE_POINTER)", bytes + " B buffer");
+        return out[0];
+    }
+
     CUdeviceptr devicePointer() {
         if (freed) throw new IllegalStateException("device buffer used after close()");
         return ptr;

@@ -22,6 +22,13 @@ public final class KernelArgs {
         return this;
     }
 
+    /** A raw device address (a CUdeviceptr value), for memory tmc did not allocate. */
+    public KernelArgs ptr(long deviceAddress) {
+        params.add(Pointer.to(new long[] {deviceAddress}));
+        shown.add("ptr(0x" + Long.toHexString(deviceAddress) + ")");
+        return this;
+    }
+
     public KernelArgs i32(int v) {
         params.add(Pointer.to(new int[] {v}));
         shown.add(Integer.toString(v));

@@ -1,0 +1,157 @@
+package tmc.api;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import tmc.check.DType;
+import tmc.runtime.CompileOptions;
+import tmc.runtime.Cubin;
+import tmc.runtime.Cuda;
+import tmc.runtime.CudaEvent;
+import tmc.runtime.DeviceBuffer;
+import tmc.runtime.DeviceInfo;
+import tmc.runtime.KernelCache;
+import tmc.runtime.Nvrtc;
+import tmc.runtime.Result;
+import tmc.runtime.RuntimeFailure;
+
+/**
+ * One GPU, opened for tmc: allocates tensors, compiles and loads programs (NVRTC through the disk kernel
+ * cache, for this GPU's exact architecture), and times launches with CUDA events.
+ *
+ * <pre>{@code
+ * try (Gpu gpu = Gpu.open()) {
+ *     LoadedProgram fused = gpu.load(compiled);
+ *     ...
+ * }
+ * }</pre>
+ */
+public final class Gpu implements AutoCloseable {
+    private final Cuda cuda;
+    private final Nvrtc nvrtc;
+    private final KernelCache cache;
+
+    private Gpu(Cuda cuda, Nvrtc nvrtc, KernelCache cache) {
+        this.cuda = cuda;
+        this.nvrtc = nvrtc;
+        this.cache = cache;
+    }
+
+    /** Opens device 0 with the NVRTC that {@link Nvrtc#load()} finds and the default kernel cache. */
+    public static Gpu open() throws RuntimeFailure {
+        Nvrtc nvrtc = switch (Nvrtc.load()) {
+            case Result.Ok<Nvrtc> ok -> ok.value();
+            case Result.Err<Nvrtc> err -> throw new RuntimeFailure(err.problem());
+        };
+        return new Gpu(Cuda.open(0), nvrtc, KernelCache.openDefault());
+    }
+
+    public DeviceInfo device() {
+        return cuda.device();
+    }
+
+    /** The architecture kernels are compiled for, e.g. sm_90. */
+    public String arch() {
+        return cuda.device().arch();
+    }
+
+    public Tensor alloc(DType dtype, List<Integer> shape) throws RuntimeFailure {
+        long elements = 1;
+        for (int d : shape) elements *= d;
+        DeviceBuffer b = cuda.alloc(Math.max(1, elements * dtype.bytes));
+        return new Tensor(b, dtype, shape, b.address());
+    }
+
+    /** A tensor holding {@code values} rounded to {@code dtype}. */
+    public Tensor upload(DType dtype, List<Integer> shape, float[] values) throws RuntimeFailure {
+        Tensor t = alloc(dtype, shape);
+        if (t.elements() != values.length) {
+            t.close();
+            throw new IllegalArgumentException("shape " + shape + " holds " + t.elements() + " values, got " + values.length);
+        }
+        t.buffer().copyFrom(HostValues.encode(values, dtype));
+        return t;
+    }
+
+    /** Fills a tensor with a byte pattern (0xFF gives NaN in f16, bf16 and f32: poison for tests). */
+    public void fill(Tensor t, int byteValue) throws RuntimeFailure {
+        t.buffer().fill((byte) byteValue);
+    }
+
+    public float[] download(Tensor t) throws RuntimeFailure {
+        byte[] bytes = new byte[(int) t.bytes()];
+        t.buffer().copyTo(bytes);
+        return HostValues.decode(bytes, t.dtype());
+    }
+
+    /** Wraps memory that something else allocated (for example a framework's tensor); tmc never frees it. */
+    public DeviceTensor wrap(long address, DType dtype, List<Integer> shape) {
+        List<Integer> s = List.copyOf(shape);
+        return new DeviceTensor() {
+            public DType dtype() {
+                return dtype;
+            }
+
+            public List<Integer> shape() {
+                return s;
+            }
+
+            public long pointer() {
+                return address;
+            }
+        };
+    }
+
+    /** Compiles (or takes from the cache) and loads a program for this GPU. */
+    public LoadedProgram load(CompiledProgram program) throws RuntimeFailure {
+        Cubin cubin = switch (cache.compile(nvrtc, program.fileName(), program.source(),
+                CompileOptions.forArch(arch()))) {
+            case Result.Ok<Cubin> ok -> ok.value();
+            case Result.Err<Cubin> err -> throw new RuntimeFailure(err.problem());
+        };
+        return new LoadedProgram(this, cuda, cuda.load(cubin), program, cubin);
+    }
+
+    public void synchronize() throws RuntimeFailure {
+        cuda.synchronize();
+    }
+
+    /** Launch timing: the median and the spread of {@code reps} timed runs after {@code warmup} untimed ones. */
+    public record Timing(double medianMs, double minMs, double maxMs, int reps) {}
+
+    /** Something that launches work on the GPU. */
+    public interface Launch {
+        void run() throws RuntimeFailure;
+    }
+
+    public Timing time(Launch launch, int warmup, int reps) throws RuntimeFailure {
+        for (int i = 0; i < warmup; i++) launch.run();
+        cuda.synchronize();
+        double[] ms = new double[reps];
+        try (CudaEvent start = cuda.event(); CudaEvent stop = cuda.event()) {
+            for (int i = 0; i < reps; i++) {
+                start.record();
+                launch.run();
+                stop.record();
+                ms[i] = stop.elapsedMillisSince(start);
+            }
+        }
+        double[] sorted = ms.clone();
+        Arrays.sort(sorted);
+        return new Timing(sorted[reps / 2], sorted[0], sorted[reps - 1], reps);
+    }
+
+    List<Tensor> allocScratch(List<tmc.cuda.Manifest.Tensor> specs, int n, int h, int w) throws RuntimeFailure {
+        List<Tensor> out = new ArrayList<>();
+        for (var spec : specs) {
+            int c = ((Number) spec.shape().get(3)).intValue();
+            out.add(alloc(DType.of(spec.dtype()).orElseThrow(), List.of(n, h, w, c)));
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        cuda.close();
+    }
+}
