@@ -48,6 +48,10 @@ FLOAT       : [0-9]+ '.' [0-9]* EXPONENT? | '.' [0-9]+ EXPONENT? | [0-9]+ EXPONE
 INT         : [0-9]+ ;
 STRING      : '"' (~["\\\r\n] | '\\' .)* '"' ;
 fragment EXPONENT : [eE] [+-]? [0-9]+ ;
+// Digits glued to letters (3B, 4C, 1e5x) or an exponent without digits (1e, 2.5e-): one token, so that the
+// parser reports it where it is written instead of splitting it and complaining about what follows.
+BAD_NUMBER  : NUMBER_PART [eE] [+-]? | NUMBER_PART [a-zA-Z_] [a-zA-Z_0-9]* ;
+fragment NUMBER_PART : [0-9]+ ('.' [0-9]*)? | '.' [0-9]+ ;
 
 LINE_COMMENT  : '//' ~[\r\n]* -> channel(HIDDEN) ;
 BLOCK_COMMENT : '/*' .*? '*/' -> channel(HIDDEN) ;

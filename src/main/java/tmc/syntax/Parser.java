@@ -41,9 +41,10 @@ public final class Parser {
         Diagnostics syntax = new Diagnostics();
         TmLexer lexer = new TmLexer(CharStreams.fromString(text, file));
         lexer.removeErrorListeners();
-        TmParser parser = new TmParser(new CommonTokenStream(lexer));
+        CommonTokenStream tokens = new CommonTokenStream(lexer);
+        TmParser parser = new TmParser(tokens);
         parser.removeErrorListeners();
-        parser.addErrorListener(p.new SyntaxErrors(syntax));
+        parser.addErrorListener(p.new SyntaxErrors(syntax, tokens));
         TmParser.FileContext tree = parser.file();
         diagnostics.addAll(syntax);
         if (syntax.hasErrors()) return new ParsedFile(new Unit(List.of(), List.of()), List.of());
@@ -57,9 +58,11 @@ public final class Parser {
 
     private final class SyntaxErrors extends BaseErrorListener {
         private final Diagnostics out;
+        private final CommonTokenStream tokens;
 
-        SyntaxErrors(Diagnostics out) {
+        SyntaxErrors(Diagnostics out, CommonTokenStream tokens) {
             this.out = out;
+            this.tokens = tokens;
         }
 
         @Override
@@ -68,7 +71,21 @@ public final class Parser {
             Token token = offending instanceof Token t ? t : null;
             int length = token != null && token.getType() != Token.EOF ? token.getText().length() : 1;
             Span span = new Span(file, line, col + 1, length);
+            if (token != null && token.getType() == Token.EOF) span = endOfLastToken(token, span);
             out.error(span, friendly(token, antlrMessage), hintFor(token));
+        }
+
+        /**
+         * A file that ends too early is reported just after its last token, where the missing text belongs,
+         * rather than at end of file, which after trailing newlines or comments is a line with nothing on it.
+         */
+        private Span endOfLastToken(Token eof, Span fallback) {
+            for (int i = eof.getTokenIndex() - 1; i >= 0; i--) {
+                Token t = tokens.get(i);
+                if (t.getChannel() != Token.DEFAULT_CHANNEL) continue;
+                return new Span(file, t.getLine(), t.getCharPositionInLine() + t.getText().length() + 1, 1);
+            }
+            return fallback;
         }
     }
 
@@ -80,6 +97,9 @@ public final class Parser {
         if (i >= 0) expected = antlrMessage.substring(i + "expecting ".length()).trim();
         if (token != null && token.getType() == TmLexer.BAD_CHAR) {
             return "unexpected character " + found;
+        }
+        if (token != null && token.getType() == TmLexer.BAD_NUMBER) {
+            return found + " is neither a number nor a name";
         }
         if (antlrMessage.startsWith("token recognition error")) {
             return "unexpected character in input";
@@ -101,22 +121,41 @@ public final class Parser {
         return "'" + token.getText().replace("\n", "\\n") + "'";
     }
 
+    /** The contextual keywords of the grammar: where a name fits they fit too, so listing them is noise. */
+    private static final java.util.Set<String> KEYWORDS = java.util.Set.of("include", "block", "param", "in", "w",
+            "out", "plan", "for", "on", "separate", "auto", "tile", "place", "stream", "by", "warps", "math", "halo");
+
+    /** ANTLR writes a token set as {@code {'}', 'block', ID}} (braces only when there are several). */
     private static String readableSet(String set) {
-        String s = set.replace("{", "").replace("}", "").replace("<EOF>", "end of file")
-                .replace("ID", "a name").replace("INT", "an integer").replace("FLOAT", "a number")
-                .replace("STRING", "a quoted path");
-        // The contextual keywords make every name position list all keywords; they are names too.
-        if (s.contains("'halo'") && s.contains("a name") && s.split(",").length > 8) {
-            return "a name";
+        String s = set.trim();
+        if (s.length() > 1 && s.startsWith("{") && s.endsWith("}")) s = s.substring(1, s.length() - 1);
+        List<String> items = new ArrayList<>();
+        for (String item : s.split(", ")) {
+            items.add(switch (item) {
+                case "<EOF>" -> "end of file";
+                case "ID" -> "a name";
+                case "INT" -> "an integer";
+                case "FLOAT" -> "a number";
+                case "STRING" -> "a quoted path";
+                default -> item;
+            });
         }
-        return s.replace(", ", " or ");
+        if (items.contains("a name")) {
+            items.removeIf(i -> i.length() > 2 && i.startsWith("'") && KEYWORDS.contains(i.substring(1, i.length() - 1)));
+        }
+        List<String> expressionStart = List.of("'('", "'-'", "a name", "a number", "an integer");
+        if (items.size() == expressionStart.size() && items.containsAll(expressionStart)) return "an expression";
+        return String.join(" or ", items);
     }
 
     private static String hintFor(Token token) {
         if (token == null) return null;
         String t = token.getText();
         if (t.equals(";")) return "statements end at the end of the line; remove the ';'";
-        if (t.equals("=") ) return null;
+        if (t.equals("\"")) return "a quoted path ends with '\"' on the same line";
+        if (token.getType() == TmLexer.BAD_NUMBER) {
+            return "names start with a letter or '_'; numbers are digits with an optional fraction and exponent (1e-6)";
+        }
         return null;
     }
 
