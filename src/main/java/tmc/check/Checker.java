@@ -118,7 +118,6 @@ public final class Checker {
         private final Set<String> badNames = new HashSet<>();
         private DType storage;
         private int unnamedCounter;
-        private boolean failed;
 
         BlockChecker(Block block) {
             this.block = block;
@@ -130,7 +129,7 @@ public final class Checker {
             checkTensors();
             for (Ast.Assign s : block.statements()) checkStatement(s);
             checkCompleteness();
-            if (failed || diag.errorCount() > errorsBefore) return null;
+            if (diag.errorCount() > errorsBefore) return null;
             return new TypedBlock(block.name().text(), block.name().span(), params,
                     storage == null ? DType.F16 : storage, inputs, List.copyOf(weights.values()), outputs,
                     named, ops);
@@ -418,11 +417,12 @@ public final class Checker {
                     diag.warning(n.span(), "'" + n.name() + "' is computed but never used", null);
                 }
             }
-            if (outputs.isEmpty() && !failed) {
+            // A declaration with an error was already reported; only a block that declares none lacks one.
+            if (block.tensors().stream().noneMatch(t -> t.role() == Ast.Role.OUTPUT)) {
                 diag.error(block.name().span(), "block '" + block.name().text() + "' has no output",
                         "declare one: out y : f16[N, H, W, C]");
             }
-            if (inputs.isEmpty() && !failed) {
+            if (block.tensors().stream().noneMatch(t -> t.role() == Ast.Role.INPUT)) {
                 diag.error(block.name().span(), "block '" + block.name().text() + "' has no input",
                         "declare one: in x : f16[N, H, W, C]");
             }
