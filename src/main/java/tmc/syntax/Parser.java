@@ -6,10 +6,14 @@ import java.util.Locale;
 import org.antlr.v4.runtime.BaseErrorListener;
 import org.antlr.v4.runtime.CharStreams;
 import org.antlr.v4.runtime.CommonTokenStream;
+import org.antlr.v4.runtime.DefaultErrorStrategy;
+import org.antlr.v4.runtime.InputMismatchException;
 import org.antlr.v4.runtime.ParserRuleContext;
 import org.antlr.v4.runtime.RecognitionException;
 import org.antlr.v4.runtime.Recognizer;
 import org.antlr.v4.runtime.Token;
+import org.antlr.v4.runtime.TokenStream;
+import org.antlr.v4.runtime.tree.TerminalNode;
 import tmc.diag.Diagnostics;
 import tmc.diag.Span;
 import tmc.syntax.Ast.*;
@@ -45,6 +49,7 @@ public final class Parser {
         TmParser parser = new TmParser(tokens);
         parser.removeErrorListeners();
         parser.addErrorListener(p.new SyntaxErrors(syntax, tokens));
+        parser.setErrorHandler(new ItemAwareRecovery());
         TmParser.FileContext tree = parser.file();
         diagnostics.addAll(syntax);
         if (syntax.hasErrors()) return new ParsedFile(new Unit(List.of(), List.of()), List.of());
@@ -56,9 +61,47 @@ public final class Parser {
 
     // ---- syntax errors ---------------------------------------------------------------------
 
+    /**
+     * ANTLR repairs a missing token by pretending it was there and reading on. Since keywords are also names,
+     * at the start of a top-level item or a declaration that reads what follows as an expression: a block
+     * that lacks its '}' would take the plans after it for statements and report an error on every line.
+     * There the current rule fails instead, and recovery resumes at the item or declaration.
+     */
+    private static final class ItemAwareRecovery extends DefaultErrorStrategy {
+        @Override
+        public Token recoverInline(org.antlr.v4.runtime.Parser recognizer) {
+            TokenStream in = recognizer.getInputStream();
+            if (beginsDeclaration(in.LT(1), in.LT(2), in.LT(3))) throw new InputMismatchException(recognizer);
+            return super.recoverInline(recognizer);
+        }
+
+        /**
+         * Nor drop a token to read the next item or declaration as the operand of this one, nor drop a '}':
+         * reading on past the end of a block would take everything after it for statements.
+         */
+        @Override
+        protected Token singleTokenDeletion(org.antlr.v4.runtime.Parser recognizer) {
+            TokenStream in = recognizer.getInputStream();
+            if (in.LT(1).getText().equals("}") || beginsDeclaration(in.LT(2), in.LT(3), in.LT(4))) return null;
+            return super.singleTokenDeletion(recognizer);
+        }
+
+        /** An item, or {@code in|w|out NAME :} or {@code param NAME =}: how the lines of a block begin. */
+        private static boolean beginsDeclaration(Token first, Token second, Token third) {
+            if (TmParser.itemStart(first, second, third)) return true;
+            return switch (first.getText()) {
+                case "in", "w", "out" -> second.getType() == TmLexer.ID && third.getText().equals(":");
+                case "param" -> second.getType() == TmLexer.ID && third.getText().equals("=");
+                default -> false;
+            };
+        }
+    }
+
     private final class SyntaxErrors extends BaseErrorListener {
         private final Diagnostics out;
         private final CommonTokenStream tokens;
+        /** Lines that already have a syntax error: a second one on the same line is nearly always its echo. */
+        private final java.util.Set<Integer> linesReported = new java.util.HashSet<>();
 
         SyntaxErrors(Diagnostics out, CommonTokenStream tokens) {
             this.out = out;
@@ -71,21 +114,76 @@ public final class Parser {
             Token token = offending instanceof Token t ? t : null;
             int length = token != null && token.getType() != Token.EOF ? token.getText().length() : 1;
             Span span = new Span(file, line, col + 1, length);
-            if (token != null && token.getType() == Token.EOF) span = endOfLastToken(token, span);
-            out.error(span, friendly(token, antlrMessage), hintFor(token));
+            String message = friendly(token, antlrMessage);
+            String hint = hintFor(token);
+            // A block or plan body that meets the next top-level item lacks its '}' (the grammar ends a block
+            // body there, see atItemStart in Tm.g4): say so, at the end of the body, instead of "unexpected".
+            ParserRuleContext item = token != null && isItemStart(token)
+                    ? enclosingBody(e != null ? e.getCtx() : ((TmParser) recognizer).getContext()) : null;
+            if (item != null) {
+                String kind = item instanceof TmParser.BlockDeclContext ? "block" : "plan";
+                TmParser.IdentContext name = item instanceof TmParser.BlockDeclContext b ? b.name
+                        : ((TmParser.PlanDeclContext) item).name;
+                message = "missing '}' before " + describe(token) + ": " + kind + " '"
+                        + (name == null ? "?" : name.getText()) + "' (line " + item.start.getLine() + ") is not closed";
+                hint = "end the " + kind + " with '}'";
+                span = afterPreviousToken(token, span);
+            } else if (token != null && (token.getType() == Token.EOF || antlrMessage.startsWith("missing ")
+                    && startsLaterLine(token))) {
+                span = afterPreviousToken(token, span);
+            }
+            if (linesReported.add(span.line())) out.error(span, message, hint);
         }
 
         /**
-         * A file that ends too early is reported just after its last token, where the missing text belongs,
-         * rather than at end of file, which after trailing newlines or comments is a line with nothing on it.
+         * Something missing at the end of a line (or of the file) is reported just after the last token
+         * before it, where it belongs, rather than at the next token, which may be lines further down.
          */
-        private Span endOfLastToken(Token eof, Span fallback) {
-            for (int i = eof.getTokenIndex() - 1; i >= 0; i--) {
-                Token t = tokens.get(i);
-                if (t.getChannel() != Token.DEFAULT_CHANNEL) continue;
-                return new Span(file, t.getLine(), t.getCharPositionInLine() + t.getText().length() + 1, 1);
+        private Span afterPreviousToken(Token token, Span fallback) {
+            Token t = previousToken(token);
+            return t == null ? fallback
+                    : new Span(file, t.getLine(), t.getCharPositionInLine() + t.getText().length() + 1, 1);
+        }
+
+        private boolean isItemStart(Token token) {
+            Token second = nextToken(token);
+            Token third = second == null ? null : nextToken(second);
+            return third != null && TmParser.itemStart(token, second, third);
+        }
+
+        /** The block or plan whose body (after its '{') the parser is in, or null. */
+        private static ParserRuleContext enclosingBody(org.antlr.v4.runtime.RuleContext ctx) {
+            for (var c = ctx; c != null; c = c.getParent()) {
+                if (c instanceof TmParser.BlockDeclContext || c instanceof TmParser.PlanDeclContext) {
+                    ParserRuleContext item = (ParserRuleContext) c;
+                    boolean opened = item.children != null && item.children.stream()
+                            .anyMatch(k -> k instanceof TerminalNode t && t.getText().equals("{"));
+                    return opened ? item : null;
+                }
             }
-            return fallback;
+            return null;
+        }
+
+        private Token nextToken(Token token) {
+            tokens.fill(); // the parser may not have looked this far ahead yet
+            for (int i = token.getTokenIndex() + 1; i < tokens.size(); i++) {
+                Token t = tokens.get(i);
+                if (t.getChannel() == Token.DEFAULT_CHANNEL) return t;
+            }
+            return null;
+        }
+
+        private boolean startsLaterLine(Token token) {
+            Token t = previousToken(token);
+            return t != null && t.getLine() < token.getLine();
+        }
+
+        private Token previousToken(Token token) {
+            for (int i = token.getTokenIndex() - 1; i >= 0; i--) {
+                Token t = tokens.get(i);
+                if (t.getChannel() == Token.DEFAULT_CHANNEL) return t;
+            }
+            return null;
         }
     }
 
