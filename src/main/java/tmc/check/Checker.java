@@ -116,6 +116,7 @@ public final class Checker {
         private final List<Activation> named = new ArrayList<>();
         private final List<Op> ops = new ArrayList<>();
         private final Set<String> badNames = new HashSet<>();
+        private final Set<String> nonPositiveParams = new HashSet<>();
         private DType storage;
         private int unnamedCounter;
 
@@ -146,7 +147,14 @@ public final class Checker {
                     continue;
                 }
                 if (!declare(name, p.name().span())) continue;
-                Long v = overrides.containsKey(name) ? overrides.get(name) : evalInt(p.value(), "parameter " + name);
+                boolean overridden = overrides.containsKey(name);
+                Long v = overridden ? overrides.get(name) : evalInt(p.value(), "parameter " + name);
+                if (v != null && Math.abs(v) > Integer.MAX_VALUE) {
+                    // Said once here, rather than at every dimension that uses it.
+                    diag.error(overridden ? Span.none("--param") : p.value().span(), "parameter " + name + " = " + v
+                            + " is too large (at most " + Integer.MAX_VALUE + ")");
+                    v = null;
+                }
                 if (v != null) params.put(name, v);
                 else badNames.add(name);
             }
@@ -176,6 +184,8 @@ public final class Checker {
                     } else {
                         diag.error(r.span(), "unknown parameter '" + n + "'",
                                 suggest(n, params.keySet(), "parameters defined"));
+                        badNames.add(n); // reported once: every dimension written with it would repeat it
+
                     }
                     yield null;
                 }
@@ -309,8 +319,15 @@ public final class Checker {
         private Integer positiveDim(Ast.Expr e, String what) {
             Long v = evalInt(e, what);
             if (v == null) return null;
-            if (v <= 0 || v > Integer.MAX_VALUE) {
-                diag.error(e.span(), what + " must be positive, but it is " + v);
+            if (v <= 0) {
+                // A parameter of 0 used as a dimension is one mistake, however many tensors it sizes.
+                if (e instanceof Ast.Ref r && !nonPositiveParams.add(r.name().text())) return null;
+                diag.error(e.span(), what + " must be positive, but it is " + v,
+                        e instanceof Ast.Ref r ? "parameter " + r.name().text() + " is " + v : null);
+                return null;
+            }
+            if (v > Integer.MAX_VALUE) {
+                diag.error(e.span(), what + " is " + v + ", too large (at most " + Integer.MAX_VALUE + ")");
                 return null;
             }
             return v.intValue();
@@ -481,6 +498,7 @@ public final class Checker {
                 Set<String> known = new HashSet<>(activations.keySet());
                 known.addAll(weights.keySet());
                 diag.error(name.span(), "unknown name '" + n + "'", suggest(n, known, "names defined"));
+                badNames.add(n); // reported once per block, not at every use
             }
             return new Value.Bad();
         }
