@@ -1062,6 +1062,7 @@ public final class Checker {
                 if (a.kind() == Activation.Kind.INPUT && p.space() == PlanSpec.Space.REGISTERS && p.halo() > 0) {
                     diag.error(src.space().span(), "input '" + a.name() + "' with a halo cannot live in registers: "
                             + "neighbouring threads read it", "place it in shared");
+                    continue; // the checks below would only say the same again
                 }
                 List<Op.Conv2d> convs = block.consumers(a.name()).stream()
                         .filter(op -> op instanceof Op.Conv2d c && c.kernel() > 1).map(op -> (Op.Conv2d) op).toList();
@@ -1078,9 +1079,11 @@ public final class Checker {
                     continue;
                 }
                 if (needed > 0 && p.halo() == 0 && p.space() != PlanSpec.Space.GLOBAL) {
+                    // An input with a halo must be shared (see above): the hint must not lead to that error.
+                    String space = a.kind() == Activation.Kind.INPUT ? "shared" : p.space().keyword();
                     diag.error(src.span(), "'" + a.name() + "' is read by a " + (2 * needed + 1) + "x" + (2 * needed + 1)
                                     + " conv, so its tile needs a halo of " + needed,
-                            "write 'place " + a.name() + " in " + p.space().keyword() + " halo " + needed + "'");
+                            "write 'place " + a.name() + " in " + space + " halo " + needed + "'");
                     continue;
                 }
                 if (p.haloMode() == PlanSpec.HaloMode.LOAD && a.kind() != Activation.Kind.INPUT
