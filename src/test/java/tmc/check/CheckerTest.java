@@ -392,6 +392,45 @@ class CheckerTest {
         assertTrue(c.program().plans().isEmpty() && c.program().blocks().isEmpty());
     }
 
+    static final String CF = """
+            block B {
+              param C = 8, E = 4 * C
+              in  x  : f16[N, H, W, C]
+              w   wc : f16[C, 3, 3, 8]
+              w   w1 : f16[E, C]
+              w   w2 : f16[C, E]
+              out y  : f16[N, H, W, C]
+              a = conv2d(x, wc, pad: 1)
+              h = relu(pointwise(a, w1))
+              y = pointwise(h, w2) + x
+            }
+            plan p for B on sm_90 {
+              %s
+            }
+            """;
+
+    /** A hint of the form "write 'X'" must lead to a plan that checks; following it must not just move the error. */
+    @Test
+    void followingAHaloHintFixesThePlan() {
+        List<String[]> cases = List.of(
+                new String[] {CF, "place x in shared"},
+                new String[] {CF, "place x in registers"},
+                new String[] {CF, "place x in shared halo 2"},
+                new String[] {MB, "place h1 in shared"},
+                new String[] {MB, "place h1 in registers halo 3 recompute"});
+        for (String[] c : cases) {
+            Frontend.Checked bad = checkText(c[0].formatted(c[1]));
+            List<Diagnostic> errors = bad.diagnostics().all().stream().filter(Diagnostic::isError).toList();
+            assertEquals(1, errors.size(), c[1] + ": " + errors);
+            String hint = errors.getFirst().hint();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^write '([^']+)'$").matcher(hint);
+            assertTrue(m.find(), hint);
+            String fixed = m.group(1).startsWith("place") ? m.group(1) : c[1].replaceAll("halo \\d+", m.group(1));
+            Frontend.Checked good = checkText(c[0].formatted(fixed));
+            assertTrue(good.ok(), c[1] + " -> " + fixed + ": " + good.diagnostics().all());
+        }
+    }
+
     /** A placement without its span, to compare by value. */
     record Placed(String tensor, PlanSpec.Space space, int halo, PlanSpec.HaloMode mode) {
         static Placed of(PlanSpec.Placement p) {
