@@ -511,7 +511,7 @@ public final class Checker {
                         new Operand.Scalar(-1), a.a().channels(), n.span());
                 case Value.Bad b -> b;
                 default -> {
-                    diag.error(n.span(), "cannot negate " + describe(v));
+                    diag.error(n.span(), "cannot negate " + describeShort(v) + ": '-' applies to activations and constants");
                     yield new Value.Bad();
                 }
             };
@@ -681,8 +681,10 @@ public final class Checker {
 
         private Weight weightArg(Ast.Expr e, String fn, String role) {
             if (!(e instanceof Ast.Ref r)) {
-                type(e);
-                diag.error(e.span(), role + " of '" + fn + "' must name a weight declared with 'w'");
+                // An expression that already has an error (say 'wc + 1') needs no second one.
+                if (!(type(e) instanceof Value.Bad)) {
+                    diag.error(e.span(), role + " of '" + fn + "' must name a weight declared with 'w'");
+                }
                 return null;
             }
             Value v = lookup(r.name());
