@@ -1192,7 +1192,10 @@ public final class Checker {
                 best = c;
             }
         }
-        if (best != null && bestDistance <= Math.max(1, name.length() / 3)) return "did you mean '" + best + "'?";
+        // A one-letter name is one edit from every other one-letter name: list the names instead.
+        if (best != null && bestDistance <= Math.max(1, name.length() / 3) && bestDistance < name.length()) {
+            return "did you mean '" + best + "'?";
+        }
         if (candidates.isEmpty()) return null;
         return listLabel + ": " + String.join(", ", candidates.stream().sorted().toList());
     }

@@ -431,6 +431,20 @@ class CheckerTest {
         }
     }
 
+    @Test
+    void suggestions() {
+        assertEquals("did you mean 'pointwise'?", Checker.suggest("pointwize", Checker.FUNCTIONS, "functions"));
+        assertEquals("did you mean 'sm_90'?", Checker.suggest("sm_9", InputOptions.KNOWN_ARCHS, "targets"));
+        // One-letter names are all one edit apart: a list helps more than a guess.
+        assertEquals("names defined: p, x", Checker.suggest("z", java.util.Set.of("x", "p"), "names defined"));
+        assertEquals("spaces: global, registers, shared",
+                Checker.suggest("texture", java.util.Set.of("global", "shared", "registers"), "spaces"));
+        assertNull(Checker.suggest("q", java.util.Set.of(), "names"));
+        assertEquals(4, Checker.largestDivisorAtMost(32, 7));
+        assertEquals(32, Checker.largestDivisorAtMost(256, 48));
+        assertEquals(1, Checker.largestDivisorAtMost(7, 0));
+    }
+
     /** A placement without its span, to compare by value. */
     record Placed(String tensor, PlanSpec.Space space, int halo, PlanSpec.HaloMode mode) {
         static Placed of(PlanSpec.Placement p) {
