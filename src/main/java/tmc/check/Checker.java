@@ -149,7 +149,7 @@ public final class Checker {
                 if (!declare(name, p.name().span())) continue;
                 boolean overridden = overrides.containsKey(name);
                 Long v = overridden ? overrides.get(name) : evalInt(p.value(), "parameter " + name);
-                if (v != null && Math.abs(v) > Integer.MAX_VALUE) {
+                if (v != null && (v > Integer.MAX_VALUE || v < -Integer.MAX_VALUE)) {
                     // Said once here, rather than at every dimension that uses it.
                     diag.error(overridden ? Span.none("--param") : p.value().span(), "parameter " + name + " = " + v
                             + " is too large (at most " + Integer.MAX_VALUE + ")");
@@ -185,7 +185,6 @@ public final class Checker {
                         diag.error(r.span(), "unknown parameter '" + n + "'",
                                 suggest(n, params.keySet(), "parameters defined"));
                         badNames.add(n); // reported once: every dimension written with it would repeat it
-
                     }
                     yield null;
                 }
