@@ -48,6 +48,8 @@ class FuzzTest {
 
     @Test
     void mutantsNeverCrashAndAlwaysPointInsideTheText(@TempDir Path tmp) throws IOException {
+        long cpu0 = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+        long wall0 = System.nanoTime();
         int total = 0;
         int valid = 0;
         int throughCli = 0;
@@ -102,7 +104,9 @@ class FuzzTest {
         // Both outcomes must be exercised, or the mutations are too weak (or too strong) to test anything.
         assertTrue(valid > 100 && valid < total - 1_000, "valid mutants: " + valid + " of " + total);
         assertTrue(throughCli >= 80, "CLI runs: " + throughCli);
-        System.out.printf("fuzz: %d mutants (%d valid), %d through the CLI, %s%n", total, valid, throughCli, counts);
+        long cpu = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - cpu0;
+        System.out.printf("fuzz: %d mutants (%d valid), %d through the CLI, %.1f s (%.1f s CPU), %s%n", total, valid,
+                throughCli, (System.nanoTime() - wall0) / 1e9, cpu / 1e9, counts);
     }
 
     /** Every diagnostic points at a real position of the text it came from, and renders with a caret. */
