@@ -2,6 +2,28 @@
 // Keywords are contextual: every keyword below may also be used as a name (see `ident`).
 grammar Tm;
 
+@parser::members {
+    /**
+     * True where a top-level item begins: block NAME '{', plan NAME for, or include "...".
+     * No statement starts like that, so a block body that reaches one has lost its closing brace: it ends
+     * there with one error, instead of reading the items that follow as statements and reporting every line.
+     */
+    boolean atItemStart() {
+        return itemStart(_input.LT(1), _input.LT(2), _input.LT(3));
+    }
+
+    /** Whether three consecutive tokens begin a top-level item (also used to word the error). */
+    public static boolean itemStart(Token first, Token second, Token third) {
+        if (second.getText().equals("=")) return false; // a statement such as 'plan = for + x'
+        return switch (first.getText()) {
+            case "block" -> third.getText().equals("{");
+            case "plan" -> third.getText().equals("for");
+            case "include" -> second.getType() == STRING;
+            default -> false;
+        };
+    }
+}
+
 file        : item* EOF ;
 item        : includeDecl | blockDecl | planDecl ;
 
@@ -9,7 +31,7 @@ includeDecl : 'include' STRING ;
 
 // ---- blocks -------------------------------------------------------------------------
 blockDecl   : 'block' name=ident '{' member* '}' ;
-member      : paramDecl | tensorDecl | assign ;
+member      : paramDecl | tensorDecl | {!atItemStart()}? assign ;
 paramDecl   : 'param' binding (',' binding)* ;
 binding     : ident '=' expr ;
 tensorDecl  : role=('in' | 'w' | 'out') ident ':' dtype=ident '[' expr (',' expr)* ']' ;
@@ -48,6 +70,10 @@ FLOAT       : [0-9]+ '.' [0-9]* EXPONENT? | '.' [0-9]+ EXPONENT? | [0-9]+ EXPONE
 INT         : [0-9]+ ;
 STRING      : '"' (~["\\\r\n] | '\\' .)* '"' ;
 fragment EXPONENT : [eE] [+-]? [0-9]+ ;
+// Digits glued to letters (3B, 4C, 1e5x) or an exponent without digits (1e, 2.5e-): one token, so that the
+// parser reports it where it is written instead of splitting it and complaining about what follows.
+BAD_NUMBER  : NUMBER_PART [eE] [+-]? | NUMBER_PART [a-zA-Z_] [a-zA-Z_0-9]* ;
+fragment NUMBER_PART : [0-9]+ ('.' [0-9]*)? | '.' [0-9]+ ;
 
 LINE_COMMENT  : '//' ~[\r\n]* -> channel(HIDDEN) ;
 BLOCK_COMMENT : '/*' .*? '*/' -> channel(HIDDEN) ;

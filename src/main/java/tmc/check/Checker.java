@@ -116,9 +116,9 @@ public final class Checker {
         private final List<Activation> named = new ArrayList<>();
         private final List<Op> ops = new ArrayList<>();
         private final Set<String> badNames = new HashSet<>();
+        private final Set<String> nonPositiveParams = new HashSet<>();
         private DType storage;
         private int unnamedCounter;
-        private boolean failed;
 
         BlockChecker(Block block) {
             this.block = block;
@@ -130,7 +130,7 @@ public final class Checker {
             checkTensors();
             for (Ast.Assign s : block.statements()) checkStatement(s);
             checkCompleteness();
-            if (failed || diag.errorCount() > errorsBefore) return null;
+            if (diag.errorCount() > errorsBefore) return null;
             return new TypedBlock(block.name().text(), block.name().span(), params,
                     storage == null ? DType.F16 : storage, inputs, List.copyOf(weights.values()), outputs,
                     named, ops);
@@ -147,7 +147,14 @@ public final class Checker {
                     continue;
                 }
                 if (!declare(name, p.name().span())) continue;
-                Long v = overrides.containsKey(name) ? overrides.get(name) : evalInt(p.value(), "parameter " + name);
+                boolean overridden = overrides.containsKey(name);
+                Long v = overridden ? overrides.get(name) : evalInt(p.value(), "parameter " + name);
+                if (v != null && (v > Integer.MAX_VALUE || v < -Integer.MAX_VALUE)) {
+                    // Said once here, rather than at every dimension that uses it.
+                    diag.error(overridden ? Span.none("--param") : p.value().span(), "parameter " + name + " = " + v
+                            + " is too large (at most " + Integer.MAX_VALUE + ")");
+                    v = null;
+                }
                 if (v != null) params.put(name, v);
                 else badNames.add(name);
             }
@@ -177,6 +184,7 @@ public final class Checker {
                     } else {
                         diag.error(r.span(), "unknown parameter '" + n + "'",
                                 suggest(n, params.keySet(), "parameters defined"));
+                        badNames.add(n); // reported once: every dimension written with it would repeat it
                     }
                     yield null;
                 }
@@ -310,8 +318,15 @@ public final class Checker {
         private Integer positiveDim(Ast.Expr e, String what) {
             Long v = evalInt(e, what);
             if (v == null) return null;
-            if (v <= 0 || v > Integer.MAX_VALUE) {
-                diag.error(e.span(), what + " must be positive, but it is " + v);
+            if (v <= 0) {
+                // A parameter of 0 used as a dimension is one mistake, however many tensors it sizes.
+                if (e instanceof Ast.Ref r && !nonPositiveParams.add(r.name().text())) return null;
+                diag.error(e.span(), what + " must be positive, but it is " + v,
+                        e instanceof Ast.Ref r ? "parameter " + r.name().text() + " is " + v : null);
+                return null;
+            }
+            if (v > Integer.MAX_VALUE) {
+                diag.error(e.span(), what + " is " + v + ", too large (at most " + Integer.MAX_VALUE + ")");
                 return null;
             }
             return v.intValue();
@@ -418,11 +433,12 @@ public final class Checker {
                     diag.warning(n.span(), "'" + n.name() + "' is computed but never used", null);
                 }
             }
-            if (outputs.isEmpty() && !failed) {
+            // A declaration with an error was already reported; only a block that declares none lacks one.
+            if (block.tensors().stream().noneMatch(t -> t.role() == Ast.Role.OUTPUT)) {
                 diag.error(block.name().span(), "block '" + block.name().text() + "' has no output",
                         "declare one: out y : f16[N, H, W, C]");
             }
-            if (inputs.isEmpty() && !failed) {
+            if (block.tensors().stream().noneMatch(t -> t.role() == Ast.Role.INPUT)) {
                 diag.error(block.name().span(), "block '" + block.name().text() + "' has no input",
                         "declare one: in x : f16[N, H, W, C]");
             }
@@ -481,6 +497,7 @@ public final class Checker {
                 Set<String> known = new HashSet<>(activations.keySet());
                 known.addAll(weights.keySet());
                 diag.error(name.span(), "unknown name '" + n + "'", suggest(n, known, "names defined"));
+                badNames.add(n); // reported once per block, not at every use
             }
             return new Value.Bad();
         }
@@ -493,7 +510,7 @@ public final class Checker {
                         new Operand.Scalar(-1), a.a().channels(), n.span());
                 case Value.Bad b -> b;
                 default -> {
-                    diag.error(n.span(), "cannot negate " + describe(v));
+                    diag.error(n.span(), "cannot negate " + describeShort(v) + ": '-' applies to activations and constants");
                     yield new Value.Bad();
                 }
             };
@@ -663,8 +680,10 @@ public final class Checker {
 
         private Weight weightArg(Ast.Expr e, String fn, String role) {
             if (!(e instanceof Ast.Ref r)) {
-                type(e);
-                diag.error(e.span(), role + " of '" + fn + "' must name a weight declared with 'w'");
+                // An expression that already has an error (say 'wc + 1') needs no second one.
+                if (!(type(e) instanceof Value.Bad)) {
+                    diag.error(e.span(), role + " of '" + fn + "' must name a weight declared with 'w'");
+                }
                 return null;
             }
             Value v = lookup(r.name());
@@ -1044,6 +1063,7 @@ public final class Checker {
                 if (a.kind() == Activation.Kind.INPUT && p.space() == PlanSpec.Space.REGISTERS && p.halo() > 0) {
                     diag.error(src.space().span(), "input '" + a.name() + "' with a halo cannot live in registers: "
                             + "neighbouring threads read it", "place it in shared");
+                    continue; // the checks below would only say the same again
                 }
                 List<Op.Conv2d> convs = block.consumers(a.name()).stream()
                         .filter(op -> op instanceof Op.Conv2d c && c.kernel() > 1).map(op -> (Op.Conv2d) op).toList();
@@ -1060,9 +1080,11 @@ public final class Checker {
                     continue;
                 }
                 if (needed > 0 && p.halo() == 0 && p.space() != PlanSpec.Space.GLOBAL) {
+                    // An input with a halo must be shared (see above): the hint must not lead to that error.
+                    String space = a.kind() == Activation.Kind.INPUT ? "shared" : p.space().keyword();
                     diag.error(src.span(), "'" + a.name() + "' is read by a " + (2 * needed + 1) + "x" + (2 * needed + 1)
                                     + " conv, so its tile needs a halo of " + needed,
-                            "write 'place " + a.name() + " in " + p.space().keyword() + " halo " + needed + "'");
+                            "write 'place " + a.name() + " in " + space + " halo " + needed + "'");
                     continue;
                 }
                 if (p.haloMode() == PlanSpec.HaloMode.LOAD && a.kind() != Activation.Kind.INPUT
@@ -1169,7 +1191,10 @@ public final class Checker {
                 best = c;
             }
         }
-        if (best != null && bestDistance <= Math.max(1, name.length() / 3)) return "did you mean '" + best + "'?";
+        // A one-letter name is one edit from every other one-letter name: list the names instead.
+        if (best != null && bestDistance <= Math.max(1, name.length() / 3) && bestDistance < name.length()) {
+            return "did you mean '" + best + "'?";
+        }
         if (candidates.isEmpty()) return null;
         return listLabel + ": " + String.join(", ", candidates.stream().sorted().toList());
     }

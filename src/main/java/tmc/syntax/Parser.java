@@ -6,10 +6,14 @@ import java.util.Locale;
 import org.antlr.v4.runtime.BaseErrorListener;
 import org.antlr.v4.runtime.CharStreams;
 import org.antlr.v4.runtime.CommonTokenStream;
+import org.antlr.v4.runtime.DefaultErrorStrategy;
+import org.antlr.v4.runtime.InputMismatchException;
 import org.antlr.v4.runtime.ParserRuleContext;
 import org.antlr.v4.runtime.RecognitionException;
 import org.antlr.v4.runtime.Recognizer;
 import org.antlr.v4.runtime.Token;
+import org.antlr.v4.runtime.TokenStream;
+import org.antlr.v4.runtime.tree.TerminalNode;
 import tmc.diag.Diagnostics;
 import tmc.diag.Span;
 import tmc.syntax.Ast.*;
@@ -41,9 +45,11 @@ public final class Parser {
         Diagnostics syntax = new Diagnostics();
         TmLexer lexer = new TmLexer(CharStreams.fromString(text, file));
         lexer.removeErrorListeners();
-        TmParser parser = new TmParser(new CommonTokenStream(lexer));
+        CommonTokenStream tokens = new CommonTokenStream(lexer);
+        TmParser parser = new TmParser(tokens);
         parser.removeErrorListeners();
-        parser.addErrorListener(p.new SyntaxErrors(syntax));
+        parser.addErrorListener(p.new SyntaxErrors(syntax, tokens));
+        parser.setErrorHandler(new ItemAwareRecovery());
         TmParser.FileContext tree = parser.file();
         diagnostics.addAll(syntax);
         if (syntax.hasErrors()) return new ParsedFile(new Unit(List.of(), List.of()), List.of());
@@ -55,11 +61,51 @@ public final class Parser {
 
     // ---- syntax errors ---------------------------------------------------------------------
 
+    /**
+     * ANTLR repairs a missing token by pretending it was there and reading on. Since keywords are also names,
+     * at the start of a top-level item or a declaration that reads what follows as an expression: a block
+     * that lacks its '}' would take the plans after it for statements and report an error on every line.
+     * There the current rule fails instead, and recovery resumes at the item or declaration.
+     */
+    private static final class ItemAwareRecovery extends DefaultErrorStrategy {
+        @Override
+        public Token recoverInline(org.antlr.v4.runtime.Parser recognizer) {
+            TokenStream in = recognizer.getInputStream();
+            if (beginsDeclaration(in.LT(1), in.LT(2), in.LT(3))) throw new InputMismatchException(recognizer);
+            return super.recoverInline(recognizer);
+        }
+
+        /**
+         * Nor drop a token to read the next item or declaration as the operand of this one, nor drop a '}':
+         * reading on past the end of a block would take everything after it for statements.
+         */
+        @Override
+        protected Token singleTokenDeletion(org.antlr.v4.runtime.Parser recognizer) {
+            TokenStream in = recognizer.getInputStream();
+            if (in.LT(1).getText().equals("}") || beginsDeclaration(in.LT(2), in.LT(3), in.LT(4))) return null;
+            return super.singleTokenDeletion(recognizer);
+        }
+
+        /** An item, or {@code in|w|out NAME :} or {@code param NAME =}: how the lines of a block begin. */
+        private static boolean beginsDeclaration(Token first, Token second, Token third) {
+            if (TmParser.itemStart(first, second, third)) return true;
+            return switch (first.getText()) {
+                case "in", "w", "out" -> second.getType() == TmLexer.ID && third.getText().equals(":");
+                case "param" -> second.getType() == TmLexer.ID && third.getText().equals("=");
+                default -> false;
+            };
+        }
+    }
+
     private final class SyntaxErrors extends BaseErrorListener {
         private final Diagnostics out;
+        private final CommonTokenStream tokens;
+        /** Lines that already have a syntax error: a second one on the same line is nearly always its echo. */
+        private final java.util.Set<Integer> linesReported = new java.util.HashSet<>();
 
-        SyntaxErrors(Diagnostics out) {
+        SyntaxErrors(Diagnostics out, CommonTokenStream tokens) {
             this.out = out;
+            this.tokens = tokens;
         }
 
         @Override
@@ -68,7 +114,76 @@ public final class Parser {
             Token token = offending instanceof Token t ? t : null;
             int length = token != null && token.getType() != Token.EOF ? token.getText().length() : 1;
             Span span = new Span(file, line, col + 1, length);
-            out.error(span, friendly(token, antlrMessage), hintFor(token));
+            String message = friendly(token, antlrMessage);
+            String hint = hintFor(token);
+            // A block or plan body that meets the next top-level item lacks its '}' (the grammar ends a block
+            // body there, see atItemStart in Tm.g4): say so, at the end of the body, instead of "unexpected".
+            ParserRuleContext item = token != null && isItemStart(token)
+                    ? enclosingBody(e != null ? e.getCtx() : ((TmParser) recognizer).getContext()) : null;
+            if (item != null) {
+                String kind = item instanceof TmParser.BlockDeclContext ? "block" : "plan";
+                TmParser.IdentContext name = item instanceof TmParser.BlockDeclContext b ? b.name
+                        : ((TmParser.PlanDeclContext) item).name;
+                message = "missing '}' before " + describe(token) + ": " + kind + " '"
+                        + (name == null ? "?" : name.getText()) + "' (line " + item.start.getLine() + ") is not closed";
+                hint = "end the " + kind + " with '}'";
+                span = afterPreviousToken(token, span);
+            } else if (token != null && (token.getType() == Token.EOF || antlrMessage.startsWith("missing ")
+                    && startsLaterLine(token))) {
+                span = afterPreviousToken(token, span);
+            }
+            if (linesReported.add(span.line())) out.error(span, message, hint);
+        }
+
+        /**
+         * Something missing at the end of a line (or of the file) is reported just after the last token
+         * before it, where it belongs, rather than at the next token, which may be lines further down.
+         */
+        private Span afterPreviousToken(Token token, Span fallback) {
+            Token t = previousToken(token);
+            return t == null ? fallback
+                    : new Span(file, t.getLine(), t.getCharPositionInLine() + t.getText().length() + 1, 1);
+        }
+
+        private boolean isItemStart(Token token) {
+            Token second = nextToken(token);
+            Token third = second == null ? null : nextToken(second);
+            return third != null && TmParser.itemStart(token, second, third);
+        }
+
+        /** The block or plan whose body (after its '{') the parser is in, or null. */
+        private static ParserRuleContext enclosingBody(org.antlr.v4.runtime.RuleContext ctx) {
+            for (var c = ctx; c != null; c = c.getParent()) {
+                if (c instanceof TmParser.BlockDeclContext || c instanceof TmParser.PlanDeclContext) {
+                    ParserRuleContext item = (ParserRuleContext) c;
+                    boolean opened = item.children != null && item.children.stream()
+                            .anyMatch(k -> k instanceof TerminalNode t && t.getText().equals("{"));
+                    return opened ? item : null;
+                }
+            }
+            return null;
+        }
+
+        private Token nextToken(Token token) {
+            tokens.fill(); // the parser may not have looked this far ahead yet
+            for (int i = token.getTokenIndex() + 1; i < tokens.size(); i++) {
+                Token t = tokens.get(i);
+                if (t.getChannel() == Token.DEFAULT_CHANNEL) return t;
+            }
+            return null;
+        }
+
+        private boolean startsLaterLine(Token token) {
+            Token t = previousToken(token);
+            return t != null && t.getLine() < token.getLine();
+        }
+
+        private Token previousToken(Token token) {
+            for (int i = token.getTokenIndex() - 1; i >= 0; i--) {
+                Token t = tokens.get(i);
+                if (t.getChannel() == Token.DEFAULT_CHANNEL) return t;
+            }
+            return null;
         }
     }
 
@@ -80,6 +195,9 @@ public final class Parser {
         if (i >= 0) expected = antlrMessage.substring(i + "expecting ".length()).trim();
         if (token != null && token.getType() == TmLexer.BAD_CHAR) {
             return "unexpected character " + found;
+        }
+        if (token != null && token.getType() == TmLexer.BAD_NUMBER) {
+            return found + " is neither a number nor a name";
         }
         if (antlrMessage.startsWith("token recognition error")) {
             return "unexpected character in input";
@@ -101,22 +219,41 @@ public final class Parser {
         return "'" + token.getText().replace("\n", "\\n") + "'";
     }
 
+    /** The contextual keywords of the grammar: where a name fits they fit too, so listing them is noise. */
+    private static final java.util.Set<String> KEYWORDS = java.util.Set.of("include", "block", "param", "in", "w",
+            "out", "plan", "for", "on", "separate", "auto", "tile", "place", "stream", "by", "warps", "math", "halo");
+
+    /** ANTLR writes a token set as {@code {'}', 'block', ID}} (braces only when there are several). */
     private static String readableSet(String set) {
-        String s = set.replace("{", "").replace("}", "").replace("<EOF>", "end of file")
-                .replace("ID", "a name").replace("INT", "an integer").replace("FLOAT", "a number")
-                .replace("STRING", "a quoted path");
-        // The contextual keywords make every name position list all keywords; they are names too.
-        if (s.contains("'halo'") && s.contains("a name") && s.split(",").length > 8) {
-            return "a name";
+        String s = set.trim();
+        if (s.length() > 1 && s.startsWith("{") && s.endsWith("}")) s = s.substring(1, s.length() - 1);
+        List<String> items = new ArrayList<>();
+        for (String item : s.split(", ")) {
+            items.add(switch (item) {
+                case "<EOF>" -> "end of file";
+                case "ID" -> "a name";
+                case "INT" -> "an integer";
+                case "FLOAT" -> "a number";
+                case "STRING" -> "a quoted path";
+                default -> item;
+            });
         }
-        return s.replace(", ", " or ");
+        if (items.contains("a name")) {
+            items.removeIf(i -> i.length() > 2 && i.startsWith("'") && KEYWORDS.contains(i.substring(1, i.length() - 1)));
+        }
+        List<String> expressionStart = List.of("'('", "'-'", "a name", "a number", "an integer");
+        if (items.size() == expressionStart.size() && items.containsAll(expressionStart)) return "an expression";
+        return String.join(" or ", items);
     }
 
     private static String hintFor(Token token) {
         if (token == null) return null;
         String t = token.getText();
         if (t.equals(";")) return "statements end at the end of the line; remove the ';'";
-        if (t.equals("=") ) return null;
+        if (t.equals("\"")) return "a quoted path ends with '\"' on the same line";
+        if (token.getType() == TmLexer.BAD_NUMBER) {
+            return "names start with a letter or '_'; numbers are digits with an optional fraction and exponent (1e-6)";
+        }
         return null;
     }
 

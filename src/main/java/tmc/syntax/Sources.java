@@ -74,10 +74,17 @@ public final class Sources {
         Parser.ParsedFile parsed = Parser.parse(shown, text, diagnostics);
         active.add(key);
         for (Parser.Include inc : parsed.includes()) {
-            Path target = path.toAbsolutePath().getParent().resolve(inc.path());
+            // Relative to the including file, and kept relative when it is, so that every file of one run is
+            // named the same way in diagnostics (an absolute path here once leaked into nested includes).
             Path base = path.getParent();
-            String targetShown = base == null ? inc.path() : base.resolve(inc.path()).normalize().toString();
-            load(target, targetShown, inc.span(), active, done, blocks, plans, diagnostics);
+            Path target;
+            try {
+                target = (base == null ? Path.of(inc.path()) : base.resolve(inc.path())).normalize();
+            } catch (java.nio.file.InvalidPathException e) {
+                diagnostics.error(inc.span(), "'" + inc.path() + "' is not a valid path: " + e.getReason());
+                continue;
+            }
+            load(target, target.toString(), inc.span(), active, done, blocks, plans, diagnostics);
         }
         active.remove(key);
         done.add(key);

@@ -1,0 +1,8 @@
+block B {
+  param C = 8
+  in  x : f16[N, H, W, C]
+  w   p : f16[C, C]
+  out y : f16[N, H, W, C]
+  p = relu(x)
+  y = pointwise(x, p)
+}

@@ -1,0 +1,2 @@
+include "include_cycle_a.tm"
+plan q for B { separate }

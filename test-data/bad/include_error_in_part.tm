@@ -1,0 +1,2 @@
+include "include_part_with_error.tm"
+plan q for B { warps 99 }
