@@ -96,8 +96,10 @@ public final class Functions {
      * (x + (3/2) / (x + ...)))), evaluated bottom-up from a depth at which it has converged to f64 precision.
      */
     private static double erfcFraction(double x) {
+        // 12 + 170 / x^2 levels: measured to converge to a few f64 ulps (37 are needed at x = 2.5, 15 at x = 5).
+        int depth = 12 + (int) (170.0 / (x * x));
         double t = x;
-        for (int j = 120; j >= 1; j--) t = x + (0.5 * j) / t;
+        for (int j = depth; j >= 1; j--) t = x + (0.5 * j) / t;
         return Math.exp(-x * x) * ONE_OVER_SQRT_PI / t;
     }
 }
