@@ -67,23 +67,12 @@ public final class Npy {
         int pad = (64 - unpadded % 64) % 64;
         String header = dict + " ".repeat(pad) + "\n";
         if (header.length() > 0xffff) throw new IllegalArgumentException("shape too long for a version 1.0 header");
-        int item = t.dtype().bytes;
-        ByteBuffer b = ByteBuffer.allocate(MAGIC.length + 4 + header.length() + t.size() * item)
+        byte[] data = t.toBytes();
+        ByteBuffer b = ByteBuffer.allocate(MAGIC.length + 4 + header.length() + data.length)
                 .order(ByteOrder.LITTLE_ENDIAN);
         b.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length());
         b.put(header.getBytes(StandardCharsets.US_ASCII));
-        float[] d = t.raw();
-        switch (t.dtype()) {
-            case F16 -> {
-                for (float v : d) b.putShort(Rounding.f16Bits(v));
-            }
-            case BF16 -> {
-                for (float v : d) b.putShort(Rounding.bf16Bits(v));
-            }
-            case F32 -> {
-                for (float v : d) b.putFloat(v);
-            }
-        }
+        b.put(data);
         return b.array();
     }
 
@@ -166,19 +155,6 @@ public final class Npy {
             throw new FormatException(name + ": .npy data has " + actual + " bytes but shape " + dims + " of "
                     + descr + " needs " + expected);
         }
-        float[] data = new float[(int) count];
-        b.position(dataStart);
-        switch (dtype) {
-            case F16 -> {
-                for (int i = 0; i < data.length; i++) data[i] = Rounding.fromF16Bits(b.getShort());
-            }
-            case BF16 -> {
-                for (int i = 0; i < data.length; i++) data[i] = Rounding.fromBf16Bits(b.getShort());
-            }
-            case F32 -> {
-                for (int i = 0; i < data.length; i++) data[i] = b.getFloat();
-            }
-        }
-        return Tensor.adopt(dtype, shape, data);
+        return Tensor.fromBytes(dtype, shape, java.util.Arrays.copyOfRange(bytes, dataStart, bytes.length));
     }
 }

@@ -1,5 +1,7 @@
 package tmc.ref;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Objects;
 import tmc.check.DType;
@@ -108,6 +110,50 @@ public final class Tensor {
             off = off * shape[i] + index[i];
         }
         return off;
+    }
+
+    /**
+     * A tensor from its storage bytes: little-endian, row-major, {@code dtype.bytes} per element (f16 and bf16 as
+     * their 16-bit patterns), as a device buffer or the data part of a .npy file holds them.
+     */
+    public static Tensor fromBytes(DType dtype, int[] shape, byte[] bytes) {
+        int[] s = checkShape(shape);
+        int n = count(s);
+        if ((long) n * dtype.bytes != bytes.length) {
+            throw new IllegalArgumentException(dtype + Arrays.toString(s) + " needs " + (long) n * dtype.bytes
+                    + " bytes, not " + bytes.length);
+        }
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        float[] d = new float[n];
+        switch (dtype) {
+            case F16 -> {
+                for (int i = 0; i < n; i++) d[i] = Rounding.fromF16Bits(b.getShort());
+            }
+            case BF16 -> {
+                for (int i = 0; i < n; i++) d[i] = Rounding.fromBf16Bits(b.getShort());
+            }
+            case F32 -> {
+                for (int i = 0; i < n; i++) d[i] = b.getFloat();
+            }
+        }
+        return adopt(dtype, s, d);
+    }
+
+    /** The storage bytes: little-endian, row-major, in this tensor's dtype (the inverse of {@link #fromBytes}). */
+    public byte[] toBytes() {
+        ByteBuffer b = ByteBuffer.allocate(data.length * dtype.bytes).order(ByteOrder.LITTLE_ENDIAN);
+        switch (dtype) {
+            case F16 -> {
+                for (float v : data) b.putShort(Rounding.f16Bits(v));
+            }
+            case BF16 -> {
+                for (float v : data) b.putShort(Rounding.bf16Bits(v));
+            }
+            case F32 -> {
+                for (float v : data) b.putFloat(v);
+            }
+        }
+        return b.array();
     }
 
     /** A copy of the values, row-major. */

@@ -138,10 +138,8 @@ public final class Tensors {
 
     /** CRC-32 of the little-endian element bytes in the tensor's dtype (the .npy payload). */
     public static long checksum(Tensor t) {
-        byte[] npy = Npy.encode(t);
-        int payload = t.size() * t.dtype().bytes;
         CRC32 crc = new CRC32();
-        crc.update(npy, npy.length - payload, payload);
+        crc.update(t.toBytes());
         return crc.getValue();
     }
 

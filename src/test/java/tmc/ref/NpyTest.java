@@ -31,6 +31,20 @@ class NpyTest {
     }
 
     @Test
+    void storageBytesAreLittleEndianBitPatterns() {
+        float[] v = {1f, -2f};
+        assertArrayEquals(new byte[] {0x00, 0x3c, 0x00, (byte) 0xc0}, Tensor.of(DType.F16, new int[] {2}, v).toBytes());
+        assertArrayEquals(new byte[] {(byte) 0x80, 0x3f, 0x00, (byte) 0xc0}, Tensor.of(DType.BF16, new int[] {2}, v).toBytes());
+        assertArrayEquals(new byte[] {0, 0, (byte) 0x80, 0x3f, 0, 0, 0, (byte) 0xc0},
+                Tensor.of(DType.F32, new int[] {2}, v).toBytes());
+        for (DType t : DType.values()) {
+            Tensor a = Tensors.random(t, 4, "a", 0, 1, 3, 5);
+            assertEquals(a, Tensor.fromBytes(t, a.shape(), a.toBytes()));
+        }
+        assertThrows(IllegalArgumentException.class, () -> Tensor.fromBytes(DType.F16, new int[] {3}, new byte[5]));
+    }
+
+    @Test
     void specialValuesSurvive() throws IOException {
         float[] v = {0f, -0f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, 0x1p-24f, 65504f, -1.5f};
         for (DType t : DType.values()) {
