@@ -29,7 +29,7 @@ final class KernelWriter {
             "gh", "gw", "e0", "N", "H", "W", "lane", "warp", "acc", "v", "s", "q", "d", "mean", "rstd", "inside",
             "smem", "src", "wp", "ky", "kx", "ic", "g", "e", "lane_row", "lane_col", "grp", "mt", "nb", "ni", "r",
             "k0", "a0", "a1", "a2", "a3", "a0p", "a1p", "p0", "p1", "wrow", "wv", "pw", "item", "y0", "x0", "y1", "x1",
-            "cin", "wg", "icr", "ly_c", "lx_c", "gh_c", "gw_c", "oc_c", "int", "float", "double", "char", "auto", "for", "if",
+            "cin", "wg", "icr", "arow", "brow", "pa", "ya", "xa", "mi", "nj", "b", "row", "col", "wb0", "wb1", "ly_c", "lx_c", "gh_c", "gw_c", "oc_c", "int", "float", "double", "char", "auto", "for", "if",
             "do", "while", "return", "const", "register", "static", "void", "switch", "case", "default", "new",
             "delete", "this", "class", "struct", "union", "template", "typename", "using", "namespace", "bool",
             "true", "false", "signed", "unsigned", "long", "short", "volatile", "sizeof", "break", "continue",
@@ -68,23 +68,27 @@ final class KernelWriter {
     }
 
     /**
-     * How a warp-level matrix product of {@code pixels x channels} is cut into m16n8 tiles: {@code mt} row
-     * tiles (the last one padded), {@code nt} column tiles grouped {@code wn} at a time so that one A fragment
-     * serves {@code wn} mma instructions; the {@code mt * nb} tile groups are dealt to the warps round-robin,
-     * {@code perWarp} each at most.
+     * How a matrix product of {@code pixels x channels} is cut for mma: {@code mt x nt} m16n8 tiles (the last
+     * row tile padded); each warp owns blocks of {@code wm x wn} tiles, so one A fragment serves wn products
+     * and one B fragment wm; the {@code mb * nb} blocks are dealt to the warps round-robin, {@code perWarp}
+     * each at most.
      */
-    record MmaTiling(int pixels, int channels, int mt, int nt, int wn, int nb, int groups, int perWarp) {
+    record MmaTiling(int pixels, int channels, int mt, int nt, int wm, int wn, int mb, int nb, int groups,
+                     int perWarp) {
         static MmaTiling of(int pixels, int channels, int warps) {
             int mt = (pixels + 15) / 16;
             int nt = channels / 8;
-            int wn = nt % 4 == 0 ? 4 : nt % 2 == 0 ? 2 : 1;
+            int wn = nt % 4 == 0 ? 4 : 2;
             int nb = nt / wn;
-            int groups = mt * nb;
-            return new MmaTiling(pixels, channels, mt, nt, wn, nb, groups, (groups + warps - 1) / warps);
+            // Two row tiles per block when that still gives every warp a block.
+            int wm = ((mt + 1) / 2) * nb >= warps ? 2 : 1;
+            int mb = (mt + wm - 1) / wm;
+            int groups = mb * nb;
+            return new MmaTiling(pixels, channels, mt, nt, wm, wn, mb, nb, groups, (groups + warps - 1) / warps);
         }
 
         int registers() {
-            return perWarp * wn * 4;
+            return perWarp * wm * wn * 4;
         }
     }
 
@@ -121,8 +125,8 @@ final class KernelWriter {
                         + ", " + upper(b) + "_STRIDE = " + b.rowStride() + ";");
             } else if (fragments.containsKey(b.name())) {
                 MmaTiling f = fragments.get(b.name());
-                w.line("constexpr int " + upper(b) + "_GROUPS_PER_WARP = " + f.perWarp() + ", " + upper(b) + "_WN = "
-                        + f.wn() + ";  // mma fragments: " + f.mt() + "x" + f.nt() + " m16n8 tiles");
+                w.line("constexpr int " + upper(b) + "_BLOCKS_PER_WARP = " + f.perWarp() + ";  // mma fragments: " + f.mt()
+                        + "x" + f.nt() + " m16n8 tiles in blocks of " + f.wm() + "x" + f.wn());
             } else {
                 w.line("constexpr int " + upper(b) + "_PER_THREAD = " + b.rowStride() + ";");
             }
@@ -147,7 +151,8 @@ final class KernelWriter {
                         + describe(b));
                 offset += b.bytes();
             } else if (fragments.containsKey(b.name())) {
-                w.line("float " + b.name() + "[" + upper(b) + "_GROUPS_PER_WARP][" + upper(b) + "_WN][4] = {};  // "
+                MmaTiling f = fragments.get(b.name());
+                w.line("float " + b.name() + "[" + upper(b) + "_BLOCKS_PER_WARP][" + f.wm() + "][" + f.wn() + "][4] = {};  // "
                         + describe(b));
             } else {
                 String init = b.name().endsWith("_acc") ? " = {}" : "";
@@ -192,7 +197,7 @@ final class KernelWriter {
     private void instr(Instr i) {
         switch (i) {
             case Instr.Load l -> load(l);
-            case Instr.LoadWeight lw -> throw new UnsupportedOperationException("weight staging is not emitted yet");
+            case Instr.LoadWeight lw -> loadWeight(lw);
             case Instr.Compute c -> compute(c);
             case Instr.Accumulate a -> accumulate(a);
             case Instr.Finish f -> finish(f);
@@ -365,7 +370,7 @@ final class KernelWriter {
             fragmentLoop(src, f, () -> {
                 w.line("const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;");
                 w.line("if (gh < H && gw < W) " + cname(a.name()) + "[((size_t)(n * H + gh) * W + gw) * " + ch
-                        + " + c] = tm_from_f32<" + t + ">(" + src.name() + "[i][ni][r]);");
+                        + " + c] = tm_from_f32<" + t + ">(" + src.name() + "[i][mi][ni][r]);");
             });
             return;
         }
@@ -690,28 +695,89 @@ final class KernelWriter {
                 + d + ") * " + upper(b) + "_STRIDE";
     }
 
+    /** The shared buffer a weight was staged in, if the lowering staged it. */
+    private Buffer stagedWeight(String weight) {
+        return k.buffers().stream().filter(b -> b.space() == Space.SHARED && b.tensor().equals(weight)
+                && block.weight(weight).isPresent()).findFirst().orElse(null);
+    }
+
+    private void loadWeight(Instr.LoadWeight lw) {
+        Buffer b = lw.dst();
+        tmc.check.Weight wt = block.weight(lw.weight()).orElseThrow();
+        int cols = (int) (wt.elements() / wt.dims().getFirst());
+        int vec = 16 / b.dtype().bytes;
+        String r0 = lw.rows().streamed() ? "e0" : String.valueOf(lw.rows().start());
+        String c0 = lw.cols().streamed() ? "e0" : String.valueOf(lw.cols().start());
+        int rows = lw.rows().count();
+        int count = lw.cols().count();
+        w.comment("stage " + wt.name() + "[" + r0 + " : " + r0 + "+" + rows + ", " + c0 + " : " + c0 + "+" + count + "] -> "
+                + b.name() + " (rows padded to " + b.rowStride() + ")");
+        if (count % vec == 0 && cols % vec == 0 && b.rowStride() % vec == 0) {
+            int per = count / vec;
+            w.open("for (int i = tid; i < " + rows * per + "; i += THREADS)");
+            w.line("const int row = i / " + per + ", col = (i % " + per + ") * " + vec + ";");
+            w.line("*reinterpret_cast<uint4*>(" + b.name() + " + row * " + b.rowStride() + " + col) = "
+                    + "*reinterpret_cast<const uint4*>(" + cname(wt.name()) + " + (size_t)(" + r0 + " + row) * " + cols
+                    + " + " + c0 + " + col);");
+            w.close();
+        } else {
+            w.open("for (int i = tid; i < " + rows * count + "; i += THREADS)");
+            w.line("const int row = i / " + count + ", col = i % " + count + ";");
+            w.line(b.name() + "[row * " + b.rowStride() + " + col] = " + cname(wt.name()) + "[(size_t)(" + r0 + " + row) * "
+                    + cols + " + " + c0 + " + col];");
+            w.close();
+        }
+    }
+
     /**
-     * The k loop of one tile group: A fragments from the shared rows of pixels p0 and p1 (rows g and g + 8 of
-     * the row tile), B fragments from weight rows, wn mma instructions per A fragment.
+     * The k loop of one block of wm x wn tiles: A fragments with ldmatrix from the shared pixel rows, B
+     * fragments with ldmatrix from the staged weight slice (or 32-bit loads from global memory when the
+     * weight is not staged), wm * wn mma per k step.
+     *
+     * @param dvar     the accumulator of tile (mi, ni), written with the placeholders mi and ni
+     * @param nBase    the first output channel (within the weight slice) of this block's tiles
+     * @param wRow0    for global weights: the weight row of channel 0 of the slice; for staged: ignored
+     * @param kOffset  for global weights: the column of k = 0 (e0 for a reduction chunk)
      */
-    private void mmaKLoop(Buffer src, Op.Pointwise pw, String dvar, int kCount, String wRowExpr, String wKOffset,
-                          MmaTiling f, int side, int halo) {
+    private void mmaKLoop(Buffer src, Op.Pointwise pw, String dvar, int kCount, String nBase, String wRow0,
+                          String kOffset, MmaTiling f, int side, int halo) {
         String t = CudaEmitter.ctype(src.dtype());
-        String wt = CudaEmitter.ctype(pw.weight().dtype());
-        w.line("const int p0 = min(mt * 16 + lane_row, " + (f.pixels() - 1) + "), p1 = min(mt * 16 + lane_row + 8, "
-                + (f.pixels() - 1) + ");  // rows past the region read a real pixel; their results are dropped");
-        w.line("const " + t + "* a0p = " + rowAddress(src, "p0", side, halo) + ";");
-        w.line("const " + t + "* a1p = " + rowAddress(src, "p1", side, halo) + ";");
-        // Unrolling long K loops completely costs more registers than it saves issue slots.
+        Buffer ws = stagedWeight(pw.weight().name());
+        w.line("const " + t + "* arow[" + f.wm() + "];");
+        w.line("#pragma unroll");
+        w.open("for (int mi = 0; mi < " + f.wm() + "; ++mi)");
+        w.line("// lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region");
+        w.line("// read a real pixel and their results are dropped");
+        w.line("const int pa = min((mb * " + f.wm() + " + mi) * 16 + (lane & 15), " + (f.pixels() - 1) + ");");
+        w.line("arow[mi] = " + rowAddress(src, "pa", side, halo) + " + (lane >> 4) * 8;");
+        w.close();
+        if (ws != null) {
+            w.line("// B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15");
+            w.line("const " + CudaEmitter.ctype(ws.dtype()) + "* brow = " + ws.name() + " + (" + nBase
+                    + " + ((lane >> 4) & 1) * 8 + (lane & 7)) * " + ws.rowStride() + " + ((lane >> 3) & 1) * 8;");
+        }
         w.line(kCount <= 64 ? "#pragma unroll" : "#pragma unroll 4");
         w.open("for (int k0 = 0; k0 < " + kCount + "; k0 += 16)");
-        w.line("const unsigned a0 = tm_ld2(a0p + k0 + 2 * lane_col), a1 = tm_ld2(a1p + k0 + 2 * lane_col);");
-        w.line("const unsigned a2 = tm_ld2(a0p + k0 + 8 + 2 * lane_col), a3 = tm_ld2(a1p + k0 + 8 + 2 * lane_col);");
+        w.line("unsigned a[" + f.wm() + "][4];");
         w.line("#pragma unroll");
-        w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
-        w.line("const " + wt + "* wrow = " + cname(pw.weight().name()) + " + (size_t)(" + wRowExpr + ") * "
-                + pw.in().channels() + wKOffset + ";");
-        w.line("tm_mma(" + dvar + ", a0p, a0, a1, a2, a3, tm_ld2(wrow + k0 + 2 * lane_col), tm_ld2(wrow + k0 + 8 + 2 * lane_col));");
+        w.line("for (int mi = 0; mi < " + f.wm() + "; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);");
+        w.line("#pragma unroll");
+        w.open("for (int nj = 0; nj < " + f.wn() / 2 + "; ++nj)");
+        w.line("unsigned b[4];");
+        if (ws != null) {
+            w.line("tm_ldsm_x4(b, brow + nj * 16 * " + ws.rowStride() + " + k0);");
+        } else {
+            String wt = CudaEmitter.ctype(pw.weight().dtype());
+            w.line("const " + wt + "* wb0 = " + cname(pw.weight().name()) + " + (size_t)(" + wRow0 + " + " + nBase
+                    + " + nj * 16 + lane_row) * " + pw.in().channels() + " + " + kOffset + " + k0 + 2 * lane_col;");
+            w.line("const " + wt + "* wb1 = wb0 + 8 * " + pw.in().channels() + ";");
+            w.line("b[0] = tm_ld2(wb0); b[1] = tm_ld2(wb0 + 8); b[2] = tm_ld2(wb1); b[3] = tm_ld2(wb1 + 8);");
+        }
+        w.line("#pragma unroll");
+        w.open("for (int mi = 0; mi < " + f.wm() + "; ++mi)");
+        w.line("{ const int ni = 2 * nj; tm_mma(" + dvar + ", arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }");
+        w.line("{ const int ni = 2 * nj + 1; tm_mma(" + dvar + ", arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }");
+        w.close();
         w.close();
         w.close();
     }
@@ -726,37 +792,57 @@ final class KernelWriter {
         if (dst.space() == Space.REGISTERS) throw new UnsupportedOperationException("tensor-core compute into registers");
         MmaTiling f = MmaTiling.of(rg.pixels(), rg.channels(), k.warps());
         String ch0 = rg.streamed() ? "e0" : "0";
+        boolean staged = stagedWeight(pw.weight().name()) != null;
         w.open("");
         w.line("#pragma unroll 1");
         w.open("for (int grp = warp; grp < " + f.groups() + "; grp += THREADS / 32)");
-        w.line("const int mt = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
-        w.line("float d[" + f.wn() + "][4] = {};");
-        mmaKLoop(src, pw, "d[ni]", pw.in().channels(), ch0 + " + (nb * " + f.wn() + " + ni) * 8 + lane_row", "", f,
+        w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
+        w.line("float d[" + f.wm() + "][" + f.wn() + "][4] = {};");
+        mmaKLoop(src, pw, "d[mi][ni]", pw.in().channels(), "nb * " + f.wn() * 8, staged ? "0" : ch0, "0", f,
                 rg.side(), rg.halo());
-        w.line("#pragma unroll");
-        w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
-        w.line("#pragma unroll");
-        w.open("for (int r = 0; r < 4; ++r)");
-        w.line("const int p = mt * 16 + lane_row + (r >> 1) * 8, c = (nb * " + f.wn() + " + ni) * 8 + 2 * lane_col + (r & 1);");
-        w.open("if (p < " + rg.pixels() + ")");
-        w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
-        w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
-        w.line("const int oc = " + ch0 + " + c;");
+        fragmentElements(f, "mb", "nb", () -> {
+            w.open("if (p < " + rg.pixels() + ")");
+            w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
+            w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
+            w.line("const int oc = " + ch0 + " + c;");
+            writeResult(c, dst, rg, "d[mi][ni][r]");
+            w.close();
+        });
+        w.close();
+        w.close();
+    }
+
+    /** Stores one computed element (zero outside the image for shared destinations, masked for global ones). */
+    private void writeResult(Instr.Compute c, Buffer dst, Region rg, String mainValue) {
         if (dst.space() == Space.GLOBAL) {
             w.open("if (gh < H && gw < W)");
-            String result = evaluate(c.layer(), rg, c.sources(), "d[ni][r]");
+            String result = evaluate(c.layer(), rg, c.sources(), mainValue);
             w.line(globalElement(dst) + " = tm_from_f32<" + CudaEmitter.ctype(dst.dtype()) + ">(" + result + ");");
             w.close();
         } else {
             w.line("float v = 0.0f;");
             w.open("if (gh >= 0 && gh < H && gw >= 0 && gw < W)");
-            w.line("v = " + evaluate(c.layer(), rg, c.sources(), "d[ni][r]") + ";");
+            w.line("v = " + evaluate(c.layer(), rg, c.sources(), mainValue) + ";");
             w.close();
             w.line(dst.name() + "[p * " + upper(dst) + "_STRIDE + c] = tm_from_f32<" + CudaEmitter.ctype(dst.dtype())
                     + ">(v);");
         }
-        w.close();
-        w.close();
+    }
+
+    /**
+     * Loops over the elements of one block's fragments (mi, ni, r), defining p (pixel in the region) and c
+     * (channel within the instruction's range) for {@code body}.
+     */
+    private void fragmentElements(MmaTiling f, String mbVar, String nbVar, Runnable body) {
+        w.line("#pragma unroll");
+        w.open("for (int mi = 0; mi < " + f.wm() + "; ++mi)");
+        w.line("#pragma unroll");
+        w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
+        w.line("#pragma unroll");
+        w.open("for (int r = 0; r < 4; ++r)");
+        w.line("const int p = (" + mbVar + " * " + f.wm() + " + mi) * 16 + lane_row + (r >> 1) * 8;");
+        w.line("const int c = (" + nbVar + " * " + f.wn() + " + ni) * 8 + 2 * lane_col + (r & 1);");
+        body.run();
         w.close();
         w.close();
         w.close();
@@ -781,25 +867,32 @@ final class KernelWriter {
         String wt = CudaEmitter.ctype(cv.weight().dtype());
         String u = upper(src);
         int kk = cv.kernel();
+        Buffer ws = stagedWeight(cv.weight().name());
         w.open("");
         w.line("#pragma unroll 1");
         w.open("for (int item = warp; item < " + items + "; item += THREADS / 32)");
         w.line("const int mt = item / " + groups + ", grp = item % " + groups + ";  // row tile, group of 8 channels");
-        w.line("const int p0 = min(mt * 16 + lane_row, " + (rg.pixels() - 1) + "), p1 = min(mt * 16 + lane_row + 8, "
-                + (rg.pixels() - 1) + ");");
-        w.line("const int y0 = p0 / " + rg.side() + " + " + off + ", x0 = p0 % " + rg.side() + " + " + off + ";");
-        w.line("const int y1 = p1 / " + rg.side() + " + " + off + ", x1 = p1 % " + rg.side() + " + " + off + ";");
-        w.line("const int cin = " + ch0 + " + grp * 8" + (chunked ? " - e0" : "") + " + 2 * lane_col;  // channel in " + src.name());
-        w.line("const " + wt + "* wg = " + cname(cv.weight().name()) + " + (size_t)(" + ch0 + " + grp * 8 + lane_row) * "
-                + (kk * kk * 8) + " + 2 * lane_col;");
+        w.line("// ldmatrix x2: lanes 0-15 give the rows of the 16 pixels (lanes 16-31 repeat them, unused)");
+        w.line("const int pa = min(mt * 16 + (lane & 15), " + (rg.pixels() - 1) + ");");
+        w.line("const int ya = pa / " + rg.side() + " + " + off + ", xa = pa % " + rg.side() + " + " + off + ";");
+        w.line("const " + t + "* arow = " + src.name() + " + (ya * " + u + "_W + xa) * " + u + "_STRIDE + grp * 8"
+                + (chunked ? "" : " + " + ch0) + ";");
+        if (ws != null) {
+            w.line("const " + wt + "* brow = " + ws.name() + " + (grp * 8 + (lane & 7)) * " + ws.rowStride()
+                    + ";  // lanes 0-7: the 8 output channels");
+        } else {
+            w.line("const " + wt + "* wg = " + cname(cv.weight().name()) + " + (size_t)(" + ch0 + " + grp * 8 + lane_row) * "
+                    + (kk * kk * 8) + " + 2 * lane_col;");
+        }
         w.line("float d[4] = {};");
         w.line("#pragma unroll");
         w.open("for (int ky = 0; ky < " + kk + "; ++ky)");
         w.line("#pragma unroll");
         w.open("for (int kx = 0; kx < " + kk + "; ++kx)");
-        w.line("const unsigned a0 = tm_ld2(" + src.name() + " + ((y0 + ky) * " + u + "_W + x0 + kx) * " + u + "_STRIDE + cin);");
-        w.line("const unsigned a1 = tm_ld2(" + src.name() + " + ((y1 + ky) * " + u + "_W + x1 + kx) * " + u + "_STRIDE + cin);");
-        w.line("tm_mma_k8(d, (const " + t + "*)nullptr, a0, a1, tm_ld2(wg + (ky * " + kk + " + kx) * 8));");
+        w.line("unsigned a[2];");
+        w.line("tm_ldsm_x2(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE);");
+        String b = ws != null ? "tm_ldsm_x1(brow + (ky * " + kk + " + kx) * 8)" : "tm_ld2(wg + (ky * " + kk + " + kx) * 8)";
+        w.line("tm_mma_k8(d, arow, a[0], a[1], " + b + ");");
         w.close();
         w.close();
         w.line("#pragma unroll");
@@ -809,19 +902,7 @@ final class KernelWriter {
         w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
         w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
         w.line("const int oc = " + ch0 + " + c;");
-        if (dst.space() == Space.GLOBAL) {
-            w.open("if (gh < H && gw < W)");
-            String result = evaluate(c.layer(), rg, c.sources(), "d[r]");
-            w.line(globalElement(dst) + " = tm_from_f32<" + CudaEmitter.ctype(dst.dtype()) + ">(" + result + ");");
-            w.close();
-        } else {
-            w.line("float v = 0.0f;");
-            w.open("if (gh >= 0 && gh < H && gw >= 0 && gw < W)");
-            w.line("v = " + evaluate(c.layer(), rg, c.sources(), "d[r]") + ";");
-            w.close();
-            w.line(dst.name() + "[p * " + upper(dst) + "_STRIDE + c] = tm_from_f32<" + CudaEmitter.ctype(dst.dtype())
-                    + ">(v);");
-        }
+        writeResult(c, dst, rg, "d[r]");
         w.close();
         w.close();
         w.close();
@@ -839,29 +920,24 @@ final class KernelWriter {
         w.line("const int grp = warp + i * (THREADS / 32);");
         boolean guard = f.groups() % k.warps() != 0;
         if (guard) w.open("if (grp < " + f.groups() + ")");
-        w.line("const int mt = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
-        mmaKLoop(a.input(), pw, acc.name() + "[i][ni]", a.reduce().count(), "(nb * " + f.wn() + " + ni) * 8 + lane_row",
-                " + e0", f, k.tileW(), 0);
+        w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
+        mmaKLoop(a.input(), pw, acc.name() + "[i][mi][ni]", a.reduce().count(), "nb * " + f.wn() * 8, "0", "e0", f,
+                k.tileW(), 0);
         if (guard) w.close();
         w.close();
     }
 
-    /** Loops over the fragment elements of an accumulator: i (tile group), ni, r give pixel p and channel c. */
+    /** Loops over the fragment elements of an accumulator: block i, then (mi, ni, r) give pixel p, channel c. */
     private void fragmentLoop(Buffer acc, MmaTiling f, Runnable body) {
         w.line("#pragma unroll");
         w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
         w.line("const int grp = warp + i * (THREADS / 32);");
-        w.line("const int mt = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
-        w.line("#pragma unroll");
-        w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
-        w.line("#pragma unroll");
-        w.open("for (int r = 0; r < 4; ++r)");
-        w.line("const int p = mt * 16 + lane_row + (r >> 1) * 8, c = (nb * " + f.wn() + " + ni) * 8 + 2 * lane_col + (r & 1);");
-        w.open("if (grp < " + f.groups() + " && p < " + f.pixels() + ")");
-        body.run();
-        w.close();
-        w.close();
-        w.close();
+        w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
+        fragmentElements(f, "mb", "nb", () -> {
+            w.open("if (grp < " + f.groups() + " && p < " + f.pixels() + ")");
+            body.run();
+            w.close();
+        });
         w.close();
     }
 
@@ -877,10 +953,10 @@ final class KernelWriter {
             w.line("const int oc = c;");
             w.line("float v = 0.0f;");
             w.open("if (gh < H && gw < W)");
-            w.line("v = " + evaluate(fin.layer(), rg, fin.sources(), acc.name() + "[i][ni][r]") + ";");
+            w.line("v = " + evaluate(fin.layer(), rg, fin.sources(), acc.name() + "[i][mi][ni][r]") + ";");
             w.close();
             if (dst == acc || dst.name().equals(acc.name())) {
-                w.line(acc.name() + "[i][ni][r] = v;");
+                w.line(acc.name() + "[i][mi][ni][r] = v;");
             } else if (dst.space() == Space.SHARED) {
                 w.line(dst.name() + "[p * " + upper(dst) + "_STRIDE + c] = tm_from_f32<" + CudaEmitter.ctype(dst.dtype())
                         + ">(v);");

@@ -64,6 +64,23 @@ final class Prelude {
         w.line("    asm volatile(\"mma.sync.aligned.m16n8k8.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\\n\"");
         w.line("                 : \"+f\"(d[0]), \"+f\"(d[1]), \"+f\"(d[2]), \"+f\"(d[3]) : \"r\"(a0), \"r\"(a1), \"r\"(b0));");
         w.line("}");
+        w.comment("ldmatrix: each of the 8 (x1), 16 (x2) or 32 (x4) lanes gives the shared address of one 16-byte row;\n"
+                + "every lane receives the 8x8 matrices in mma fragment order.");
+        w.line("__device__ __forceinline__ void tm_ldsm_x4(unsigned (&r)[4], const void* row) {");
+        w.line("    const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(row));");
+        w.line("    asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\\n\"");
+        w.line("                 : \"=r\"(r[0]), \"=r\"(r[1]), \"=r\"(r[2]), \"=r\"(r[3]) : \"r\"(a));");
+        w.line("}");
+        w.line("__device__ __forceinline__ void tm_ldsm_x2(unsigned (&r)[2], const void* row) {");
+        w.line("    const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(row));");
+        w.line("    asm volatile(\"ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\\n\" : \"=r\"(r[0]), \"=r\"(r[1]) : \"r\"(a));");
+        w.line("}");
+        w.line("__device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {");
+        w.line("    const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(row));");
+        w.line("    unsigned r;");
+        w.line("    asm volatile(\"ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\\n\" : \"=r\"(r) : \"r\"(a));");
+        w.line("    return r;");
+        w.line("}");
         w.comment("Two adjacent 16-bit values as one 32-bit register (the address is 4-byte aligned).");
         w.line("template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {");
         w.line("    return *reinterpret_cast<const unsigned*>(p);");

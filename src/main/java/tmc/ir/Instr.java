@@ -29,8 +29,13 @@ public sealed interface Instr {
      */
     record Load(Buffer dst, String tensor) implements Instr {}
 
-    /** global -> buffer: a weight (or a slice of its rows when streamed). */
-    record LoadWeight(Buffer dst, String weight, Channels rows) implements Instr {}
+    /**
+     * global -> shared: rows {@code rows} and columns {@code cols} of a weight viewed as a matrix
+     * [dims[0], product of the other dims] (a pointwise weight is [C_out, C_in], a conv weight [C_out, k*k*C_in/g]).
+     * Streamed slices start at the loop variable. The buffer holds {@code rows.count() x cols.count()} values,
+     * each row padded to {@code dst.rowStride()}.
+     */
+    record LoadWeight(Buffer dst, String weight, Channels rows, Channels cols) implements Instr {}
 
     /**
      * Evaluates a layer over the tile grown by {@code halo} for output channels {@code out}, reading its

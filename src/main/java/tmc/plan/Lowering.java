@@ -106,6 +106,7 @@ public final class Lowering {
         }
 
         List<Buffer> buffers = new ArrayList<>();
+        // Everything on chip by tensor name: staged activations and staged weights (instructions read both).
         Map<String, Buffer> onChip = new LinkedHashMap<>();
         List<Instr> body = new ArrayList<>();
 
@@ -122,6 +123,45 @@ public final class Lowering {
             onChip.put(in.name(), b);
             body.add(new Instr.Load(b, in.name()));
         }
+        // Weights of tensor-core layers outside the stream loop are staged once, with the inputs.
+        Map<String, Buffer> stagedWeights = new LinkedHashMap<>();
+        for (Layer layer : layers) {
+            boolean inLoopLayer = stream != null && (stream.inLoop().contains(layer.index())
+                    || stream.reducer() == layer.index());
+            tmc.check.Weight wt = mmaWeight(layer);
+            if (inLoopLayer || wt == null || mathPath(layer, c.math(), 0) != Instr.MathPath.TENSOR_CORE) continue;
+            int rows = wt.dims().getFirst();
+            int cols = (int) (wt.elements() / rows);
+            Buffer wb = weightBuffer(wt, rows, cols);
+            buffers.add(wb);
+            stagedWeights.put(wt.name(), wb);
+            body.add(new Instr.LoadWeight(wb, wt.name(), Instr.Channels.all(rows), Instr.Channels.all(cols)));
+        }
+        // Inside the loop, each chunk's weight slices are staged at the top of the iteration.
+        List<Instr> loopWeights = new ArrayList<>();
+        if (stream != null) {
+            for (Layer layer : layers) {
+                tmc.check.Weight wt = mmaWeight(layer);
+                if (wt == null || mathPath(layer, c.math(), 0) != Instr.MathPath.TENSOR_CORE) continue;
+                int rows = wt.dims().getFirst();
+                int cols = (int) (wt.elements() / rows);
+                Buffer wb;
+                if (stream.inLoop().contains(layer.index())) {
+                    wb = weightBuffer(wt, c.streamChunk(), cols);
+                    loopWeights.add(new Instr.LoadWeight(wb, wt.name(), Instr.Channels.chunk("e0", c.streamChunk()),
+                            Instr.Channels.all(cols)));
+                } else if (stream.reducer() == layer.index()) {
+                    wb = weightBuffer(wt, rows, c.streamChunk());
+                    loopWeights.add(new Instr.LoadWeight(wb, wt.name(), Instr.Channels.all(rows),
+                            Instr.Channels.chunk("e0", c.streamChunk())));
+                } else {
+                    continue;
+                }
+                buffers.add(wb);
+                stagedWeights.put(wt.name(), wb);
+            }
+        }
+        onChip.putAll(stagedWeights);
         if (!body.isEmpty()) body.add(new Instr.Barrier());
 
         Layer last = layers.getLast();
@@ -141,7 +181,8 @@ public final class Lowering {
             recomputed.put(layer.out().name(), layer);
         }
         if (!recomputed.isEmpty()) registers += RECOMPUTE_REGISTERS;
-        List<Instr> loopBody = new ArrayList<>();
+        List<Instr> loopBody = new ArrayList<>(loopWeights);
+        if (!loopWeights.isEmpty()) loopBody.add(new Instr.Barrier());
         Buffer accumulator = null;
         for (Layer layer : layers) {
             Activation out = layer.out();
@@ -326,6 +367,27 @@ public final class Lowering {
         int stride = space == Space.SHARED ? channels + padElems : channels;
         long bytes = Buffer.align16((long) pixels * stride * dtype.bytes);
         return new Buffer(name, a.name(), space, dtype, halo, pixels, channels, stride, bytes, origin);
+    }
+
+    /**
+     * A shared buffer for a weight slice of {@code rows x cols}; rows are padded so that the eight row
+     * addresses of an ldmatrix fall into distinct banks (row stride in 4-byte words = 4 mod 8).
+     */
+    static Buffer weightBuffer(tmc.check.Weight w, int rows, int cols) {
+        int words = cols * w.dtype().bytes / 4;
+        int padElems = ((words % 8) == 4) ? 0 : 16 / w.dtype().bytes;
+        int stride = cols + padElems;
+        long bytes = Buffer.align16((long) rows * stride * w.dtype().bytes);
+        return new Buffer(w.name() + "_s", w.name(), Space.SHARED, w.dtype(), 0, rows, cols, stride, bytes, w.span());
+    }
+
+    /** The weight a tensor-core layer reads as its B operand, or null. */
+    static tmc.check.Weight mmaWeight(Layer layer) {
+        return switch (layer.main()) {
+            case Op.Pointwise p -> p.weight();
+            case Op.Conv2d c -> c.weight();
+            case null, default -> null;
+        };
     }
 
     /** A register buffer: each thread holds {@code perThread} elements; bytes counts the whole block. */
