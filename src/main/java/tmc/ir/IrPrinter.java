@@ -1,0 +1,201 @@
+package tmc.ir;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import tmc.check.Activation;
+import tmc.check.Op;
+import tmc.check.Operand;
+import tmc.check.PlanSpec.Space;
+
+/**
+ * Prints tensor-machine kernels for people: a header with grid, threads, shared memory and registers; every
+ * buffer with its memory space, shape and size; then the instructions, loops indented, each with the layer and
+ * .tm line it comes from. The format is for reading (tmc plan --ir), not for parsing.
+ */
+public final class IrPrinter {
+    private IrPrinter() {}
+
+    public static String print(List<Kernel> kernels) {
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < kernels.size(); i++) {
+            if (i > 0) s.append('\n');
+            s.append(print(kernels.get(i)));
+        }
+        return s.toString();
+    }
+
+    public static String print(Kernel k) {
+        StringBuilder s = new StringBuilder();
+        s.append(String.format(Locale.ROOT, "kernel %s  grid (N/%d, H/%d, W/%d)  threads %d (%d warps)  shared %d B"
+                        + "  registers ~%d  math %s%n", k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.warps(),
+                k.sharedBytes(), k.registersPerThread(), k.math().keyword));
+        s.append("  buffers\n");
+        for (Buffer b : k.buffers()) {
+            String size = b.space() == Space.REGISTERS ? b.rowStride() + " per thread" : b.bytes() + " B";
+            s.append(String.format(Locale.ROOT, "    %-8s %-9s %-4s %-52s %14s   line %d%n", b.name(),
+                    b.space().keyword(), b.dtype(), describeBuffer(b, k), size, b.origin().line()));
+        }
+        s.append("  body\n");
+        body(s, k, k.body(), "    ");
+        return s.toString();
+    }
+
+    /** What a buffer holds: "x tile 10x18 (halo 1), 64 ch, row stride 72". */
+    public static String describeBuffer(Buffer b, Kernel k) {
+        int rows = k.tileH() + 2 * b.halo();
+        int cols = k.tileW() + 2 * b.halo();
+        StringBuilder d = new StringBuilder(b.tensor());
+        if (b.space() == Space.REGISTERS && b.halo() > 0) {
+            d.append(" recomputed per tap (halo ").append(b.halo()).append("), ").append(k.tileH()).append('x')
+                    .append(k.tileW()).append(" px");
+        } else {
+            d.append(" tile ").append(rows).append('x').append(cols);
+            if (b.halo() > 0) d.append(" (halo ").append(b.halo()).append(')');
+        }
+        d.append(", ").append(b.channels()).append(" ch");
+        if (b.space() == Space.SHARED && b.rowStride() != b.channels()) d.append(", row stride ").append(b.rowStride());
+        return d.toString();
+    }
+
+    private static void body(StringBuilder s, Kernel k, List<Instr> body, String indent) {
+        for (Instr i : body) {
+            switch (i) {
+                case Instr.Load l -> {
+                    int r = l.dst().halo();
+                    line(s, indent, "load", l.dst().name() + " <- " + l.tensor() + "[n, " + range("h0", -r, k.tileH() + r)
+                            + ", " + range("w0", -r, k.tileW() + r) + ", 0 : " + l.dst().channels() + "]"
+                            + (r > 0 ? "  zero outside the image" : "  masked at the image edge"), null, -1);
+                }
+                case Instr.LoadWeight lw -> line(s, indent, "load", lw.dst().name() + " <- " + lw.weight() + "["
+                        + channels(lw.rows()) + ", :]", null, -1);
+                case Instr.Compute c -> {
+                    boolean recompute = c.dst().space() == Space.REGISTERS && c.dst().halo() > 0;
+                    String region = recompute ? "per tap of its reader, " + k.tileH() + "x" + k.tileW()
+                            : (k.tileH() + 2 * c.halo()) + "x" + (k.tileW() + 2 * c.halo());
+                    line(s, indent, recompute ? "recompute" : "compute", c.dst().name() + "[" + region + ", "
+                                    + channels(c.out()) + "] = " + expression(c.layer(), c.sources(), null),
+                            c.math().name().toLowerCase(Locale.ROOT), c.layer().span().line(), c.layer().index());
+                }
+                case Instr.Accumulate a -> {
+                    String main = mainCall(a.layer(), Map.of(mainInputName(a.layer()), a.input()));
+                    line(s, indent, "accumulate", a.acc().name() + "[" + k.tileH() + "x" + k.tileW() + ", 0 : "
+                                    + a.acc().channels() + "] += " + main + " over input channels " + channels(a.reduce()),
+                            a.math().name().toLowerCase(Locale.ROOT), a.layer().span().line(), a.layer().index());
+                }
+                case Instr.Finish f -> line(s, indent, "finish", f.dst().name() + " = "
+                        + expression(f.layer(), f.sources(), f.acc().name()), "cuda_core", f.layer().span().line(),
+                        f.layer().index());
+                case Instr.Store st -> line(s, indent, "store", st.tensor() + "[n, " + range("h0", 0, k.tileH()) + ", "
+                        + range("w0", 0, k.tileW()) + ", 0 : " + st.src().channels() + "] <- " + st.src().name()
+                        + "  masked at the image edge", null, -1);
+                case Instr.Loop lp -> {
+                    s.append(indent).append("for ").append(lp.var()).append(" in 0 .. ").append(lp.extent()).append(" by ")
+                            .append(lp.chunk()).append("   (").append(lp.dim()).append(", ").append(lp.trips())
+                            .append(lp.trips() == 1 ? " trip)" : " trips)").append('\n');
+                    body(s, k, lp.body(), indent + "  ");
+                }
+                case Instr.Barrier b -> s.append(indent).append("barrier\n");
+            }
+        }
+    }
+
+    private static void line(StringBuilder s, String indent, String op, String text, String path, int line) {
+        line(s, indent, op, text, path, line, -1);
+    }
+
+    private static void line(StringBuilder s, String indent, String op, String text, String path, int line, int layer) {
+        StringBuilder l = new StringBuilder(indent).append(String.format(Locale.ROOT, "%-10s ", op)).append(text);
+        if (path != null || line > 0) {
+            int pad = Math.max(2, 96 - l.length());
+            l.append(" ".repeat(pad));
+            if (path != null) l.append(String.format(Locale.ROOT, "%-11s", path));
+            if (layer > 0) l.append(" L").append(layer);
+            if (line > 0) l.append(", line ").append(line);
+        }
+        s.append(l.toString().stripTrailing()).append('\n');
+    }
+
+    private static String range(String var, int from, int to) {
+        return off(var, from) + " : " + off(var, to);
+    }
+
+    private static String off(String var, int d) {
+        return d == 0 ? var : d > 0 ? var + "+" + d : var + d;
+    }
+
+    private static String channels(Instr.Channels c) {
+        if (c.streamed()) return c.loopVar() + " : " + c.loopVar() + "+" + c.count();
+        return c.start() + " : " + (c.start() + c.count());
+    }
+
+    private static String mainInputName(Layer l) {
+        Activation in = l.mainInput();
+        return in == null ? "" : in.name();
+    }
+
+    /**
+     * The layer as an expression, its activations named by the buffers that hold them (global tensors by their
+     * own name). {@code mainValue}, when given, stands for the main op's finished result (a Finish).
+     */
+    static String expression(Layer layer, Map<String, Buffer> sources, String mainValue) {
+        String cur = null;
+        String prevOut = null;
+        for (Op op : layer.ops()) {
+            String next;
+            if (op == layer.main()) {
+                next = mainValue != null ? mainValue : mainCall(layer, sources);
+            } else {
+                next = switch (op) {
+                    case Op.Activate a -> a.fn().keyword + "(" + operand(a.in(), prevOut, cur, sources, false) + ")";
+                    case Op.Elementwise e -> {
+                        boolean tight = e.fn() == Op.ElementwiseFn.MUL;
+                        String left = operand(e.left(), prevOut, cur, sources, tight);
+                        String right = operand(e.right(), prevOut, cur, sources, tight || e.fn() == Op.ElementwiseFn.SUB);
+                        yield left + " " + e.fn().symbol + " " + right;
+                    }
+                    default -> mainCall(layer, sources);
+                };
+            }
+            cur = next;
+            prevOut = op.out().name();
+        }
+        return cur;
+    }
+
+    private static String operand(Operand o, String prevOut, String cur, Map<String, Buffer> sources, boolean tight) {
+        return switch (o) {
+            case Operand.Act a -> operand(a.value(), prevOut, cur, sources, tight);
+            case Operand.Vec v -> v.weight().name();
+            case Operand.Scalar sc -> sc.describe();
+        };
+    }
+
+    private static String operand(Activation a, String prevOut, String cur, Map<String, Buffer> sources, boolean tight) {
+        if (a.name().equals(prevOut) && cur != null) return tight && cur.contains(" ") ? "(" + cur + ")" : cur;
+        Buffer b = sources.get(a.name());
+        return b != null ? b.name() : a.name();
+    }
+
+    private static String mainCall(Layer layer, Map<String, Buffer> sources) {
+        Op main = layer.main();
+        if (main == null) return "";
+        String in = sources.containsKey(mainInputName(layer)) ? sources.get(mainInputName(layer)).name()
+                : mainInputName(layer);
+        return switch (main) {
+            case Op.Conv2d c -> "conv2d " + c.kernel() + "x" + c.kernel()
+                    + (c.isDepthwise() ? " depthwise" : c.groups() > 1 ? " gw" + c.groupWidth() : "")
+                    + "(" + in + ", " + c.weight().name() + ")";
+            case Op.Pointwise p -> "pointwise(" + in + ", " + p.weight().name() + ")";
+            case Op.LayerNorm l -> "layernorm(" + in + (l.gamma() != null ? ", " + l.gamma().name() : "")
+                    + (l.beta() != null ? ", " + l.beta().name() : "") + ")";
+            default -> main.getClass().getSimpleName();
+        };
+    }
+
+    /** Lines of text, for callers that indent the printout. */
+    public static List<String> lines(Kernel k) {
+        return new ArrayList<>(List.of(print(k).split("\n")));
+    }
+}

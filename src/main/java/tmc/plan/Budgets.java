@@ -1,0 +1,156 @@
+package tmc.plan;
+
+import java.util.ArrayList;
+import java.util.List;
+import tmc.check.PlanSpec.Space;
+import tmc.ir.Buffer;
+import tmc.ir.Kernel;
+import tmc.target.Target;
+
+/**
+ * The budgets a kernel must fit on a target, checked before any code exists: shared memory per block, registers
+ * per thread and per block, threads per block; and what they leave for occupancy (blocks resident per SM).
+ */
+public final class Budgets {
+    private Budgets() {}
+
+    public enum Resource {
+        SHARED_PER_BLOCK("shared memory per block", "B"),
+        REGISTERS_PER_THREAD("registers per thread", "registers"),
+        REGISTERS_PER_BLOCK("registers per block", "registers"),
+        THREADS_PER_BLOCK("threads per block", "threads");
+
+        public final String label;
+        public final String unit;
+
+        Resource(String label, String unit) {
+            this.label = label;
+            this.unit = unit;
+        }
+    }
+
+    /** One budget a kernel breaks: it needs {@code needed}, the target allows {@code limit}. */
+    public record Violation(Resource resource, long needed, long limit) {
+        public double ratio() {
+            return (double) needed / limit;
+        }
+    }
+
+    /**
+     * Blocks of this kernel resident on one SM, and what limits them: "threads", "blocks", "registers" or
+     * "shared memory".
+     */
+    public record Occupancy(int blocksPerSm, String limitedBy) {
+        public int residentWarps(int warpsPerBlock) {
+            return blocksPerSm * warpsPerBlock;
+        }
+    }
+
+    /** The budget check of one kernel. {@code registers} is the lowering's per-thread estimate. */
+    public record Check(Kernel kernel, long sharedBytes, int registers, Occupancy occupancy, List<Violation> violations) {
+        public Check {
+            violations = List.copyOf(violations);
+        }
+
+        public boolean fits() {
+            return violations.isEmpty();
+        }
+
+        /** The largest needed/limit ratio over the broken budgets (0 when it fits): how far over it is. */
+        public double overage() {
+            return violations.stream().mapToDouble(Violation::ratio).max().orElse(0);
+        }
+    }
+
+    public static Check check(Kernel k, Target t) {
+        List<Violation> v = new ArrayList<>();
+        long shared = k.sharedBytes();
+        if (shared > t.sharedPerBlockOptIn()) v.add(new Violation(Resource.SHARED_PER_BLOCK, shared, t.sharedPerBlockOptIn()));
+        int regs = k.registersPerThread();
+        if (regs > t.maxRegistersPerThread()) {
+            v.add(new Violation(Resource.REGISTERS_PER_THREAD, regs, t.maxRegistersPerThread()));
+        }
+        if (k.threads() > t.maxThreadsPerBlock()) {
+            v.add(new Violation(Resource.THREADS_PER_BLOCK, k.threads(), t.maxThreadsPerBlock()));
+        }
+        long regsPerBlock = (long) allocatedRegistersPerWarp(Math.min(regs, t.maxRegistersPerThread()), t)
+                * ceilDiv(k.threads(), t.warpSize());
+        if (regs <= t.maxRegistersPerThread() && regsPerBlock > t.registersPerBlock()) {
+            v.add(new Violation(Resource.REGISTERS_PER_BLOCK, regsPerBlock, t.registersPerBlock()));
+        }
+        return new Check(k, shared, regs, occupancy(k, t), v);
+    }
+
+    /** Registers one warp is given: per-thread count times the warp size, rounded up to the allocation unit. */
+    public static int allocatedRegistersPerWarp(int registersPerThread, Target t) {
+        int raw = registersPerThread * t.warpSize();
+        return ceilDiv(raw, t.registerAllocationUnit()) * t.registerAllocationUnit();
+    }
+
+    /** Resident blocks per SM: the tightest of the thread, block, register and shared-memory limits. */
+    public static Occupancy occupancy(Kernel k, Target t) {
+        int warps = ceilDiv(k.threads(), t.warpSize());
+        int best = t.maxBlocksPerSm();
+        String by = "blocks per SM";
+        int byThreads = t.maxThreadsPerSm() / Math.max(1, k.threads());
+        if (byThreads < best) {
+            best = byThreads;
+            by = "threads per SM";
+        }
+        int perWarp = allocatedRegistersPerWarp(Math.max(1, k.registersPerThread()), t);
+        int byRegs = t.registersPerSm() / Math.max(1, perWarp * warps);
+        if (byRegs < best) {
+            best = byRegs;
+            by = "registers";
+        }
+        long shared = k.sharedBytes();
+        if (shared > 0) {
+            long bySmem = t.sharedPerSm() / (shared + t.sharedReservedPerBlock());
+            if (bySmem < best) {
+                best = (int) bySmem;
+                by = "shared memory";
+            }
+        }
+        return new Occupancy(Math.max(0, best), by);
+    }
+
+    /** One line per shared buffer: name, what it holds, bytes, and the .tm line that caused it. */
+    public static List<String> sharedBreakdown(Kernel k, Target t) {
+        List<String> lines = new ArrayList<>();
+        for (Buffer b : k.buffers()) {
+            if (b.space() != Space.SHARED) continue;
+            lines.add(String.format(java.util.Locale.ROOT, "%-8s %-46s %8d B %9s   (line %d)", b.name(),
+                    tmc.ir.IrPrinter.describeBuffer(b, k), b.bytes(), kib(b.bytes()), b.origin().line()));
+        }
+        lines.add(String.format(java.util.Locale.ROOT, "%-8s %-46s %8d B %9s   (limit %s with opt-in on %s)", "total", "",
+                k.sharedBytes(), kib(k.sharedBytes()), kib(t.sharedPerBlockOptIn()), t.name()));
+        return lines;
+    }
+
+    /** One line per register buffer with its per-thread count and .tm line, after the fixed base. */
+    public static List<String> registerBreakdown(Kernel k, Target t) {
+        List<String> lines = new ArrayList<>();
+        int buffers = 0;
+        for (Buffer b : k.buffers()) {
+            if (b.space() != Space.REGISTERS) continue;
+            buffers += b.rowStride();
+            lines.add(String.format(java.util.Locale.ROOT, "%-8s %-46s %5d per thread   (line %d)", b.name(),
+                    tmc.ir.IrPrinter.describeBuffer(b, k) + " / " + k.threads() + " threads", b.rowStride(),
+                    b.origin().line()));
+        }
+        lines.addFirst(String.format(java.util.Locale.ROOT, "%-8s %-46s %5d per thread", "base",
+                "indices, pointers, loop counters (estimate)", k.registersPerThread() - buffers));
+        lines.add(String.format(java.util.Locale.ROOT, "%-8s %-46s %5d per thread   (limit %d on %s)", "total", "",
+                k.registersPerThread(), t.maxRegistersPerThread(), t.name()));
+        return lines;
+    }
+
+    /** 1 KB = 1024 B, as the CUDA documentation counts shared memory. */
+    public static String kib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f KB", bytes / 1024.0);
+    }
+
+    static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+}

@@ -1,0 +1,374 @@
+package tmc.plan;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import tmc.check.Activation;
+import tmc.check.DType;
+import tmc.check.Op;
+import tmc.check.PlanSpec;
+import tmc.check.PlanSpec.Space;
+import tmc.check.TypedBlock;
+import tmc.ir.Buffer;
+import tmc.ir.Instr;
+import tmc.ir.Kernel;
+import tmc.ir.Layer;
+import tmc.target.Target;
+
+/**
+ * The waterline: a roofline per kernel, summed over the kernels of a program. See docs/cost-model.md.
+ *
+ * <p>Per kernel: {@code time = max(DRAM bytes / DRAM bandwidth, L2 bytes / L2 bandwidth, shared bytes / shared
+ * bandwidth, tensor flops / tensor peak + CUDA-core flops / CUDA-core peak) x wave quantization / latency factor + launch overhead}. Everything is counted from the IR,
+ * so what the lowering plans (halo reads, recompute, tile overhang at the image edge) is what is predicted:
+ * <ul>
+ *   <li>DRAM bytes: every {@code Load} reads the tile grown by its halo, clipped to the image (a halo pixel is
+ *       counted once per tile that reads it: conservative, a neighbour's read may hit L2); activations a
+ *       compute reads from global memory likewise; every {@code Store} writes the tile interior (masked at the
+ *       edge, so exactly N x H x W pixels); weights are read from DRAM once per kernel when they fit in half
+ *       of L2, else once per block.</li>
+ *   <li>L2 bytes: the DRAM traffic plus the weights once per block (every block reads all weights of its
+ *       layers; nothing stages them across blocks), over the target's L2 bandwidth: why tiny tiles lose.</li>
+ *   <li>flops: each layer over the region the IR evaluates it on, for every block, overhanging tiles included
+ *       (masked lanes still issue); recomputed halos (a register buffer with a halo) count (2r+1)^2 times the
+ *       producer. The main op of a layer runs on the path the IR names; epilogues, layernorm and convs run on
+ *       CUDA cores in f32.</li>
+ *   <li>shared-memory bytes: every instruction reads each on-chip operand once per execution and writes its
+ *       result once (a lower bound: a conv re-reads taps, an mma re-reads fragments), over the SMs' shared
+ *       bandwidth.</li>
+ *   <li>tensor and CUDA-core time add: the same warps issue both, between barriers.</li>
+ *   <li>wave quantization: blocks run in waves of SMs x blocks-per-SM; a last partial wave costs a whole
+ *       one. Fewer blocks than SMs leave SMs idle.</li>
+ *   <li>latency: with fewer than the target's warpsToHideLatency resident warps per SM, the roof is scaled by
+ *       resident / warpsToHideLatency.</li>
+ * </ul>
+ */
+public final class CostModel {
+    private CostModel() {}
+
+    /**
+     * The prediction for one kernel. Times are seconds; {@code flops} and {@code dramBytes} are what the plan
+     * does, {@code flopsMin} and {@code dramBytesMin} what its layers need at least (each tensor moved once).
+     */
+    public record KernelCost(String kernel, long blocks, int blocksPerSm, String occupancyLimit, int residentWarps,
+                             double waves, long flopsMin, long flops, long tensorFlops, long cudaFlops,
+                             long dramBytesMin, long dramBytes, long activationBytesMin, long activationBytes,
+                             long weightBytes, boolean weightsInL2, long l2Bytes, long sharedBytes,
+                             double memorySeconds, double l2Seconds, double sharedSeconds, double tensorSeconds, double cudaSeconds, double quantization, double latencyFactor,
+                             double launchSeconds, double seconds) {
+        public double computeSeconds() {
+            return tensorSeconds + cudaSeconds;
+        }
+
+        /** flops per DRAM byte, as planned. */
+        public double intensity() {
+            return dramBytes == 0 ? Double.POSITIVE_INFINITY : (double) flops / dramBytes;
+        }
+
+        /** What the roof is: "DRAM", "L2", "tensor core" or "CUDA core". */
+        public String bound() {
+            double compute = computeSeconds();
+            double top = Math.max(Math.max(memorySeconds, l2Seconds), Math.max(sharedSeconds, compute));
+            if (memorySeconds == top) return "DRAM";
+            if (l2Seconds == top) return "L2";
+            if (sharedSeconds == top) return "shared memory";
+            return tensorSeconds >= cudaSeconds ? "tensor core" : "CUDA core";
+        }
+
+        /** The roof: the largest of the four times, before quantization, latency and launch. */
+        public double roofSeconds() {
+            return Math.max(Math.max(memorySeconds, l2Seconds), Math.max(sharedSeconds, computeSeconds()));
+        }
+
+        /** The four times added: how much of every resource the kernel uses (a tie-break among equal roofs). */
+        public double resourceSeconds() {
+            return memorySeconds + l2Seconds + sharedSeconds + computeSeconds();
+        }
+
+        /** The extra DRAM bytes of halo re-reads (activation bytes over their minimum). */
+        public long haloBytes() {
+            return activationBytes - activationBytesMin;
+        }
+    }
+
+    /** A sequence of kernels: their costs add (the waterline). */
+    public record ProgramCost(List<KernelCost> kernels) {
+        public ProgramCost {
+            kernels = List.copyOf(kernels);
+        }
+
+        public double seconds() {
+            return kernels.stream().mapToDouble(KernelCost::seconds).sum();
+        }
+
+        public long dramBytes() {
+            return kernels.stream().mapToLong(KernelCost::dramBytes).sum();
+        }
+
+        public long dramBytesMin() {
+            return kernels.stream().mapToLong(KernelCost::dramBytesMin).sum();
+        }
+
+        public long flops() {
+            return kernels.stream().mapToLong(KernelCost::flops).sum();
+        }
+
+        public long flopsMin() {
+            return kernels.stream().mapToLong(KernelCost::flopsMin).sum();
+        }
+    }
+
+    /** The block's floor, as in the design notes: its least traffic over bandwidth, or its flops over the peak. */
+    public record Floor(long flops, long dramBytes, double memorySeconds, double computeSeconds, String peakKey) {
+        public double seconds() {
+            return Math.max(memorySeconds, computeSeconds);
+        }
+    }
+
+    public static Floor floor(TypedBlock block, Target t, LaunchShape s) {
+        long flops = block.flopsPerPixel() * s.pixels();
+        long bytes = block.totalWeightBytes();
+        for (Activation a : block.inputs()) bytes += s.pixels() * a.channels() * a.dtype().bytes;
+        for (Activation a : block.outputs()) bytes += s.pixels() * a.channels() * a.dtype().bytes;
+        // The fastest unit the block's storage type can use: tensor cores for f16/bf16, else CUDA cores.
+        String key = "cuda_core_f32";
+        double peak = t.cudaCorePeak();
+        if (block.storage() != DType.F32) {
+            for (PlanSpec.MathKind k : List.of(PlanSpec.MathKind.TENSOR_CORE, PlanSpec.MathKind.WGMMA)) {
+                var p = t.peak(k, block.storage());
+                if (p.isPresent() && p.getAsDouble() > peak) {
+                    peak = p.getAsDouble();
+                    key = Target.peakKey(k, block.storage());
+                }
+            }
+        }
+        return new Floor(flops, bytes, bytes / t.dramBytesPerSecond(), flops / peak, key);
+    }
+
+    public static ProgramCost program(List<Kernel> kernels, TypedBlock block, Target t, LaunchShape s) {
+        return new ProgramCost(kernels.stream().map(k -> kernel(k, block, t, s, Budgets.occupancy(k, t))).toList());
+    }
+
+    public static KernelCost kernel(Kernel k, TypedBlock block, Target t, LaunchShape s, Budgets.Occupancy occ) {
+        Walk w = new Walk(k, block, s);
+        w.walk(k.body(), 1.0);
+        long blocks = k.blocks(s.n(), s.h(), s.w());
+
+        long weights = k.layers().stream().mapToLong(Layer::weightBytes).sum();
+        boolean inL2 = weights <= t.l2Bytes() / 2;
+        long weightDram = inL2 ? weights : weights * blocks;
+        // Everything the SMs read or write passes through L2; weights once per block.
+        long l2 = w.bytes + weights * blocks;
+
+        long actMin = 0;
+        for (Map.Entry<String, Long> e : w.globalTensors.entrySet()) actMin += s.pixels() * e.getValue();
+        long dramMin = actMin + weights;
+        long dram = w.bytes + weightDram;
+
+        long flopsMin = 0;
+        for (Layer l : k.layers()) flopsMin += l.flopsPerPixel() * s.pixels();
+
+        double memory = dram / t.dramBytesPerSecond();
+        double l2Time = l2 / t.l2BytesPerSecond();
+        long shared = Math.round(w.sharedBytes);
+        double sharedTime = shared / t.sharedBytesPerSecond();
+        double tensorPeak = t.peak(k.math(), block.storage()).orElse(t.cudaCorePeak());
+        double tensor = w.tensorFlops / tensorPeak;
+        double cuda = w.cudaFlops / t.cudaCorePeak();
+        double roof = Math.max(Math.max(memory, l2Time), Math.max(sharedTime, tensor + cuda));
+
+        int bps = Math.max(1, occ.blocksPerSm());
+        long slots = (long) t.smCount() * bps;
+        double quantization;
+        int resident;
+        double waves;
+        if (blocks >= slots) {
+            long fullWaves = (blocks + slots - 1) / slots;
+            quantization = (double) fullWaves * slots / blocks;
+            resident = bps * k.warps();
+            waves = (double) blocks / slots;
+        } else {
+            // Under one wave: blocks spread over the SMs, and SMs without a block add nothing.
+            quantization = blocks >= t.smCount() ? 1.0 : (double) t.smCount() / blocks;
+            resident = (int) ((blocks + t.smCount() - 1) / t.smCount()) * k.warps();
+            waves = (double) blocks / slots;
+        }
+        double latency = Math.min(1.0, (double) resident / t.warpsToHideLatency());
+        double seconds = roof * quantization / latency + t.launchOverheadSeconds();
+        return new KernelCost(k.name(), blocks, occ.blocksPerSm(), occ.limitedBy(), resident, waves, flopsMin,
+                Math.round(w.tensorFlops + w.cudaFlops), Math.round(w.tensorFlops), Math.round(w.cudaFlops), dramMin,
+                dram, actMin, w.bytes, weights, inL2, l2, shared, memory, l2Time, sharedTime, tensor, cuda, quantization,
+                latency,
+                t.launchOverheadSeconds(), seconds);
+    }
+
+    /** Pixels of one image dimension that the tiles read when grown by {@code halo}, clipped to the image. */
+    public static long covered(int extent, int tile, int halo) {
+        long sum = 0;
+        for (int start = 0; start < extent; start += tile) {
+            int lo = Math.max(0, start - halo);
+            int hi = Math.min(extent, start + tile + halo);
+            sum += hi - lo;
+        }
+        return sum;
+    }
+
+    /** Accumulates flops per path and DRAM bytes over the instructions of one kernel. */
+    private static final class Walk {
+        final Kernel k;
+        final TypedBlock block;
+        final LaunchShape s;
+        final long blocks;
+        final Map<String, Activation> activations = new HashMap<>();
+        /** Tensors this kernel reads from or writes to global memory, with bytes per pixel (for the minimum). */
+        final Map<String, Long> globalTensors = new LinkedHashMap<>();
+        final Set<String> producedHere = new HashSet<>();
+        double tensorFlops;
+        double cudaFlops;
+        long bytes;
+        /** Shared-memory bytes read and written, all blocks. */
+        double sharedBytes;
+
+        Walk(Kernel k, TypedBlock block, LaunchShape s) {
+            this.k = k;
+            this.block = block;
+            this.s = s;
+            this.blocks = k.blocks(s.n(), s.h(), s.w());
+            for (List<Activation> list : List.of(block.inputs(), block.outputs(), block.named())) {
+                for (Activation a : list) activations.put(a.name(), a);
+            }
+            for (Layer l : k.layers()) {
+                activations.putIfAbsent(l.out().name(), l.out());
+                for (Activation a : l.inputs()) activations.putIfAbsent(a.name(), a);
+            }
+        }
+
+        long bytesPerPixel(String tensor, int channels) {
+            Activation a = activations.get(tensor);
+            DType d = a == null ? DType.F32 : block.storageFor(a);
+            return (long) channels * d.bytes;
+        }
+
+        /** Bytes of {@code perPixel} over the tile of every block grown by {@code halo}, clipped to the image. */
+        long regionBytes(int halo, long perPixel) {
+            long pixels = (long) s.n() * covered(s.h(), k.tileH(), halo) * covered(s.w(), k.tileW(), halo);
+            return pixels * perPixel;
+        }
+
+        void readGlobal(String tensor, int halo, int channels, double mult) {
+            long perPixel = bytesPerPixel(tensor, channels);
+            bytes += Math.round(regionBytes(halo, perPixel) * mult);
+            Activation a = activations.get(tensor);
+            globalTensors.merge(tensor, bytesPerPixel(tensor, a == null ? channels : a.channels()), Math::max);
+        }
+
+        void walk(List<Instr> body, double mult) {
+            for (Instr i : body) {
+                switch (i) {
+                    case Instr.Load l -> {
+                        readGlobal(l.tensor(), l.dst().halo(), l.dst().channels(), mult);
+                        shared(l.dst(), region(l.dst().halo()), l.dst().channels(), mult);
+                    }
+                    case Instr.LoadWeight lw -> { } // weights are counted per kernel (see kernel())
+                    case Instr.Compute c -> compute(c, mult);
+                    case Instr.Accumulate a -> {
+                        Layer l = a.layer();
+                        int in = l.main() instanceof Op.Pointwise p ? p.in().channels() : a.reduce().count();
+                        double frac = (double) a.reduce().count() / in;
+                        double px = (double) blocks * k.tilePixels() * frac * mult;
+                        add(a.math(), mainFlops(l) * px);
+                        if (a.input() != null) shared(a.input(), k.tilePixels(), a.reduce().count(), mult);
+                    }
+                    case Instr.Finish f -> {
+                        double px = (double) blocks * k.tilePixels() * mult;
+                        cudaFlops += epilogueFlops(f.layer()) * px;
+                        for (Activation a : f.layer().epilogueInputs()) {
+                            Buffer src = f.sources().get(a.name());
+                            if (src != null) shared(src, k.tilePixels(), a.channels(), mult);
+                            else if (!producedHere.contains(a.name())) readGlobal(a.name(), 0, a.channels(), mult);
+                        }
+                        shared(f.dst(), k.tilePixels(), f.dst().channels(), mult);
+                        producedHere.add(f.layer().out().name());
+                    }
+                    case Instr.Store st -> {
+                        // Masked at the image edge: exactly N x H x W pixels are written.
+                        long perPixel = bytesPerPixel(st.tensor(), st.src().channels());
+                        bytes += Math.round(s.pixels() * perPixel * mult);
+                        globalTensors.merge(st.tensor(), perPixel, Math::max);
+                        shared(st.src(), k.tilePixels(), st.src().channels(), mult);
+                    }
+                    case Instr.Loop lp -> walk(lp.body(), mult * lp.trips());
+                    case Instr.Barrier b -> { }
+                }
+            }
+        }
+
+        void compute(Instr.Compute c, double mult) {
+            Layer l = c.layer();
+            Buffer dst = c.dst();
+            double frac = (double) c.out().count() / l.out().channels();
+            double px;
+            if (dst.space() == Space.REGISTERS && dst.halo() > 0) {
+                int taps = (2 * dst.halo() + 1) * (2 * dst.halo() + 1);
+                px = (double) blocks * k.tilePixels() * taps; // recompute: the layer once per tap of its reader
+            } else {
+                px = (double) blocks * (k.tileH() + 2 * c.halo()) * (k.tileW() + 2 * c.halo());
+            }
+            double regionPx = px / blocks;
+            px *= frac * mult;
+            add(c.math(), mainFlops(l) * px);
+            cudaFlops += epilogueFlops(l) * px;
+            shared(dst, regionPx, c.out().count(), mult);
+            for (Activation a : l.inputs()) {
+                boolean isMain = l.mainInput() != null && l.mainInput().name().equals(a.name());
+                Buffer src = c.sources().get(a.name());
+                if (src != null) {
+                    // A pointwise or layernorm reads every channel of its input; a grouped conv and the epilogue
+                    // read the chunk's channels; a conv reads its input's halo too.
+                    boolean whole = isMain && !(l.main() instanceof Op.Conv2d);
+                    int ch = whole ? src.channels() : Math.min(src.channels(), c.out().count());
+                    double srcPx = isMain && l.main() instanceof Op.Conv2d
+                            ? regionPx / Math.max(1, (k.tileH() + 2 * c.halo()) * (k.tileW() + 2 * c.halo()))
+                              * (k.tileH() + 2 * (c.halo() + l.inputHalo())) * (k.tileW() + 2 * (c.halo() + l.inputHalo()))
+                            : regionPx;
+                    shared(src, srcPx, ch, mult);
+                    continue;
+                }
+                if (producedHere.contains(a.name())) continue;
+                // A pointwise or layernorm reads every input channel for each chunk of outputs; a grouped conv
+                // and the epilogue read only the channels of the chunk.
+                boolean allChannels = isMain && !(l.main() instanceof Op.Conv2d);
+                int halo = c.halo() + (isMain ? l.inputHalo() : 0);
+                readGlobal(a.name(), halo, a.channels(), allChannels ? mult : mult * frac);
+            }
+            producedHere.add(l.out().name());
+        }
+
+        /** Pixels of a buffer region per block: the tile grown by {@code halo}. */
+        double region(int halo) {
+            return (double) (k.tileH() + 2 * halo) * (k.tileW() + 2 * halo);
+        }
+
+        /** Shared-memory traffic of touching {@code pixels x channels} of {@code b} in every block (if shared). */
+        void shared(Buffer b, double pixels, int channels, double mult) {
+            if (b == null || b.space() != Space.SHARED) return;
+            sharedBytes += blocks * pixels * channels * b.dtype().bytes * mult;
+        }
+
+        void add(Instr.MathPath path, double flops) {
+            if (path == Instr.MathPath.TENSOR_CORE) tensorFlops += flops;
+            else cudaFlops += flops;
+        }
+
+        static long mainFlops(Layer l) {
+            return l.main() == null ? 0 : l.main().flopsPerPixel();
+        }
+
+        static long epilogueFlops(Layer l) {
+            return l.flopsPerPixel() - mainFlops(l);
+        }
+    }
+}
