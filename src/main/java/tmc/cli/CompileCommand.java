@@ -7,11 +7,19 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import tmc.check.Frontend;
+import tmc.check.PlanSpec;
 import tmc.check.TypedBlock;
+import tmc.diag.Renderer;
+import tmc.plan.LaunchShape;
+import tmc.plan.Planner;
+import tmc.target.Target;
+import tmc.target.Targets;
 
 @Command(name = "compile", mixinStandardHelpOptions = true,
         description = {"Check a .tm file and summarise each block: every tensor with its shape and dtype,",
-                "and per layer the FLOPs and parameter bytes for one image at --shape."})
+                "and per layer the FLOPs and parameter bytes for one image at --shape; then plan each plan",
+                "(one line each: choice, budgets, predicted time at --shape; 'tmc plan' gives the details).",
+                "A plan that breaks a budget of its target is an error."})
 final class CompileCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "The .tm file to compile.")
     Path file;
@@ -36,16 +44,41 @@ final class CompileCommand implements Callable<Integer> {
         Frontend.Checked c = input.check(file, input.overrides(), err);
         if (!c.ok()) return Main.USER_ERROR;
         boolean found = false;
+        boolean failed = false;
         for (TypedBlock b : c.program().blocks()) {
             if (blockName != null && !blockName.equals(b.name())) continue;
             found = true;
             out.print(BlockSummary.render(b, c.program().plansFor(b.name()), shape));
+            if (!plan(b, c, out, err)) failed = true;
         }
         if (blockName != null && !found) {
             err.println("tmc: " + file + " has no block '" + blockName + "'; blocks: "
                     + String.join(", ", c.program().blocks().stream().map(TypedBlock::name).toList()));
             return Main.USER_ERROR;
         }
-        return Main.OK;
+        return failed ? Main.USER_ERROR : Main.OK;
+    }
+
+    /** Plans each plan of the block on its target at --shape; prints one line each, or the refusal. */
+    private boolean plan(TypedBlock b, Frontend.Checked c, java.io.PrintWriter out, java.io.PrintWriter err) {
+        boolean ok = true;
+        LaunchShape launch = new LaunchShape(shape.n(), shape.h(), shape.w());
+        java.util.Map<String, Planner.Planned> baselines = new java.util.HashMap<>();
+        for (PlanSpec p : c.program().plansFor(b.name())) {
+            Target t = input.targets.get(p.arch() != null ? p.arch() : Targets.DEFAULT).orElseThrow();
+            switch (Planner.plan(b, p, t, launch, 1)) {
+                case Planner.Refused r -> {
+                    ok = false;
+                    err.print(new Renderer(c.sources()).render(r.why()));
+                }
+                case Planner.Planned pl -> {
+                    Planner.Planned base = p.kind() == PlanSpec.Kind.SEPARATE ? null
+                            : baselines.computeIfAbsent(t.name(), n -> PlanReport.separate(b, t, launch));
+                    out.println("  " + PlanReport.summaryLine(b, pl, base));
+                }
+            }
+        }
+        if (!c.program().plansFor(b.name()).isEmpty()) out.println();
+        return ok;
     }
 }

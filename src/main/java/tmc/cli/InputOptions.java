@@ -1,18 +1,29 @@
 package tmc.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 import tmc.check.Frontend;
 import tmc.diag.Renderer;
+import tmc.target.Targets;
 
 /** Options shared by every command that reads .tm files, and the code that checks them and prints diagnostics. */
 public final class InputOptions {
-    /** Targets a plan may name; the planner's target table extends this. */
-    public static final Set<String> KNOWN_ARCHS = Set.of("sm_80", "sm_86", "sm_89", "sm_90");
+    /** The built-in targets (tmc.target.Targets); target files next to a .tm file or --targets add more. */
+    public static final Set<String> KNOWN_ARCHS = Targets.builtin().names();
+
+    @Option(names = "--targets", paramLabel = "FILE",
+            description = "Extra target definitions (JSON, see docs/planner.md), besides the built-in ones and any "
+                    + "*.targets.json or targets/*.json next to the .tm file (repeatable).")
+    List<Path> targetFiles = new ArrayList<>();
+
+    /** The targets loaded by the last {@link #check}. */
+    Targets targets = Targets.builtin();
 
     @Option(names = {"-p", "--param"}, paramLabel = "NAME=VALUE",
             description = "Override a block parameter, e.g. --param C=128 (repeatable).")
@@ -36,8 +47,13 @@ public final class InputOptions {
 
     /** Checks a file and prints its diagnostics to {@code err}. */
     Frontend.Checked check(Path file, Map<String, Long> overrides, java.io.PrintWriter err) {
-        Frontend.Checked checked = Frontend.checkFile(file, overrides, KNOWN_ARCHS);
-        Renderer renderer = new Renderer(checked.sources());
+        Targets.Loaded loaded = Targets.load(file, targetFiles);
+        targets = loaded.targets();
+        Frontend.Checked checked = Frontend.checkFile(file, overrides, targets.names());
+        checked.diagnostics().addAll(loaded.diagnostics()); // a broken target file is an error of this run
+        Map<String, String> texts = new LinkedHashMap<>(checked.sources());
+        texts.putAll(loaded.texts());
+        Renderer renderer = new Renderer(texts);
         for (var d : checked.diagnostics().sorted()) {
             if (noWarnings && !d.isError()) continue;
             err.print(renderer.render(d));

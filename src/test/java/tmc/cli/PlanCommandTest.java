@@ -1,0 +1,119 @@
+package tmc.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PlanCommandTest {
+    static final Path REPO = Path.of(System.getProperty("tmc.repo", "."));
+
+    record Run(int code, String out, String err) {}
+
+    static Run tmc(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out), new PrintWriter(err));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    static String sample(String name) {
+        return REPO.resolve("samples").resolve(name).toString();
+    }
+
+    @Test
+    void plansEverySampleWithTheChoiceBudgetsAndPrediction() {
+        Run r = tmc("plan", sample("convfirst.tm"), "--arch", "sm_90", "--ir");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("plan fused (fused) on sm_90"), r.out());
+        assertTrue(r.out().contains("chosen: tile 8x16, stream E by 64, 8 warps, tensor_core"), r.out());
+        assertTrue(r.out().contains("shared     62784 B"), r.out());
+        assertTrue(r.out().contains("plan best (auto) on sm_90"), r.out());
+        assertTrue(r.out().contains("fused vs separate:"), r.out());
+        assertTrue(r.out().contains("kernel ConvFirst_layerwise_L3"), r.out());
+        // The IR: loop structure indented under its header.
+        assertTrue(r.out().contains("        for e0 in 0 .. 256 by 64   (E, 4 trips)\n          compute    h_s[8x16, e0 : e0+64]"),
+                r.out());
+        for (String s : new String[] {"mbconv.tm", "mbconv_dw.tm", "convnext.tm", "fusedmlp.tm"}) {
+            Run each = tmc("plan", sample(s), "--top", "2");
+            assertEquals(0, each.code(), s + ": " + each.err() + each.out());
+        }
+    }
+
+    @Test
+    void anOverBudgetPlanIsRefusedAtItsTileWithTheBreakdown(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("big.tm");
+        Files.writeString(f, Files.readString(Path.of(sample("convfirst.tm")))
+                .replace("tile   N 1, H 8, W 16 ", "tile   N 1, H 32, W 32"));
+        Run r = tmc("plan", f.toString(), "--arch", "sm_86", "--plan", "fused");
+        assertEquals(1, r.code());
+        String out = r.out();
+        assertTrue(out.contains(f + ":20:15: error: plan 'fused' needs 450.6 KB (461376 B) of shared memory per block on "
+                + "sm_86 (limit 99.0 KB = 101376 B)"), out);
+        assertTrue(out.contains("x_s      x tile 34x34 (halo 1), 64 ch, row stride 72      166464 B  162.6 KB   (line 21)"), out);
+        assertTrue(out.contains("h_s      h tile 32x32, 64 ch, row stride 72               147456 B  144.0 KB   (line 24)"), out);
+        assertTrue(out.contains("hint: 'tile H 4' instead of 'tile H 32' fits"), out);
+        assertTrue(r.err().contains("refused"), r.err());
+
+        // tmc compile plans too, and fails on the same plan.
+        Run c = tmc("compile", f.toString());
+        assertEquals(1, c.code());
+        assertTrue(c.err().contains(":20:15: error: plan 'fused' needs"), c.err());
+        assertTrue(c.out().contains("plan best (auto) on sm_90: tile"), c.out());
+    }
+
+    @Test
+    void compilePrintsOnePlanLinePerPlan() {
+        Run r = tmc("compile", sample("mbconv.tm"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("plan recompute (fused) on sm_90: tile 8x8, stream E by 32, 4 warps, tensor_core, h1 "
+                + "recompute; shared "), r.out());
+        assertTrue(r.out().contains("plan layerwise (separate) on sm_90: tile"), r.out());
+        assertTrue(r.out().contains("(separate "), r.out());
+    }
+
+    @Test
+    void badOptionsAreUserErrors() {
+        Run r = tmc("plan", sample("convfirst.tm"), "--arch", "sm_70");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("unknown target 'sm_70' for --arch; targets: sm_80, sm_86, sm_89, sm_90"), r.err());
+        r = tmc("plan", sample("convfirst.tm"), "--plan", "nope");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("has no plan 'nope'; plans: fused, layerwise, best"), r.err());
+        r = tmc("plan", sample("convfirst.tm"), "--top", "0");
+        assertEquals(1, r.code());
+        assertFalse(r.err().contains("Exception"), r.err());
+    }
+
+    @Test
+    void targetFilesAddTargetsForCheckPlanAndCompile(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("my.targets.json"), tmc.target.TargetsTest.rtx4090("rtx4090"));
+        Path f = dir.resolve("mlp.tm");
+        Files.writeString(f, Files.readString(Path.of(sample("fusedmlp.tm"))).replace("on sm_90 { auto }", "on rtx4090 { auto }"));
+        Run r = tmc("plan", f.toString(), "--plan", "best");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("plan best (auto) on rtx4090: GeForce RTX 4090"), r.out());
+        assertEquals(0, tmc("check", f.toString()).code());
+
+        Path other = dir.resolve("elsewhere");
+        Files.createDirectories(other);
+        Files.move(dir.resolve("my.targets.json"), other.resolve("gpus.json"));
+        Run missing = tmc("check", f.toString());
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("unknown target 'rtx4090'"), missing.err());
+        assertEquals(0, tmc("check", f.toString(), "--targets", other.resolve("gpus.json").toString()).code());
+
+        Files.writeString(other.resolve("gpus.json"), "{ broken");
+        Run broken = tmc("check", f.toString(), "--targets", other.resolve("gpus.json").toString());
+        assertEquals(1, broken.code());
+        assertTrue(broken.err().contains("gpus.json:1:"), broken.err());
+        assertTrue(broken.err().contains("not valid JSON"), broken.err());
+    }
+}
