@@ -47,8 +47,9 @@ public final class Planner {
     static final int MAX_TILE_PIXELS = 512;
     /** Stream chunks are multiples of this: the k of m16n8k16, so each trip's reduction is whole mma steps. */
     static final int CHUNK_QUANTUM = 16;
-    /** Pixels per warp at least: warps split the tile's pixels in rows of 16 (the m of the mma). */
+    /** Warps split the tile's output in blocks of 16 pixels (the m of the mma) by 64 channels: no more warps. */
     static final int PIXELS_PER_WARP = 16;
+    static final int CHANNELS_PER_WARP = 64;
     public static final int DEFAULT_TOP = 5;
 
     /** One lowered plan with its budget checks and, when it fits, its prediction. */
@@ -294,7 +295,7 @@ public final class Planner {
         int explored = 0;
         boolean sharedOver = false;
         for (int warps : warpsList) {
-            if (fixed.warps() == null && warps * PIXELS_PER_WARP > g.tileH() * g.tileW()) continue;
+            if (fixed.warps() == null && warps > maxUsefulWarps(block, g.tileH() * g.tileW())) continue;
             explored++;
             // Shared memory does not depend on warps: once over, it is over for every warps.
             if (sharedOver) continue;
@@ -338,6 +339,15 @@ public final class Planner {
             if (Lowering.fused(block, spec.name(), c, spec.span()) instanceof Lowering.Result.Ok) out.add(so);
         }
         return out;
+    }
+
+    /**
+     * The most warps that still each own a 16-pixel by 64-channel block of the output accumulator: more would
+     * idle. Wide outputs (C = 512) may use more warps per pixel than narrow ones.
+     */
+    static int maxUsefulWarps(TypedBlock block, int tilePixels) {
+        int channels = block.outputs().stream().mapToInt(Activation::channels).max().orElse(CHANNELS_PER_WARP);
+        return Math.max(1, tilePixels / PIXELS_PER_WARP) * Math.max(1, channels / CHANNELS_PER_WARP);
     }
 
     /** Powers of two and the halo-friendly sizes, without sizes that only add overhang past the image. */

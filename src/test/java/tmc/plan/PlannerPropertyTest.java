@@ -204,7 +204,7 @@ class PlannerPropertyTest {
             }
             case "warps" -> {
                 for (int w : Planner.WARPS) {
-                    if (w * 16 > fixed.tilePixels()) continue;
+                    if (w > Planner.maxUsefulWarps(block, fixed.tilePixels())) continue;
                     alternatives.add(new Choices(1, fixed.tileH(), fixed.tileW(), w, fixed.math(), fixed.streamDim(),
                             fixed.streamChunk(), fixed.places()));
                 }

@@ -1,0 +1,128 @@
+package tmc.plan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import tmc.check.PlanSpec;
+import tmc.check.Program;
+import tmc.check.TypedBlock;
+import tmc.diag.Diagnostic;
+import tmc.ir.TmProgram;
+import tmc.target.Target;
+import tmc.target.Targets;
+
+/** The planner on hand-written plans: fixed choices kept, free ones searched, refusals where they belong. */
+class PlannerTest {
+    static final LaunchShape SHAPE = new LaunchShape(8, 28, 28);
+
+    static Target target(String name) {
+        return Targets.builtin().get(name).orElseThrow();
+    }
+
+    static String mlp(int c, int ratio) {
+        return new RandomBlocks.Spec(RandomBlocks.Family.FUSEDMLP, c, ratio, 3, false).blockText();
+    }
+
+    static Diagnostic refused(String text, String plan, String target) {
+        Program p = RandomBlocks.check(text);
+        Planner.Outcome o = Planner.plan(p.blocks().getFirst(), p.plan(plan).orElseThrow(), target(target), SHAPE, 1);
+        if (o instanceof Planner.Refused r) return r.why();
+        throw new AssertionError("planned: " + ((Planner.Planned) o).chosen().summary());
+    }
+
+    static Planner.Planned planned(String text, String plan, String target) {
+        Program p = RandomBlocks.check(text);
+        Planner.Outcome o = Planner.plan(p.blocks().getFirst(), p.plan(plan).orElseThrow(), target(target), SHAPE, 5);
+        if (o instanceof Planner.Planned pl) return pl;
+        throw new AssertionError(((Planner.Refused) o).why().headline());
+    }
+
+    @Test
+    void fixedChoicesAreKeptAndFreeOnesSearched() {
+        String text = mlp(64, 4) + "plan p for B {\n  tile H 8\n  warps 2\n}\n";
+        Planner.Planned p = planned(text, "p", "sm_90");
+        assertEquals(8, p.chosen().choices().tileH());
+        assertEquals(2, p.chosen().choices().warps());
+        assertTrue(p.stats().explored() > 10, p.stats().toString());
+        assertTrue(p.top().stream().allMatch(c -> c.choices().tileH() == 8 && c.choices().warps() == 2));
+        // Ranked by predicted time.
+        for (int i = 1; i < p.top().size(); i++) {
+            assertTrue(p.top().get(i - 1).seconds() <= p.top().get(i).seconds() + 1e-10);
+        }
+        TmProgram program = p.program(RandomBlocks.check(text).blocks().getFirst());
+        assertEquals(8, program.plan().tile().get("H"));
+        assertEquals(2, program.plan().warps());
+        assertEquals(p.chosen().choices().math(), program.plan().math());
+        assertEquals("sm_90", program.arch());
+    }
+
+    @Test
+    void aStreamThatCannotFitIsBlamedWhenTheTileIsFree() {
+        // E = 3072 in one chunk: even a 4x4 tile needs 16 x (3072 + 8) x 2 B for h on top of x on sm_86.
+        String text = mlp(512, 6) + "plan p for B on sm_86 {\n  stream E by 3072\n}\n";
+        Diagnostic d = refused(text, "p", "sm_86");
+        assertEquals(RandomBlocks.lineOf(text, "stream E by 3072"), d.span().line(), d.headline());
+        assertTrue(d.message().startsWith("plan 'p' needs at least"), d.headline());
+        assertTrue(d.hint().contains("instead of 'stream E by 3072' fits"), d.hint());
+    }
+
+    @Test
+    void aTileThatCannotFitIsBlamedNotTheFreeChoices() {
+        String text = mlp(64, 4) + "plan p for B on sm_89 {\n  tile N 1, H 32, W 32\n  warps 8\n}\n";
+        Diagnostic d = refused(text, "p", "sm_89");
+        int line = RandomBlocks.lineOf(text, "tile N 1, H 32");
+        assertEquals(line, d.span().line(), d.headline());
+        assertEquals(text.split("\n")[line - 1].indexOf("H 32") + 1, d.span().col(), "points at 'H 32'");
+        assertTrue(d.details().stream().anyMatch(l -> l.startsWith("total")), d.details().toString());
+        assertTrue(d.hint().matches("'tile H \\d+' instead of 'tile H 32' fits .*"), d.hint());
+
+        // With 16 warps fixed as well, no single directive can fix it (registers per block bind every smaller
+        // tile of 32 columns): the error points at the plan.
+        String both = mlp(256, 4) + "plan p for B on sm_89 {\n  tile N 1, H 32, W 32\n  warps 16\n}\n";
+        Diagnostic d2 = refused(both, "p", "sm_89");
+        assertEquals(RandomBlocks.lineOf(both, "plan p for B"), d2.span().line(), d2.headline());
+        assertTrue(d2.hint().contains("no single fixed directive"), d2.hint());
+    }
+
+    @Test
+    void mathTheTargetLacksIsRefusedAtTheMathDirective() {
+        String text = mlp(64, 4) + "plan p for B on sm_90 {\n  math wgmma\n}\n";
+        Diagnostic d = refused(text, "p", "sm_86");
+        assertEquals(RandomBlocks.lineOf(text, "math wgmma"), d.span().line());
+        assertTrue(d.message().contains("sm_86"), d.message());
+        assertTrue(planned(text, "p", "sm_90").chosen().choices().math() == PlanSpec.MathKind.WGMMA);
+    }
+
+    @Test
+    void fusedKernelsOwnOneImage() {
+        String text = mlp(64, 4) + "plan p for B {\n  tile N 2, H 8, W 8\n}\n";
+        Diagnostic d = refused(text, "p", "sm_90");
+        assertEquals(RandomBlocks.lineOf(text, "tile N 2"), d.span().line());
+        assertTrue(d.message().contains("one image per thread block"), d.message());
+    }
+
+    @Test
+    void wideBlocksStillFuseWithMoreWarpsPerPixel() {
+        String text = mlp(512, 2) + "plan best for B { auto }\n";
+        Planner.Planned p = planned(text, "best", "sm_90");
+        assertTrue(p.chosen().choices().warps() * 16 > p.chosen().choices().tilePixels() || p.chosen().maxRegisters() <= 255,
+                p.chosen().summary());
+        assertTrue(p.chosen().fits());
+    }
+
+    @Test
+    void theSameInputGivesTheSamePlan() {
+        String text = new RandomBlocks.Spec(RandomBlocks.Family.MBCONV, 96, 4, 5, true).blockText()
+                + "plan best for B { auto }\n";
+        List<String> runs = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Planner.Planned p = planned(text, "best", "sm_80");
+            runs.add(p.top().stream().map(c -> c.summary() + " " + c.seconds()).toList().toString());
+        }
+        assertEquals(1, runs.stream().distinct().count(), runs.toString());
+        TypedBlock b = RandomBlocks.check(text).blocks().getFirst();
+        assertEquals(List.of("h1"), Planner.haloIntermediates(b));
+    }
+}
