@@ -92,21 +92,15 @@ public final class Planner {
                         : ", stream " + choices.streamDim() + " by " + choices.streamChunk());
             }
             s.append(", ").append(choices.warps()).append(" warps, ").append(choices.math().keyword);
-            for (Placement p : choices.places().values().stream()
-                    .sorted(Comparator.comparing(Placement::tensor)).toList()) {
-                if (p.haloMode() == PlanSpec.HaloMode.RECOMPUTE) s.append(", ").append(p.tensor()).append(" recompute");
+            // The halo strategy of each intermediate that a conv reads with a halo, as the kernel holds it.
+            for (Kernel k : kernels) {
+                for (tmc.ir.Buffer b : k.buffers()) {
+                    boolean produced = k.layers().stream().anyMatch(l -> l.out().name().equals(b.tensor()));
+                    if (b.halo() == 0 || !produced) continue;
+                    s.append(", ").append(b.tensor()).append(b.space() == PlanSpec.Space.REGISTERS ? " recompute" : " staged");
+                }
             }
             return s.toString();
-        }
-
-        /** Halo strategy per intermediate that needs a halo: "stage" or "recompute". */
-        public Map<String, String> haloStrategies(TypedBlock block) {
-            Map<String, String> out = new LinkedHashMap<>();
-            for (String t : haloIntermediates(block)) {
-                Placement p = choices.places().get(t);
-                out.put(t, p != null && p.haloMode() == PlanSpec.HaloMode.RECOMPUTE ? "recompute" : "stage");
-            }
-            return out;
         }
     }
 
