@@ -1184,9 +1184,13 @@ public final class Checker {
     static String suggest(String name, Set<String> candidates, String listLabel) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
-        for (String c : candidates) {
+        // Ties go to a candidate the name is a prefix of ('sm_9' -> sm_90, not sm_89), then to the first in
+        // sorted order: the answer must not depend on the iteration order of the set.
+        for (String c : candidates.stream().sorted().toList()) {
             int d = editDistance(name, c);
-            if (d < bestDistance) {
+            boolean better = d < bestDistance
+                    || d == bestDistance && c.startsWith(name) && !best.startsWith(name);
+            if (better) {
                 bestDistance = d;
                 best = c;
             }

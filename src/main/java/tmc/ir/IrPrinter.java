@@ -42,21 +42,28 @@ public final class IrPrinter {
         return s.toString();
     }
 
-    /** What a buffer holds: "x tile 10x18 (halo 1), 64 ch, row stride 72". */
+    /** What a buffer holds: "x tile 10x18 (halo 1), 64 ch, row stride 72", "w1 rows 0..64 of 256 x 64 ch". */
     public static String describeBuffer(Buffer b, Kernel k) {
-        int rows = k.tileH() + 2 * b.halo();
-        int cols = k.tileW() + 2 * b.halo();
         StringBuilder d = new StringBuilder(b.tensor());
-        if (b.space() == Space.REGISTERS && b.halo() > 0) {
-            d.append(" recomputed per tap (halo ").append(b.halo()).append("), ").append(k.tileH()).append('x')
-                    .append(k.tileW()).append(" px");
+        if (weightBuffers(k.body()).contains(b.name())) {
+            d.append(" weight slice ").append(b.pixels()).append(" x ").append(b.channels());
         } else {
-            d.append(" tile ").append(rows).append('x').append(cols);
+            d.append(" tile ").append(k.tileH() + 2 * b.halo()).append('x').append(k.tileW() + 2 * b.halo());
             if (b.halo() > 0) d.append(" (halo ").append(b.halo()).append(')');
+            d.append(", ").append(b.channels()).append(" ch");
         }
-        d.append(", ").append(b.channels()).append(" ch");
         if (b.space() == Space.SHARED && b.rowStride() != b.channels()) d.append(", row stride ").append(b.rowStride());
         return d.toString();
+    }
+
+    /** Names of the buffers that LoadWeight instructions fill. */
+    static java.util.Set<String> weightBuffers(List<Instr> body) {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        for (Instr i : body) {
+            if (i instanceof Instr.LoadWeight lw) out.add(lw.dst().name());
+            if (i instanceof Instr.Loop lp) out.addAll(weightBuffers(lp.body()));
+        }
+        return out;
     }
 
     private static void body(StringBuilder s, Kernel k, List<Instr> body, String indent) {
@@ -69,23 +76,25 @@ public final class IrPrinter {
                             + (r > 0 ? "  zero outside the image" : "  masked at the image edge"), null, -1);
                 }
                 case Instr.LoadWeight lw -> line(s, indent, "load", lw.dst().name() + " <- " + lw.weight() + "["
-                        + channels(lw.rows()) + ", :]", null, -1);
+                        + channels(lw.rows()) + ", " + channels(lw.cols()) + "]", null, -1);
                 case Instr.Compute c -> {
-                    boolean recompute = c.dst().space() == Space.REGISTERS && c.dst().halo() > 0;
-                    String region = recompute ? "per tap of its reader, " + k.tileH() + "x" + k.tileW()
-                            : (k.tileH() + 2 * c.halo()) + "x" + (k.tileW() + 2 * c.halo());
-                    line(s, indent, recompute ? "recompute" : "compute", c.dst().name() + "[" + region + ", "
-                                    + channels(c.out()) + "] = " + expression(c.layer(), c.sources(), null),
+                    boolean global = c.dst().space() == Space.GLOBAL;
+                    String region = (k.tileH() + 2 * c.halo()) + "x" + (k.tileW() + 2 * c.halo());
+                    line(s, indent, "compute", c.dst().name() + (global ? " (global, masked)" : "") + "[" + region + ", "
+                                    + channels(c.out()) + "] = " + expression(c.layer(), c.sources(), null, c.inlined()),
                             c.math().name().toLowerCase(Locale.ROOT), c.layer().span().line(), c.layer().index());
                 }
                 case Instr.Accumulate a -> {
-                    String main = mainCall(a.layer(), Map.of(mainInputName(a.layer()), a.input()));
+                    Map<String, Buffer> src = new java.util.HashMap<>();
+                    for (Buffer b : k.buffers()) src.putIfAbsent(b.tensor(), b); // staged weights by weight name
+                    src.put(mainInputName(a.layer()), a.input());
+                    String main = mainCall(a.layer(), src, List.of());
                     line(s, indent, "accumulate", a.acc().name() + "[" + k.tileH() + "x" + k.tileW() + ", 0 : "
                                     + a.acc().channels() + "] += " + main + " over input channels " + channels(a.reduce()),
                             a.math().name().toLowerCase(Locale.ROOT), a.layer().span().line(), a.layer().index());
                 }
                 case Instr.Finish f -> line(s, indent, "finish", f.dst().name() + " = "
-                        + expression(f.layer(), f.sources(), f.acc().name()), "cuda_core", f.layer().span().line(),
+                        + expression(f.layer(), f.sources(), f.acc().name(), List.of()), "cuda_core", f.layer().span().line(),
                         f.layer().index());
                 case Instr.Store st -> line(s, indent, "store", st.tensor() + "[n, " + range("h0", 0, k.tileH()) + ", "
                         + range("w0", 0, k.tileW()) + ", 0 : " + st.src().channels() + "] <- " + st.src().name()
@@ -139,13 +148,13 @@ public final class IrPrinter {
      * The layer as an expression, its activations named by the buffers that hold them (global tensors by their
      * own name). {@code mainValue}, when given, stands for the main op's finished result (a Finish).
      */
-    static String expression(Layer layer, Map<String, Buffer> sources, String mainValue) {
+    static String expression(Layer layer, Map<String, Buffer> sources, String mainValue, List<Layer> inlined) {
         String cur = null;
         String prevOut = null;
         for (Op op : layer.ops()) {
             String next;
             if (op == layer.main()) {
-                next = mainValue != null ? mainValue : mainCall(layer, sources);
+                next = mainValue != null ? mainValue : mainCall(layer, sources, inlined);
             } else {
                 next = switch (op) {
                     case Op.Activate a -> a.fn().keyword + "(" + operand(a.in(), prevOut, cur, sources, false) + ")";
@@ -155,7 +164,7 @@ public final class IrPrinter {
                         String right = operand(e.right(), prevOut, cur, sources, tight || e.fn() == Op.ElementwiseFn.SUB);
                         yield left + " " + e.fn().symbol + " " + right;
                     }
-                    default -> mainCall(layer, sources);
+                    default -> mainCall(layer, sources, inlined);
                 };
             }
             cur = next;
@@ -178,20 +187,35 @@ public final class IrPrinter {
         return b != null ? b.name() : a.name();
     }
 
-    private static String mainCall(Layer layer, Map<String, Buffer> sources) {
+    /**
+     * The main op as a call, operands named by their buffers; an input that an inlined layer produces is shown
+     * as that layer's expression, evaluated at each tap ("halo recompute").
+     */
+    private static String mainCall(Layer layer, Map<String, Buffer> sources, List<Layer> inlined) {
         Op main = layer.main();
         if (main == null) return "";
-        String in = sources.containsKey(mainInputName(layer)) ? sources.get(mainInputName(layer)).name()
-                : mainInputName(layer);
+        String inName = mainInputName(layer);
+        String in = sources.containsKey(inName) ? sources.get(inName).name() : inName;
+        for (Layer p : inlined) {
+            if (p.out().name().equals(inName)) {
+                in = inName + " = " + expression(p, sources, null, List.of()) + " at each tap";
+            }
+        }
         return switch (main) {
             case Op.Conv2d c -> "conv2d " + c.kernel() + "x" + c.kernel()
                     + (c.isDepthwise() ? " depthwise" : c.groups() > 1 ? " gw" + c.groupWidth() : "")
-                    + "(" + in + ", " + c.weight().name() + ")";
-            case Op.Pointwise p -> "pointwise(" + in + ", " + p.weight().name() + ")";
+                    + "(" + in + ", " + weight(c.weight().name(), sources) + ")";
+            case Op.Pointwise p -> "pointwise(" + in + ", " + weight(p.weight().name(), sources) + ")";
             case Op.LayerNorm l -> "layernorm(" + in + (l.gamma() != null ? ", " + l.gamma().name() : "")
                     + (l.beta() != null ? ", " + l.beta().name() : "") + ")";
             default -> main.getClass().getSimpleName();
         };
+    }
+
+    /** A weight by the shared buffer it is staged in, or by its own name when read from global memory. */
+    private static String weight(String name, Map<String, Buffer> sources) {
+        Buffer b = sources.get(name);
+        return b != null ? b.name() : name;
     }
 
     /** Lines of text, for callers that indent the printout. */

@@ -33,9 +33,9 @@ import tmc.target.Target;
  *   <li>L2 bytes: the DRAM traffic plus the weights once per block (every block reads all weights of its
  *       layers; nothing stages them across blocks), over the target's L2 bandwidth: why tiny tiles lose.</li>
  *   <li>flops: each layer over the region the IR evaluates it on, for every block, overhanging tiles included
- *       (masked lanes still issue); recomputed halos (a register buffer with a halo) count (2r+1)^2 times the
- *       producer. The main op of a layer runs on the path the IR names; epilogues, layernorm and convs run on
- *       CUDA cores in f32.</li>
+ *       (masked lanes still issue); recomputed halos count (2r+1)^2 evaluations of the
+ *       producer (a Compute's inlined layers). The main op of a layer runs on the path the IR names; epilogues
+ *       and layernorm run on CUDA cores in f32.</li>
  *   <li>shared-memory bytes: every instruction reads each on-chip operand once per execution and writes its
  *       result once (a lower bound: a conv re-reads taps, an mma re-reads fragments), over the SMs' shared
  *       bandwidth.</li>
@@ -68,14 +68,14 @@ public final class CostModel {
             return dramBytes == 0 ? Double.POSITIVE_INFINITY : (double) flops / dramBytes;
         }
 
-        /** What the roof is: "DRAM", "L2", "tensor core" or "CUDA core". */
+        /** What the roof is: "DRAM", "L2", "shared memory" or "compute" (tensor and CUDA-core time together). */
         public String bound() {
             double compute = computeSeconds();
             double top = Math.max(Math.max(memorySeconds, l2Seconds), Math.max(sharedSeconds, compute));
             if (memorySeconds == top) return "DRAM";
             if (l2Seconds == top) return "L2";
             if (sharedSeconds == top) return "shared memory";
-            return tensorSeconds >= cudaSeconds ? "tensor core" : "CUDA core";
+            return "compute";
         }
 
         /** The roof: the largest of the four times, before quantization, latency and launch. */
@@ -272,7 +272,8 @@ public final class CostModel {
                         readGlobal(l.tensor(), l.dst().halo(), l.dst().channels(), mult);
                         shared(l.dst(), region(l.dst().halo()), l.dst().channels(), mult);
                     }
-                    case Instr.LoadWeight lw -> { } // weights are counted per kernel (see kernel())
+                    // L2 and DRAM traffic of weights is counted per kernel (see kernel()); staging writes shared memory.
+                    case Instr.LoadWeight lw -> shared(lw.dst(), lw.rows().count(), lw.dst().rowStride(), mult);
                     case Instr.Compute c -> compute(c, mult);
                     case Instr.Accumulate a -> {
                         Layer l = a.layer();
@@ -281,6 +282,9 @@ public final class CostModel {
                         double px = (double) blocks * k.tilePixels() * frac * mult;
                         add(a.math(), mainFlops(l) * px);
                         if (a.input() != null) shared(a.input(), k.tilePixels(), a.reduce().count(), mult);
+                        Buffer w = a.layer().main() == null ? null : weightOf(a.layer().main()) == null ? null
+                                : sourcesOf(a).get(weightOf(a.layer().main()));
+                        if (w != null) shared(w, w.pixels(), w.rowStride(), mult);
                     }
                     case Instr.Finish f -> {
                         double px = (double) blocks * k.tilePixels() * mult;
@@ -310,19 +314,34 @@ public final class CostModel {
             Layer l = c.layer();
             Buffer dst = c.dst();
             double frac = (double) c.out().count() / l.out().channels();
-            double px;
-            if (dst.space() == Space.REGISTERS && dst.halo() > 0) {
-                int taps = (2 * dst.halo() + 1) * (2 * dst.halo() + 1);
-                px = (double) blocks * k.tilePixels() * taps; // recompute: the layer once per tap of its reader
-            } else {
-                px = (double) blocks * (k.tileH() + 2 * c.halo()) * (k.tileW() + 2 * c.halo());
-            }
-            double regionPx = px / blocks;
-            px *= frac * mult;
+            double regionPx = (double) (k.tileH() + 2 * c.halo()) * (k.tileW() + 2 * c.halo());
+            double px = blocks * regionPx * frac * mult;
             add(c.math(), mainFlops(l) * px);
             cudaFlops += epilogueFlops(l) * px;
-            shared(dst, regionPx, c.out().count(), mult);
+            if (dst.space() == Space.GLOBAL) {
+                // Written straight to global memory, masked at the image edge: exactly N x H x W pixels.
+                long perPixel = bytesPerPixel(l.out().name(), c.out().count());
+                bytes += Math.round(s.pixels() * perPixel * mult);
+                globalTensors.merge(l.out().name(), bytesPerPixel(l.out().name(), l.out().channels()), Math::max);
+            } else {
+                shared(dst, regionPx, c.out().count(), mult);
+            }
+            // Halo recompute: every tap of the conv re-evaluates each inlined producer for the chunk's channels,
+            // on this instruction's path, reading the producer's own inputs once per tap.
+            java.util.Set<String> inlinedOuts = new HashSet<>();
+            int taps = (2 * l.inputHalo() + 1) * (2 * l.inputHalo() + 1);
+            for (Layer p : c.inlined()) {
+                inlinedOuts.add(p.out().name());
+                add(c.math(), mainFlops(p) * px * taps);
+                cudaFlops += epilogueFlops(p) * px * taps;
+                for (Activation a : p.inputs()) {
+                    Buffer src = c.sources().get(a.name());
+                    if (src != null) shared(src, regionPx * taps, src.channels(), mult);
+                    else if (!producedHere.contains(a.name())) readGlobal(a.name(), c.halo() + l.inputHalo(), a.channels(), mult);
+                }
+            }
             for (Activation a : l.inputs()) {
+                if (inlinedOuts.contains(a.name())) continue;
                 boolean isMain = l.mainInput() != null && l.mainInput().name().equals(a.name());
                 Buffer src = c.sources().get(a.name());
                 if (src != null) {
@@ -330,11 +349,8 @@ public final class CostModel {
                     // read the chunk's channels; a conv reads its input's halo too.
                     boolean whole = isMain && !(l.main() instanceof Op.Conv2d);
                     int ch = whole ? src.channels() : Math.min(src.channels(), c.out().count());
-                    double srcPx = isMain && l.main() instanceof Op.Conv2d
-                            ? regionPx / Math.max(1, (k.tileH() + 2 * c.halo()) * (k.tileW() + 2 * c.halo()))
-                              * (k.tileH() + 2 * (c.halo() + l.inputHalo())) * (k.tileW() + 2 * (c.halo() + l.inputHalo()))
-                            : regionPx;
-                    shared(src, srcPx, ch, mult);
+                    int r = c.halo() + (isMain ? l.inputHalo() : 0);
+                    shared(src, (double) (k.tileH() + 2 * r) * (k.tileW() + 2 * r), ch, mult);
                     continue;
                 }
                 if (producedHere.contains(a.name())) continue;
@@ -344,7 +360,27 @@ public final class CostModel {
                 int halo = c.halo() + (isMain ? l.inputHalo() : 0);
                 readGlobal(a.name(), halo, a.channels(), allChannels ? mult : mult * frac);
             }
+            // Weights staged in shared memory are read from there once per execution.
+            for (Op op : l.ops()) {
+                Buffer w = weightOf(op) == null ? null : c.sources().get(weightOf(op));
+                if (w != null) shared(w, w.pixels(), w.rowStride(), mult);
+            }
             producedHere.add(l.out().name());
+        }
+
+        static String weightOf(Op op) {
+            return switch (op) {
+                case Op.Pointwise p -> p.weight().name();
+                case Op.Conv2d cv -> cv.weight().name();
+                default -> null;
+            };
+        }
+
+        /** Buffers an Accumulate may read besides its input: the kernel's shared weight buffers by weight name. */
+        Map<String, Buffer> sourcesOf(Instr.Accumulate a) {
+            Map<String, Buffer> m = new HashMap<>();
+            for (Buffer b : k.buffers()) if (b.space() == Space.SHARED) m.putIfAbsent(b.tensor(), b);
+            return m;
         }
 
         /** Pixels of a buffer region per block: the tile grown by {@code halo}. */

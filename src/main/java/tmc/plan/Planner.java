@@ -37,9 +37,9 @@ import tmc.target.Target;
 public final class Planner {
     private Planner() {}
 
-    /** Tile sizes tried for H and W. 6 and 14 make a halo-1 region (t + 2) a multiple of 8 rows, which keeps
-     *  a staged expand over tile + halo on tensor cores (its pixel count must be a multiple of 16). */
-    public static final List<Integer> TILE_SIZES = List.of(4, 6, 8, 14, 16, 32);
+    /** Tile sizes tried for H and W: powers of two, and the divisors of the spatial sizes convnets use (7, 14,
+     *  28, 56), at which no tile overhangs the image. */
+    public static final List<Integer> TILE_SIZES = List.of(4, 7, 8, 14, 16, 28, 32);
     public static final List<Integer> WARPS = List.of(1, 2, 4, 8, 16);
     /** Tile sizes tried for H and W of separate plans (one kernel per layer). */
     public static final List<Integer> SEPARATE_TILE_SIZES = List.of(2, 4, 8, 16, 32);
@@ -96,12 +96,22 @@ public final class Planner {
             for (Kernel k : kernels) {
                 for (tmc.ir.Buffer b : k.buffers()) {
                     boolean produced = k.layers().stream().anyMatch(l -> l.out().name().equals(b.tensor()));
-                    if (b.halo() == 0 || !produced) continue;
-                    s.append(", ").append(b.tensor()).append(b.space() == PlanSpec.Space.REGISTERS ? " recompute" : " staged");
+                    if (b.halo() > 0 && produced) s.append(", ").append(b.tensor()).append(" staged");
                 }
+                for (String t : inlinedOutputs(k.body())) s.append(", ").append(t).append(" recompute");
             }
             return s.toString();
         }
+    }
+
+    /** Tensors that some Compute of the body recomputes inline (halo recompute). */
+    static List<String> inlinedOutputs(List<tmc.ir.Instr> body) {
+        List<String> out = new ArrayList<>();
+        for (tmc.ir.Instr i : body) {
+            if (i instanceof tmc.ir.Instr.Compute c) c.inlined().forEach(l -> out.add(l.out().name()));
+            if (i instanceof tmc.ir.Instr.Loop lp) out.addAll(inlinedOutputs(lp.body()));
+        }
+        return out;
     }
 
     public record Stats(int explored, int lowered, int fitting) {}

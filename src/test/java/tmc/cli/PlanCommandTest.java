@@ -34,13 +34,15 @@ class PlanCommandTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("plan fused (fused) on sm_90"), r.out());
         assertTrue(r.out().contains("chosen: tile 8x16, stream E by 64, 8 warps, tensor_core"), r.out());
-        assertTrue(r.out().contains("shared     62784 B"), r.out());
+        // x with its halo 10x18, a, one 64-channel chunk of h, and the three staged weights.
+        assertTrue(r.out().contains("shared     90432 B = 88.3 KB per block"), r.out());
         assertTrue(r.out().contains("plan best (auto) on sm_90"), r.out());
         assertTrue(r.out().contains("fused vs separate:"), r.out());
         assertTrue(r.out().contains("kernel ConvFirst_layerwise_L3"), r.out());
         // The IR: loop structure indented under its header.
-        assertTrue(r.out().contains("        for e0 in 0 .. 256 by 64   (E, 4 trips)\n          compute    h_s[8x16, e0 : e0+64]"),
+        assertTrue(r.out().contains("        for e0 in 0 .. 256 by 64   (E, 4 trips)\n          load       w1_s <- w1[e0 : e0+64, 0 : 64]\n"),
                 r.out());
+        assertTrue(r.out().contains("          compute    h_s[8x16, e0 : e0+64] = silu(pointwise(a_s, w1_s) + b1)"), r.out());
         for (String s : new String[] {"mbconv.tm", "mbconv_dw.tm", "convnext.tm", "fusedmlp.tm"}) {
             Run each = tmc("plan", sample(s), "--top", "2");
             assertEquals(0, each.code(), s + ": " + each.err() + each.out());
@@ -55,7 +57,7 @@ class PlanCommandTest {
         Run r = tmc("plan", f.toString(), "--arch", "sm_86", "--plan", "fused");
         assertEquals(1, r.code());
         String out = r.out();
-        assertTrue(out.contains(f + ":20:15: error: plan 'fused' needs 450.6 KB (461376 B) of shared memory per block on "
+        assertTrue(out.contains(f + ":20:15: error: plan 'fused' needs 477.6 KB (489024 B) of shared memory per block on "
                 + "sm_86 (limit 99.0 KB = 101376 B)"), out);
         assertTrue(out.contains("x_s      x tile 34x34 (halo 1), 64 ch, row stride 72      166464 B  162.6 KB   (line 21)"), out);
         assertTrue(out.contains("h_s      h tile 32x32, 64 ch, row stride 72               147456 B  144.0 KB   (line 24)"), out);
@@ -75,6 +77,8 @@ class PlanCommandTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("plan recompute (fused) on sm_90: tile 8x8, stream E by 32, 4 warps, tensor_core, h1 "
                 + "recompute; shared "), r.out());
+        assertTrue(r.out().contains("plan fused (fused) on sm_90: tile 8x8, stream E by 32, 4 warps, tensor_core, h1 "
+                + "staged; shared "), r.out());
         assertTrue(r.out().contains("plan layerwise (separate) on sm_90: tile"), r.out());
         assertTrue(r.out().contains("(separate "), r.out());
     }
