@@ -12,9 +12,9 @@ import tmc.plan.LaunchShape;
 import tmc.plan.Planner;
 
 @Command(name = "plan", mixinStandardHelpOptions = true,
-        description = {"Plan each plan of a .tm file for a target and a launch shape: the chosen",
-                "tiles, buffers, registers, occupancy, DRAM bytes, flops and predicted time,",
-                "next to the separate (one kernel per layer) baseline. A plan whose fixed",
+        description = {"Plan a .tm file for a target: tiles, budgets and predicted time of each plan.",
+                "For each plan: the chosen tiles, buffers, registers, occupancy, DRAM bytes, flops and",
+                "predicted time, next to the separate (one kernel per layer) baseline. A plan whose fixed",
                 "choices break a budget of the target is refused with the breakdown (exit 1).",
                 "The cost model: docs/cost-model.md; the planner: docs/planner.md."})
 final class PlanCommand implements Callable<Integer> {
