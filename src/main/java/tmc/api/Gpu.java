@@ -64,12 +64,14 @@ public final class Gpu implements AutoCloseable {
 
     /** A tensor holding {@code values} rounded to {@code dtype}. */
     public Tensor upload(DType dtype, List<Integer> shape, float[] values) throws RuntimeFailure {
-        Tensor t = alloc(dtype, shape);
-        if (t.elements() != values.length) {
-            t.close();
-            throw new IllegalArgumentException("shape " + shape + " holds " + t.elements() + " values, got " + values.length);
-        }
-        t.buffer().copyFrom(HostValues.encode(values, dtype));
+        return upload(tmc.ref.Tensor.of(dtype, shape.stream().mapToInt(Integer::intValue).toArray(), values));
+    }
+
+    /** A device copy of a host tensor (same dtype and shape). */
+    public Tensor upload(tmc.ref.Tensor host) throws RuntimeFailure {
+        List<Integer> shape = java.util.Arrays.stream(host.shape()).boxed().toList();
+        Tensor t = alloc(host.dtype(), shape);
+        t.buffer().copyFrom(host.toBytes());
         return t;
     }
 
@@ -78,10 +80,11 @@ public final class Gpu implements AutoCloseable {
         t.buffer().fill((byte) byteValue);
     }
 
-    public float[] download(Tensor t) throws RuntimeFailure {
+    /** A host copy of a device tensor. */
+    public tmc.ref.Tensor download(Tensor t) throws RuntimeFailure {
         byte[] bytes = new byte[(int) t.bytes()];
         t.buffer().copyTo(bytes);
-        return HostValues.decode(bytes, t.dtype());
+        return tmc.ref.Tensor.fromBytes(t.dtype(), t.shape().stream().mapToInt(Integer::intValue).toArray(), bytes);
     }
 
     /** Wraps memory that something else allocated (for example a framework's tensor); tmc never frees it. */

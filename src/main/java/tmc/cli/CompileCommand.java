@@ -1,6 +1,7 @@
 package tmc.cli;
 
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,6 +29,13 @@ final class CompileCommand implements Callable<Integer> {
             description = "Launch shape for the summary (default: ${DEFAULT-VALUE}).", defaultValue = "N=1,H=56,W=56")
     Shape shape;
 
+    @Option(names = {"-o", "--out"}, paramLabel = "DIR",
+            description = "Where the CUDA, manifests and bindings go (default: generated/<file name>).")
+    Path outDir;
+
+    @Option(names = "--no-emit", description = "Check and plan only; write nothing.")
+    boolean noEmit;
+
     @Option(names = "--block", paramLabel = "NAME", description = "Only this block (default: all).")
     String blockName;
 
@@ -38,7 +46,7 @@ final class CompileCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         Frontend.Checked c = input.check(file, input.overrides(), err);
@@ -56,7 +64,22 @@ final class CompileCommand implements Callable<Integer> {
                     + String.join(", ", c.program().blocks().stream().map(TypedBlock::name).toList()));
             return Main.USER_ERROR;
         }
-        return failed ? Main.USER_ERROR : Main.OK;
+        if (failed) return Main.USER_ERROR;
+        if (!noEmit) {
+            for (Map.Entry<String, tmc.ir.TmProgram> p : planned.entrySet()) {
+                for (Path f : Artifacts.write(tmc.api.Tmc.emit(p.getValue(), file.toString()), dir())) {
+                    out.println("wrote " + f);
+                }
+            }
+        }
+        return Main.OK;
+    }
+
+    /** Programs planned by {@link #plan}, by plan name, emitted once every plan has been planned. */
+    private final Map<String, tmc.ir.TmProgram> planned = new java.util.LinkedHashMap<>();
+
+    private Path dir() {
+        return outDir != null ? outDir : Artifacts.defaultDir(file);
     }
 
     /** Plans each plan of the block on its target at --shape; prints one line each, or the refusal. */
@@ -72,6 +95,7 @@ final class CompileCommand implements Callable<Integer> {
                     err.print(new Renderer(c.sources()).render(r.why()));
                 }
                 case Planner.Planned pl -> {
+                    planned.put(p.name(), pl.program(b));
                     Planner.Planned base = p.kind() == PlanSpec.Kind.SEPARATE ? null
                             : baselines.computeIfAbsent(t.name(), n -> PlanReport.separate(b, t, launch));
                     out.println("  " + PlanReport.summaryLine(b, pl, base));

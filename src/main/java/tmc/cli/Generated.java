@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import tmc.api.Tmc;
 import tmc.check.Frontend;
 import tmc.diag.Renderer;
 import tmc.plan.LaunchShape;
@@ -32,6 +33,7 @@ public final class Generated {
         Map<Path, String> out = new LinkedHashMap<>();
         for (Path sample : samples(repoRoot)) {
             planReport(repoRoot, sample, out);
+            emitted(sample, out);
         }
         return out;
     }
@@ -70,6 +72,30 @@ public final class Generated {
                     new PlanReport.Options(ARCH, null, SHAPE, true, Planner.DEFAULT_TOP), c.sources()).text());
         }
         out.put(Path.of("generated", base, "plan.txt"), s.toString().stripTrailing() + "\n");
+    }
+
+    /**
+     * generated/NAME/&lt;Block&gt;_&lt;plan&gt;.{cu,json} and the Java binding of every plan: 'tmc emit samples/NAME.tm
+     * --arch sm_90 --shape N=128,H=56,W=56'. A refused plan (none of the samples has one) would show as a missing
+     * file and fail the freshness test.
+     */
+    static void emitted(Path sample, Map<Path, String> out) {
+        String base = sample.getFileName().toString().replaceFirst("\\.tm$", "");
+        String shown = "samples/" + sample.getFileName();
+        String text;
+        try {
+            text = Files.readString(sample, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + sample, e);
+        }
+        Tmc.Compilation c = Tmc.compileText(shown, text, Tmc.Options.DEFAULTS.withArch(ARCH).withShape(SHAPE));
+        if (!c.ok()) return;
+        for (Tmc.Outcome o : c.compileAll()) {
+            if (o instanceof Tmc.Outcome.Compiled compiled) {
+                Artifacts.files(compiled.program()).forEach((name, contents) ->
+                        out.put(Path.of("generated", base, name), contents));
+            }
+        }
     }
 
     /** Files on disk that differ from (or are missing against) what {@link #render} produces. */

@@ -45,6 +45,11 @@ public final class InputOptions {
         return out;
     }
 
+    /** Library options for the parameters and target files given on the command line. */
+    tmc.api.Tmc.Options options(String arch, tmc.plan.LaunchShape shape) {
+        return new tmc.api.Tmc.Options(overrides(), arch, shape, targetFiles);
+    }
+
     /** Checks a file and prints its diagnostics to {@code err}. */
     Frontend.Checked check(Path file, Map<String, Long> overrides, java.io.PrintWriter err) {
         Targets.Loaded loaded = Targets.load(file, targetFiles);

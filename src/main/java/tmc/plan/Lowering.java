@@ -44,6 +44,9 @@ public final class Lowering {
     /** A separate plan's layer kernel keeps no accumulator across instructions, so it needs fewer. */
     static final int SEPARATE_REGISTERS = 56;
 
+    /** The accumulators of one warp's block of mma tiles (2 x 4 tiles of m16n8, 4 floats per lane each). */
+    static final int MMA_BLOCK_REGISTERS = 32;
+
     /** Extra registers when a conv recomputes its input inline: the producer's dot product is live in the tap loop. */
     static final int RECOMPUTE_REGISTERS = 48;
 
@@ -76,8 +79,9 @@ public final class Lowering {
                     out.channels(), out.span());
             body.add(new Instr.Compute(layer, dst, 0, Instr.Channels.all(out.channels()), sources, path));
             String name = block.name() + "_" + planName + "_L" + layer.index();
-            kernels.add(new Kernel(name, 1, tileH, tileW, threads, math, List.of(layer), buffers, body,
-                    SEPARATE_REGISTERS));
+            // A tensor-core layer holds a block of up to 2 x 4 m16n8 accumulators (32 floats) per warp lane.
+            int registers = SEPARATE_REGISTERS + (path == Instr.MathPath.TENSOR_CORE ? MMA_BLOCK_REGISTERS : 0);
+            kernels.add(new Kernel(name, 1, tileH, tileW, threads, math, List.of(layer), buffers, body, registers));
         }
         return new Result.Ok(kernels);
     }

@@ -1,0 +1,145 @@
+package tmc.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tmc.api.CompiledProgram;
+import tmc.api.Tmc;
+import tmc.cli.Generated;
+import tmc.ir.Kernel;
+import tmc.runtime.CompileOptions;
+import tmc.runtime.Cubin;
+import tmc.runtime.Nvrtc;
+import tmc.runtime.Result;
+import tmc.target.Target;
+import tmc.target.Targets;
+
+/**
+ * Every plan of every sample, planned for sm_80 and sm_90, compiles with nvcc and NVRTC, and ptxas's resource
+ * report agrees with the plan: no spills, no local memory, registers within the limit the plan set through
+ * __launch_bounds__, no static shared memory (all of it is the dynamic size the plan computed), and that size
+ * within the target's opt-in limit.
+ */
+class EmittedKernelsTest {
+    static final List<String> ARCHS = List.of("sm_80", "sm_90");
+    static final Path REPO = Path.of(System.getProperty("tmc.repo", "."));
+
+    record Case(String arch, CompiledProgram program) {}
+
+    static List<Case> cases;
+
+    @BeforeAll
+    static void compileSamples() {
+        cases = new ArrayList<>();
+        for (String arch : ARCHS) {
+            for (Path sample : Generated.samples(REPO)) {
+                Tmc.Compilation c = Tmc.compile(sample, Tmc.Options.DEFAULTS.withArch(arch));
+                assertTrue(c.ok(), c.report());
+                for (Tmc.Outcome o : c.compileAll()) {
+                    switch (o) {
+                        case Tmc.Outcome.Compiled p -> cases.add(new Case(arch, p.program()));
+                        case Tmc.Outcome.Refused r -> fail(sample + " on " + arch + ": " + r.why().headline());
+                    }
+                }
+            }
+        }
+        assertTrue(cases.size() >= 2 * 16, "every sample plan on both targets: " + cases.size());
+    }
+
+    @Test
+    void nvccCompilesEveryKernelWithinThePlannedResources() throws Exception {
+        Nvcc nvcc = Nvcc.find().orElse(null);
+        if (nvcc == null) {
+            String msg = "SKIPPED: nvcc not found (set CUDA_HOME or install the CUDA toolkit under /usr/local/cuda*): "
+                    + "the emitted kernels were not compiled";
+            System.out.println(msg);
+            Assumptions.abort(msg);
+        }
+        Path dir = Files.createTempDirectory("tmc-nvcc-");
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Runtime.getRuntime().availableProcessors()));
+        try {
+            List<Future<String>> checks = new ArrayList<>();
+            for (Case c : cases) checks.add(pool.submit(() -> check(nvcc, dir, c)));
+            List<String> problems = new ArrayList<>();
+            for (Future<String> f : checks) {
+                String p = f.get();
+                if (!p.isEmpty()) problems.add(p);
+            }
+            assertTrue(problems.isEmpty(), String.join("\n", problems));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static String check(Nvcc nvcc, Path dir, Case c) throws Exception {
+        Path src = dir.resolve(c.arch() + "_" + c.program().fileName());
+        Files.writeString(src, c.program().source());
+        Map<String, Nvcc.Usage> report = nvcc.compile(src, c.arch());
+        Target target = Targets.builtin().get(c.arch()).orElseThrow();
+        StringBuilder problems = new StringBuilder();
+        for (Kernel k : c.program().program().kernels()) {
+            Nvcc.Usage u = report.get(k.name());
+            String where = c.arch() + " " + k.name() + ": ";
+            if (u == null) {
+                problems.append(where).append("no ptxas report (entry missing)\n");
+                continue;
+            }
+            if (u.spillStores() != 0 || u.spillLoads() != 0 || u.stackFrame() != 0) {
+                problems.append(where).append("spills ").append(u).append('\n');
+            }
+            if (u.registers() > k.registerLimit()) {
+                problems.append(where).append(u.registers()).append(" registers, plan allows ").append(k.registerLimit())
+                        .append('\n');
+            }
+            if (u.staticShared() != 0) problems.append(where).append("static shared memory ").append(u).append('\n');
+            if (k.sharedBytes() > target.sharedPerBlockOptIn()) {
+                problems.append(where).append(k.sharedBytes()).append(" B shared over the target's ")
+                        .append(target.sharedPerBlockOptIn()).append('\n');
+            }
+        }
+        return problems.toString();
+    }
+
+    @Test
+    void nvrtcCompilesEveryProgramForItsArch() {
+        Result<Nvrtc> r = Nvrtc.load();
+        if (r instanceof Result.Err<Nvrtc> err) {
+            String msg = "SKIPPED: NVRTC not found (scripts/dev/install-nvrtc.sh): " + err.problem().what();
+            System.out.println(msg);
+            Assumptions.abort(msg);
+        }
+        Nvrtc nvrtc = ((Result.Ok<Nvrtc>) r).value();
+        for (Case c : cases) {
+            Result<Cubin> cubin = nvrtc.compile(c.program().fileName(), c.program().source(),
+                    CompileOptions.forArch(c.arch()));
+            switch (cubin) {
+                case Result.Ok<Cubin> ok -> assertEquals(c.arch(), "sm_" + ok.value().elfSm().orElse(-1), c.program().name());
+                case Result.Err<Cubin> e -> fail(c.arch() + " " + c.program().name() + ":\n" + e.problem().render());
+            }
+        }
+    }
+
+    @Test
+    void everyEntryOfTheManifestIsAKernelOfTheSource() {
+        for (Case c : cases) {
+            for (Manifest.KernelEntry k : c.program().manifest().kernels()) {
+                assertTrue(c.program().source().contains("\n" + k.entry() + "("), k.entry());
+                assertFalse(k.params().isEmpty());
+            }
+            assertEquals(Manifest.sha256(c.program().source()), c.program().manifest().sourceSha256());
+        }
+    }
+}
