@@ -14,7 +14,14 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import tmc.api.Gpu;
+import tmc.api.LoadedProgram;
+import tmc.api.Tmc;
+import tmc.api.Verifier;
 import tmc.check.Activation;
+import tmc.diag.Renderer;
+import tmc.plan.LaunchShape;
+import tmc.runtime.RuntimeFailure;
 import tmc.check.Frontend;
 import tmc.check.PlanSpec;
 import tmc.check.TypedBlock;
@@ -32,15 +39,23 @@ final class RunCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "The .tm file.")
     Path file;
 
-    @Option(names = "--cpu", description = "Run on the CPU reference interpreter.")
+    @Option(names = "--cpu", description = "Run on the CPU reference interpreter only (no GPU needed).")
     boolean cpu;
+
+    @Option(names = "--reps", paramLabel = "K", defaultValue = "20",
+            description = "GPU runs timed per plan, median reported (default: ${DEFAULT-VALUE}).")
+    int reps;
+
+    @Option(names = "--arch", paramLabel = "TARGET",
+            description = "Plan for this target (default: the GPU's own, e.g. sm_90).")
+    String arch;
 
     @Option(names = "--block", paramLabel = "NAME", description = "The block to run (needed when FILE has several).")
     String blockName;
 
     @Option(names = "--plan", paramLabel = "NAME",
-            description = "Run the block this plan is for. The reference computes what the block defines; a plan "
-                    + "only changes how a kernel computes it.")
+            description = "On the GPU: run this plan (default: every plan of the block). With --cpu: run the block this "
+                    + "plan is for (a plan only changes how a kernel computes the block, not what).")
     String planName;
 
     @Option(names = "--shape", paramLabel = "N=..,H=..,W=..", converter = Shape.Converter.class,
@@ -73,11 +88,6 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (!cpu) {
-            err.println("tmc: 'run' on the GPU comes with the runtime, which is not built yet;"
-                    + " add --cpu to run the CPU reference interpreter");
-            return Main.USER_ERROR;
-        }
         Frontend.Checked c = input.check(file, input.overrides(), err);
         if (!c.ok()) return Main.USER_ERROR;
         TypedBlock block = chooseBlock(c, err);
@@ -114,6 +124,8 @@ final class RunCommand implements Callable<Integer> {
         for (Weight w : block.weights()) {
             weights.put(w.name(), pick(w.name(), given, randomW, fromFile, random));
         }
+
+        if (!cpu) return runOnGpu(block, run, inputs, weights, out, err);
 
         Interpreter.Options options = Interpreter.Options.DEFAULT.withF64Accumulation(f64);
         long t0 = System.nanoTime();
@@ -153,6 +165,53 @@ final class RunCommand implements Callable<Integer> {
             out.println("  wrote " + all.size() + " .npy files to " + outDir);
         }
         return Main.OK;
+    }
+
+    /**
+     * Plans, compiles and runs each plan of the block on the GPU, comparing every output with the CPU reference
+     * on the same tensors. Exit 1 when a plan is refused or an output is outside the tolerance.
+     */
+    private int runOnGpu(TypedBlock block, Shape run, Map<String, Tensor> inputs, Map<String, Tensor> weights,
+                         PrintWriter out, PrintWriter err) {
+        try (Gpu gpu = Gpu.open()) {
+            String target = arch != null ? arch : gpu.arch();
+            Tmc.Compilation c = Tmc.compile(file, input.options(target, new LaunchShape(run.n(), run.h(), run.w())));
+            if (!c.ok()) {
+                err.print(c.report());
+                return Main.USER_ERROR;
+            }
+            Map<String, Tensor> expected = Interpreter.run(block, inputs, weights,
+                    Interpreter.Options.DEFAULT.withF64Accumulation(f64));
+            List<String> plans = planName != null ? List.of(planName)
+                    : c.program().plansFor(block.name()).stream().map(PlanSpec::name).toList();
+            out.printf(Locale.ROOT, "%s at %s on %s (%s), against the CPU reference; kernel time: median of %d%n",
+                    block.name(), run, gpu.device().name(), target, reps);
+            boolean ok = true;
+            for (String p : plans) {
+                switch (c.compile(p)) {
+                    case Tmc.Outcome.Refused r -> {
+                        err.print(new Renderer(c.checked().sources()).render(r.why()));
+                        ok = false;
+                    }
+                    case Tmc.Outcome.Compiled compiled -> {
+                        try (LoadedProgram loaded = gpu.load(compiled.program())) {
+                            for (Verifier.Check check : Verifier.run(gpu, loaded, block, inputs, weights, expected, reps)) {
+                                out.println("  " + check.line());
+                                if (!check.ok()) {
+                                    out.println("    " + check.report().describe(expected.get(check.output()), check.tolerance()));
+                                    ok = false;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return ok ? Main.OK : Main.USER_ERROR;
+        } catch (RuntimeFailure e) {
+            err.println("tmc: " + e.problem().render().stripTrailing());
+            err.println("  (tmc run --cpu runs the CPU reference without a GPU; tmc doctor shows what was found)");
+            return Main.USER_ERROR;
+        }
     }
 
     private static Tensor pick(String name, Map<String, Tensor> given, Map<String, Tensor> random, List<String> fromFile,
