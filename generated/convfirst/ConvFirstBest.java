@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "b737854a272297a08c4ff65f7e8b9d90e9e5f4455677df438a77272d8cab2329";
+    public static final String SOURCE_SHA256 = "45f917e1a02ed376209ea2e7bf5ad26b5a841bbd25738794a510c93f9040e311";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "40bfd2d68c7c766541f572e967f9ec84454e6dd98f85e28b057d3c8bebcb659d";
+    public static final String SOURCE_SHA256 = "71b3a8ace52e4bddb033001ae8bc5a5a6d6cbaf930d8ebf20c6017f2f96baf9f";
 
     private final ProgramLauncher launcher;
 

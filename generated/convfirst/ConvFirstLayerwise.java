@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "1ae61cb2e4c5d4a6b3f7425c8b09fbca6d490717133280495f7a3c8cdafc5402";
+    public static final String SOURCE_SHA256 = "79f372954f5955e4221a7ad457c23d1db7816a3ae81d954c3915f64a20940016";
 
     private final ProgramLauncher launcher;
 

@@ -25,10 +25,12 @@ template <> __device__ __forceinline__ float tm_from_f32<float>(float v) { retur
 __device__ __forceinline__ float tm_round_f16(float v) { return __half2float(__float2half_rn(v)); }
 __device__ __forceinline__ float tm_round_bf16(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
 
-// Activation functions, in f32, matching PyTorch's definitions.
+// Activation functions, in f32, matching PyTorch's definitions. exp and the division use the
+// hardware approximations (__expf, __fdividef: a few f32 ulp), far below the f16/bf16 rounding that
+// follows a named value; erf and tanh are the accurate library functions.
 __device__ __forceinline__ float tm_relu(float x) { return fmaxf(x, 0.0f); }
-__device__ __forceinline__ float tm_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-__device__ __forceinline__ float tm_silu(float x) { return x / (1.0f + expf(-x)); }
+__device__ __forceinline__ float tm_sigmoid(float x) { return __fdividef(1.0f, 1.0f + __expf(-x)); }
+__device__ __forceinline__ float tm_silu(float x) { return __fdividef(x, 1.0f + __expf(-x)); }
 __device__ __forceinline__ float tm_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
 __device__ __forceinline__ float tm_gelu_tanh(float x) {
     return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
@@ -227,25 +229,33 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                 #pragma unroll
                 for (int mi = 0; mi < 2; ++mi) {
                     #pragma unroll
-                    for (int ni = 0; ni < 4; ++ni) {
+                    for (int rh = 0; rh < 2; ++rh) {
+                        const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                        if (p >= 392) continue;  // padding rows of the last row tile
+                        const int ly = p / 28, lx = p % 28;
+                        const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+                        const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                         #pragma unroll
-                        for (int r = 0; r < 4; ++r) {
-                            const int p = (mb * 2 + mi) * 16 + lane_row + (r >> 1) * 8;
-                            const int c = (nb * 4 + ni) * 8 + 2 * lane_col + (r & 1);
-                            if (p < 392) {
-                                const int ly = p / 28, lx = p % 28;
-                                const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                                const int oc = e0 + c;
-                                float v = 0.0f;
-                                if (gh >= 0 && gh < H && gw >= 0 && gw < W) {
-                                    float v_t3 = d[mi][ni][r];
-                                    float v_t4 = v_t3 + tm_f32(b1[oc]);
-                                    float v_h = tm_silu(v_t4);
-                                    v_h = tm_round_f16(v_h);
-                                    v = v_h;
-                                }
-                                h_s[p * H_S_STRIDE + c] = tm_from_f32<__half>(v);
+                        for (int ni = 0; ni < 4; ++ni) {
+                            const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                            float v[2] = {0.0f, 0.0f};
+                            if (inside) {
+                                const int c = c0 + 0, oc = e0 + c;
+                                float v_t3 = d[mi][ni][rh * 2 + 0];
+                                float v_t4 = v_t3 + tm_f32(b1[oc]);
+                                float v_h = tm_silu(v_t4);
+                                v_h = tm_round_f16(v_h);
+                                v[0] = v_h;
                             }
+                            if (inside) {
+                                const int c = c0 + 1, oc = e0 + c;
+                                float v_t3 = d[mi][ni][rh * 2 + 1];
+                                float v_t4 = v_t3 + tm_f32(b1[oc]);
+                                float v_h = tm_silu(v_t4);
+                                v_h = tm_round_f16(v_h);
+                                v[1] = v_h;
+                            }
+                            *reinterpret_cast<__half2*>(&h_s[p * H_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
                         }
                     }
                 }
@@ -292,29 +302,38 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     #pragma unroll
     for (int i = 0; i < 4; ++i) {
         const int grp = warp + i * (THREADS / 32);
+        if (grp >= 26) continue;
         const int mb = grp / 2, nb = grp % 2;
         #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
             #pragma unroll
-            for (int ni = 0; ni < 4; ++ni) {
+            for (int rh = 0; rh < 2; ++rh) {
+                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                if (p >= 392) continue;  // padding rows of the last row tile
+                const int ly = p / 28, lx = p % 28;
+                const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 #pragma unroll
-                for (int r = 0; r < 4; ++r) {
-                    const int p = (mb * 2 + mi) * 16 + lane_row + (r >> 1) * 8;
-                    const int c = (nb * 4 + ni) * 8 + 2 * lane_col + (r & 1);
-                    if (grp < 26 && p < 392) {
-                        const int ly = p / TILE_W, lx = p % TILE_W;
-                        const int gh = h0 + ly, gw = w0 + lx;
-                        const int oc = c;
-                        float v = 0.0f;
-                        if (gh < H && gw < W) {
-                            float v_t6 = y_acc[i][mi][ni][r];
-                            float v_t7 = v_t6 + tm_f32(b2[oc]);
-                            float v_y = v_t7 + tm_f32(x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
-                            v_y = tm_round_f16(v_y);
-                            v = v_y;
-                        }
-                        y_acc[i][mi][ni][r] = v;
+                for (int ni = 0; ni < 4; ++ni) {
+                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                    float v[2] = {0.0f, 0.0f};
+                    if (inside) {
+                        const int c = c0 + 0, oc = 0 + c;
+                        float v_t6 = y_acc[i][mi][ni][rh * 2 + 0];
+                        float v_t7 = v_t6 + tm_f32(b2[oc]);
+                        float v_y = v_t7 + tm_f32(x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
+                        v_y = tm_round_f16(v_y);
+                        v[0] = v_y;
                     }
+                    if (inside) {
+                        const int c = c0 + 1, oc = 0 + c;
+                        float v_t6 = y_acc[i][mi][ni][rh * 2 + 1];
+                        float v_t7 = v_t6 + tm_f32(b2[oc]);
+                        float v_y = v_t7 + tm_f32(x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
+                        v_y = tm_round_f16(v_y);
+                        v[1] = v_y;
+                    }
+                    y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }
             }
         }
@@ -323,19 +342,31 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     #pragma unroll
     for (int i = 0; i < 4; ++i) {
         const int grp = warp + i * (THREADS / 32);
+        if (grp >= 26) continue;
         const int mb = grp / 2, nb = grp % 2;
         #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
             #pragma unroll
-            for (int ni = 0; ni < 4; ++ni) {
+            for (int rh = 0; rh < 2; ++rh) {
+                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                if (p >= 392) continue;  // padding rows of the last row tile
+                const int ly = p / 28, lx = p % 28;
+                const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                if (!inside) continue;
                 #pragma unroll
-                for (int r = 0; r < 4; ++r) {
-                    const int p = (mb * 2 + mi) * 16 + lane_row + (r >> 1) * 8;
-                    const int c = (nb * 4 + ni) * 8 + 2 * lane_col + (r & 1);
-                    if (grp < 26 && p < 392) {
-                        const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;
-                        if (gh < H && gw < W) y[((size_t)(n * H + gh) * W + gw) * 64 + c] = tm_from_f32<__half>(y_acc[i][mi][ni][r]);
+                for (int ni = 0; ni < 4; ++ni) {
+                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                    float v[2] = {0.0f, 0.0f};
+                    {
+                        const int c = c0 + 0, oc = 0 + c;
+                        v[0] = y_acc[i][mi][ni][rh * 2 + 0];
                     }
+                    {
+                        const int c = c0 + 1, oc = 0 + c;
+                        v[1] = y_acc[i][mi][ni][rh * 2 + 1];
+                    }
+                    *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);
                 }
             }
         }

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "d401131e2b59eae10d401105dffb35af660e0400a4300e8a35e9239f215e836a";
+    public static final String SOURCE_SHA256 = "951430076700ed7c3dd3dfe99f3ae6c327af107802e156af81621f3512ff881c";
 
     private final ProgramLauncher launcher;
 

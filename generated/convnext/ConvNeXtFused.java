@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "1f32d1e665afc3e192743c7e0646d38d8a121719fe1a48b5b842486df39c670a";
+    public static final String SOURCE_SHA256 = "d27616599605b84d69041103c9913864b3e73e6c15dbdb93818c9ffcf1e48214";
 
     private final ProgramLauncher launcher;
 

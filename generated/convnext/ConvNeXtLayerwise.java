@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "e8b478c9bb371dce783eb191f6d06fe3811162c019adc76f430064a7bd9d32f9";
+    public static final String SOURCE_SHA256 = "964d28460fba58ab770b02d690a760d36a9d83634d7bad53c6dcf54d03ccc001";
 
     private final ProgramLauncher launcher;
 

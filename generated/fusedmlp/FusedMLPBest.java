@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "a9eb658c0b8419acf41868409a046c6ce4a8bcd72e248bc9937bf613f39a6304";
+    public static final String SOURCE_SHA256 = "f1ca0908d714587c6d29ad8d2fc3b10af4354b4d625236a1ac088e8e549d8393";
 
     private final ProgramLauncher launcher;
 

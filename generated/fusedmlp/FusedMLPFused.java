@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "bf1158a0d571339669c20af4a6ac75dffa7cdf6932fdf7b59e1304fe4c36aeac";
+    public static final String SOURCE_SHA256 = "be7a6db13e1968a29dc8c600ea0228d06004828b190c8c416b976c173a2ea8d2";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "cb14a1787fbe05a04b7ad151916e9d5fb9b7deff02c1befa7b250bc8b0cda056";
+    public static final String SOURCE_SHA256 = "f149445e4df954242e635497743617d0fe9629540bdbec8cf076361d8d5a8786";
 
     private final ProgramLauncher launcher;
 

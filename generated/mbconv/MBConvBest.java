@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "a306217f15196872e97422bd0767dbbcd926119aecfe07d7d891252688f943b7";
+    public static final String SOURCE_SHA256 = "12ffec12ec9122927e18e4d5b16a7a7cef42c966034205db3b122f3e75a7d801";
 
     private final ProgramLauncher launcher;
 

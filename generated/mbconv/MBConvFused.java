@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "717e0b28d8d6f334dd4b369ec21fb9a6bf2b721da314b7be97a8f55834578dc3";
+    public static final String SOURCE_SHA256 = "f50f6a7be27029f262445aa8764ab682b97d070e2efbcc7366cf66d60b0f4dd0";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "843898ca008b5e9e4860ac708eff09e7f800d442e76c1fcc730c5965224473d7";
+    public static final String SOURCE_SHA256 = "220325f01ad77e04514651d291effe80ac65b65fb56864af1ae7035134fa889b";
 
     private final ProgramLauncher launcher;
 

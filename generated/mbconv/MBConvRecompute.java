@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "3bdd8a6488fdc0e9efb2bdc619757dc87040a40c0394a89a9fddb5ae00a27340";
+    public static final String SOURCE_SHA256 = "c020ff56c7ab8e315e5e3c29d2de85440d6c5cde025cfeb727fe064f84ab81fe";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "41be483e730e8e00a8842b1498155a788f60c02d4d5cad53bd403a3d145898cc";
+    public static final String SOURCE_SHA256 = "43ad104c1df7cf55d80ea22832cb2686bdbe8387eaca938bbedf62846bd26931";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "736f1ea3e27573b08a70c3acd4c12987c29c8d5a27056cec93b73ff28a5a0d47";
+    public static final String SOURCE_SHA256 = "ee50b0b105a257c8a32b68800602bf974f57708886862014fc6a82ae602b4057";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "0e3f8233c96bd601ba8bc4dc7ea8e6c19199829c71569ae49d23ee6e092b5fa0";
+    public static final String SOURCE_SHA256 = "73c2dd263a80e47bab5e05590fb6782085582da574f8ef249050d91890ab3b7b";
 
     private final ProgramLauncher launcher;
 

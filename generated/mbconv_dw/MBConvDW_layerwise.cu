@@ -25,10 +25,12 @@ template <> __device__ __forceinline__ float tm_from_f32<float>(float v) { retur
 __device__ __forceinline__ float tm_round_f16(float v) { return __half2float(__float2half_rn(v)); }
 __device__ __forceinline__ float tm_round_bf16(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
 
-// Activation functions, in f32, matching PyTorch's definitions.
+// Activation functions, in f32, matching PyTorch's definitions. exp and the division use the
+// hardware approximations (__expf, __fdividef: a few f32 ulp), far below the f16/bf16 rounding that
+// follows a named value; erf and tanh are the accurate library functions.
 __device__ __forceinline__ float tm_relu(float x) { return fmaxf(x, 0.0f); }
-__device__ __forceinline__ float tm_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-__device__ __forceinline__ float tm_silu(float x) { return x / (1.0f + expf(-x)); }
+__device__ __forceinline__ float tm_sigmoid(float x) { return __fdividef(1.0f, 1.0f + __expf(-x)); }
+__device__ __forceinline__ float tm_silu(float x) { return __fdividef(x, 1.0f + __expf(-x)); }
 __device__ __forceinline__ float tm_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
 __device__ __forceinline__ float tm_gelu_tanh(float x) {
     return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
@@ -153,23 +155,34 @@ MBConvDW_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
             #pragma unroll
             for (int mi = 0; mi < 2; ++mi) {
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
+                for (int rh = 0; rh < 2; ++rh) {
+                    const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                    if (p >= 256) continue;  // padding rows of the last row tile
+                    const int ly = p / 16, lx = p % 16;
+                    const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+                    const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                    if (!inside) continue;
                     #pragma unroll
-                    for (int r = 0; r < 4; ++r) {
-                        const int p = (mb * 2 + mi) * 16 + lane_row + (r >> 1) * 8;
-                        const int c = (nb * 4 + ni) * 8 + 2 * lane_col + (r & 1);
-                        if (p < 256) {
-                            const int ly = p / 16, lx = p % 16;
-                            const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                            const int oc = 0 + c;
-                            if (gh < H && gw < W) {
-                                float v_t1 = d[mi][ni][r];
-                                float v_t2 = v_t1 + tm_f32(b1[oc]);
-                                float v_h1 = tm_silu(v_t2);
-                                v_h1 = tm_round_f16(v_h1);
-                                h1[((size_t)(n * H + gh) * W + gw) * 256 + oc] = tm_from_f32<__half>(v_h1);
-                            }
+                    for (int ni = 0; ni < 4; ++ni) {
+                        const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                        float v[2] = {0.0f, 0.0f};
+                        {
+                            const int c = c0 + 0, oc = 0 + c;
+                            float v_t1 = d[mi][ni][rh * 2 + 0];
+                            float v_t2 = v_t1 + tm_f32(b1[oc]);
+                            float v_h1 = tm_silu(v_t2);
+                            v_h1 = tm_round_f16(v_h1);
+                            v[0] = v_h1;
                         }
+                        {
+                            const int c = c0 + 1, oc = 0 + c;
+                            float v_t1 = d[mi][ni][rh * 2 + 1];
+                            float v_t2 = v_t1 + tm_f32(b1[oc]);
+                            float v_h1 = tm_silu(v_t2);
+                            v_h1 = tm_round_f16(v_h1);
+                            v[1] = v_h1;
+                        }
+                        *reinterpret_cast<__half2*>(h1 + ((size_t)(n * H + gh) * W + gw) * 256 + c0) = __floats2half2_rn(v[0], v[1]);
                     }
                 }
             }
@@ -300,23 +313,34 @@ MBConvDW_layerwise_L3(const __half* __restrict__ h2, const __half* __restrict__ 
             #pragma unroll
             for (int mi = 0; mi < 2; ++mi) {
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
+                for (int rh = 0; rh < 2; ++rh) {
+                    const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                    if (p >= 256) continue;  // padding rows of the last row tile
+                    const int ly = p / 16, lx = p % 16;
+                    const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+                    const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                    if (!inside) continue;
                     #pragma unroll
-                    for (int r = 0; r < 4; ++r) {
-                        const int p = (mb * 2 + mi) * 16 + lane_row + (r >> 1) * 8;
-                        const int c = (nb * 4 + ni) * 8 + 2 * lane_col + (r & 1);
-                        if (p < 256) {
-                            const int ly = p / 16, lx = p % 16;
-                            const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                            const int oc = 0 + c;
-                            if (gh < H && gw < W) {
-                                float v_t7 = d[mi][ni][r];
-                                float v_t8 = v_t7 + tm_f32(b3[oc]);
-                                float v_y = v_t8 + tm_f32(x[((size_t)(n * H + gh) * W + gw) * 64 + oc]);
-                                v_y = tm_round_f16(v_y);
-                                y[((size_t)(n * H + gh) * W + gw) * 64 + oc] = tm_from_f32<__half>(v_y);
-                            }
+                    for (int ni = 0; ni < 4; ++ni) {
+                        const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                        float v[2] = {0.0f, 0.0f};
+                        {
+                            const int c = c0 + 0, oc = 0 + c;
+                            float v_t7 = d[mi][ni][rh * 2 + 0];
+                            float v_t8 = v_t7 + tm_f32(b3[oc]);
+                            float v_y = v_t8 + tm_f32(x[((size_t)(n * H + gh) * W + gw) * 64 + oc]);
+                            v_y = tm_round_f16(v_y);
+                            v[0] = v_y;
                         }
+                        {
+                            const int c = c0 + 1, oc = 0 + c;
+                            float v_t7 = d[mi][ni][rh * 2 + 1];
+                            float v_t8 = v_t7 + tm_f32(b3[oc]);
+                            float v_y = v_t8 + tm_f32(x[((size_t)(n * H + gh) * W + gw) * 64 + oc]);
+                            v_y = tm_round_f16(v_y);
+                            v[1] = v_y;
+                        }
+                        *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);
                     }
                 }
             }

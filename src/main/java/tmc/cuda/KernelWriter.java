@@ -29,7 +29,7 @@ final class KernelWriter {
             "gh", "gw", "e0", "N", "H", "W", "lane", "warp", "acc", "v", "s", "q", "d", "mean", "rstd", "inside",
             "smem", "src", "wp", "ky", "kx", "ic", "g", "e", "lane_row", "lane_col", "grp", "mt", "nb", "ni", "r",
             "k0", "a0", "a1", "a2", "a3", "a0p", "a1p", "p0", "p1", "wrow", "wv", "pw", "item", "y0", "x0", "y1", "x1",
-            "cin", "wg", "icr", "arow", "brow", "pa", "ya", "xa", "mi", "nj", "b", "row", "col", "wb0", "wb1", "ly_c", "lx_c", "gh_c", "gw_c", "oc_c", "int", "float", "double", "char", "auto", "for", "if",
+            "cin", "wg", "icr", "arow", "brow", "pa", "ya", "xa", "mi", "nj", "b", "row", "col", "wb0", "wb1", "rh", "c0", "ly_c", "lx_c", "gh_c", "gw_c", "oc_c", "int", "float", "double", "char", "auto", "for", "if",
             "do", "while", "return", "const", "register", "static", "void", "switch", "case", "default", "new",
             "delete", "this", "class", "struct", "union", "template", "typename", "using", "namespace", "bool",
             "true", "false", "signed", "unsigned", "long", "short", "volatile", "sizeof", "break", "continue",
@@ -367,11 +367,15 @@ final class KernelWriter {
         int total = k.tilePixels() * ch;
         if (fragments.containsKey(src.name())) {
             MmaTiling f = fragments.get(src.name());
-            fragmentLoop(src, f, () -> {
-                w.line("const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;");
-                w.line("if (gh < H && gw < W) " + cname(a.name()) + "[((size_t)(n * H + gh) * W + gw) * " + ch
-                        + " + c] = tm_from_f32<" + t + ">(" + src.name() + "[i][mi][ni][r]);");
-            });
+            w.line("#pragma unroll");
+            w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
+            w.line("const int grp = warp + i * (THREADS / 32);");
+            if (f.groups() % k.warps() != 0) w.line("if (grp >= " + f.groups() + ") continue;");
+            w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
+            String elem = src.name() + "[i][mi][ni][rh * 2 + ";
+            fragmentPairs(f, "mb", "nb", f.pixels(), k.tileW(), 0, "0", true, rc -> elem + rc + "]",
+                    (v0, v1) -> storePair(cname(a.name()) + " + ((size_t)(n * H + gh) * W + gw) * " + ch + " + c0", dt, v0, v1));
+            w.close();
             return;
         }
         if (src.space() == Space.REGISTERS) {
@@ -800,16 +804,73 @@ final class KernelWriter {
         w.line("float d[" + f.wm() + "][" + f.wn() + "][4] = {};");
         mmaKLoop(src, pw, "d[mi][ni]", pw.in().channels(), "nb * " + f.wn() * 8, staged ? "0" : ch0, "0", f,
                 rg.side(), rg.halo());
-        fragmentElements(f, "mb", "nb", () -> {
-            w.open("if (p < " + rg.pixels() + ")");
-            w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
-            w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
-            w.line("const int oc = " + ch0 + " + c;");
-            writeResult(c, dst, rg, "d[mi][ni][r]");
+        fragmentPairs(f, "mb", "nb", rg.pixels(), rg.side(), rg.halo(), rg.streamed() ? "e0" : "0",
+                dst.space() == Space.GLOBAL, rc -> evaluate(c.layer(), rg, c.sources(), "d[mi][ni][rh * 2 + " + rc + "]"),
+                (v0, v1) -> dst.space() == Space.GLOBAL ? storePair(globalElementAddress(dst, "c0"), dst.dtype(), v0, v1)
+                        : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), v0, v1));
+        w.close();
+        w.close();
+    }
+
+    /** The value of channel {@code c0 + rc} at the current pixel, emitted by the caller. */
+    private interface PairValue {
+        String emit(int rc);
+    }
+
+    /** Emits the store of the two adjacent channels (c0, c0 + 1) and returns the statement. */
+    private interface PairStore {
+        String statement(String v0, String v1);
+    }
+
+    /**
+     * The epilogue over a block's fragments, by pixel row and channel pair: an mma lane holds, for each tile,
+     * two rows (lane_row and lane_row + 8) of two adjacent channels. The pixel's geometry is computed once per
+     * row, both channels are evaluated, and one packed store writes them.
+     *
+     * @param maskOnly when true (a global destination) pixels outside the image are skipped; otherwise they
+     *                 are written as zero (a shared destination that a conv may read as padding)
+     */
+    private void fragmentPairs(MmaTiling f, String mbVar, String nbVar, int pixels, int side, int halo, String ch0,
+                               boolean maskOnly, PairValue value, PairStore store) {
+        w.line("#pragma unroll");
+        w.open("for (int mi = 0; mi < " + f.wm() + "; ++mi)");
+        w.line("#pragma unroll");
+        w.open("for (int rh = 0; rh < 2; ++rh)");
+        w.line("const int p = (" + mbVar + " * " + f.wm() + " + mi) * 16 + lane_row + rh * 8;");
+        w.line("if (p >= " + pixels + ") continue;  // padding rows of the last row tile");
+        w.line("const int ly = p / " + side + ", lx = p % " + side + ";");
+        w.line("const int gh = h0 - " + halo + " + ly, gw = w0 - " + halo + " + lx;");
+        w.line("const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;");
+        if (maskOnly) w.line("if (!inside) continue;");
+        w.line("#pragma unroll");
+        w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
+        w.line("const int c0 = (" + nbVar + " * " + f.wn() + " + ni) * 8 + 2 * lane_col;");
+        w.line("float v[2] = {0.0f, 0.0f};");
+        for (int rc = 0; rc < 2; rc++) {
+            w.open(maskOnly ? "" : "if (inside)");
+            w.line("const int c = c0 + " + rc + ", oc = " + ch0 + " + c;");
+            w.line("v[" + rc + "] = " + value.emit(rc) + ";");
             w.close();
-        });
+        }
+        w.line(store.statement("v[0]", "v[1]"));
         w.close();
         w.close();
+        w.close();
+    }
+
+    /** One store of two adjacent values (the address is aligned: even channel, even row stride). */
+    static String storePair(String address, DType dtype, String v0, String v1) {
+        return switch (dtype) {
+            case F16 -> "*reinterpret_cast<__half2*>(" + address + ") = __floats2half2_rn(" + v0 + ", " + v1 + ");";
+            case BF16 -> "*reinterpret_cast<__nv_bfloat162*>(" + address + ") = __floats2bfloat162_rn(" + v0 + ", " + v1 + ");";
+            case F32 -> "*reinterpret_cast<float2*>(" + address + ") = make_float2(" + v0 + ", " + v1 + ");";
+        };
+    }
+
+    /** The address of activation dst.tensor() at the current pixel (gh, gw) and channel {@code channel}. */
+    private String globalElementAddress(Buffer dst, String channel) {
+        Activation a = block.activation(dst.tensor()).orElseGet(() -> findOut(dst.tensor()));
+        return cname(a.name()) + " + ((size_t)(n * H + gh) * W + gw) * " + a.channels() + " + " + channel;
     }
 
     /** Stores one computed element (zero outside the image for shared destinations, masked for global ones). */
@@ -827,25 +888,6 @@ final class KernelWriter {
             w.line(dst.name() + "[p * " + upper(dst) + "_STRIDE + c] = tm_from_f32<" + CudaEmitter.ctype(dst.dtype())
                     + ">(v);");
         }
-    }
-
-    /**
-     * Loops over the elements of one block's fragments (mi, ni, r), defining p (pixel in the region) and c
-     * (channel within the instruction's range) for {@code body}.
-     */
-    private void fragmentElements(MmaTiling f, String mbVar, String nbVar, Runnable body) {
-        w.line("#pragma unroll");
-        w.open("for (int mi = 0; mi < " + f.wm() + "; ++mi)");
-        w.line("#pragma unroll");
-        w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
-        w.line("#pragma unroll");
-        w.open("for (int r = 0; r < 4; ++r)");
-        w.line("const int p = (" + mbVar + " * " + f.wm() + " + mi) * 16 + lane_row + (r >> 1) * 8;");
-        w.line("const int c = (" + nbVar + " * " + f.wn() + " + ni) * 8 + 2 * lane_col + (r & 1);");
-        body.run();
-        w.close();
-        w.close();
-        w.close();
     }
 
     /**
@@ -927,43 +969,27 @@ final class KernelWriter {
         w.close();
     }
 
-    /** Loops over the fragment elements of an accumulator: block i, then (mi, ni, r) give pixel p, channel c. */
-    private void fragmentLoop(Buffer acc, MmaTiling f, Runnable body) {
-        w.line("#pragma unroll");
-        w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
-        w.line("const int grp = warp + i * (THREADS / 32);");
-        w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
-        fragmentElements(f, "mb", "nb", () -> {
-            w.open("if (grp < " + f.groups() + " && p < " + f.pixels() + ")");
-            body.run();
-            w.close();
-        });
-        w.close();
-    }
-
     private void finishMma(Instr.Finish fin, Region rg) {
         Buffer acc = fin.acc();
         Buffer dst = fin.dst();
         MmaTiling f = fragments.get(acc.name());
+        boolean inPlace = dst == acc || dst.name().equals(acc.name());
+        if (!inPlace && dst.space() != Space.SHARED) {
+            throw new IllegalStateException("finish into a register buffer other than the accumulator");
+        }
         w.comment("epilogue of " + fin.layer().describe() + " on the accumulator fragments -> " + dst.name() + "   ("
                 + sourceName + ":" + fin.layer().span().line() + ")");
-        fragmentLoop(acc, f, () -> {
-            w.line("const int ly = p / TILE_W, lx = p % TILE_W;");
-            w.line("const int gh = h0 + ly, gw = w0 + lx;");
-            w.line("const int oc = c;");
-            w.line("float v = 0.0f;");
-            w.open("if (gh < H && gw < W)");
-            w.line("v = " + evaluate(fin.layer(), rg, fin.sources(), acc.name() + "[i][mi][ni][r]") + ";");
-            w.close();
-            if (dst == acc || dst.name().equals(acc.name())) {
-                w.line(acc.name() + "[i][mi][ni][r] = v;");
-            } else if (dst.space() == Space.SHARED) {
-                w.line(dst.name() + "[p * " + upper(dst) + "_STRIDE + c] = tm_from_f32<" + CudaEmitter.ctype(dst.dtype())
-                        + ">(v);");
-            } else {
-                throw new IllegalStateException("finish into a register buffer other than the accumulator");
-            }
-        });
+        w.line("#pragma unroll");
+        w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
+        w.line("const int grp = warp + i * (THREADS / 32);");
+        if (f.groups() % k.warps() != 0) w.line("if (grp >= " + f.groups() + ") continue;");
+        w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
+        String elem = acc.name() + "[i][mi][ni][rh * 2 + ";
+        fragmentPairs(f, "mb", "nb", f.pixels(), k.tileW(), 0, "0", false,
+                rc -> evaluate(fin.layer(), rg, fin.sources(), elem + rc + "]"),
+                (v0, v1) -> inPlace ? elem + "0] = " + v0 + "; " + elem + "1] = " + v1 + ";"
+                        : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), v0, v1));
+        w.close();
     }
 
     static List<String> reservedNames() {
