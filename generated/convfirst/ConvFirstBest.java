@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "45f917e1a02ed376209ea2e7bf5ad26b5a841bbd25738794a510c93f9040e311";
+    public static final String SOURCE_SHA256 = "2d064c0fe595c65d0d564cbeabf271806f907380d298a53ef1128ed3c54a2a5d";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "71b3a8ace52e4bddb033001ae8bc5a5a6d6cbaf930d8ebf20c6017f2f96baf9f";
+    public static final String SOURCE_SHA256 = "e9e3430c99ac3a197b7089d0e6183b67e29bec46eb118a0676afb0cd410fad7b";
 
     private final ProgramLauncher launcher;
 

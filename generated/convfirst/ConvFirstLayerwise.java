@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "79f372954f5955e4221a7ad457c23d1db7816a3ae81d954c3915f64a20940016";
+    public static final String SOURCE_SHA256 = "5fbf2ad2c666c6df295e77c43a99140bec76381718500b7226a7906fa3ece1f7";
 
     private final ProgramLauncher launcher;
 

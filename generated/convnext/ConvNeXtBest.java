@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "951430076700ed7c3dd3dfe99f3ae6c327af107802e156af81621f3512ff881c";
+    public static final String SOURCE_SHA256 = "bfcd93220eba5094d9cc3add18fd2549fa6d51bf506ac4b59dd9d0a5cb2ab009";
 
     private final ProgramLauncher launcher;
 

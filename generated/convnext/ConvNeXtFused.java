@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "d27616599605b84d69041103c9913864b3e73e6c15dbdb93818c9ffcf1e48214";
+    public static final String SOURCE_SHA256 = "680cf1a744a34f7be4dc9988f789e204cb6b8b24bfc9e30944b53d2adc6bfd51";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "964d28460fba58ab770b02d690a760d36a9d83634d7bad53c6dcf54d03ccc001";
+    public static final String SOURCE_SHA256 = "e91613309342139c12d24bb70760c952086569fcac6a4631a8781b20dbcdb5a8";
 
     private final ProgramLauncher launcher;
 

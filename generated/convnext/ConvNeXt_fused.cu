@@ -83,6 +83,11 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
+// Two adjacent values (4-byte aligned) converted to f32.
+__device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
+__device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
+    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+}
 // Two adjacent 16-bit values as one 32-bit register (the address is 4-byte aligned).
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
@@ -90,7 +95,7 @@ template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
 #endif
 
 // Kernel ConvNeXt_fused
-//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  103744 B shared,  ~136 registers per thread (planner estimate)
+//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  113152 B shared,  ~136 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 conv2d 7x7 depthwise 96->96 -> a   (samples/convnext.tm:16)
 //   L2 layernorm 96 -> n   (samples/convnext.tm:17)
@@ -102,6 +107,7 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
     constexpr int THREADS = 128;
     constexpr int TILE_H = 8, TILE_W = 8;
     constexpr int X_S_W = 14, X_S_PIXELS = 196, X_S_STRIDE = 104;
+    constexpr int WD_S_W = 8, WD_S_PIXELS = 49, WD_S_STRIDE = 96;
     constexpr int W1_S_W = 8, W1_S_PIXELS = 64, W1_S_STRIDE = 104;
     constexpr int W2_S_W = 8, W2_S_PIXELS = 96, W2_S_STRIDE = 72;
     constexpr int A_S_W = 8, A_S_PIXELS = 64, A_S_STRIDE = 104;
@@ -117,11 +123,12 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 14x14 pixels (halo 3) x 96 channels, 40768 B (line 24)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 40768);  // w1: 8x8 pixels x 96 channels, 13312 B (line 9)
-    __half* w2_s = reinterpret_cast<__half*>(smem + 54080);  // w2: 12x8 pixels x 64 channels, 13824 B (line 11)
-    __half* a_s = reinterpret_cast<__half*>(smem + 67904);  // a: 8x8 pixels x 96 channels, 13312 B (line 25)
-    __half* n_s = reinterpret_cast<__half*>(smem + 81216);  // n: 8x8 pixels x 96 channels, 13312 B (line 26)
-    __half* h_s = reinterpret_cast<__half*>(smem + 94528);  // h: 8x8 pixels x 64 channels, 9216 B (line 28)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 40768);  // wd: 6x8 pixels x 96 channels, 9408 B (line 5)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 50176);  // w1: 8x8 pixels x 96 channels, 13312 B (line 9)
+    __half* w2_s = reinterpret_cast<__half*>(smem + 63488);  // w2: 12x8 pixels x 64 channels, 13824 B (line 11)
+    __half* a_s = reinterpret_cast<__half*>(smem + 77312);  // a: 8x8 pixels x 96 channels, 13312 B (line 25)
+    __half* n_s = reinterpret_cast<__half*>(smem + 90624);  // n: 8x8 pixels x 96 channels, 13312 B (line 26)
+    __half* h_s = reinterpret_cast<__half*>(smem + 103936);  // h: 8x8 pixels x 64 channels, 9216 B (line 28)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 64 pixels x 96 channels, 48 per thread (line 29)
 
     // load x[n, h0-3 : h0+11, w0-3 : w0+11, :] -> x_s, zero outside the image
@@ -133,34 +140,60 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
             v = *reinterpret_cast<const uint4*>(x + ((size_t)(n * H + gh) * W + gw) * 96 + c);
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
+    // stage wd[0 : 0+96, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
+    for (int i = tid; i < 4704; i += THREADS) {
+        const int tap = i / 96, col = i % 96;  // col = channel * 1 + input
+        wd_s[i] = wd[((size_t)(0 + col / 1) * 49 + tap) * 1 + col % 1];
+    }
     __syncthreads();
     // L1 conv2d 7x7 depthwise 96->96 -> a over 8x8 pixels -> a_s   (samples/convnext.tm:16)
-    for (int i = tid; i < 6144; i += THREADS) {
-        const int p = i / 96, c = i % 96;
-        const int ly = p / 8, lx = p % 8;
-        const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-        const int oc = c;
-        float v = 0.0f;
-        if (gh >= 0 && gh < H && gw >= 0 && gw < W) {
-            float v_t1 = 0.0f;
-            {
-                const int g = oc / 1;  // group of this output channel
-                #pragma unroll 1
-                for (int ky = 0; ky < 7; ++ky) {
-                    #pragma unroll
-                    for (int kx = 0; kx < 7; ++kx) {
-                        const __half* src = x_s + ((ly + ky + 0) * X_S_W + lx + kx + 0) * X_S_STRIDE + g * 1;
-                        const __half* wp = wd + ((size_t)(oc * 7 + ky) * 7 + kx) * 1;
-                        #pragma unroll
-                        for (int ic = 0; ic < 1; ++ic) v_t1 += tm_f32(src[ic]) * tm_f32(wp[ic]);
-                    }
+    for (int i = tid; i < 768; i += THREADS) {
+        const int cp = i % 48, seg = (i / 48) % 2, row = i / 96;
+        const int c0 = 2 * cp, x0 = seg * 4;  // channels c0, c0 + 1 of pixels x0 .. x0 + 3
+        float2 acc[4] = {};
+        #pragma unroll 1
+        for (int ky = 0; ky < 7; ++ky) {
+            const __half* in = x_s + ((row + ky + 0) * X_S_W + x0 + 0) * X_S_STRIDE + 0 + c0;
+            float2 xs[10];
+            #pragma unroll
+            for (int j = 0; j < 10; ++j) {
+                // columns past the region's right edge stay in the buffer (its halo); their results are dropped
+                xs[j] = x0 + 0 + j < X_S_W ? tm_f32x2(in + j * X_S_STRIDE) : make_float2(0.0f, 0.0f);
+            }
+            #pragma unroll
+            for (int kx = 0; kx < 7; ++kx) {
+                const float2 wv = tm_f32x2(wd_s + (ky * 7 + kx) * 96 + 0 + c0);
+                #pragma unroll
+                for (int r = 0; r < 4; ++r) {
+                    acc[r].x += xs[r + kx].x * wv.x;
+                    acc[r].y += xs[r + kx].y * wv.y;
                 }
             }
-            float v_a = v_t1 + tm_f32(bd[oc]);
-            v_a = tm_round_f16(v_a);
-            v = v_a;
         }
-        a_s[p * A_S_STRIDE + c] = tm_from_f32<__half>(v);
+        #pragma unroll
+        for (int r = 0; r < 4; ++r) {
+            const int ly = row, lx = x0 + r;
+            if (lx >= 8) continue;
+            const int p = ly * 8 + lx;
+            const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+            const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+            float v[2] = {0.0f, 0.0f};
+            if (inside) {
+                const int c = c0 + 0, oc = 0 + c;
+                float v_t1 = acc[r].x;
+                float v_a = v_t1 + tm_f32(bd[oc]);
+                v_a = tm_round_f16(v_a);
+                v[0] = v_a;
+            }
+            if (inside) {
+                const int c = c0 + 1, oc = 0 + c;
+                float v_t1 = acc[r].y;
+                float v_a = v_t1 + tm_f32(bd[oc]);
+                v_a = tm_round_f16(v_a);
+                v[1] = v_a;
+            }
+            *reinterpret_cast<__half2*>(&a_s[p * A_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
+        }
     }
     __syncthreads();
     // L2 layernorm 96 -> n over 8x8 pixels -> n_s   (samples/convnext.tm:17)

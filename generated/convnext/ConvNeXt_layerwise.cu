@@ -83,6 +83,11 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
+// Two adjacent values (4-byte aligned) converted to f32.
+__device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
+__device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
+    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+}
 // Two adjacent 16-bit values as one 32-bit register (the address is 4-byte aligned).
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
@@ -90,7 +95,7 @@ template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
 #endif
 
 // Kernel ConvNeXt_layerwise_L1
-//   grid (ceil(W / 32), ceil(H / 8), N),  512 threads (16 warps),  110656 B shared,  ~56 registers per thread (planner estimate)
+//   grid (ceil(W / 32), ceil(H / 8), N),  512 threads (16 warps),  120064 B shared,  ~56 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 conv2d 7x7 depthwise 96->96 -> a   (samples/convnext.tm:16)
 // At most 64 registers per thread, so that 2 blocks of 512 threads fit an SM's registers.
@@ -99,6 +104,7 @@ ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
     constexpr int THREADS = 512;
     constexpr int TILE_H = 8, TILE_W = 32;
     constexpr int X_S_W = 38, X_S_PIXELS = 532, X_S_STRIDE = 104;
+    constexpr int WD_S_W = 32, WD_S_PIXELS = 49, WD_S_STRIDE = 96;
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -106,6 +112,7 @@ ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
     const int tid = threadIdx.x;
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 14x38 pixels (halo 3) x 96 channels, 110656 B (line 4)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 110656);  // wd: 1x32 pixels x 96 channels, 9408 B (line 5)
 
     // load x[n, h0-3 : h0+11, w0-3 : w0+35, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 12; i += THREADS) {
@@ -116,31 +123,60 @@ ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
             v = *reinterpret_cast<const uint4*>(x + ((size_t)(n * H + gh) * W + gw) * 96 + c);
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
+    // stage wd[0 : 0+96, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
+    for (int i = tid; i < 4704; i += THREADS) {
+        const int tap = i / 96, col = i % 96;  // col = channel * 1 + input
+        wd_s[i] = wd[((size_t)(0 + col / 1) * 49 + tap) * 1 + col % 1];
+    }
     __syncthreads();
     // L1 conv2d 7x7 depthwise 96->96 -> a over 8x32 pixels -> a   (samples/convnext.tm:16)
-    for (int i = tid; i < 24576; i += THREADS) {
-        const int p = i / 96, c = i % 96;
-        const int ly = p / 32, lx = p % 32;
-        const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-        const int oc = c;
-        if (gh < H && gw < W) {
-            float v_t1 = 0.0f;
-            {
-                const int g = oc / 1;  // group of this output channel
-                #pragma unroll 1
-                for (int ky = 0; ky < 7; ++ky) {
-                    #pragma unroll
-                    for (int kx = 0; kx < 7; ++kx) {
-                        const __half* src = x_s + ((ly + ky + 0) * X_S_W + lx + kx + 0) * X_S_STRIDE + g * 1;
-                        const __half* wp = wd + ((size_t)(oc * 7 + ky) * 7 + kx) * 1;
-                        #pragma unroll
-                        for (int ic = 0; ic < 1; ++ic) v_t1 += tm_f32(src[ic]) * tm_f32(wp[ic]);
-                    }
+    for (int i = tid; i < 3072; i += THREADS) {
+        const int cp = i % 48, seg = (i / 48) % 8, row = i / 384;
+        const int c0 = 2 * cp, x0 = seg * 4;  // channels c0, c0 + 1 of pixels x0 .. x0 + 3
+        float2 acc[4] = {};
+        #pragma unroll 1
+        for (int ky = 0; ky < 7; ++ky) {
+            const __half* in = x_s + ((row + ky + 0) * X_S_W + x0 + 0) * X_S_STRIDE + 0 + c0;
+            float2 xs[10];
+            #pragma unroll
+            for (int j = 0; j < 10; ++j) {
+                // columns past the region's right edge stay in the buffer (its halo); their results are dropped
+                xs[j] = x0 + 0 + j < X_S_W ? tm_f32x2(in + j * X_S_STRIDE) : make_float2(0.0f, 0.0f);
+            }
+            #pragma unroll
+            for (int kx = 0; kx < 7; ++kx) {
+                const float2 wv = tm_f32x2(wd_s + (ky * 7 + kx) * 96 + 0 + c0);
+                #pragma unroll
+                for (int r = 0; r < 4; ++r) {
+                    acc[r].x += xs[r + kx].x * wv.x;
+                    acc[r].y += xs[r + kx].y * wv.y;
                 }
             }
-            float v_a = v_t1 + tm_f32(bd[oc]);
-            v_a = tm_round_f16(v_a);
-            a[((size_t)(n * H + gh) * W + gw) * 96 + oc] = tm_from_f32<__half>(v_a);
+        }
+        #pragma unroll
+        for (int r = 0; r < 4; ++r) {
+            const int ly = row, lx = x0 + r;
+            if (lx >= 32) continue;
+            const int p = ly * 32 + lx;
+            const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+            const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+            if (!inside) continue;
+            float v[2] = {0.0f, 0.0f};
+            {
+                const int c = c0 + 0, oc = 0 + c;
+                float v_t1 = acc[r].x;
+                float v_a = v_t1 + tm_f32(bd[oc]);
+                v_a = tm_round_f16(v_a);
+                v[0] = v_a;
+            }
+            {
+                const int c = c0 + 1, oc = 0 + c;
+                float v_t1 = acc[r].y;
+                float v_a = v_t1 + tm_f32(bd[oc]);
+                v_a = tm_round_f16(v_a);
+                v[1] = v_a;
+            }
+            *reinterpret_cast<__half2*>(a + ((size_t)(n * H + gh) * W + gw) * 96 + 0 + c0) = __floats2half2_rn(v[0], v[1]);
         }
     }
 }

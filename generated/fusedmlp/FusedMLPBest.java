@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "f1ca0908d714587c6d29ad8d2fc3b10af4354b4d625236a1ac088e8e549d8393";
+    public static final String SOURCE_SHA256 = "98f4f1b64b4f94f9675c9197fc37fa0089ec5a08e480cdd6592a4ef682905f7e";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "be7a6db13e1968a29dc8c600ea0228d06004828b190c8c416b976c173a2ea8d2";
+    public static final String SOURCE_SHA256 = "2120239114a409686aac250a2bcc63cbddefb16a87abee58dc87bf2e1be6eb9d";
 
     private final ProgramLauncher launcher;
 

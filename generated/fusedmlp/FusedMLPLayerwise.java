@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "f149445e4df954242e635497743617d0fe9629540bdbec8cf076361d8d5a8786";
+    public static final String SOURCE_SHA256 = "d9542eca1dfea82a3312f134d399a93b6accea2b6175c8f3afd00e61e87eaf0d";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "12ffec12ec9122927e18e4d5b16a7a7cef42c966034205db3b122f3e75a7d801";
+    public static final String SOURCE_SHA256 = "39b44570e373a7407f3f1479bb16571d6415eb32b47a51cb6abb67be11d2618c";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "f50f6a7be27029f262445aa8764ab682b97d070e2efbcc7366cf66d60b0f4dd0";
+    public static final String SOURCE_SHA256 = "cc7f4e4c5c3179eb43d8a10c940ca09cd46ebe7813be74c0a99d6190a0c953c1";
 
     private final ProgramLauncher launcher;
 

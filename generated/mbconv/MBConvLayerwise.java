@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "220325f01ad77e04514651d291effe80ac65b65fb56864af1ae7035134fa889b";
+    public static final String SOURCE_SHA256 = "fe474a82429f0dbec731a7b0ea501c2093801b95505dd4f7d87c5aa0cb5ffdd4";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "43ad104c1df7cf55d80ea22832cb2686bdbe8387eaca938bbedf62846bd26931";
+    public static final String SOURCE_SHA256 = "dbce941a63b612cc2dff0a22a4d38f3262cb46c623be5ad8a3a88fb639eaa8aa";
 
     private final ProgramLauncher launcher;
 

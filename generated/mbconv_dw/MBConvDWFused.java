@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "ee50b0b105a257c8a32b68800602bf974f57708886862014fc6a82ae602b4057";
+    public static final String SOURCE_SHA256 = "7afd583a7b4d708add3e8e74978568bdeaf2a9cfe01c8515f4ad1250c8e72f8c";
 
     private final ProgramLauncher launcher;
 

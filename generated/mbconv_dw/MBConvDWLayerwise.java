@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "73c2dd263a80e47bab5e05590fb6782085582da574f8ef249050d91890ab3b7b";
+    public static final String SOURCE_SHA256 = "5b5d41e3657c341f81a65c78405a1b0db9d6a904598cbd9d8fbf0a3608449d36";
 
     private final ProgramLauncher launcher;
 

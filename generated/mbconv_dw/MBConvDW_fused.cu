@@ -83,6 +83,11 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
+// Two adjacent values (4-byte aligned) converted to f32.
+__device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
+__device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
+    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+}
 // Two adjacent 16-bit values as one 32-bit register (the address is 4-byte aligned).
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
@@ -90,7 +95,7 @@ template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
 #endif
 
 // Kernel MBConvDW_fused
-//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  56448 B shared,  ~120 registers per thread (planner estimate)
+//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  57600 B shared,  ~120 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h1   (samples/mbconv_dw.tm:13)
 //   L2 conv2d 3x3 depthwise 256->256 -> h2   (samples/mbconv_dw.tm:14)
@@ -102,6 +107,7 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     constexpr int TILE_H = 8, TILE_W = 8;
     constexpr int X_S_W = 10, X_S_PIXELS = 100, X_S_STRIDE = 72;
     constexpr int W1_S_W = 8, W1_S_PIXELS = 64, W1_S_STRIDE = 72;
+    constexpr int WD_S_W = 8, WD_S_PIXELS = 9, WD_S_STRIDE = 64;
     constexpr int W3_S_W = 8, W3_S_PIXELS = 64, W3_S_STRIDE = 72;
     constexpr int H1_S_W = 10, H1_S_PIXELS = 100, H1_S_STRIDE = 72;
     constexpr int H2_S_W = 8, H2_S_PIXELS = 64, H2_S_STRIDE = 72;
@@ -116,9 +122,10 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 10x10 pixels (halo 1) x 64 channels, 14400 B (line 20)
     __half* w1_s = reinterpret_cast<__half*>(smem + 14400);  // w1: 8x8 pixels x 64 channels, 9216 B (line 5)
-    __half* w3_s = reinterpret_cast<__half*>(smem + 23616);  // w3: 8x8 pixels x 64 channels, 9216 B (line 9)
-    __half* h1_s = reinterpret_cast<__half*>(smem + 32832);  // h1: 10x10 pixels (halo 1) x 64 channels, 14400 B (line 22)
-    __half* h2_s = reinterpret_cast<__half*>(smem + 47232);  // h2: 8x8 pixels x 64 channels, 9216 B (line 23)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 23616);  // wd: 1x8 pixels x 64 channels, 1152 B (line 7)
+    __half* w3_s = reinterpret_cast<__half*>(smem + 24768);  // w3: 8x8 pixels x 64 channels, 9216 B (line 9)
+    __half* h1_s = reinterpret_cast<__half*>(smem + 33984);  // h1: 10x10 pixels (halo 1) x 64 channels, 14400 B (line 22)
+    __half* h2_s = reinterpret_cast<__half*>(smem + 48384);  // h2: 8x8 pixels x 64 channels, 9216 B (line 23)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 64 pixels x 64 channels, 32 per thread (line 24)
 
     // load x[n, h0-1 : h0+9, w0-1 : w0+9, :] -> x_s, zero outside the image
@@ -138,6 +145,11 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         for (int i = tid; i < 512; i += THREADS) {
             const int row = i / 8, col = (i % 8) * 8;
             *reinterpret_cast<uint4*>(w1_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w1 + (size_t)(e0 + row) * 64 + 0 + col);
+        }
+        // stage wd[e0 : e0+64, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
+        for (int i = tid; i < 576; i += THREADS) {
+            const int tap = i / 64, col = i % 64;  // col = channel * 1 + input
+            wd_s[i] = wd[((size_t)(e0 + col / 1) * 9 + tap) * 1 + col % 1];
         }
         // stage w3[0 : 0+64, e0 : e0+64] -> w3_s (rows padded to 72)
         for (int i = tid; i < 512; i += THREADS) {
@@ -215,33 +227,55 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         }
         __syncthreads();
         // L2 conv2d 3x3 depthwise 256->256 -> h2 over 8x8 pixels, channels e0 .. e0+64 -> h2_s   (samples/mbconv_dw.tm:14)
-        for (int i = tid; i < 4096; i += THREADS) {
-            const int p = i / 64, c = i % 64;
-            const int ly = p / 8, lx = p % 8;
-            const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-            const int oc = e0 + c;
-            float v = 0.0f;
-            if (gh >= 0 && gh < H && gw >= 0 && gw < W) {
-                float v_t4 = 0.0f;
-                {
-                    const int g = oc / 1;  // group of this output channel
+        for (int i = tid; i < 512; i += THREADS) {
+            const int cp = i % 32, seg = (i / 32) % 2, row = i / 64;
+            const int c0 = 2 * cp, x0 = seg * 4;  // channels c0, c0 + 1 of pixels x0 .. x0 + 3
+            float2 acc[4] = {};
+            #pragma unroll 1
+            for (int ky = 0; ky < 3; ++ky) {
+                const __half* in = h1_s + ((row + ky + 0) * H1_S_W + x0 + 0) * H1_S_STRIDE + e0 + c0 - e0;
+                float2 xs[6];
+                #pragma unroll
+                for (int j = 0; j < 6; ++j) {
+                    // columns past the region's right edge stay in the buffer (its halo); their results are dropped
+                    xs[j] = x0 + 0 + j < H1_S_W ? tm_f32x2(in + j * H1_S_STRIDE) : make_float2(0.0f, 0.0f);
+                }
+                #pragma unroll
+                for (int kx = 0; kx < 3; ++kx) {
+                    const float2 wv = tm_f32x2(wd_s + (ky * 3 + kx) * 64 + e0 + c0 - e0);
                     #pragma unroll
-                    for (int ky = 0; ky < 3; ++ky) {
-                        #pragma unroll
-                        for (int kx = 0; kx < 3; ++kx) {
-                            const __half* src = h1_s + ((ly + ky + 0) * H1_S_W + lx + kx + 0) * H1_S_STRIDE + g * 1 - e0;
-                            const __half* wp = wd + ((size_t)(oc * 3 + ky) * 3 + kx) * 1;
-                            #pragma unroll
-                            for (int ic = 0; ic < 1; ++ic) v_t4 += tm_f32(src[ic]) * tm_f32(wp[ic]);
-                        }
+                    for (int r = 0; r < 4; ++r) {
+                        acc[r].x += xs[r + kx].x * wv.x;
+                        acc[r].y += xs[r + kx].y * wv.y;
                     }
                 }
-                float v_t5 = v_t4 + tm_f32(bd[oc]);
-                float v_h2 = tm_silu(v_t5);
-                v_h2 = tm_round_f16(v_h2);
-                v = v_h2;
             }
-            h2_s[p * H2_S_STRIDE + c] = tm_from_f32<__half>(v);
+            #pragma unroll
+            for (int r = 0; r < 4; ++r) {
+                const int ly = row, lx = x0 + r;
+                if (lx >= 8) continue;
+                const int p = ly * 8 + lx;
+                const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                float v[2] = {0.0f, 0.0f};
+                if (inside) {
+                    const int c = c0 + 0, oc = e0 + c;
+                    float v_t4 = acc[r].x;
+                    float v_t5 = v_t4 + tm_f32(bd[oc]);
+                    float v_h2 = tm_silu(v_t5);
+                    v_h2 = tm_round_f16(v_h2);
+                    v[0] = v_h2;
+                }
+                if (inside) {
+                    const int c = c0 + 1, oc = e0 + c;
+                    float v_t4 = acc[r].y;
+                    float v_t5 = v_t4 + tm_f32(bd[oc]);
+                    float v_h2 = tm_silu(v_t5);
+                    v_h2 = tm_round_f16(v_h2);
+                    v[1] = v_h2;
+                }
+                *reinterpret_cast<__half2*>(&h2_s[p * H2_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
+            }
         }
         __syncthreads();
         // y_acc[p, :] += h2_s[p, e0 : e0+64] . w3[:, e0 : e0+64]^T on tensor cores   (samples/mbconv_dw.tm:15)

@@ -83,6 +83,11 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
+// Two adjacent values (4-byte aligned) converted to f32.
+__device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
+__device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
+    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+}
 // Two adjacent 16-bit values as one 32-bit register (the address is 4-byte aligned).
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
@@ -191,7 +196,7 @@ MBConvDW_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
 }
 
 // Kernel MBConvDW_layerwise_L2
-//   grid (ceil(W / 16), ceil(H / 16), N),  512 threads (16 warps),  171072 B shared,  ~56 registers per thread (planner estimate)
+//   grid (ceil(W / 16), ceil(H / 16), N),  512 threads (16 warps),  175680 B shared,  ~56 registers per thread (planner estimate)
 //   math tensor_core
 //   L2 conv2d 3x3 depthwise 256->256 -> h2   (samples/mbconv_dw.tm:14)
 // At most 64 registers per thread, so that 2 blocks of 512 threads fit an SM's registers.
@@ -200,6 +205,7 @@ MBConvDW_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ 
     constexpr int THREADS = 512;
     constexpr int TILE_H = 16, TILE_W = 16;
     constexpr int H1_S_W = 18, H1_S_PIXELS = 324, H1_S_STRIDE = 264;
+    constexpr int WD_S_W = 16, WD_S_PIXELS = 9, WD_S_STRIDE = 256;
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -207,6 +213,7 @@ MBConvDW_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ 
     const int tid = threadIdx.x;
     extern __shared__ __align__(16) unsigned char smem[];
     __half* h1_s = reinterpret_cast<__half*>(smem + 0);  // h1: 18x18 pixels (halo 1) x 256 channels, 171072 B (line 13)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 171072);  // wd: 0x16 pixels x 256 channels, 4608 B (line 7)
 
     // load h1[n, h0-1 : h0+17, w0-1 : w0+17, :] -> h1_s, zero outside the image
     for (int i = tid; i < H1_S_PIXELS * 32; i += THREADS) {
@@ -217,32 +224,62 @@ MBConvDW_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ 
             v = *reinterpret_cast<const uint4*>(h1 + ((size_t)(n * H + gh) * W + gw) * 256 + c);
         *reinterpret_cast<uint4*>(h1_s + p * H1_S_STRIDE + c) = v;
     }
+    // stage wd[0 : 0+256, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
+    for (int i = tid; i < 2304; i += THREADS) {
+        const int tap = i / 256, col = i % 256;  // col = channel * 1 + input
+        wd_s[i] = wd[((size_t)(0 + col / 1) * 9 + tap) * 1 + col % 1];
+    }
     __syncthreads();
     // L2 conv2d 3x3 depthwise 256->256 -> h2 over 16x16 pixels -> h2   (samples/mbconv_dw.tm:14)
-    for (int i = tid; i < 65536; i += THREADS) {
-        const int p = i / 256, c = i % 256;
-        const int ly = p / 16, lx = p % 16;
-        const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-        const int oc = c;
-        if (gh < H && gw < W) {
-            float v_t4 = 0.0f;
-            {
-                const int g = oc / 1;  // group of this output channel
+    for (int i = tid; i < 8192; i += THREADS) {
+        const int cp = i % 128, seg = (i / 128) % 4, row = i / 512;
+        const int c0 = 2 * cp, x0 = seg * 4;  // channels c0, c0 + 1 of pixels x0 .. x0 + 3
+        float2 acc[4] = {};
+        #pragma unroll 1
+        for (int ky = 0; ky < 3; ++ky) {
+            const __half* in = h1_s + ((row + ky + 0) * H1_S_W + x0 + 0) * H1_S_STRIDE + 0 + c0;
+            float2 xs[6];
+            #pragma unroll
+            for (int j = 0; j < 6; ++j) {
+                // columns past the region's right edge stay in the buffer (its halo); their results are dropped
+                xs[j] = x0 + 0 + j < H1_S_W ? tm_f32x2(in + j * H1_S_STRIDE) : make_float2(0.0f, 0.0f);
+            }
+            #pragma unroll
+            for (int kx = 0; kx < 3; ++kx) {
+                const float2 wv = tm_f32x2(wd_s + (ky * 3 + kx) * 256 + 0 + c0);
                 #pragma unroll
-                for (int ky = 0; ky < 3; ++ky) {
-                    #pragma unroll
-                    for (int kx = 0; kx < 3; ++kx) {
-                        const __half* src = h1_s + ((ly + ky + 0) * H1_S_W + lx + kx + 0) * H1_S_STRIDE + g * 1;
-                        const __half* wp = wd + ((size_t)(oc * 3 + ky) * 3 + kx) * 1;
-                        #pragma unroll
-                        for (int ic = 0; ic < 1; ++ic) v_t4 += tm_f32(src[ic]) * tm_f32(wp[ic]);
-                    }
+                for (int r = 0; r < 4; ++r) {
+                    acc[r].x += xs[r + kx].x * wv.x;
+                    acc[r].y += xs[r + kx].y * wv.y;
                 }
             }
-            float v_t5 = v_t4 + tm_f32(bd[oc]);
-            float v_h2 = tm_silu(v_t5);
-            v_h2 = tm_round_f16(v_h2);
-            h2[((size_t)(n * H + gh) * W + gw) * 256 + oc] = tm_from_f32<__half>(v_h2);
+        }
+        #pragma unroll
+        for (int r = 0; r < 4; ++r) {
+            const int ly = row, lx = x0 + r;
+            if (lx >= 16) continue;
+            const int p = ly * 16 + lx;
+            const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+            const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+            if (!inside) continue;
+            float v[2] = {0.0f, 0.0f};
+            {
+                const int c = c0 + 0, oc = 0 + c;
+                float v_t4 = acc[r].x;
+                float v_t5 = v_t4 + tm_f32(bd[oc]);
+                float v_h2 = tm_silu(v_t5);
+                v_h2 = tm_round_f16(v_h2);
+                v[0] = v_h2;
+            }
+            {
+                const int c = c0 + 1, oc = 0 + c;
+                float v_t4 = acc[r].y;
+                float v_t5 = v_t4 + tm_f32(bd[oc]);
+                float v_h2 = tm_silu(v_t5);
+                v_h2 = tm_round_f16(v_h2);
+                v[1] = v_h2;
+            }
+            *reinterpret_cast<__half2*>(h2 + ((size_t)(n * H + gh) * W + gw) * 256 + 0 + c0) = __floats2half2_rn(v[0], v[1]);
         }
     }
 }

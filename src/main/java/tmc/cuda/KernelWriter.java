@@ -25,16 +25,16 @@ import tmc.ir.Layer;
  */
 final class KernelWriter {
     /** Names the emitted code uses for its own variables; a tensor with such a name gets a suffix. */
-    private static final Set<String> RESERVED = Set.of("n", "h0", "w0", "tid", "i", "j", "p", "c", "oc", "ly", "lx",
+    private static final Set<String> RESERVED = Set.copyOf(List.of("n", "h0", "w0", "tid", "i", "j", "p", "c", "oc", "ly", "lx",
             "gh", "gw", "e0", "N", "H", "W", "lane", "warp", "acc", "v", "s", "q", "d", "mean", "rstd", "inside",
             "smem", "src", "wp", "ky", "kx", "ic", "g", "e", "lane_row", "lane_col", "grp", "mt", "nb", "ni", "r",
             "k0", "a0", "a1", "a2", "a3", "a0p", "a1p", "p0", "p1", "wrow", "wv", "pw", "item", "y0", "x0", "y1", "x1",
-            "cin", "wg", "icr", "arow", "brow", "pa", "ya", "xa", "mi", "nj", "b", "row", "col", "wb0", "wb1", "rh", "c0", "ly_c", "lx_c", "gh_c", "gw_c", "oc_c", "int", "float", "double", "char", "auto", "for", "if",
+            "cin", "wg", "icr", "arow", "brow", "pa", "ya", "xa", "mi", "nj", "b", "row", "col", "wb0", "wb1", "rh", "c0", "tap", "cp", "seg", "x0", "xs", "in", "wv", "ly_c", "lx_c", "gh_c", "gw_c", "oc_c", "int", "float", "double", "char", "auto", "for", "if",
             "do", "while", "return", "const", "register", "static", "void", "switch", "case", "default", "new",
             "delete", "this", "class", "struct", "union", "template", "typename", "using", "namespace", "bool",
             "true", "false", "signed", "unsigned", "long", "short", "volatile", "sizeof", "break", "continue",
             "goto", "else", "enum", "extern", "inline", "operator", "private", "public", "protected", "virtual",
-            "friend", "try", "catch", "throw", "asm", "half", "min", "max");
+            "friend", "try", "catch", "throw", "asm", "half", "min", "max"));
 
     private final CodeWriter w;
     private final TypedBlock block;
@@ -268,6 +268,10 @@ final class KernelWriter {
         }
         if (c.math() == Instr.MathPath.TENSOR_CORE && layer.main() instanceof Op.Conv2d conv) {
             computeMmaConv(c, conv, region);
+            return;
+        }
+        if (layer.main() instanceof Op.Conv2d conv && depthwiseBlockable(conv, dst, region, c.sources())) {
+            computeDepthwiseBlocked(c, conv, region);
             return;
         }
         if (layer.main() instanceof Op.LayerNorm ln) {
@@ -561,6 +565,7 @@ final class KernelWriter {
             return;
         }
         Buffer b = sourceBuffer(cv.in(), sources, "conv2d");
+        Buffer staged = stagedWeight(cv.weight().name());
         int off = b.halo() - rg.halo() - cv.pad();
         if (off < 0) throw new IllegalStateException("halo of " + b.name() + " too small for the conv");
         int gw = cv.groupWidth();
@@ -580,8 +585,14 @@ final class KernelWriter {
         w.open("for (int kx = 0; kx < " + cv.kernel() + "; ++kx)");
         w.line("const " + bt + "* src = " + b.name() + " + ((ly + ky + " + off + ") * " + u + "_W + lx + kx + " + off
                 + ") * " + u + "_STRIDE + g * " + gw + (chunked ? " - e0" : "") + ";");
-        w.line("const " + wct + "* wp = " + wt + " + ((size_t)(oc * " + cv.kernel() + " + ky) * " + cv.kernel()
-                + " + kx) * " + gw + ";");
+        if (staged != null) {
+            // [tap][channel][input]: channel relative to the staged slice (e0 when streamed)
+            w.line("const " + wct + "* wp = " + staged.name() + " + ((ky * " + cv.kernel() + " + kx) * " + staged.channels()
+                    + " + (oc" + (staged.channels() < cv.out().channels() * gw ? " - e0" : "") + ") * " + gw + ");");
+        } else {
+            w.line("const " + wct + "* wp = " + wt + " + ((size_t)(oc * " + cv.kernel() + " + ky) * " + cv.kernel()
+                    + " + kx) * " + gw + ";");
+        }
         w.line("#pragma unroll");
         w.line("for (int ic = 0; ic < " + gw + "; ++ic) " + var + " += tm_f32(src[ic]) * tm_f32(wp[ic]);");
         w.close();
@@ -708,6 +719,10 @@ final class KernelWriter {
     private void loadWeight(Instr.LoadWeight lw) {
         Buffer b = lw.dst();
         tmc.check.Weight wt = block.weight(lw.weight()).orElseThrow();
+        if (lw.tapMajor()) {
+            loadWeightTapMajor(lw, wt);
+            return;
+        }
         int cols = (int) (wt.elements() / wt.dims().getFirst());
         int vec = 16 / b.dtype().bytes;
         String r0 = lw.rows().streamed() ? "e0" : String.valueOf(lw.rows().start());
@@ -731,6 +746,99 @@ final class KernelWriter {
                     + cols + " + " + c0 + " + col];");
             w.close();
         }
+    }
+
+    /** Pixels of a row one thread computes in the register-blocked depthwise conv. */
+    static final int DEPTHWISE_ROW_BLOCK = 4;
+
+    /** The register-blocked path applies to a depthwise conv on CUDA cores with 16-bit staged operands. */
+    private boolean depthwiseBlockable(Op.Conv2d cv, Buffer dst, Region rg, Map<String, Buffer> sources) {
+        Buffer src = sources.get(cv.in().name());
+        Buffer ws = stagedWeight(cv.weight().name());
+        return cv.groupWidth() == 1 && cv.groups() == cv.out().channels() && src != null && src.space() == Space.SHARED
+                && ws != null && src.dtype().bytes == 2 && ws.dtype() == src.dtype() && rg.channels() % 2 == 0
+                && dst.space() != Space.REGISTERS && inlined.isEmpty();
+    }
+
+    /**
+     * Depthwise conv, register-blocked: a thread owns two adjacent channels (one 32-bit load each) of
+     * DEPTHWISE_ROW_BLOCK consecutive pixels of a row, so every input pair it loads serves up to k taps and
+     * every weight pair serves all of its pixels.
+     */
+    private void computeDepthwiseBlocked(Instr.Compute c, Op.Conv2d cv, Region rg) {
+        Buffer src = sourceBuffer(cv.in(), c.sources(), "conv2d");
+        Buffer ws = stagedWeight(cv.weight().name());
+        Buffer dst = c.dst();
+        int rb = DEPTHWISE_ROW_BLOCK;
+        int k = cv.kernel();
+        int off = src.halo() - rg.halo() - cv.pad();
+        int rows = rg.pixels() / rg.side();
+        int segments = (rg.side() + rb - 1) / rb;
+        int pairs = rg.channels() / 2;
+        boolean chunkedSrc = src.channels() < cv.in().channels();
+        boolean chunkedW = ws.channels() < cv.out().channels();
+        String ch0 = rg.streamed() ? "e0" : "0";
+        String u = upper(src);
+        w.open("for (int i = tid; i < " + rows * segments * pairs + "; i += THREADS)");
+        w.line("const int cp = i % " + pairs + ", seg = (i / " + pairs + ") % " + segments + ", row = i / " + (pairs * segments) + ";");
+        w.line("const int c0 = 2 * cp, x0 = seg * " + rb + ";  // channels c0, c0 + 1 of pixels x0 .. x0 + " + (rb - 1));
+        w.line("float2 acc[" + rb + "] = {};");
+        w.line("#pragma unroll 1");
+        w.open("for (int ky = 0; ky < " + k + "; ++ky)");
+        w.line("const " + CudaEmitter.ctype(src.dtype()) + "* in = " + src.name() + " + ((row + ky + " + off + ") * " + u
+                + "_W + x0 + " + off + ") * " + u + "_STRIDE + " + ch0 + " + c0" + (chunkedSrc ? " - e0" : "") + ";");
+        w.line("float2 xs[" + (rb + k - 1) + "];");
+        w.line("#pragma unroll");
+        w.open("for (int j = 0; j < " + (rb + k - 1) + "; ++j)");
+        w.line("// columns past the region's right edge stay in the buffer (its halo); their results are dropped");
+        w.line("xs[j] = x0 + " + off + " + j < " + u + "_W ? tm_f32x2(in + j * " + u + "_STRIDE) : make_float2(0.0f, 0.0f);");
+        w.close();
+        w.line("#pragma unroll");
+        w.open("for (int kx = 0; kx < " + k + "; ++kx)");
+        w.line("const float2 wv = tm_f32x2(" + ws.name() + " + (ky * " + k + " + kx) * " + ws.channels() + " + " + ch0
+                + " + c0" + (chunkedW ? " - e0" : "") + ");");
+        w.line("#pragma unroll");
+        w.open("for (int r = 0; r < " + rb + "; ++r)");
+        w.line("acc[r].x += xs[r + kx].x * wv.x;");
+        w.line("acc[r].y += xs[r + kx].y * wv.y;");
+        w.close();
+        w.close();
+        w.close();
+        w.line("#pragma unroll");
+        w.open("for (int r = 0; r < " + rb + "; ++r)");
+        w.line("const int ly = row, lx = x0 + r;");
+        w.line("if (lx >= " + rg.side() + ") continue;");
+        w.line("const int p = ly * " + rg.side() + " + lx;");
+        w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
+        w.line("const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;");
+        if (dst.space() == Space.GLOBAL) w.line("if (!inside) continue;");
+        w.line("float v[2] = {0.0f, 0.0f};");
+        for (int q = 0; q < 2; q++) {
+            w.open(dst.space() == Space.GLOBAL ? "" : "if (inside)");
+            w.line("const int c = c0 + " + q + ", oc = " + ch0 + " + c;");
+            w.line("v[" + q + "] = " + evaluate(c.layer(), rg, c.sources(), "acc[r]." + (q == 0 ? "x" : "y")) + ";");
+            w.close();
+        }
+        w.line(dst.space() == Space.GLOBAL ? storePair(globalElementAddress(dst, ch0 + " + c0"), dst.dtype(), "v[0]", "v[1]")
+                : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), "v[0]", "v[1]"));
+        w.close();
+        w.close();
+    }
+
+    /** A conv weight slice transposed to [tap][channel][C_in/groups] (see Instr.LoadWeight#tapMajor). */
+    private void loadWeightTapMajor(Instr.LoadWeight lw, tmc.check.Weight wt) {
+        Buffer b = lw.dst();
+        int taps = wt.dims().get(1) * wt.dims().get(2);
+        int gw = wt.dims().get(3);
+        int cols = b.channels();
+        String r0 = lw.rows().streamed() ? "e0" : String.valueOf(lw.rows().start());
+        w.comment("stage " + wt.name() + "[" + r0 + " : " + r0 + "+" + lw.rows().count() + ", taps, :] -> " + b.name()
+                + " transposed to [tap][channel], so a warp's channels read consecutive words");
+        w.open("for (int i = tid; i < " + taps * cols + "; i += THREADS)");
+        w.line("const int tap = i / " + cols + ", col = i % " + cols + ";  // col = channel * " + gw + " + input");
+        w.line(b.name() + "[i] = " + cname(wt.name()) + "[((size_t)(" + r0 + " + col / " + gw + ") * " + taps
+                + " + tap) * " + gw + " + col % " + gw + "];");
+        w.close();
     }
 
     /**

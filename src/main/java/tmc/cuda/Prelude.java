@@ -83,6 +83,11 @@ final class Prelude {
         w.line("    asm volatile(\"ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\\n\" : \"=r\"(r) : \"r\"(a));");
         w.line("    return r;");
         w.line("}");
+        w.comment("Two adjacent values (4-byte aligned) converted to f32.");
+        w.line("__device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }");
+        w.line("__device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {");
+        w.line("    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));");
+        w.line("}");
         w.comment("Two adjacent 16-bit values as one 32-bit register (the address is 4-byte aligned).");
         w.line("template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {");
         w.line("    return *reinterpret_cast<const unsigned*>(p);");

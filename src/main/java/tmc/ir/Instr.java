@@ -34,8 +34,15 @@ public sealed interface Instr {
      * [dims[0], product of the other dims] (a pointwise weight is [C_out, C_in], a conv weight [C_out, k*k*C_in/g]).
      * Streamed slices start at the loop variable. The buffer holds {@code rows.count() x cols.count()} values,
      * each row padded to {@code dst.rowStride()}.
+     * {@code tapMajor} (conv weights on CUDA cores): the slice of output channels {@code rows} is stored
+     * transposed as [k*k taps][channels][C_in/groups], so that the threads of a warp, which take consecutive
+     * output channels, read consecutive shared-memory words at every tap.
      */
-    record LoadWeight(Buffer dst, String weight, Channels rows, Channels cols) implements Instr {}
+    record LoadWeight(Buffer dst, String weight, Channels rows, Channels cols, boolean tapMajor) implements Instr {
+        public LoadWeight(Buffer dst, String weight, Channels rows, Channels cols) {
+            this(dst, weight, rows, cols, false);
+        }
+    }
 
     /**
      * Evaluates a layer over the tile grown by {@code halo} for output channels {@code out}, reading its

@@ -74,6 +74,12 @@ public final class Lowering {
             }
             Activation out = layer.out();
             Instr.MathPath path = mathPath(layer, math, tileH * tileW);
+            if (layer.main() instanceof Op.Conv2d conv && path == Instr.MathPath.CUDA_CORE) {
+                Buffer wb = tapMajorBuffer(conv, conv.out().channels());
+                buffers.add(wb);
+                body.add(body.size() - 1, new Instr.LoadWeight(wb, conv.weight().name(),
+                        Instr.Channels.all(conv.out().channels()), Instr.Channels.all(wb.channels()), true));
+            }
             // Each element is stored as soon as it is computed: no register or shared staging.
             Buffer dst = activationBuffer(out, out.name(), Space.GLOBAL, block.storageFor(out), 0, tileH, tileW,
                     out.channels(), out.span());
@@ -132,8 +138,18 @@ public final class Lowering {
         for (Layer layer : layers) {
             boolean inLoopLayer = stream != null && (stream.inLoop().contains(layer.index())
                     || stream.reducer() == layer.index());
+            if (inLoopLayer) continue;
+            if (layer.main() instanceof Op.Conv2d conv && mathPath(layer, c.math(), 0) == Instr.MathPath.CUDA_CORE
+                    && !recomputedInput(layer, c)) {
+                Buffer wb = tapMajorBuffer(conv, conv.out().channels());
+                buffers.add(wb);
+                stagedWeights.put(conv.weight().name(), wb);
+                body.add(new Instr.LoadWeight(wb, conv.weight().name(), Instr.Channels.all(conv.out().channels()),
+                        Instr.Channels.all(wb.channels()), true));
+                continue;
+            }
             tmc.check.Weight wt = mmaWeight(layer);
-            if (inLoopLayer || wt == null || mathPath(layer, c.math(), 0) != Instr.MathPath.TENSOR_CORE) continue;
+            if (wt == null || mathPath(layer, c.math(), 0) != Instr.MathPath.TENSOR_CORE) continue;
             int rows = wt.dims().getFirst();
             int cols = (int) (wt.elements() / rows);
             Buffer wb = weightBuffer(wt, rows, cols);
@@ -145,6 +161,15 @@ public final class Lowering {
         List<Instr> loopWeights = new ArrayList<>();
         if (stream != null) {
             for (Layer layer : layers) {
+                if (layer.main() instanceof Op.Conv2d conv && stream.inLoop().contains(layer.index())
+                        && mathPath(layer, c.math(), 0) == Instr.MathPath.CUDA_CORE && !recomputedInput(layer, c)) {
+                    Buffer wb = tapMajorBuffer(conv, c.streamChunk());
+                    loopWeights.add(new Instr.LoadWeight(wb, conv.weight().name(),
+                            Instr.Channels.chunk("e0", c.streamChunk()), Instr.Channels.all(wb.channels()), true));
+                    buffers.add(wb);
+                    stagedWeights.put(conv.weight().name(), wb);
+                    continue;
+                }
                 tmc.check.Weight wt = mmaWeight(layer);
                 if (wt == null || mathPath(layer, c.math(), 0) != Instr.MathPath.TENSOR_CORE) continue;
                 int rows = wt.dims().getFirst();
@@ -383,6 +408,21 @@ public final class Lowering {
         int stride = cols + padElems;
         long bytes = Buffer.align16((long) rows * stride * w.dtype().bytes);
         return new Buffer(w.name() + "_s", w.name(), Space.SHARED, w.dtype(), 0, rows, cols, stride, bytes, w.span());
+    }
+
+    /** A conv weight slice of {@code channels} output channels, stored [k*k][channels * C_in/groups]. */
+    static Buffer tapMajorBuffer(Op.Conv2d conv, int channels) {
+        tmc.check.Weight w = conv.weight();
+        int taps = conv.kernel() * conv.kernel();
+        int cols = channels * conv.groupWidth();
+        long bytes = Buffer.align16((long) taps * cols * w.dtype().bytes);
+        return new Buffer(w.name() + "_s", w.name(), Space.SHARED, w.dtype(), 0, taps, cols, cols, bytes, w.span());
+    }
+
+    /** Whether the conv of this layer reads a tensor the plan recomputes inline (its weights stay in global). */
+    private static boolean recomputedInput(Layer layer, Choices c) {
+        PlanSpec.Placement p = layer.mainInput() == null ? null : c.places().get(layer.mainInput().name());
+        return p != null && p.haloMode() == PlanSpec.HaloMode.RECOMPUTE;
     }
 
     /** The weight a tensor-core layer reads as its B operand, or null. */
