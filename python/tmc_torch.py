@@ -6,7 +6,7 @@ that takes channels_last (or NHWC) torch tensors and returns the outputs.
 
     import tmc_torch
     block = tmc_torch.load("generated/convfirst/ConvFirst_fused.json")
-    weights = tmc_torch.weights_to_tm({...})         # or build them in .tm layout directly
+    weights = {"wc": tmc_torch.conv_weight(conv.weight), "bc": bias.float(), ...}   # .tm layouts (below)
     y = block(x, **weights)                           # x: [N, C, H, W] channels_last, or NHWC with nhwc=True
 
 Weight layouts (.tm): conv2d [C_out, k, k, C_in/groups]; pointwise [C_out, C_in]; vectors [C].

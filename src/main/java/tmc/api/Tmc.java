@@ -36,14 +36,19 @@ import tmc.target.Targets;
 public final class Tmc {
     private Tmc() {}
 
+    /** How many of the planner's candidates a tuned winner is looked for among (tmc tune times at most these). */
+    public static final int TUNED_CANDIDATES = 16;
+
     /**
      * @param params overrides of block parameters (like --param C=128)
      * @param arch   the target to plan for, or null for each plan's own 'on' target (else sm_90)
      * @param shape  the launch shape the planner ranks candidates for (kernels run at any shape)
      * @param targetFiles extra target definitions (JSON), besides the built-in ones and those next to the file
      */
-    public record Options(Map<String, Long> params, String arch, LaunchShape shape, List<Path> targetFiles) {
-        public static final Options DEFAULTS = new Options(Map.of(), null, LaunchShape.REFERENCE, List.of());
+    public record Options(Map<String, Long> params, String arch, LaunchShape shape, List<Path> targetFiles,
+                          Path tuningFile) {
+        /** No overrides, each plan's own target, the reference shape, no tuning file (reproducible). */
+        public static final Options DEFAULTS = new Options(Map.of(), null, LaunchShape.REFERENCE, List.of(), null);
 
         public Options {
             params = Map.copyOf(params);
@@ -51,15 +56,20 @@ public final class Tmc {
         }
 
         public Options withArch(String a) {
-            return new Options(params, a, shape, targetFiles);
+            return new Options(params, a, shape, targetFiles, tuningFile);
         }
 
         public Options withShape(LaunchShape s) {
-            return new Options(params, arch, s, targetFiles);
+            return new Options(params, arch, s, targetFiles, tuningFile);
         }
 
         public Options withParams(Map<String, Long> p) {
-            return new Options(p, arch, shape, targetFiles);
+            return new Options(p, arch, shape, targetFiles, tuningFile);
+        }
+
+        /** Auto plans take tmc tune's winner from this file when it has one for the block, target and shape. */
+        public Options withTuning(Path file) {
+            return new Options(params, arch, shape, targetFiles, file);
         }
     }
 
@@ -100,9 +110,10 @@ public final class Tmc {
                 return new Outcome.Refused(Diagnostic.error(Span.none(sourceName), "unknown target '" + archName + "'",
                         "targets: " + String.join(", ", targets.names())));
             }
-            return switch (Planner.plan(block, spec, target, options.shape(), 1)) {
+            return switch (Planner.plan(block, spec, target, options.shape(), TUNED_CANDIDATES)) {
                 case Planner.Refused r -> new Outcome.Refused(r.why());
-                case Planner.Planned p -> new Outcome.Compiled(emit(p.program(block), sourceName));
+                case Planner.Planned p -> notEmittable(p).<Outcome>map(Outcome.Refused::new)
+                        .orElseGet(() -> new Outcome.Compiled(emit(tuned(p, block, options).program(block), sourceName)));
             };
         }
 
@@ -135,6 +146,28 @@ public final class Tmc {
         Targets targets = Targets.builtin();
         Frontend.Checked checked = Frontend.checkText(name, text, options.params(), targets.names());
         return new Compilation(checked, targets, options, new Diagnostics(), name);
+    }
+
+    /**
+     * For an auto plan with a tmc tune winner on record in {@code options.tuningFile()} (same block, parameters,
+     * target and shape class), that candidate; otherwise the cost model's choice. Plan with at least
+     * {@link #TUNED_CANDIDATES} candidates so that the winner is among them.
+     */
+    public static Planner.Planned tuned(Planner.Planned p, TypedBlock block, Options options) {
+        if (options.tuningFile() == null || p.spec().kind() != PlanSpec.Kind.AUTO) return p;
+        return tmc.plan.TuningCache.load(options.tuningFile())
+                .lookup(block, p.spec().name(), p.target().name(), p.shape())
+                .flatMap(e -> p.top().stream().filter(c -> c.summary().equals(e.winner())).findFirst())
+                .map(c -> new Planner.Planned(p.spec(), p.target(), p.shape(), c, p.top(), p.stats()))
+                .orElse(p);
+    }
+
+    /** Why a planned program cannot be emitted (a choice the planner knows but no emitter writes yet), if so. */
+    public static java.util.Optional<Diagnostic> notEmittable(Planner.Planned p) {
+        if (p.chosen().choices().math() != PlanSpec.MathKind.WGMMA) return java.util.Optional.empty();
+        return java.util.Optional.of(Diagnostic.error(p.spec().spans().getOrDefault("math", p.spec().span()),
+                "'math wgmma' plans fine but is not emitted yet: tmc's tensor-core kernels use mma.sync",
+                "write 'math tensor_core' (the same peak on sm_90 for these shapes), or leave math out"));
     }
 
     /** Emits CUDA, the manifest and the Java binding of a planned program. */

@@ -93,6 +93,25 @@ public final class Verifier {
         }
     }
 
+    /** Median time of {@code reps} launches (after 3 warm-up runs) on these inputs, outputs not checked. */
+    public static double timeMs(Gpu gpu, LoadedProgram program, TypedBlock block, Map<String, Tensor> inputs,
+                                Map<String, Tensor> weights, int reps) throws RuntimeFailure {
+        List<tmc.api.Tensor> owned = new ArrayList<>();
+        try {
+            Map<String, DeviceTensor> args = new LinkedHashMap<>();
+            for (var e : inputs.entrySet()) args.put(e.getKey(), keep(owned, gpu.upload(e.getValue())));
+            for (var e : weights.entrySet()) args.put(e.getKey(), keep(owned, gpu.upload(e.getValue())));
+            Tensor first = inputs.values().iterator().next();
+            int n = first.dim(0), h = first.dim(1), w = first.dim(2);
+            for (Activation o : block.outputs()) {
+                args.put(o.name(), keep(owned, gpu.alloc(o.dtype(), List.of(n, h, w, o.channels()))));
+            }
+            return gpu.time(() -> program.launchChecked(args, n, h, w), 3, reps).medianMs();
+        } finally {
+            for (tmc.api.Tensor t : owned) t.close();
+        }
+    }
+
     private static tmc.api.Tensor keep(List<tmc.api.Tensor> owned, tmc.api.Tensor t) {
         owned.add(t);
         return t;

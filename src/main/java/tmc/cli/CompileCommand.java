@@ -17,16 +17,18 @@ import tmc.target.Target;
 import tmc.target.Targets;
 
 @Command(name = "compile", mixinStandardHelpOptions = true,
-        description = {"Check a .tm file and summarise each block: every tensor with its shape and dtype,",
-                "and per layer the FLOPs and parameter bytes for one image at --shape; then plan each plan",
-                "(one line each: choice, budgets, predicted time at --shape; 'tmc plan' gives the details).",
-                "A plan that breaks a budget of its target is an error."})
+        description = {"Check, plan and emit a .tm file (CUDA, manifests and bindings into generated/<name>).",
+                "Summarises each block: every tensor with its shape and dtype, and per layer the FLOPs and",
+                "parameter bytes for one image at --shape. Then plans each plan (one line each: choice, budgets,",
+                "predicted time at --shape; 'tmc plan' gives the details) and writes each plan's program into",
+                "generated/<file name> (or -o DIR; --no-emit writes nothing). A refused plan is an error."})
 final class CompileCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "The .tm file to compile.")
     Path file;
 
     @Option(names = "--shape", paramLabel = "N=..,H=..,W=..", converter = Shape.Converter.class,
-            description = "Launch shape for the summary (default: ${DEFAULT-VALUE}).", defaultValue = "N=1,H=56,W=56")
+            description = "Launch shape of the summary and of the planner's ranking; the kernels run at any shape "
+                    + "(default: ${DEFAULT-VALUE}, as tmc plan, tmc emit and bin/regen).", defaultValue = "N=128,H=56,W=56")
     Shape shape;
 
     @Option(names = {"-o", "--out"}, paramLabel = "DIR",
@@ -89,13 +91,20 @@ final class CompileCommand implements Callable<Integer> {
         java.util.Map<String, Planner.Planned> baselines = new java.util.HashMap<>();
         for (PlanSpec p : c.program().plansFor(b.name())) {
             Target t = input.targets.get(p.arch() != null ? p.arch() : Targets.DEFAULT).orElseThrow();
-            switch (Planner.plan(b, p, t, launch, 1)) {
+            switch (Planner.plan(b, p, t, launch, tmc.api.Tmc.TUNED_CANDIDATES)) {
                 case Planner.Refused r -> {
                     ok = false;
                     err.print(new Renderer(c.sources()).render(r.why()));
                 }
-                case Planner.Planned pl -> {
-                    planned.put(p.name(), pl.program(b));
+                case Planner.Planned modelChoice -> {
+                    Planner.Planned pl = tmc.api.Tmc.tuned(modelChoice, b, input.options(null, launch));
+                    var why = tmc.api.Tmc.notEmittable(pl);
+                    if (why.isPresent() && !noEmit) {
+                        ok = false;
+                        err.print(new Renderer(c.sources()).render(why.get()));
+                    } else {
+                        planned.put(p.name(), pl.program(b));
+                    }
                     Planner.Planned base = p.kind() == PlanSpec.Kind.SEPARATE ? null
                             : baselines.computeIfAbsent(t.name(), n -> PlanReport.separate(b, t, launch));
                     out.println("  " + PlanReport.summaryLine(b, pl, base));

@@ -17,8 +17,9 @@ import tmc.runtime.Result;
 import tmc.runtime.RuntimeFailure;
 
 @Command(name = "doctor", mixinStandardHelpOptions = true,
-        description = {"Report what tmc found on this machine: Java, NVRTC (library, version, headers), the kernel",
-                "cache, JCuda's native library, the NVIDIA driver and each GPU. Says what is missing and how to fix it.",
+        description = {"Report what tmc needs and found on this machine, and how to fix what is missing.",
+                "Java, NVRTC (library, version, headers), the kernel cache, JCuda's native library, the NVIDIA",
+                "driver and each GPU.",
                 "Exits 0 (it is a report) unless --strict is given."})
 final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--strict", description = "Exit 1 when NVRTC or a GPU is not usable (for scripts).")

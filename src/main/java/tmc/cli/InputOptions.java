@@ -47,8 +47,12 @@ public final class InputOptions {
 
     /** Library options for the parameters and target files given on the command line. */
     tmc.api.Tmc.Options options(String arch, tmc.plan.LaunchShape shape) {
-        return new tmc.api.Tmc.Options(overrides(), arch, shape, targetFiles);
+        return new tmc.api.Tmc.Options(overrides(), arch, shape, targetFiles,
+                noTuning ? null : tmc.plan.TuningCache.defaultFile(System.getenv()));
     }
+
+    @Option(names = "--no-tuning", description = "Ignore tmc tune's measurements: auto plans take the cost model's choice.")
+    boolean noTuning;
 
     /** Checks a file and prints its diagnostics to {@code err}. */
     Frontend.Checked check(Path file, Map<String, Long> overrides, java.io.PrintWriter err) {

@@ -74,7 +74,8 @@ public final class Lowering {
             }
             Activation out = layer.out();
             Instr.MathPath path = mathPath(layer, math, tileH * tileW);
-            if (layer.main() instanceof Op.Conv2d conv && path == Instr.MathPath.CUDA_CORE) {
+            if (layer.main() instanceof Op.Conv2d conv && path == Instr.MathPath.CUDA_CORE
+                    && tapMajorFits(conv, conv.out().channels())) {
                 Buffer wb = tapMajorBuffer(conv, conv.out().channels());
                 buffers.add(wb);
                 body.add(body.size() - 1, new Instr.LoadWeight(wb, conv.weight().name(),
@@ -140,7 +141,7 @@ public final class Lowering {
                     || stream.reducer() == layer.index());
             if (inLoopLayer) continue;
             if (layer.main() instanceof Op.Conv2d conv && mathPath(layer, c.math(), 0) == Instr.MathPath.CUDA_CORE
-                    && !recomputedInput(layer, c)) {
+                    && !recomputedInput(layer, c) && tapMajorFits(conv, conv.out().channels())) {
                 Buffer wb = tapMajorBuffer(conv, conv.out().channels());
                 buffers.add(wb);
                 stagedWeights.put(conv.weight().name(), wb);
@@ -162,7 +163,8 @@ public final class Lowering {
         if (stream != null) {
             for (Layer layer : layers) {
                 if (layer.main() instanceof Op.Conv2d conv && stream.inLoop().contains(layer.index())
-                        && mathPath(layer, c.math(), 0) == Instr.MathPath.CUDA_CORE && !recomputedInput(layer, c)) {
+                        && mathPath(layer, c.math(), 0) == Instr.MathPath.CUDA_CORE && !recomputedInput(layer, c)
+                        && tapMajorFits(conv, c.streamChunk())) {
                     Buffer wb = tapMajorBuffer(conv, c.streamChunk());
                     loopWeights.add(new Instr.LoadWeight(wb, conv.weight().name(),
                             Instr.Channels.chunk("e0", c.streamChunk()), Instr.Channels.all(wb.channels()), true));
@@ -290,7 +292,11 @@ public final class Lowering {
                                        Map<String, Buffer> onChip, PlanSpec.Placement p, TypedBlock block) {
         Activation out = layer.out();
         boolean consumedLater = !block.consumers(out.name()).isEmpty();
-        Space space = consumedLater || (p != null && p.space() == Space.SHARED) ? Space.SHARED : Space.REGISTERS;
+        // A layer computed on tensor cores holds its result in mma fragments, not in the per-thread element
+        // mapping of register buffers: it is written to shared memory and stored from there.
+        boolean onTensorCores = mathPath(layer, c.math(), c.tilePixels()) == Instr.MathPath.TENSOR_CORE;
+        Space space = consumedLater || onTensorCores || (p != null && p.space() == Space.SHARED)
+                ? Space.SHARED : Space.REGISTERS;
         Buffer b = activationBuffer(out, out.name() + (space == Space.SHARED ? "_s" : "_r"), space, out.dtype(), 0,
                 c.tileH(), c.tileW(), out.channels(), originOf(p, out));
         if (space == Space.REGISTERS) b = withRegisterSize(b, ceilDiv(c.tilePixels() * out.channels(), threads));
@@ -408,6 +414,16 @@ public final class Lowering {
         int stride = cols + padElems;
         long bytes = Buffer.align16((long) rows * stride * w.dtype().bytes);
         return new Buffer(w.name() + "_s", w.name(), Space.SHARED, w.dtype(), 0, rows, cols, stride, bytes, w.span());
+    }
+
+    /**
+     * Staged CUDA-core conv weights must leave room for the activation tiles: above this size the conv reads
+     * its weights from global memory (through L1) instead.
+     */
+    static final long TAP_MAJOR_LIMIT_BYTES = 24 * 1024;
+
+    static boolean tapMajorFits(Op.Conv2d conv, int channels) {
+        return tapMajorBuffer(conv, channels).bytes() <= TAP_MAJOR_LIMIT_BYTES;
     }
 
     /** A conv weight slice of {@code channels} output channels, stored [k*k][channels * C_in/groups]. */

@@ -1,0 +1,178 @@
+package tmc.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import tmc.api.Gpu;
+import tmc.api.LoadedProgram;
+import tmc.api.Tmc;
+import tmc.api.Verifier;
+import tmc.check.PlanSpec;
+import tmc.check.TypedBlock;
+import tmc.plan.LaunchShape;
+import tmc.plan.Planner;
+import tmc.plan.TuningCache;
+import tmc.ref.Interpreter;
+import tmc.ref.Tensor;
+import tmc.ref.Tensors;
+import tmc.runtime.RuntimeFailure;
+import tmc.target.Target;
+
+@Command(name = "tune", mixinStandardHelpOptions = true,
+        description = {"Time the planner's top candidates on the GPU and remember the fastest for auto plans.",
+                "Each candidate is first checked against the CPU reference at --check-shape; the cost model's",
+                "prediction and the measured time are printed side by side; the winner is stored in the tuning",
+                "file (see --no-tuning) under block, parameters, target and shape class, with the measured over",
+                "predicted factor of this GPU. Auto plans then use the winner (tmc compile, emit, run, verify)."})
+final class TuneCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "FILE", description = "The .tm file.")
+    Path file;
+
+    @Option(names = "--plan", paramLabel = "NAME", description = "The auto plan to tune (default: every auto plan).")
+    String planName;
+
+    @Option(names = "--shape", paramLabel = "N=..,H=..,W=..", converter = Shape.Converter.class,
+            defaultValue = "N=128,H=56,W=56", description = "Shape to time at (default: ${DEFAULT-VALUE}).")
+    Shape shape;
+
+    @Option(names = "--check-shape", paramLabel = "N=..,H=..,W=..", converter = Shape.Converter.class,
+            defaultValue = "N=2,H=17,W=13", description = "Shape of the correctness check (default: ${DEFAULT-VALUE}).")
+    Shape checkShape;
+
+    @Option(names = "--top", paramLabel = "K", defaultValue = "5", description = "Candidates to time (default: ${DEFAULT-VALUE}).")
+    int top;
+
+    @Option(names = "--reps", paramLabel = "R", defaultValue = "20", description = "Timed runs each, median (default: ${DEFAULT-VALUE}).")
+    int reps;
+
+    @CommandLine.Mixin
+    InputOptions input;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (top < 1 || top > Tmc.TUNED_CANDIDATES) {
+            err.println("tmc: --top must be between 1 and " + Tmc.TUNED_CANDIDATES);
+            return Main.USER_ERROR;
+        }
+        LaunchShape launch = new LaunchShape(shape.n(), shape.h(), shape.w());
+        try (Gpu gpu = Gpu.open()) {
+            Tmc.Compilation c = Tmc.compile(file, input.options(gpu.arch(), launch));
+            if (!c.ok()) {
+                err.print(c.report());
+                return Main.USER_ERROR;
+            }
+            List<PlanSpec> plans = c.program().plans().stream().filter(p -> planName != null
+                    ? p.name().equals(planName) : p.kind() == PlanSpec.Kind.AUTO).toList();
+            if (plans.isEmpty()) {
+                err.println("tmc: nothing to tune in " + file + (planName != null ? ": no plan '" + planName + "'"
+                        : ": no auto plan (write 'plan best for <Block> { auto }' or name one with --plan)"));
+                return Main.USER_ERROR;
+            }
+            Path tuningFile = input.options(null, launch).tuningFile();
+            TuningCache cache = tuningFile == null ? null : TuningCache.load(tuningFile);
+            Target target = c.targets().get(gpu.arch()).orElse(null);
+            if (target == null) {
+                err.println("tmc: no target description for this GPU's " + gpu.arch() + "; add one (docs/planner.md)");
+                return Main.USER_ERROR;
+            }
+            List<Double> ratios = new ArrayList<>();
+            for (PlanSpec p : plans) {
+                TypedBlock block = c.program().block(p.block()).orElseThrow();
+                if (!(Planner.plan(block, p, target, launch, top) instanceof Planner.Planned planned)) {
+                    err.println("tmc: plan '" + p.name() + "' is refused; run tmc plan for the reason");
+                    return Main.USER_ERROR;
+                }
+                out.printf(Locale.ROOT, "tuning %s plan '%s' on %s (%s) at %s: %d candidates, checked at %s, median of %d%n",
+                        block.name(), p.name(), gpu.device().name(), gpu.arch(), shape, planned.top().size(), checkShape, reps);
+                Map<String, Tensor> weights = Tensors.randomWeights(block, 11);
+                Map<String, Tensor> small = Tensors.randomInputs(block, checkShape.n(), checkShape.h(), checkShape.w(), 12);
+                Map<String, Tensor> expected = Interpreter.run(block, small, weights, Interpreter.Options.DEFAULT);
+                Map<String, Tensor> big = Tensors.randomInputs(block, shape.n(), shape.h(), shape.w(), 13);
+                Planner.Candidate best = null;
+                double bestMs = Double.MAX_VALUE;
+                int i = 0;
+                for (Planner.Candidate cand : planned.top()) {
+                    i++;
+                    Planner.Planned one = new Planner.Planned(p, target, launch, cand, planned.top(), planned.stats());
+                    var why = Tmc.notEmittable(one);
+                    if (why.isPresent()) {
+                        out.printf(Locale.ROOT, "  [%d/%d] %-55s skipped: %s%n", i, planned.top().size(), cand.summary(),
+                                why.get().message());
+                        continue;
+                    }
+                    try (LoadedProgram loaded = gpu.load(Tmc.emit(one.program(block), file.toString()))) {
+                        boolean ok = Verifier.run(gpu, loaded, block, small, weights, expected, 0).stream()
+                                .allMatch(Verifier.Check::ok);
+                        double predictedMs = cand.seconds() * 1e3;
+                        if (!ok) {
+                            out.printf(Locale.ROOT, "  [%d/%d] %-55s predicted %8.3f ms   WRONG RESULT, not timed%n", i,
+                                    planned.top().size(), cand.summary(), predictedMs);
+                            continue;
+                        }
+                        double ms = Verifier.timeMs(gpu, loaded, block, big, weights, reps);
+                        ratios.add(ms / predictedMs);
+                        out.printf(Locale.ROOT, "  [%d/%d] %-55s predicted %8.3f ms   measured %8.3f ms   x%.2f%n", i,
+                                planned.top().size(), cand.summary(), predictedMs, ms, ms / predictedMs);
+                        out.flush();
+                        if (ms < bestMs) {
+                            bestMs = ms;
+                            best = cand;
+                        }
+                    }
+                }
+                if (best == null) {
+                    err.println("tmc: no candidate of plan '" + p.name() + "' passed its check");
+                    return Main.USER_ERROR;
+                }
+                out.printf(Locale.ROOT, "  winner: %s, %.3f ms (the model's choice: %s)%n", best.summary(), bestMs,
+                        planned.chosen().summary());
+                if (cache != null) {
+                    cache.put(block, launch, new TuningCache.Entry(block.name(), p.name(), target.name(),
+                            TuningCache.shapeClass(launch), gpu.device().name(), best.summary(), bestMs,
+                            best.seconds() * 1e3, LocalDate.now().toString()));
+                }
+            }
+            if (!ratios.isEmpty()) {
+                double factor = median(ratios);
+                out.printf(Locale.ROOT, "calibration: measured / predicted, median over %d candidates: x%.2f%n",
+                        ratios.size(), factor);
+                if (cache != null) {
+                    cache.putCalibration(new TuningCache.Calibration(target.name(), gpu.device().name(), factor,
+                            ratios.size()));
+                }
+            }
+            if (cache != null) {
+                cache.save();
+                out.println("stored in " + cache.file());
+            } else {
+                out.println("not stored (--no-tuning)");
+            }
+            return Main.OK;
+        } catch (RuntimeFailure e) {
+            err.println("tmc: " + e.problem().render().stripTrailing());
+            err.println("  (tmc doctor shows what was found)");
+            return Main.USER_ERROR;
+        }
+    }
+
+    static double median(List<Double> values) {
+        List<Double> s = new ArrayList<>(values);
+        s.sort(Double::compare);
+        return s.get(s.size() / 2);
+    }
+}
