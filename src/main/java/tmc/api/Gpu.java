@@ -127,6 +127,14 @@ public final class Gpu implements AutoCloseable {
         void run() throws RuntimeFailure;
     }
 
+    /** Launches per timed sample: see {@link #time}. */
+    public static final int BURST = 10;
+
+    /**
+     * Times {@code reps} samples after {@code warmup} untimed launches. Each sample is a burst of {@link #BURST}
+     * back-to-back launches between two CUDA events, divided by the burst: a single launch between two events would
+     * also count the host's time to submit it whenever the kernel is shorter than that.
+     */
     public Timing time(Launch launch, int warmup, int reps) throws RuntimeFailure {
         for (int i = 0; i < warmup; i++) launch.run();
         cuda.synchronize();
@@ -134,9 +142,9 @@ public final class Gpu implements AutoCloseable {
         try (CudaEvent start = cuda.event(); CudaEvent stop = cuda.event()) {
             for (int i = 0; i < reps; i++) {
                 start.record();
-                launch.run();
+                for (int b = 0; b < BURST; b++) launch.run();
                 stop.record();
-                ms[i] = stop.elapsedMillisSince(start);
+                ms[i] = stop.elapsedMillisSince(start) / BURST;
             }
         }
         double[] sorted = ms.clone();
