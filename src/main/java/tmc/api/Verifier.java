@@ -62,20 +62,11 @@ public final class Verifier {
     public static List<Check> run(Gpu gpu, LoadedProgram program, TypedBlock block, Map<String, Tensor> inputs,
                                   Map<String, Tensor> weights, Map<String, Tensor> expected, int reps)
             throws RuntimeFailure {
-        List<tmc.api.Tensor> owned = new ArrayList<>();
-        try {
-            Map<String, DeviceTensor> args = new LinkedHashMap<>();
-            for (var e : inputs.entrySet()) args.put(e.getKey(), keep(owned, gpu.upload(e.getValue())));
-            for (var e : weights.entrySet()) args.put(e.getKey(), keep(owned, gpu.upload(e.getValue())));
-            Tensor first = inputs.values().iterator().next();
-            int n = first.dim(0), h = first.dim(1), w = first.dim(2);
-            Map<String, tmc.api.Tensor> outs = new LinkedHashMap<>();
-            for (Activation o : block.outputs()) {
-                tmc.api.Tensor t = keep(owned, gpu.alloc(o.dtype(), List.of(n, h, w, o.channels())));
-                gpu.fill(t, 0xFF);
-                outs.put(o.name(), t);
-                args.put(o.name(), t);
-            }
+        try (Launch l = Launch.prepare(gpu, block, inputs, weights)) {
+            Map<String, DeviceTensor> args = l.args();
+            int n = l.n(), h = l.h(), w = l.w();
+            Map<String, tmc.api.Tensor> outs = l.outputs();
+            for (tmc.api.Tensor t : outs.values()) gpu.fill(t, 0xFF);
             program.launchChecked(args, n, h, w);
             gpu.synchronize();
             Map<String, Tensor> got = new LinkedHashMap<>();
@@ -88,32 +79,50 @@ public final class Verifier {
                         Compare.compare(got.get(o.name()), expected.get(o.name()), tol), tol, ms));
             }
             return checks;
-        } finally {
-            for (tmc.api.Tensor t : owned) t.close();
         }
     }
 
     /** Median time of {@code reps} launches (after 3 warm-up runs) on these inputs, outputs not checked. */
     public static double timeMs(Gpu gpu, LoadedProgram program, TypedBlock block, Map<String, Tensor> inputs,
                                 Map<String, Tensor> weights, int reps) throws RuntimeFailure {
-        List<tmc.api.Tensor> owned = new ArrayList<>();
-        try {
-            Map<String, DeviceTensor> args = new LinkedHashMap<>();
-            for (var e : inputs.entrySet()) args.put(e.getKey(), keep(owned, gpu.upload(e.getValue())));
-            for (var e : weights.entrySet()) args.put(e.getKey(), keep(owned, gpu.upload(e.getValue())));
-            Tensor first = inputs.values().iterator().next();
-            int n = first.dim(0), h = first.dim(1), w = first.dim(2);
-            for (Activation o : block.outputs()) {
-                args.put(o.name(), keep(owned, gpu.alloc(o.dtype(), List.of(n, h, w, o.channels()))));
-            }
-            return gpu.time(() -> program.launchChecked(args, n, h, w), 3, reps).medianMs();
-        } finally {
-            for (tmc.api.Tensor t : owned) t.close();
+        try (Launch l = Launch.prepare(gpu, block, inputs, weights)) {
+            return gpu.time(() -> program.launchChecked(l.args(), l.n(), l.h(), l.w()), 3, reps).medianMs();
         }
     }
 
-    private static tmc.api.Tensor keep(List<tmc.api.Tensor> owned, tmc.api.Tensor t) {
-        owned.add(t);
-        return t;
+    /** Device copies of a run's inputs and weights and freshly allocated outputs, freed together. */
+    private record Launch(Map<String, DeviceTensor> args, Map<String, tmc.api.Tensor> outputs, List<tmc.api.Tensor> owned,
+                          int n, int h, int w) implements AutoCloseable {
+        static Launch prepare(Gpu gpu, TypedBlock block, Map<String, Tensor> inputs, Map<String, Tensor> weights)
+                throws RuntimeFailure {
+            List<tmc.api.Tensor> owned = new ArrayList<>();
+            try {
+                Map<String, DeviceTensor> args = new LinkedHashMap<>();
+                for (var e : inputs.entrySet()) args.put(e.getKey(), add(owned, gpu.upload(e.getValue())));
+                for (var e : weights.entrySet()) args.put(e.getKey(), add(owned, gpu.upload(e.getValue())));
+                Tensor first = inputs.values().iterator().next();
+                int n = first.dim(0), h = first.dim(1), w = first.dim(2);
+                Map<String, tmc.api.Tensor> outs = new LinkedHashMap<>();
+                for (Activation o : block.outputs()) {
+                    tmc.api.Tensor t = add(owned, gpu.alloc(o.dtype(), List.of(n, h, w, o.channels())));
+                    outs.put(o.name(), t);
+                    args.put(o.name(), t);
+                }
+                return new Launch(args, outs, owned, n, h, w);
+            } catch (RuntimeFailure | RuntimeException e) {
+                owned.forEach(tmc.api.Tensor::close);
+                throw e;
+            }
+        }
+
+        private static tmc.api.Tensor add(List<tmc.api.Tensor> owned, tmc.api.Tensor t) {
+            owned.add(t);
+            return t;
+        }
+
+        @Override
+        public void close() {
+            owned.forEach(tmc.api.Tensor::close);
+        }
     }
 }

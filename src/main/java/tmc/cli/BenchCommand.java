@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -14,15 +13,11 @@ import picocli.CommandLine.Parameters;
 import tmc.api.Gpu;
 import tmc.api.LoadedProgram;
 import tmc.api.Tmc;
-import tmc.api.Verifier;
 import tmc.check.PlanSpec;
 import tmc.check.TypedBlock;
 import tmc.diag.Renderer;
 import tmc.plan.CostModel;
 import tmc.plan.LaunchShape;
-import tmc.ref.Interpreter;
-import tmc.ref.Tensor;
-import tmc.ref.Tensors;
 import tmc.runtime.RuntimeFailure;
 import tmc.target.Target;
 
@@ -36,13 +31,8 @@ final class BenchCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "The .tm file.")
     Path file;
 
-    @Option(names = "--shape", paramLabel = "N=..,H=..,W=..", converter = Shape.Converter.class,
-            defaultValue = "N=128,H=56,W=56", description = "Shape to time at (default: ${DEFAULT-VALUE}).")
-    Shape shape;
-
-    @Option(names = "--check-shape", paramLabel = "N=..,H=..,W=..", converter = Shape.Converter.class,
-            defaultValue = "N=2,H=17,W=13", description = "Shape of the correctness check (default: ${DEFAULT-VALUE}).")
-    Shape checkShape;
+    @CommandLine.Mixin
+    GpuRuns.Shapes shapes;
 
     @Option(names = "--plan", paramLabel = "NAME", description = "Only these plans (repeatable; default: all).")
     List<String> plans = new ArrayList<>();
@@ -60,7 +50,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        LaunchShape launch = new LaunchShape(shape.n(), shape.h(), shape.w());
+        LaunchShape launch = shapes.launch();
         try (Gpu gpu = Gpu.open()) {
             Tmc.Compilation c = Tmc.compile(file, input.options(gpu.arch(), launch));
             if (!c.ok()) {
@@ -77,16 +67,13 @@ final class BenchCommand implements Callable<Integer> {
                 CostModel.Floor floor = CostModel.floor(block, target, launch);
                 double peak = floor.computeSeconds() > 0 ? floor.flops() / floor.computeSeconds() : Double.NaN;
                 out.printf(Locale.ROOT, "%s at %s on %s (%s): %.3f GFLOP, %.1f MB minimum DRAM traffic; floor %.4f ms "
-                                + "(%s bound); peak %.0f TFLOP/s (%s), %.2f TB/s (target %s)%n", block.name(), shape,
+                                + "(%s bound); peak %.0f TFLOP/s (%s), %.2f TB/s (target %s)%n", block.name(), shapes.timing,
                         gpu.device().name(), gpu.arch(), floor.flops() / 1e9, floor.dramBytes() / 1e6,
                         floor.seconds() * 1e3, floor.memorySeconds() >= floor.computeSeconds() ? "memory" : "compute",
                         peak / 1e12, floor.peakKey(), target.dramBytesPerSecond() / 1e12, target.name());
                 out.printf(Locale.ROOT, "  %-12s %-9s %10s %12s %10s %11s %11s %9s%n", "plan", "kernels", "time ms",
                         "TFLOP/s", "GB/s", "efficiency", "gap ms", "x floor");
-                Map<String, Tensor> weights = Tensors.randomWeights(block, 21);
-                Map<String, Tensor> small = Tensors.randomInputs(block, checkShape.n(), checkShape.h(), checkShape.w(), 22);
-                Map<String, Tensor> expected = Interpreter.run(block, small, weights, Interpreter.Options.DEFAULT);
-                Map<String, Tensor> big = Tensors.randomInputs(block, shape.n(), shape.h(), shape.w(), 23);
+                GpuRuns.Data data = GpuRuns.Data.of(block, shapes, 21);
                 for (PlanSpec p : c.program().plansFor(block.name())) {
                     if (!plans.isEmpty() && !plans.contains(p.name())) continue;
                     switch (c.compile(p.name())) {
@@ -96,15 +83,13 @@ final class BenchCommand implements Callable<Integer> {
                         }
                         case Tmc.Outcome.Compiled compiled -> {
                             try (LoadedProgram loaded = gpu.load(compiled.program())) {
-                                boolean right = Verifier.run(gpu, loaded, block, small, weights, expected, 0).stream()
-                                        .allMatch(Verifier.Check::ok);
-                                if (!right) {
+                                if (!data.correct(gpu, loaded, block)) {
                                     out.printf(Locale.ROOT, "  %-12s WRONG RESULT at %s: not timed (run tmc run for details)%n",
-                                            p.name(), checkShape);
+                                            p.name(), shapes.check);
                                     ok = false;
                                     continue;
                                 }
-                                double ms = Verifier.timeMs(gpu, loaded, block, big, weights, reps);
+                                double ms = data.timeMs(gpu, loaded, block, reps);
                                 double s = ms / 1e3;
                                 double ideal = floor.computeSeconds();
                                 out.printf(Locale.ROOT, "  %-12s %-9d %10.4f %12.1f %10.0f %10.1f%% %11.4f %9.1f%n", p.name(),
@@ -118,9 +103,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             return ok ? Main.OK : Main.USER_ERROR;
         } catch (RuntimeFailure e) {
-            err.println("tmc: " + e.problem().render().stripTrailing());
-            err.println("  (tmc doctor shows what was found)");
-            return Main.USER_ERROR;
+            return GpuRuns.failed(err, e);
         }
     }
 }

@@ -208,9 +208,7 @@ final class RunCommand implements Callable<Integer> {
             }
             return ok ? Main.OK : Main.USER_ERROR;
         } catch (RuntimeFailure e) {
-            err.println("tmc: " + e.problem().render().stripTrailing());
-            err.println("  (tmc run --cpu runs the CPU reference without a GPU; tmc doctor shows what was found)");
-            return Main.USER_ERROR;
+            return GpuRuns.failed(err, e);
         }
     }
 

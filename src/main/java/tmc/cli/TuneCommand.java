@@ -7,7 +7,6 @@ import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -16,15 +15,11 @@ import picocli.CommandLine.Parameters;
 import tmc.api.Gpu;
 import tmc.api.LoadedProgram;
 import tmc.api.Tmc;
-import tmc.api.Verifier;
 import tmc.check.PlanSpec;
 import tmc.check.TypedBlock;
 import tmc.plan.LaunchShape;
 import tmc.plan.Planner;
 import tmc.plan.TuningCache;
-import tmc.ref.Interpreter;
-import tmc.ref.Tensor;
-import tmc.ref.Tensors;
 import tmc.runtime.RuntimeFailure;
 import tmc.target.Target;
 
@@ -41,13 +36,8 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--plan", paramLabel = "NAME", description = "The auto plan to tune (default: every auto plan).")
     String planName;
 
-    @Option(names = "--shape", paramLabel = "N=..,H=..,W=..", converter = Shape.Converter.class,
-            defaultValue = "N=128,H=56,W=56", description = "Shape to time at (default: ${DEFAULT-VALUE}).")
-    Shape shape;
-
-    @Option(names = "--check-shape", paramLabel = "N=..,H=..,W=..", converter = Shape.Converter.class,
-            defaultValue = "N=2,H=17,W=13", description = "Shape of the correctness check (default: ${DEFAULT-VALUE}).")
-    Shape checkShape;
+    @CommandLine.Mixin
+    GpuRuns.Shapes shapes;
 
     @Option(names = "--top", paramLabel = "K", defaultValue = "5", description = "Candidates to time (default: ${DEFAULT-VALUE}).")
     int top;
@@ -69,7 +59,7 @@ final class TuneCommand implements Callable<Integer> {
             err.println("tmc: --top must be between 1 and " + Tmc.TUNED_CANDIDATES);
             return Main.USER_ERROR;
         }
-        LaunchShape launch = new LaunchShape(shape.n(), shape.h(), shape.w());
+        LaunchShape launch = shapes.launch();
         try (Gpu gpu = Gpu.open()) {
             Tmc.Compilation c = Tmc.compile(file, input.options(gpu.arch(), launch));
             if (!c.ok()) {
@@ -98,11 +88,9 @@ final class TuneCommand implements Callable<Integer> {
                     return Main.USER_ERROR;
                 }
                 out.printf(Locale.ROOT, "tuning %s plan '%s' on %s (%s) at %s: %d candidates, checked at %s, median of %d%n",
-                        block.name(), p.name(), gpu.device().name(), gpu.arch(), shape, planned.top().size(), checkShape, reps);
-                Map<String, Tensor> weights = Tensors.randomWeights(block, 11);
-                Map<String, Tensor> small = Tensors.randomInputs(block, checkShape.n(), checkShape.h(), checkShape.w(), 12);
-                Map<String, Tensor> expected = Interpreter.run(block, small, weights, Interpreter.Options.DEFAULT);
-                Map<String, Tensor> big = Tensors.randomInputs(block, shape.n(), shape.h(), shape.w(), 13);
+                        block.name(), p.name(), gpu.device().name(), gpu.arch(), shapes.timing, planned.top().size(),
+                        shapes.check, reps);
+                GpuRuns.Data data = GpuRuns.Data.of(block, shapes, 11);
                 Planner.Candidate best = null;
                 double bestMs = Double.MAX_VALUE;
                 int i = 0;
@@ -116,15 +104,14 @@ final class TuneCommand implements Callable<Integer> {
                         continue;
                     }
                     try (LoadedProgram loaded = gpu.load(Tmc.emit(one.program(block), file.toString()))) {
-                        boolean ok = Verifier.run(gpu, loaded, block, small, weights, expected, 0).stream()
-                                .allMatch(Verifier.Check::ok);
+                        boolean ok = data.correct(gpu, loaded, block);
                         double predictedMs = cand.seconds() * 1e3;
                         if (!ok) {
                             out.printf(Locale.ROOT, "  [%d/%d] %-55s predicted %8.3f ms   WRONG RESULT, not timed%n", i,
                                     planned.top().size(), cand.summary(), predictedMs);
                             continue;
                         }
-                        double ms = Verifier.timeMs(gpu, loaded, block, big, weights, reps);
+                        double ms = data.timeMs(gpu, loaded, block, reps);
                         ratios.add(ms / predictedMs);
                         out.printf(Locale.ROOT, "  [%d/%d] %-55s predicted %8.3f ms   measured %8.3f ms   x%.2f%n", i,
                                 planned.top().size(), cand.summary(), predictedMs, ms, ms / predictedMs);
@@ -164,9 +151,7 @@ final class TuneCommand implements Callable<Integer> {
             }
             return Main.OK;
         } catch (RuntimeFailure e) {
-            err.println("tmc: " + e.problem().render().stripTrailing());
-            err.println("  (tmc doctor shows what was found)");
-            return Main.USER_ERROR;
+            return GpuRuns.failed(err, e);
         }
     }
 

@@ -116,9 +116,7 @@ final class VerifyCommand implements Callable<Integer> {
                 }
             }
         } catch (RuntimeFailure e) {
-            err.println("tmc: " + e.problem().render().stripTrailing());
-            err.println("  (tmc doctor shows what was found; tmc run --cpu needs no GPU)");
-            return Main.USER_ERROR;
+            return GpuRuns.failed(err, e);
         }
         out.printf(Locale.ROOT, "%d checks, %d failed%n", checks, failures.size());
         for (String fail : failures) out.println("  FAILED " + fail);
