@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "2d064c0fe595c65d0d564cbeabf271806f907380d298a53ef1128ed3c54a2a5d";
+    public static final String SOURCE_SHA256 = "49a5525c9a1b7517b555e6d1de8528b2d2a5549f691ccb7676822580360f1992";
 
     private final ProgramLauncher launcher;
 

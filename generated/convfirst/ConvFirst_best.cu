@@ -95,7 +95,7 @@ template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
 #endif
 
 // Kernel ConvFirst_best
-//   grid (ceil(W / 28), ceil(H / 14), N),  256 threads (8 warps),  209664 B shared,  ~186 registers per thread (planner estimate)
+//   grid (ceil(W / 28), ceil(H / 8), N),  256 threads (8 warps),  181440 B shared,  ~184 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 conv2d 3x3 gw8 64->64 -> a   (samples/convfirst.tm:14)
 //   L2 pointwise 64->256 -> h   (samples/convfirst.tm:15)
@@ -104,14 +104,14 @@ template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
 extern "C" __global__ void __launch_bounds__(256, 1)
 ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, const float* __restrict__ bc, const __half* __restrict__ w1, const float* __restrict__ b1, const __half* __restrict__ w2, const float* __restrict__ b2, __half* __restrict__ y, int N, int H, int W) {
     constexpr int THREADS = 256;
-    constexpr int TILE_H = 14, TILE_W = 28;
-    constexpr int X_S_W = 30, X_S_PIXELS = 480, X_S_STRIDE = 72;
+    constexpr int TILE_H = 8, TILE_W = 28;
+    constexpr int X_S_W = 30, X_S_PIXELS = 300, X_S_STRIDE = 72;
     constexpr int WC_S_W = 28, WC_S_PIXELS = 64, WC_S_STRIDE = 72;
-    constexpr int W1_S_W = 28, W1_S_PIXELS = 64, W1_S_STRIDE = 72;
-    constexpr int W2_S_W = 28, W2_S_PIXELS = 64, W2_S_STRIDE = 72;
-    constexpr int A_S_W = 28, A_S_PIXELS = 392, A_S_STRIDE = 72;
-    constexpr int H_S_W = 28, H_S_PIXELS = 392, H_S_STRIDE = 72;
-    constexpr int Y_ACC_BLOCKS_PER_WARP = 4;  // mma fragments: 25x8 m16n8 tiles in blocks of 2x4
+    constexpr int W1_S_W = 28, W1_S_PIXELS = 128, W1_S_STRIDE = 72;
+    constexpr int W2_S_W = 28, W2_S_PIXELS = 64, W2_S_STRIDE = 136;
+    constexpr int A_S_W = 28, A_S_PIXELS = 224, A_S_STRIDE = 72;
+    constexpr int H_S_W = 28, H_S_PIXELS = 224, H_S_STRIDE = 136;
+    constexpr int Y_ACC_BLOCKS_PER_WARP = 2;  // mma fragments: 14x8 m16n8 tiles in blocks of 2x4
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -120,15 +120,15 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 16x30 pixels (halo 1) x 64 channels, 69120 B (line 5)
-    __half* wc_s = reinterpret_cast<__half*>(smem + 69120);  // wc: 2x28 pixels x 72 channels, 9216 B (line 6)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 78336);  // w1: 2x28 pixels x 64 channels, 9216 B (line 8)
-    __half* w2_s = reinterpret_cast<__half*>(smem + 87552);  // w2: 2x28 pixels x 64 channels, 9216 B (line 10)
-    __half* a_s = reinterpret_cast<__half*>(smem + 96768);  // a: 14x28 pixels x 64 channels, 56448 B (line 14)
-    __half* h_s = reinterpret_cast<__half*>(smem + 153216);  // h: 14x28 pixels x 64 channels, 56448 B (line 15)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 392 pixels x 64 channels, 98 per thread (line 12)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 10x30 pixels (halo 1) x 64 channels, 43200 B (line 5)
+    __half* wc_s = reinterpret_cast<__half*>(smem + 43200);  // wc: 2x28 pixels x 72 channels, 9216 B (line 6)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 52416);  // w1: 4x28 pixels x 64 channels, 18432 B (line 8)
+    __half* w2_s = reinterpret_cast<__half*>(smem + 70848);  // w2: 2x28 pixels x 128 channels, 17408 B (line 10)
+    __half* a_s = reinterpret_cast<__half*>(smem + 88256);  // a: 8x28 pixels x 64 channels, 32256 B (line 14)
+    __half* h_s = reinterpret_cast<__half*>(smem + 120512);  // h: 8x28 pixels x 128 channels, 60928 B (line 15)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 224 pixels x 64 channels, 64 per thread (line 12)
 
-    // load x[n, h0-1 : h0+15, w0-1 : w0+29, :] -> x_s, zero outside the image
+    // load x[n, h0-1 : h0+9, w0-1 : w0+29, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 - 1 + p / X_S_W, gw = w0 - 1 + p % X_S_W;
@@ -143,14 +143,14 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
         *reinterpret_cast<uint4*>(wc_s + row * 72 + col) = *reinterpret_cast<const uint4*>(wc + (size_t)(0 + row) * 72 + 0 + col);
     }
     __syncthreads();
-    // L1 conv2d 3x3 gw8 64->64 -> a over 14x28 pixels -> a_s   (samples/convfirst.tm:14)
+    // L1 conv2d 3x3 gw8 64->64 -> a over 8x28 pixels -> a_s   (samples/convfirst.tm:14)
     // (eligible for tensor cores; this version uses CUDA cores)
     {
         #pragma unroll 1
-        for (int item = warp; item < 200; item += THREADS / 32) {
+        for (int item = warp; item < 112; item += THREADS / 32) {
             const int mt = item / 8, grp = item % 8;  // row tile, group of 8 channels
             // ldmatrix x2: lanes 0-15 give the rows of the 16 pixels (lanes 16-31 repeat them, unused)
-            const int pa = min(mt * 16 + (lane & 15), 391);
+            const int pa = min(mt * 16 + (lane & 15), 223);
             const int ya = pa / 28 + 0, xa = pa % 28 + 0;
             const __half* arow = x_s + (ya * X_S_W + xa) * X_S_STRIDE + grp * 8 + 0;
             const __half* brow = wc_s + (grp * 8 + (lane & 7)) * 72;  // lanes 0-7: the 8 output channels
@@ -167,7 +167,7 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
             #pragma unroll
             for (int r = 0; r < 4; ++r) {
                 const int p = mt * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);
-                if (p < 392) {
+                if (p < 224) {
                     const int ly = p / 28, lx = p % 28;
                     const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                     const int oc = 0 + c;
@@ -184,33 +184,33 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
         }
     }
     __syncthreads();
-    // stream E in 4 chunks of 64
+    // stream E in 2 chunks of 128
     #pragma unroll 1
-    for (int e0 = 0; e0 < 256; e0 += 64) {
-        // stage w1[e0 : e0+64, 0 : 0+64] -> w1_s (rows padded to 72)
-        for (int i = tid; i < 512; i += THREADS) {
+    for (int e0 = 0; e0 < 256; e0 += 128) {
+        // stage w1[e0 : e0+128, 0 : 0+64] -> w1_s (rows padded to 72)
+        for (int i = tid; i < 1024; i += THREADS) {
             const int row = i / 8, col = (i % 8) * 8;
             *reinterpret_cast<uint4*>(w1_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w1 + (size_t)(e0 + row) * 64 + 0 + col);
         }
-        // stage w2[0 : 0+64, e0 : e0+64] -> w2_s (rows padded to 72)
-        for (int i = tid; i < 512; i += THREADS) {
-            const int row = i / 8, col = (i % 8) * 8;
-            *reinterpret_cast<uint4*>(w2_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w2 + (size_t)(0 + row) * 256 + e0 + col);
+        // stage w2[0 : 0+64, e0 : e0+128] -> w2_s (rows padded to 136)
+        for (int i = tid; i < 1024; i += THREADS) {
+            const int row = i / 16, col = (i % 16) * 8;
+            *reinterpret_cast<uint4*>(w2_s + row * 136 + col) = *reinterpret_cast<const uint4*>(w2 + (size_t)(0 + row) * 256 + e0 + col);
         }
         __syncthreads();
-        // L2 pointwise 64->256 -> h over 14x28 pixels, channels e0 .. e0+64 -> h_s   (samples/convfirst.tm:15)
+        // L2 pointwise 64->256 -> h over 8x28 pixels, channels e0 .. e0+128 -> h_s   (samples/convfirst.tm:15)
         // (eligible for tensor cores; this version uses CUDA cores)
         {
             #pragma unroll 1
-            for (int grp = warp; grp < 26; grp += THREADS / 32) {
-                const int mb = grp / 2, nb = grp % 2;
+            for (int grp = warp; grp < 28; grp += THREADS / 32) {
+                const int mb = grp / 4, nb = grp % 4;
                 float d[2][4][4] = {};
                 const __half* arow[2];
                 #pragma unroll
                 for (int mi = 0; mi < 2; ++mi) {
                     // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                     // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 391);
+                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 223);
                     arow[mi] = a_s + ((pa / 28 + 0) * A_S_W + pa % 28 + 0) * A_S_STRIDE + (lane >> 4) * 8;
                 }
                 // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
@@ -236,7 +236,7 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                     #pragma unroll
                     for (int rh = 0; rh < 2; ++rh) {
                         const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                        if (p >= 392) continue;  // padding rows of the last row tile
+                        if (p >= 224) continue;  // padding rows of the last row tile
                         const int ly = p / 28, lx = p % 28;
                         const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                         const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
@@ -267,31 +267,31 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
             }
         }
         __syncthreads();
-        // y_acc[p, :] += h_s[p, e0 : e0+64] . w2[:, e0 : e0+64]^T on tensor cores   (samples/convfirst.tm:16)
+        // y_acc[p, :] += h_s[p, e0 : e0+128] . w2[:, e0 : e0+128]^T on tensor cores   (samples/convfirst.tm:16)
         #pragma unroll
-        for (int i = 0; i < 4; ++i) {
+        for (int i = 0; i < 2; ++i) {
             const int grp = warp + i * (THREADS / 32);
-            if (grp < 26) {
+            if (grp < 14) {
                 const int mb = grp / 2, nb = grp % 2;
                 const __half* arow[2];
                 #pragma unroll
                 for (int mi = 0; mi < 2; ++mi) {
                     // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                     // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 391);
+                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 223);
                     arow[mi] = h_s + ((pa / 28 + 0) * H_S_W + pa % 28 + 0) * H_S_STRIDE + (lane >> 4) * 8;
                 }
                 // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-                const __half* brow = w2_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
-                #pragma unroll
-                for (int k0 = 0; k0 < 64; k0 += 16) {
+                const __half* brow = w2_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 136 + ((lane >> 3) & 1) * 8;
+                #pragma unroll 4
+                for (int k0 = 0; k0 < 128; k0 += 16) {
                     unsigned a[2][4];
                     #pragma unroll
                     for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
                     #pragma unroll
                     for (int nj = 0; nj < 2; ++nj) {
                         unsigned b[4];
-                        tm_ldsm_x4(b, brow + nj * 16 * 72 + k0);
+                        tm_ldsm_x4(b, brow + nj * 16 * 136 + k0);
                         #pragma unroll
                         for (int mi = 0; mi < 2; ++mi) {
                             { const int ni = 2 * nj; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
@@ -305,16 +305,16 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     }
     // epilogue of L3 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/convfirst.tm:16)
     #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 2; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 26) continue;
+        if (grp >= 14) continue;
         const int mb = grp / 2, nb = grp % 2;
         #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 392) continue;  // padding rows of the last row tile
+                if (p >= 224) continue;  // padding rows of the last row tile
                 const int ly = p / 28, lx = p % 28;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
@@ -343,18 +343,18 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
             }
         }
     }
-    // store y_acc -> y[n, h0 : h0+14, w0 : w0+28, :], masked at the image edge
+    // store y_acc -> y[n, h0 : h0+8, w0 : w0+28, :], masked at the image edge
     #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 2; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 26) continue;
+        if (grp >= 14) continue;
         const int mb = grp / 2, nb = grp % 2;
         #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 392) continue;  // padding rows of the last row tile
+                if (p >= 224) continue;  // padding rows of the last row tile
                 const int ly = p / 28, lx = p % 28;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;

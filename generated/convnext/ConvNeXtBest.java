@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "bfcd93220eba5094d9cc3add18fd2549fa6d51bf506ac4b59dd9d0a5cb2ab009";
+    public static final String SOURCE_SHA256 = "772d1e11c48cafe76091e583c7cfe24c905fde861042924ba33cc01b808a6ac2";
 
     private final ProgramLauncher launcher;
 

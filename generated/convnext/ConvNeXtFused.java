@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "680cf1a744a34f7be4dc9988f789e204cb6b8b24bfc9e30944b53d2adc6bfd51";
+    public static final String SOURCE_SHA256 = "ac2a05785bd9d88f890667dade495b701ac8c1ef5ad624524d85e7af318d44a3";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "98f4f1b64b4f94f9675c9197fc37fa0089ec5a08e480cdd6592a4ef682905f7e";
+    public static final String SOURCE_SHA256 = "b7ad3a8ee061204ef71234250f628170d771253354d5b57cc2bf825fa283a5fe";
 
     private final ProgramLauncher launcher;
 

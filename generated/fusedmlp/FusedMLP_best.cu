@@ -95,7 +95,7 @@ template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
 #endif
 
 // Kernel FusedMLP_best
-//   grid (ceil(W / 28), ceil(H / 14), N),  256 threads (8 warps),  198912 B shared,  ~186 registers per thread (planner estimate)
+//   grid (ceil(W / 28), ceil(H / 8), N),  256 threads (8 warps),  129024 B shared,  ~184 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h   (samples/fusedmlp.tm:11)
 //   L2 pointwise 256->64 -> y   (samples/fusedmlp.tm:12)
@@ -103,12 +103,12 @@ template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
 extern "C" __global__ void __launch_bounds__(256, 1)
 FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const float* __restrict__ b1, const __half* __restrict__ w2, const float* __restrict__ b2, __half* __restrict__ y, int N, int H, int W) {
     constexpr int THREADS = 256;
-    constexpr int TILE_H = 14, TILE_W = 28;
-    constexpr int X_S_W = 28, X_S_PIXELS = 392, X_S_STRIDE = 72;
+    constexpr int TILE_H = 8, TILE_W = 28;
+    constexpr int X_S_W = 28, X_S_PIXELS = 224, X_S_STRIDE = 72;
     constexpr int W1_S_W = 28, W1_S_PIXELS = 128, W1_S_STRIDE = 72;
     constexpr int W2_S_W = 28, W2_S_PIXELS = 64, W2_S_STRIDE = 136;
-    constexpr int H_S_W = 28, H_S_PIXELS = 392, H_S_STRIDE = 136;
-    constexpr int Y_ACC_BLOCKS_PER_WARP = 4;  // mma fragments: 25x8 m16n8 tiles in blocks of 2x4
+    constexpr int H_S_W = 28, H_S_PIXELS = 224, H_S_STRIDE = 136;
+    constexpr int Y_ACC_BLOCKS_PER_WARP = 2;  // mma fragments: 14x8 m16n8 tiles in blocks of 2x4
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -117,13 +117,13 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 14x28 pixels x 64 channels, 56448 B (line 4)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 56448);  // w1: 4x28 pixels x 64 channels, 18432 B (line 5)
-    __half* w2_s = reinterpret_cast<__half*>(smem + 74880);  // w2: 2x28 pixels x 128 channels, 17408 B (line 7)
-    __half* h_s = reinterpret_cast<__half*>(smem + 92288);  // h: 14x28 pixels x 128 channels, 106624 B (line 11)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 392 pixels x 64 channels, 98 per thread (line 9)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 8x28 pixels x 64 channels, 32256 B (line 4)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 32256);  // w1: 4x28 pixels x 64 channels, 18432 B (line 5)
+    __half* w2_s = reinterpret_cast<__half*>(smem + 50688);  // w2: 2x28 pixels x 128 channels, 17408 B (line 7)
+    __half* h_s = reinterpret_cast<__half*>(smem + 68096);  // h: 8x28 pixels x 128 channels, 60928 B (line 11)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 224 pixels x 64 channels, 64 per thread (line 9)
 
-    // load x[n, h0 : h0+14, w0 : w0+28, :] -> x_s, zero outside the image
+    // load x[n, h0 : h0+8, w0 : w0+28, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 - 0 + p / X_S_W, gw = w0 - 0 + p % X_S_W;
@@ -147,11 +147,11 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
             *reinterpret_cast<uint4*>(w2_s + row * 136 + col) = *reinterpret_cast<const uint4*>(w2 + (size_t)(0 + row) * 256 + e0 + col);
         }
         __syncthreads();
-        // L1 pointwise 64->256 -> h over 14x28 pixels, channels e0 .. e0+128 -> h_s   (samples/fusedmlp.tm:11)
+        // L1 pointwise 64->256 -> h over 8x28 pixels, channels e0 .. e0+128 -> h_s   (samples/fusedmlp.tm:11)
         // (eligible for tensor cores; this version uses CUDA cores)
         {
             #pragma unroll 1
-            for (int grp = warp; grp < 52; grp += THREADS / 32) {
+            for (int grp = warp; grp < 28; grp += THREADS / 32) {
                 const int mb = grp / 4, nb = grp % 4;
                 float d[2][4][4] = {};
                 const __half* arow[2];
@@ -159,7 +159,7 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                 for (int mi = 0; mi < 2; ++mi) {
                     // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                     // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 391);
+                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 223);
                     arow[mi] = x_s + ((pa / 28 + 0) * X_S_W + pa % 28 + 0) * X_S_STRIDE + (lane >> 4) * 8;
                 }
                 // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
@@ -185,7 +185,7 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                     #pragma unroll
                     for (int rh = 0; rh < 2; ++rh) {
                         const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                        if (p >= 392) continue;  // padding rows of the last row tile
+                        if (p >= 224) continue;  // padding rows of the last row tile
                         const int ly = p / 28, lx = p % 28;
                         const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                         const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
@@ -218,16 +218,16 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
         __syncthreads();
         // y_acc[p, :] += h_s[p, e0 : e0+128] . w2[:, e0 : e0+128]^T on tensor cores   (samples/fusedmlp.tm:12)
         #pragma unroll
-        for (int i = 0; i < 4; ++i) {
+        for (int i = 0; i < 2; ++i) {
             const int grp = warp + i * (THREADS / 32);
-            if (grp < 26) {
+            if (grp < 14) {
                 const int mb = grp / 2, nb = grp % 2;
                 const __half* arow[2];
                 #pragma unroll
                 for (int mi = 0; mi < 2; ++mi) {
                     // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                     // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 391);
+                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 223);
                     arow[mi] = h_s + ((pa / 28 + 0) * H_S_W + pa % 28 + 0) * H_S_STRIDE + (lane >> 4) * 8;
                 }
                 // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
@@ -254,16 +254,16 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     }
     // epilogue of L2 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/fusedmlp.tm:12)
     #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 2; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 26) continue;
+        if (grp >= 14) continue;
         const int mb = grp / 2, nb = grp % 2;
         #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 392) continue;  // padding rows of the last row tile
+                if (p >= 224) continue;  // padding rows of the last row tile
                 const int ly = p / 28, lx = p % 28;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
@@ -290,18 +290,18 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
             }
         }
     }
-    // store y_acc -> y[n, h0 : h0+14, w0 : w0+28, :], masked at the image edge
+    // store y_acc -> y[n, h0 : h0+8, w0 : w0+28, :], masked at the image edge
     #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 2; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 26) continue;
+        if (grp >= 14) continue;
         const int mb = grp / 2, nb = grp % 2;
         #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 392) continue;  // padding rows of the last row tile
+                if (p >= 224) continue;  // padding rows of the last row tile
                 const int ly = p / 28, lx = p % 28;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;

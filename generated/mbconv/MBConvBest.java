@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "39b44570e373a7407f3f1479bb16571d6415eb32b47a51cb6abb67be11d2618c";
+    public static final String SOURCE_SHA256 = "991868903b10079c348f31c92f686836a0a2446d428dd7560e81fd4c3bbd2efc";
 
     private final ProgramLauncher launcher;
 

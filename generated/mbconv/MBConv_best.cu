@@ -95,7 +95,7 @@ template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
 #endif
 
 // Kernel MBConv_best
-//   grid (ceil(W / 28), ceil(H / 14), N),  256 threads (8 warps),  222336 B shared,  ~186 registers per thread (planner estimate)
+//   grid (ceil(W / 14), ceil(H / 14), N),  256 threads (8 warps),  214080 B shared,  ~184 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h1   (samples/mbconv.tm:15)
 //   L2 conv2d 3x3 gw8 256->256 -> h2   (samples/mbconv.tm:16)
@@ -104,14 +104,14 @@ template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
 extern "C" __global__ void __launch_bounds__(256, 1)
 MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const float* __restrict__ b1, const __half* __restrict__ wd, const float* __restrict__ bd, const __half* __restrict__ w3, const float* __restrict__ b3, __half* __restrict__ y, int N, int H, int W) {
     constexpr int THREADS = 256;
-    constexpr int TILE_H = 14, TILE_W = 28;
-    constexpr int X_S_W = 30, X_S_PIXELS = 480, X_S_STRIDE = 72;
-    constexpr int W1_S_W = 28, W1_S_PIXELS = 64, W1_S_STRIDE = 72;
-    constexpr int WD_S_W = 28, WD_S_PIXELS = 64, WD_S_STRIDE = 72;
-    constexpr int W3_S_W = 28, W3_S_PIXELS = 64, W3_S_STRIDE = 72;
-    constexpr int H1_S_W = 30, H1_S_PIXELS = 480, H1_S_STRIDE = 72;
-    constexpr int H2_S_W = 28, H2_S_PIXELS = 392, H2_S_STRIDE = 72;
-    constexpr int Y_ACC_BLOCKS_PER_WARP = 4;  // mma fragments: 25x8 m16n8 tiles in blocks of 2x4
+    constexpr int TILE_H = 14, TILE_W = 14;
+    constexpr int X_S_W = 16, X_S_PIXELS = 256, X_S_STRIDE = 72;
+    constexpr int W1_S_W = 14, W1_S_PIXELS = 128, W1_S_STRIDE = 72;
+    constexpr int WD_S_W = 14, WD_S_PIXELS = 128, WD_S_STRIDE = 72;
+    constexpr int W3_S_W = 14, W3_S_PIXELS = 64, W3_S_STRIDE = 136;
+    constexpr int H1_S_W = 16, H1_S_PIXELS = 256, H1_S_STRIDE = 136;
+    constexpr int H2_S_W = 14, H2_S_PIXELS = 196, H2_S_STRIDE = 136;
+    constexpr int Y_ACC_BLOCKS_PER_WARP = 2;  // mma fragments: 13x8 m16n8 tiles in blocks of 2x4
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -120,15 +120,15 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 16x30 pixels (halo 1) x 64 channels, 69120 B (line 6)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 69120);  // w1: 2x28 pixels x 64 channels, 9216 B (line 7)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 78336);  // wd: 2x28 pixels x 72 channels, 9216 B (line 9)
-    __half* w3_s = reinterpret_cast<__half*>(smem + 87552);  // w3: 2x28 pixels x 64 channels, 9216 B (line 11)
-    __half* h1_s = reinterpret_cast<__half*>(smem + 96768);  // h1: 16x30 pixels (halo 1) x 64 channels, 69120 B (line 15)
-    __half* h2_s = reinterpret_cast<__half*>(smem + 165888);  // h2: 14x28 pixels x 64 channels, 56448 B (line 16)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 392 pixels x 64 channels, 98 per thread (line 13)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 16x16 pixels (halo 1) x 64 channels, 36864 B (line 6)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 36864);  // w1: 9x14 pixels x 64 channels, 18432 B (line 7)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 55296);  // wd: 9x14 pixels x 72 channels, 18432 B (line 9)
+    __half* w3_s = reinterpret_cast<__half*>(smem + 73728);  // w3: 4x14 pixels x 128 channels, 17408 B (line 11)
+    __half* h1_s = reinterpret_cast<__half*>(smem + 91136);  // h1: 16x16 pixels (halo 1) x 128 channels, 69632 B (line 15)
+    __half* h2_s = reinterpret_cast<__half*>(smem + 160768);  // h2: 14x14 pixels x 128 channels, 53312 B (line 16)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 196 pixels x 64 channels, 64 per thread (line 13)
 
-    // load x[n, h0-1 : h0+15, w0-1 : w0+29, :] -> x_s, zero outside the image
+    // load x[n, h0-1 : h0+15, w0-1 : w0+15, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 - 1 + p / X_S_W, gw = w0 - 1 + p % X_S_W;
@@ -138,39 +138,39 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
     __syncthreads();
-    // stream E in 4 chunks of 64
+    // stream E in 2 chunks of 128
     #pragma unroll 1
-    for (int e0 = 0; e0 < 256; e0 += 64) {
-        // stage w1[e0 : e0+64, 0 : 0+64] -> w1_s (rows padded to 72)
-        for (int i = tid; i < 512; i += THREADS) {
+    for (int e0 = 0; e0 < 256; e0 += 128) {
+        // stage w1[e0 : e0+128, 0 : 0+64] -> w1_s (rows padded to 72)
+        for (int i = tid; i < 1024; i += THREADS) {
             const int row = i / 8, col = (i % 8) * 8;
             *reinterpret_cast<uint4*>(w1_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w1 + (size_t)(e0 + row) * 64 + 0 + col);
         }
-        // stage wd[e0 : e0+64, 0 : 0+72] -> wd_s (rows padded to 72)
-        for (int i = tid; i < 576; i += THREADS) {
+        // stage wd[e0 : e0+128, 0 : 0+72] -> wd_s (rows padded to 72)
+        for (int i = tid; i < 1152; i += THREADS) {
             const int row = i / 9, col = (i % 9) * 8;
             *reinterpret_cast<uint4*>(wd_s + row * 72 + col) = *reinterpret_cast<const uint4*>(wd + (size_t)(e0 + row) * 72 + 0 + col);
         }
-        // stage w3[0 : 0+64, e0 : e0+64] -> w3_s (rows padded to 72)
-        for (int i = tid; i < 512; i += THREADS) {
-            const int row = i / 8, col = (i % 8) * 8;
-            *reinterpret_cast<uint4*>(w3_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w3 + (size_t)(0 + row) * 256 + e0 + col);
+        // stage w3[0 : 0+64, e0 : e0+128] -> w3_s (rows padded to 136)
+        for (int i = tid; i < 1024; i += THREADS) {
+            const int row = i / 16, col = (i % 16) * 8;
+            *reinterpret_cast<uint4*>(w3_s + row * 136 + col) = *reinterpret_cast<const uint4*>(w3 + (size_t)(0 + row) * 256 + e0 + col);
         }
         __syncthreads();
-        // L1 pointwise 64->256 -> h1 over 16x30 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv.tm:15)
+        // L1 pointwise 64->256 -> h1 over 16x16 pixels, channels e0 .. e0+128 -> h1_s   (samples/mbconv.tm:15)
         // (eligible for tensor cores; this version uses CUDA cores)
         {
             #pragma unroll 1
-            for (int grp = warp; grp < 30; grp += THREADS / 32) {
-                const int mb = grp / 2, nb = grp % 2;
+            for (int grp = warp; grp < 32; grp += THREADS / 32) {
+                const int mb = grp / 4, nb = grp % 4;
                 float d[2][4][4] = {};
                 const __half* arow[2];
                 #pragma unroll
                 for (int mi = 0; mi < 2; ++mi) {
                     // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                     // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 479);
-                    arow[mi] = x_s + ((pa / 30 + 0) * X_S_W + pa % 30 + 0) * X_S_STRIDE + (lane >> 4) * 8;
+                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 255);
+                    arow[mi] = x_s + ((pa / 16 + 0) * X_S_W + pa % 16 + 0) * X_S_STRIDE + (lane >> 4) * 8;
                 }
                 // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
                 const __half* brow = w1_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
@@ -195,8 +195,8 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                     #pragma unroll
                     for (int rh = 0; rh < 2; ++rh) {
                         const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                        if (p >= 480) continue;  // padding rows of the last row tile
-                        const int ly = p / 30, lx = p % 30;
+                        if (p >= 256) continue;  // padding rows of the last row tile
+                        const int ly = p / 16, lx = p % 16;
                         const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
                         const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                         #pragma unroll
@@ -226,15 +226,15 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
             }
         }
         __syncthreads();
-        // L2 conv2d 3x3 gw8 256->256 -> h2 over 14x28 pixels, channels e0 .. e0+64 -> h2_s   (samples/mbconv.tm:16)
+        // L2 conv2d 3x3 gw8 256->256 -> h2 over 14x14 pixels, channels e0 .. e0+128 -> h2_s   (samples/mbconv.tm:16)
         // (eligible for tensor cores; this version uses CUDA cores)
         {
             #pragma unroll 1
-            for (int item = warp; item < 200; item += THREADS / 32) {
-                const int mt = item / 8, grp = item % 8;  // row tile, group of 8 channels
+            for (int item = warp; item < 208; item += THREADS / 32) {
+                const int mt = item / 16, grp = item % 16;  // row tile, group of 8 channels
                 // ldmatrix x2: lanes 0-15 give the rows of the 16 pixels (lanes 16-31 repeat them, unused)
-                const int pa = min(mt * 16 + (lane & 15), 391);
-                const int ya = pa / 28 + 0, xa = pa % 28 + 0;
+                const int pa = min(mt * 16 + (lane & 15), 195);
+                const int ya = pa / 14 + 0, xa = pa % 14 + 0;
                 const __half* arow = h1_s + (ya * H1_S_W + xa) * H1_S_STRIDE + grp * 8;
                 const __half* brow = wd_s + (grp * 8 + (lane & 7)) * 72;  // lanes 0-7: the 8 output channels
                 float d[4] = {};
@@ -250,8 +250,8 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                 #pragma unroll
                 for (int r = 0; r < 4; ++r) {
                     const int p = mt * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);
-                    if (p < 392) {
-                        const int ly = p / 28, lx = p % 28;
+                    if (p < 196) {
+                        const int ly = p / 14, lx = p % 14;
                         const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                         const int oc = e0 + c;
                         float v = 0.0f;
@@ -268,31 +268,31 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
             }
         }
         __syncthreads();
-        // y_acc[p, :] += h2_s[p, e0 : e0+64] . w3[:, e0 : e0+64]^T on tensor cores   (samples/mbconv.tm:17)
+        // y_acc[p, :] += h2_s[p, e0 : e0+128] . w3[:, e0 : e0+128]^T on tensor cores   (samples/mbconv.tm:17)
         #pragma unroll
-        for (int i = 0; i < 4; ++i) {
+        for (int i = 0; i < 2; ++i) {
             const int grp = warp + i * (THREADS / 32);
-            if (grp < 26) {
+            if (grp < 14) {
                 const int mb = grp / 2, nb = grp % 2;
                 const __half* arow[2];
                 #pragma unroll
                 for (int mi = 0; mi < 2; ++mi) {
                     // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                     // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 391);
-                    arow[mi] = h2_s + ((pa / 28 + 0) * H2_S_W + pa % 28 + 0) * H2_S_STRIDE + (lane >> 4) * 8;
+                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 195);
+                    arow[mi] = h2_s + ((pa / 14 + 0) * H2_S_W + pa % 14 + 0) * H2_S_STRIDE + (lane >> 4) * 8;
                 }
                 // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-                const __half* brow = w3_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
-                #pragma unroll
-                for (int k0 = 0; k0 < 64; k0 += 16) {
+                const __half* brow = w3_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 136 + ((lane >> 3) & 1) * 8;
+                #pragma unroll 4
+                for (int k0 = 0; k0 < 128; k0 += 16) {
                     unsigned a[2][4];
                     #pragma unroll
                     for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
                     #pragma unroll
                     for (int nj = 0; nj < 2; ++nj) {
                         unsigned b[4];
-                        tm_ldsm_x4(b, brow + nj * 16 * 72 + k0);
+                        tm_ldsm_x4(b, brow + nj * 16 * 136 + k0);
                         #pragma unroll
                         for (int mi = 0; mi < 2; ++mi) {
                             { const int ni = 2 * nj; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
@@ -306,17 +306,17 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
     }
     // epilogue of L3 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/mbconv.tm:17)
     #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 2; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 26) continue;
+        if (grp >= 14) continue;
         const int mb = grp / 2, nb = grp % 2;
         #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 392) continue;  // padding rows of the last row tile
-                const int ly = p / 28, lx = p % 28;
+                if (p >= 196) continue;  // padding rows of the last row tile
+                const int ly = p / 14, lx = p % 14;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 #pragma unroll
@@ -344,19 +344,19 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
             }
         }
     }
-    // store y_acc -> y[n, h0 : h0+14, w0 : w0+28, :], masked at the image edge
+    // store y_acc -> y[n, h0 : h0+14, w0 : w0+14, :], masked at the image edge
     #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 2; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 26) continue;
+        if (grp >= 14) continue;
         const int mb = grp / 2, nb = grp % 2;
         #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 392) continue;  // padding rows of the last row tile
-                const int ly = p / 28, lx = p % 28;
+                if (p >= 196) continue;  // padding rows of the last row tile
+                const int ly = p / 14, lx = p % 14;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 if (!inside) continue;

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "dbce941a63b612cc2dff0a22a4d38f3262cb46c623be5ad8a3a88fb639eaa8aa";
+    public static final String SOURCE_SHA256 = "746dc30e2ffb0077d84d1a904890b5f6edce33b0bf5681240b812ea597d4f483";
 
     private final ProgramLauncher launcher;
 

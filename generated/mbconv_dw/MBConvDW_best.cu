@@ -95,7 +95,7 @@ template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
 #endif
 
 // Kernel MBConvDW_best
-//   grid (ceil(W / 28), ceil(H / 14), N),  256 threads (8 warps),  214272 B shared,  ~186 registers per thread (planner estimate)
+//   grid (ceil(W / 14), ceil(H / 14), N),  256 threads (8 warps),  197952 B shared,  ~184 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h1   (samples/mbconv_dw.tm:13)
 //   L2 conv2d 3x3 depthwise 256->256 -> h2   (samples/mbconv_dw.tm:14)
@@ -104,14 +104,14 @@ template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
 extern "C" __global__ void __launch_bounds__(256, 1)
 MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const float* __restrict__ b1, const __half* __restrict__ wd, const float* __restrict__ bd, const __half* __restrict__ w3, const float* __restrict__ b3, __half* __restrict__ y, int N, int H, int W) {
     constexpr int THREADS = 256;
-    constexpr int TILE_H = 14, TILE_W = 28;
-    constexpr int X_S_W = 30, X_S_PIXELS = 480, X_S_STRIDE = 72;
-    constexpr int W1_S_W = 28, W1_S_PIXELS = 64, W1_S_STRIDE = 72;
-    constexpr int WD_S_W = 28, WD_S_PIXELS = 9, WD_S_STRIDE = 64;
-    constexpr int W3_S_W = 28, W3_S_PIXELS = 64, W3_S_STRIDE = 72;
-    constexpr int H1_S_W = 30, H1_S_PIXELS = 480, H1_S_STRIDE = 72;
-    constexpr int H2_S_W = 28, H2_S_PIXELS = 392, H2_S_STRIDE = 72;
-    constexpr int Y_ACC_BLOCKS_PER_WARP = 4;  // mma fragments: 25x8 m16n8 tiles in blocks of 2x4
+    constexpr int TILE_H = 14, TILE_W = 14;
+    constexpr int X_S_W = 16, X_S_PIXELS = 256, X_S_STRIDE = 72;
+    constexpr int W1_S_W = 14, W1_S_PIXELS = 128, W1_S_STRIDE = 72;
+    constexpr int WD_S_W = 14, WD_S_PIXELS = 9, WD_S_STRIDE = 128;
+    constexpr int W3_S_W = 14, W3_S_PIXELS = 64, W3_S_STRIDE = 136;
+    constexpr int H1_S_W = 16, H1_S_PIXELS = 256, H1_S_STRIDE = 136;
+    constexpr int H2_S_W = 14, H2_S_PIXELS = 196, H2_S_STRIDE = 136;
+    constexpr int Y_ACC_BLOCKS_PER_WARP = 2;  // mma fragments: 13x8 m16n8 tiles in blocks of 2x4
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -120,15 +120,15 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 16x30 pixels (halo 1) x 64 channels, 69120 B (line 4)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 69120);  // w1: 2x28 pixels x 64 channels, 9216 B (line 5)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 78336);  // wd: 0x28 pixels x 64 channels, 1152 B (line 7)
-    __half* w3_s = reinterpret_cast<__half*>(smem + 79488);  // w3: 2x28 pixels x 64 channels, 9216 B (line 9)
-    __half* h1_s = reinterpret_cast<__half*>(smem + 88704);  // h1: 16x30 pixels (halo 1) x 64 channels, 69120 B (line 13)
-    __half* h2_s = reinterpret_cast<__half*>(smem + 157824);  // h2: 14x28 pixels x 64 channels, 56448 B (line 14)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 392 pixels x 64 channels, 98 per thread (line 11)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 16x16 pixels (halo 1) x 64 channels, 36864 B (line 4)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 36864);  // w1: 9x14 pixels x 64 channels, 18432 B (line 5)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 55296);  // wd: 0x14 pixels x 128 channels, 2304 B (line 7)
+    __half* w3_s = reinterpret_cast<__half*>(smem + 57600);  // w3: 4x14 pixels x 128 channels, 17408 B (line 9)
+    __half* h1_s = reinterpret_cast<__half*>(smem + 75008);  // h1: 16x16 pixels (halo 1) x 128 channels, 69632 B (line 13)
+    __half* h2_s = reinterpret_cast<__half*>(smem + 144640);  // h2: 14x14 pixels x 128 channels, 53312 B (line 14)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 196 pixels x 64 channels, 64 per thread (line 11)
 
-    // load x[n, h0-1 : h0+15, w0-1 : w0+29, :] -> x_s, zero outside the image
+    // load x[n, h0-1 : h0+15, w0-1 : w0+15, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 - 1 + p / X_S_W, gw = w0 - 1 + p % X_S_W;
@@ -138,39 +138,39 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
     __syncthreads();
-    // stream E in 4 chunks of 64
+    // stream E in 2 chunks of 128
     #pragma unroll 1
-    for (int e0 = 0; e0 < 256; e0 += 64) {
-        // stage w1[e0 : e0+64, 0 : 0+64] -> w1_s (rows padded to 72)
-        for (int i = tid; i < 512; i += THREADS) {
+    for (int e0 = 0; e0 < 256; e0 += 128) {
+        // stage w1[e0 : e0+128, 0 : 0+64] -> w1_s (rows padded to 72)
+        for (int i = tid; i < 1024; i += THREADS) {
             const int row = i / 8, col = (i % 8) * 8;
             *reinterpret_cast<uint4*>(w1_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w1 + (size_t)(e0 + row) * 64 + 0 + col);
         }
-        // stage wd[e0 : e0+64, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
-        for (int i = tid; i < 576; i += THREADS) {
-            const int tap = i / 64, col = i % 64;  // col = channel * 1 + input
+        // stage wd[e0 : e0+128, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
+        for (int i = tid; i < 1152; i += THREADS) {
+            const int tap = i / 128, col = i % 128;  // col = channel * 1 + input
             wd_s[i] = wd[((size_t)(e0 + col / 1) * 9 + tap) * 1 + col % 1];
         }
-        // stage w3[0 : 0+64, e0 : e0+64] -> w3_s (rows padded to 72)
-        for (int i = tid; i < 512; i += THREADS) {
-            const int row = i / 8, col = (i % 8) * 8;
-            *reinterpret_cast<uint4*>(w3_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w3 + (size_t)(0 + row) * 256 + e0 + col);
+        // stage w3[0 : 0+64, e0 : e0+128] -> w3_s (rows padded to 136)
+        for (int i = tid; i < 1024; i += THREADS) {
+            const int row = i / 16, col = (i % 16) * 8;
+            *reinterpret_cast<uint4*>(w3_s + row * 136 + col) = *reinterpret_cast<const uint4*>(w3 + (size_t)(0 + row) * 256 + e0 + col);
         }
         __syncthreads();
-        // L1 pointwise 64->256 -> h1 over 16x30 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv_dw.tm:13)
+        // L1 pointwise 64->256 -> h1 over 16x16 pixels, channels e0 .. e0+128 -> h1_s   (samples/mbconv_dw.tm:13)
         // (eligible for tensor cores; this version uses CUDA cores)
         {
             #pragma unroll 1
-            for (int grp = warp; grp < 30; grp += THREADS / 32) {
-                const int mb = grp / 2, nb = grp % 2;
+            for (int grp = warp; grp < 32; grp += THREADS / 32) {
+                const int mb = grp / 4, nb = grp % 4;
                 float d[2][4][4] = {};
                 const __half* arow[2];
                 #pragma unroll
                 for (int mi = 0; mi < 2; ++mi) {
                     // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                     // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 479);
-                    arow[mi] = x_s + ((pa / 30 + 0) * X_S_W + pa % 30 + 0) * X_S_STRIDE + (lane >> 4) * 8;
+                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 255);
+                    arow[mi] = x_s + ((pa / 16 + 0) * X_S_W + pa % 16 + 0) * X_S_STRIDE + (lane >> 4) * 8;
                 }
                 // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
                 const __half* brow = w1_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
@@ -195,8 +195,8 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                     #pragma unroll
                     for (int rh = 0; rh < 2; ++rh) {
                         const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                        if (p >= 480) continue;  // padding rows of the last row tile
-                        const int ly = p / 30, lx = p % 30;
+                        if (p >= 256) continue;  // padding rows of the last row tile
+                        const int ly = p / 16, lx = p % 16;
                         const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
                         const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                         #pragma unroll
@@ -226,9 +226,9 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
             }
         }
         __syncthreads();
-        // L2 conv2d 3x3 depthwise 256->256 -> h2 over 14x28 pixels, channels e0 .. e0+64 -> h2_s   (samples/mbconv_dw.tm:14)
-        for (int i = tid; i < 3136; i += THREADS) {
-            const int cp = i % 32, seg = (i / 32) % 7, row = i / 224;
+        // L2 conv2d 3x3 depthwise 256->256 -> h2 over 14x14 pixels, channels e0 .. e0+128 -> h2_s   (samples/mbconv_dw.tm:14)
+        for (int i = tid; i < 3584; i += THREADS) {
+            const int cp = i % 64, seg = (i / 64) % 4, row = i / 256;
             const int c0 = 2 * cp, x0 = seg * 4;  // channels c0, c0 + 1 of pixels x0 .. x0 + 3
             float2 acc[4] = {};
             #pragma unroll 1
@@ -242,7 +242,7 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                 }
                 #pragma unroll
                 for (int kx = 0; kx < 3; ++kx) {
-                    const float2 wv = tm_f32x2(wd_s + (ky * 3 + kx) * 64 + e0 + c0 - e0);
+                    const float2 wv = tm_f32x2(wd_s + (ky * 3 + kx) * 128 + e0 + c0 - e0);
                     #pragma unroll
                     for (int r = 0; r < 4; ++r) {
                         acc[r].x += xs[r + kx].x * wv.x;
@@ -253,8 +253,8 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
             #pragma unroll
             for (int r = 0; r < 4; ++r) {
                 const int ly = row, lx = x0 + r;
-                if (lx >= 28) continue;
-                const int p = ly * 28 + lx;
+                if (lx >= 14) continue;
+                const int p = ly * 14 + lx;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 float v[2] = {0.0f, 0.0f};
@@ -278,31 +278,31 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
             }
         }
         __syncthreads();
-        // y_acc[p, :] += h2_s[p, e0 : e0+64] . w3[:, e0 : e0+64]^T on tensor cores   (samples/mbconv_dw.tm:15)
+        // y_acc[p, :] += h2_s[p, e0 : e0+128] . w3[:, e0 : e0+128]^T on tensor cores   (samples/mbconv_dw.tm:15)
         #pragma unroll
-        for (int i = 0; i < 4; ++i) {
+        for (int i = 0; i < 2; ++i) {
             const int grp = warp + i * (THREADS / 32);
-            if (grp < 26) {
+            if (grp < 14) {
                 const int mb = grp / 2, nb = grp % 2;
                 const __half* arow[2];
                 #pragma unroll
                 for (int mi = 0; mi < 2; ++mi) {
                     // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                     // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 391);
-                    arow[mi] = h2_s + ((pa / 28 + 0) * H2_S_W + pa % 28 + 0) * H2_S_STRIDE + (lane >> 4) * 8;
+                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 195);
+                    arow[mi] = h2_s + ((pa / 14 + 0) * H2_S_W + pa % 14 + 0) * H2_S_STRIDE + (lane >> 4) * 8;
                 }
                 // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-                const __half* brow = w3_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
-                #pragma unroll
-                for (int k0 = 0; k0 < 64; k0 += 16) {
+                const __half* brow = w3_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 136 + ((lane >> 3) & 1) * 8;
+                #pragma unroll 4
+                for (int k0 = 0; k0 < 128; k0 += 16) {
                     unsigned a[2][4];
                     #pragma unroll
                     for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
                     #pragma unroll
                     for (int nj = 0; nj < 2; ++nj) {
                         unsigned b[4];
-                        tm_ldsm_x4(b, brow + nj * 16 * 72 + k0);
+                        tm_ldsm_x4(b, brow + nj * 16 * 136 + k0);
                         #pragma unroll
                         for (int mi = 0; mi < 2; ++mi) {
                             { const int ni = 2 * nj; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
@@ -316,17 +316,17 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     }
     // epilogue of L3 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/mbconv_dw.tm:15)
     #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 2; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 26) continue;
+        if (grp >= 14) continue;
         const int mb = grp / 2, nb = grp % 2;
         #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 392) continue;  // padding rows of the last row tile
-                const int ly = p / 28, lx = p % 28;
+                if (p >= 196) continue;  // padding rows of the last row tile
+                const int ly = p / 14, lx = p % 14;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 #pragma unroll
@@ -354,19 +354,19 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
             }
         }
     }
-    // store y_acc -> y[n, h0 : h0+14, w0 : w0+28, :], masked at the image edge
+    // store y_acc -> y[n, h0 : h0+14, w0 : w0+14, :], masked at the image edge
     #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 2; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 26) continue;
+        if (grp >= 14) continue;
         const int mb = grp / 2, nb = grp % 2;
         #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 392) continue;  // padding rows of the last row tile
-                const int ly = p / 28, lx = p % 28;
+                if (p >= 196) continue;  // padding rows of the last row tile
+                const int ly = p / 14, lx = p % 14;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 if (!inside) continue;

@@ -17,6 +17,7 @@ import tmc.ir.Buffer;
 import tmc.ir.Instr;
 import tmc.ir.Kernel;
 import tmc.ir.Layer;
+import tmc.ir.MmaTiling;
 
 /**
  * Writes one kernel. Every tile instruction becomes a loop over the elements it produces, spread over the
@@ -64,31 +65,6 @@ final class KernelWriter {
             } else if (i instanceof Instr.Loop l) {
                 scanFragments(l.body());
             }
-        }
-    }
-
-    /**
-     * How a matrix product of {@code pixels x channels} is cut for mma: {@code mt x nt} m16n8 tiles (the last
-     * row tile padded); each warp owns blocks of {@code wm x wn} tiles, so one A fragment serves wn products
-     * and one B fragment wm; the {@code mb * nb} blocks are dealt to the warps round-robin, {@code perWarp}
-     * each at most.
-     */
-    record MmaTiling(int pixels, int channels, int mt, int nt, int wm, int wn, int mb, int nb, int groups,
-                     int perWarp) {
-        static MmaTiling of(int pixels, int channels, int warps) {
-            int mt = (pixels + 15) / 16;
-            int nt = channels / 8;
-            int wn = nt % 4 == 0 ? 4 : 2;
-            int nb = nt / wn;
-            // Two row tiles per block when that still gives every warp a block.
-            int wm = ((mt + 1) / 2) * nb >= warps ? 2 : 1;
-            int mb = (mt + wm - 1) / wm;
-            int groups = mb * nb;
-            return new MmaTiling(pixels, channels, mt, nt, wm, wn, mb, nb, groups, (groups + warps - 1) / warps);
-        }
-
-        int registers() {
-            return perWarp * wm * wn * 4;
         }
     }
 
@@ -853,6 +829,7 @@ final class KernelWriter {
      */
     private void mmaKLoop(Buffer src, Op.Pointwise pw, String dvar, int kCount, String nBase, String wRow0,
                           String kOffset, MmaTiling f, int side, int halo) {
+        if (kCount % 16 != 0) throw new IllegalStateException("mma k loop over " + kCount + " channels (not a multiple of 16)");
         String t = CudaEmitter.ctype(src.dtype());
         Buffer ws = stagedWeight(pw.weight().name());
         w.line("const " + t + "* arow[" + f.wm() + "];");

@@ -17,6 +17,7 @@ import tmc.ir.Buffer;
 import tmc.ir.Instr;
 import tmc.ir.Kernel;
 import tmc.ir.Layer;
+import tmc.ir.MmaTiling;
 
 /**
  * Lowers a block and a complete set of choices to tensor-machine kernels. Pure: the same inputs give the
@@ -43,6 +44,9 @@ public final class Lowering {
 
     /** A separate plan's layer kernel keeps no accumulator across instructions, so it needs fewer. */
     static final int SEPARATE_REGISTERS = 56;
+
+    /** Transient registers of each accumulator block beyond a warp's first (fragments, row addresses). */
+    static final int EXTRA_BLOCK_REGISTERS = 32;
 
     /** The accumulators of one warp's block of mma tiles (2 x 4 tiles of m16n8, 4 floats per lane each). */
     static final int MMA_BLOCK_REGISTERS = 32;
@@ -73,7 +77,7 @@ public final class Lowering {
                 body.add(new Instr.Barrier());
             }
             Activation out = layer.out();
-            Instr.MathPath path = mathPath(layer, math, tileH * tileW);
+            Instr.MathPath path = mathPath(layer, math);
             if (layer.main() instanceof Op.Conv2d conv && path == Instr.MathPath.CUDA_CORE
                     && tapMajorFits(conv, conv.out().channels())) {
                 Buffer wb = tapMajorBuffer(conv, conv.out().channels());
@@ -140,7 +144,7 @@ public final class Lowering {
             boolean inLoopLayer = stream != null && (stream.inLoop().contains(layer.index())
                     || stream.reducer() == layer.index());
             if (inLoopLayer) continue;
-            if (layer.main() instanceof Op.Conv2d conv && mathPath(layer, c.math(), 0) == Instr.MathPath.CUDA_CORE
+            if (layer.main() instanceof Op.Conv2d conv && mathPath(layer, c.math()) == Instr.MathPath.CUDA_CORE
                     && !recomputedInput(layer, c) && tapMajorFits(conv, conv.out().channels())) {
                 Buffer wb = tapMajorBuffer(conv, conv.out().channels());
                 buffers.add(wb);
@@ -150,7 +154,7 @@ public final class Lowering {
                 continue;
             }
             tmc.check.Weight wt = mmaWeight(layer);
-            if (wt == null || mathPath(layer, c.math(), 0) != Instr.MathPath.TENSOR_CORE) continue;
+            if (wt == null || mathPath(layer, c.math()) != Instr.MathPath.TENSOR_CORE) continue;
             int rows = wt.dims().getFirst();
             int cols = (int) (wt.elements() / rows);
             Buffer wb = weightBuffer(wt, rows, cols);
@@ -163,7 +167,7 @@ public final class Lowering {
         if (stream != null) {
             for (Layer layer : layers) {
                 if (layer.main() instanceof Op.Conv2d conv && stream.inLoop().contains(layer.index())
-                        && mathPath(layer, c.math(), 0) == Instr.MathPath.CUDA_CORE && !recomputedInput(layer, c)
+                        && mathPath(layer, c.math()) == Instr.MathPath.CUDA_CORE && !recomputedInput(layer, c)
                         && tapMajorFits(conv, c.streamChunk())) {
                     Buffer wb = tapMajorBuffer(conv, c.streamChunk());
                     loopWeights.add(new Instr.LoadWeight(wb, conv.weight().name(),
@@ -173,7 +177,9 @@ public final class Lowering {
                     continue;
                 }
                 tmc.check.Weight wt = mmaWeight(layer);
-                if (wt == null || mathPath(layer, c.math(), 0) != Instr.MathPath.TENSOR_CORE) continue;
+                if (wt == null || loopMathPath(layer, c.math(), stream, c.streamChunk()) != Instr.MathPath.TENSOR_CORE) {
+                    continue;
+                }
                 int rows = wt.dims().getFirst();
                 int cols = (int) (wt.elements() / rows);
                 Buffer wb;
@@ -235,14 +241,22 @@ public final class Lowering {
             }
             if (isReducer) {
                 // acc[pixel, c] += sum over the chunk of input channels; finished after the loop.
-                int perThread = ceilDiv(c.tilePixels() * out.channels(), threads);
+                Instr.MathPath accPath = loopMathPath(layer, c.math(), stream, c.streamChunk());
+                // On tensor cores each warp holds whole m16n8 tile blocks, which can be more than an even share.
+                MmaTiling tiling = accPath == Instr.MathPath.TENSOR_CORE
+                        ? MmaTiling.of(c.tilePixels(), out.channels(), c.warps()) : null;
+                int perThread = tiling != null ? tiling.registers() : ceilDiv(c.tilePixels() * out.channels(), threads);
+                // Each further block a warp owns is unrolled next to the first: its A and B fragments and addresses
+                // are live at the same time (calibrated against ptxas on random blocks: without this, warps with
+                // three or four blocks spill).
+                if (tiling != null) registers += (tiling.perWarp() - 1) * EXTRA_BLOCK_REGISTERS;
                 accumulator = withRegisterSize(activationBuffer(out, out.name() + "_acc", Space.REGISTERS, DType.F32,
                         0, c.tileH(), c.tileW(), out.channels(), originOf(p, out)), perThread);
                 buffers.add(accumulator);
                 registers += perThread;
                 Buffer input = onChip.get(layer.mainInput().name());
                 loopBody.add(new Instr.Accumulate(layer, accumulator, input, Instr.Channels.chunk("e0", c.streamChunk()),
-                        mathPath(layer, c.math(), c.tilePixels())));
+                        accPath));
                 loopBody.add(new Instr.Barrier());
                 Instr.Loop loop = new Instr.Loop("e0", c.streamDim(), stream.extent(), c.streamChunk(), loopBody);
                 body.add(loop);
@@ -259,7 +273,7 @@ public final class Lowering {
                 Buffer dst = outputBuffer(layer, last, c, threads, buffers, onChip, p, block);
                 if (dst.space() == Space.REGISTERS) registers += registerCount(dst);
                 target.add(new Instr.Compute(layer, dst, 0, outChannels, Map.copyOf(onChip),
-                        mathPath(layer, c.math(), c.tilePixels())));
+                        inLoop ? loopMathPath(layer, c.math(), stream, c.streamChunk()) : mathPath(layer, c.math())));
                 if (dst.space() == Space.SHARED) target.add(new Instr.Barrier());
                 onChip.put(out.name(), dst);
                 continue;
@@ -274,7 +288,8 @@ public final class Lowering {
             buffers.add(dst);
             // Inline producers are evaluated per element, which only the CUDA-core path does.
             Instr.MathPath path = inlined.isEmpty()
-                    ? mathPath(layer, c.math(), (c.tileH() + 2 * r) * (c.tileW() + 2 * r)) : Instr.MathPath.CUDA_CORE;
+                    ? (inLoop ? loopMathPath(layer, c.math(), stream, c.streamChunk()) : mathPath(layer, c.math()))
+                    : Instr.MathPath.CUDA_CORE;
             target.add(new Instr.Compute(layer, dst, r, outChannels, Map.copyOf(onChip), path, inlined));
             target.add(new Instr.Barrier());
             onChip.put(out.name(), dst);
@@ -294,7 +309,7 @@ public final class Lowering {
         boolean consumedLater = !block.consumers(out.name()).isEmpty();
         // A layer computed on tensor cores holds its result in mma fragments, not in the per-thread element
         // mapping of register buffers: it is written to shared memory and stored from there.
-        boolean onTensorCores = mathPath(layer, c.math(), c.tilePixels()) == Instr.MathPath.TENSOR_CORE;
+        boolean onTensorCores = mathPath(layer, c.math()) == Instr.MathPath.TENSOR_CORE;
         Space space = consumedLater || onTensorCores || (p != null && p.space() == Space.SHARED)
                 ? Space.SHARED : Space.REGISTERS;
         Buffer b = activationBuffer(out, out.name() + (space == Space.SHARED ? "_s" : "_r"), space, out.dtype(), 0,
@@ -380,7 +395,19 @@ public final class Lowering {
 
     // ---- helpers ------------------------------------------------------------------------------
 
-    static Instr.MathPath mathPath(Layer layer, PlanSpec.MathKind math, int pixels) {
+    /** The unit a layer runs on when it computes all of its output channels from all of its inputs. */
+    static Instr.MathPath mathPath(Layer layer, PlanSpec.MathKind math) {
+        return layer.main() instanceof Op.Pointwise p ? mathPath(layer, math, p.out().channels(), p.in().channels())
+                : mathPath(layer, math, 0, 0);
+    }
+
+    /**
+     * The unit a layer runs on when one instruction computes {@code n} output channels from {@code k} input
+     * channels (a stream chunk is either). A pointwise layer uses mma.sync m16n8k16 only when both are multiples of
+     * 16: the emitter loads B fragments for two n8 tiles at a time and steps K by 16, so any remainder would be
+     * left out. Pixels (M) need no multiple of 16: the emitter pads the last row tile and discards its rows.
+     */
+    static Instr.MathPath mathPath(Layer layer, PlanSpec.MathKind math, int n, int k) {
         if (math == PlanSpec.MathKind.CUDA_CORE) return Instr.MathPath.CUDA_CORE;
         if (layer.main() instanceof Op.Conv2d c) {
             // A group of 8 input and 8 output channels is one m16n8k8 tile per tap (16 pixels x 8 outputs x 8
@@ -388,11 +415,16 @@ public final class Lowering {
             boolean groupOf8 = c.groupWidth() == 8 && c.out().channels() / c.groups() == 8;
             return groupOf8 ? Instr.MathPath.TENSOR_CORE : Instr.MathPath.CUDA_CORE;
         }
-        if (!(layer.main() instanceof Op.Pointwise p)) return Instr.MathPath.CUDA_CORE;
-        // mma.sync m16n8k16: K (input channels) in steps of 16, N (output channels) in steps of 8. Pixels
-        // (M) need no multiple of 16: the emitter pads the last row tile and discards its rows.
-        boolean shapes = p.in().channels() % 16 == 0 && p.out().channels() % 8 == 0;
-        return shapes ? Instr.MathPath.TENSOR_CORE : Instr.MathPath.CUDA_CORE;
+        if (!(layer.main() instanceof Op.Pointwise)) return Instr.MathPath.CUDA_CORE;
+        return n % 16 == 0 && k % 16 == 0 && n > 0 && k > 0 ? Instr.MathPath.TENSOR_CORE : Instr.MathPath.CUDA_CORE;
+    }
+
+    /** The unit of a pointwise layer inside the stream loop: in-loop layers make a chunk, the reducer sums one. */
+    static Instr.MathPath loopMathPath(Layer layer, PlanSpec.MathKind math, Stream stream, int chunk) {
+        if (!(layer.main() instanceof Op.Pointwise p)) return mathPath(layer, math);
+        if (stream.inLoop().contains(layer.index())) return mathPath(layer, math, chunk, p.in().channels());
+        if (stream.reducer() == layer.index()) return mathPath(layer, math, p.out().channels(), chunk);
+        return mathPath(layer, math);
     }
 
     static Buffer activationBuffer(Activation a, String name, Space space, DType dtype, int halo, int tileH,
