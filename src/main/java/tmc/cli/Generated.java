@@ -31,11 +31,27 @@ public final class Generated {
     /** Relative path (from the repository root) to contents, for every generated file, in a fixed order. */
     public static Map<Path, String> render(Path repoRoot) {
         Map<Path, String> out = new LinkedHashMap<>();
-        for (Path sample : samples(repoRoot)) {
-            planReport(repoRoot, sample, out);
+        for (Path file : samples(repoRoot)) {
+            Sample sample = Sample.read(file);
+            planReport(sample, out);
             emitted(sample, out);
         }
         return out;
+    }
+
+    /**
+     * A sample as the generated files name it: base name (generated/BASE/), repository-relative path, text. Checked
+     * from text under that name, so that nothing generated depends on where the checkout lives.
+     */
+    record Sample(String base, String shown, String text) {
+        static Sample read(Path file) {
+            try {
+                return new Sample(file.getFileName().toString().replaceFirst("\\.tm$", ""), "samples/" + file.getFileName(),
+                        Files.readString(file, StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + file, e);
+            }
+        }
     }
 
     /** The .tm files under samples/, by name. */
@@ -48,15 +64,10 @@ public final class Generated {
     }
 
     /** generated/NAME/plan.txt: 'tmc plan samples/NAME.tm --arch sm_90 --shape N=128,H=56,W=56 --ir'. */
-    static void planReport(Path repoRoot, Path sample, Map<Path, String> out) {
-        String base = sample.getFileName().toString().replaceFirst("\\.tm$", "");
-        String shown = "samples/" + sample.getFileName();
-        String text;
-        try {
-            text = Files.readString(sample, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + sample, e);
-        }
+    static void planReport(Sample sample, Map<Path, String> out) {
+        String base = sample.base();
+        String shown = sample.shown();
+        String text = sample.text();
         // Checked from text under its repository-relative name, so that the output does not depend on where
         // the checkout lives. Samples include nothing, so text is enough.
         Targets targets = Targets.builtin();
@@ -79,15 +90,10 @@ public final class Generated {
      * --arch sm_90 --shape N=128,H=56,W=56'. A refused plan (none of the samples has one) would show as a missing
      * file and fail the freshness test.
      */
-    static void emitted(Path sample, Map<Path, String> out) {
-        String base = sample.getFileName().toString().replaceFirst("\\.tm$", "");
-        String shown = "samples/" + sample.getFileName();
-        String text;
-        try {
-            text = Files.readString(sample, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + sample, e);
-        }
+    static void emitted(Sample sample, Map<Path, String> out) {
+        String base = sample.base();
+        String shown = sample.shown();
+        String text = sample.text();
         Tmc.Compilation c = Tmc.compileText(shown, text, Tmc.Options.DEFAULTS.withArch(ARCH).withShape(SHAPE));
         if (!c.ok()) return;
         for (Tmc.Outcome o : c.compileAll()) {
