@@ -46,6 +46,12 @@ final class PlanCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** tmc tune's measured / predicted factors, unless --no-tuning. */
+    private java.util.Map<String, tmc.plan.TuningCache.Calibration> calibrations() {
+        java.nio.file.Path file = input.options(arch, LaunchShape.REFERENCE).tuningFile();
+        return file == null ? java.util.Map.of() : tmc.plan.TuningCache.load(file).calibrationsByTarget();
+    }
+
     @Override
     public Integer call() {
         var out = spec.commandLine().getOut();
@@ -70,7 +76,8 @@ final class PlanCommand implements Callable<Integer> {
             return Main.USER_ERROR;
         }
         PlanReport.Result r = PlanReport.render(c.program(), input.targets,
-                new PlanReport.Options(arch, planName, new LaunchShape(shape.n(), shape.h(), shape.w()), ir, top),
+                new PlanReport.Options(arch, planName, new LaunchShape(shape.n(), shape.h(), shape.w()), ir, top,
+                        calibrations()),
                 c.sources());
         out.print(r.text());
         if (!r.ok()) {

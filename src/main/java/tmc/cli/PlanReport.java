@@ -26,7 +26,16 @@ public final class PlanReport {
     private PlanReport() {}
 
     /** What to report. {@code arch} null: each plan's own target, else {@link Targets#DEFAULT}. */
-    public record Options(String arch, String planName, LaunchShape shape, boolean ir, int top) {}
+    /**
+     * @param calibrations measured / predicted factors by target name, from tmc tune (empty: none shown; the
+     *                     checked-in reports under generated/ use none, so that they do not depend on a machine)
+     */
+    public record Options(String arch, String planName, LaunchShape shape, boolean ir, int top,
+                          Map<String, tmc.plan.TuningCache.Calibration> calibrations) {
+        public Options(String arch, String planName, LaunchShape shape, boolean ir, int top) {
+            this(arch, planName, shape, ir, top, Map.of());
+        }
+    }
 
     /** The report, and whether every plan could be planned (false: some plan was refused). */
     public record Result(String text, boolean ok, int plans) {}
@@ -142,6 +151,12 @@ public final class PlanReport {
                 us(floor.computeSeconds())));
         s.append(String.format(Locale.ROOT, "  predicted  %s, %.1fx the floor%n", us(c.seconds()),
                 c.seconds() / floor.seconds()));
+        tmc.plan.TuningCache.Calibration cal = o.calibrations().get(t.name());
+        if (cal != null) {
+            s.append(String.format(Locale.ROOT, "  calibrated %s (x%.2f: measured / predicted in the last tmc tune on %s, median of "
+                    + "%d candidates)%n", us(c.seconds() * cal.measuredOverPredicted()), cal.measuredOverPredicted(),
+                    cal.device(), cal.candidates()));
+        }
         if (baseline != null) {
             Planner.Candidate b = baseline.chosen();
             s.append(String.format(Locale.ROOT, "  separate   %s in %d kernels (%s; %s DRAM)%n", us(b.seconds()),

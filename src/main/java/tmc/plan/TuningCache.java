@@ -89,6 +89,13 @@ public final class TuningCache {
         return Optional.ofNullable(calibrations.get(target + "|" + device));
     }
 
+    /** The calibration of each target (the most recently stored one when several GPUs of a target were tuned). */
+    public Map<String, Calibration> calibrationsByTarget() {
+        Map<String, Calibration> out = new TreeMap<>();
+        for (Calibration c : calibrations.values()) out.put(c.target(), c);
+        return out;
+    }
+
     public void put(TypedBlock block, LaunchShape shape, Entry entry) {
         entries.put(key(block, entry.plan(), entry.target(), shape), entry);
     }

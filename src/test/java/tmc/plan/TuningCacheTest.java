@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import tmc.Repo;
 import tmc.api.CompiledProgram;
@@ -18,6 +19,23 @@ class TuningCacheTest {
         assertEquals(TuningCache.shapeClass(new LaunchShape(128, 56, 56)), TuningCache.shapeClass(new LaunchShape(100, 50, 64)));
         assertNotEquals(TuningCache.shapeClass(new LaunchShape(128, 56, 56)), TuningCache.shapeClass(new LaunchShape(8, 56, 56)));
         assertNotEquals(TuningCache.shapeClass(new LaunchShape(128, 56, 56)), TuningCache.shapeClass(new LaunchShape(128, 14, 14)));
+    }
+
+    @Test
+    void planReportsShowCalibratedPredictionsOnlyWhenTheyHaveACalibration() {
+        Tmc.Compilation c = Tmc.compile(Repo.path("samples", "fusedmlp.tm"), Tmc.Options.DEFAULTS);
+        var options = new tmc.cli.PlanReport.Options("sm_90", "best", LaunchShape.REFERENCE, false, 1);
+        String plain = tmc.cli.PlanReport.render(c.program(), c.targets(), options, c.checked().sources()).text();
+        assertTrue(!plain.contains("calibrated"), plain);
+        var calibrated = new tmc.cli.PlanReport.Options("sm_90", "best", LaunchShape.REFERENCE, false, 1,
+                Map.of("sm_90", new TuningCache.Calibration("sm_90", "test GPU", 10.0, 5)));
+        String text = tmc.cli.PlanReport.render(c.program(), c.targets(), calibrated, c.checked().sources()).text();
+        // Ten times the planner's own prediction for the chosen candidate is shown beside it.
+        TypedBlock block = c.program().block("FusedMLP").orElseThrow();
+        var planned = (Planner.Planned) Planner.plan(block, c.program().plan("best").orElseThrow(),
+                c.targets().get("sm_90").orElseThrow(), LaunchShape.REFERENCE, 1);
+        String expected = String.format(java.util.Locale.ROOT, "calibrated %.1f us (x10.00", planned.chosen().seconds() * 1e7);
+        assertTrue(text.contains(expected), expected + "\n" + text);
     }
 
     @Test
