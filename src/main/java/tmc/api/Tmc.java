@@ -36,8 +36,8 @@ import tmc.target.Targets;
 public final class Tmc {
     private Tmc() {}
 
-    /** How many of the planner's candidates a tuned winner is looked for among (tmc tune times at most these). */
-    public static final int TUNED_CANDIDATES = 16;
+    /** How many of the planner's candidates a tuned winner is looked for among (tmc tune picks from these). */
+    public static final int TUNED_CANDIDATES = 64;
 
     /**
      * @param params overrides of block parameters (like --param C=128)

@@ -25,6 +25,8 @@ import tmc.target.Target;
 
 @Command(name = "tune", mixinStandardHelpOptions = true,
         description = {"Time the planner's top candidates on the GPU and remember the fastest for auto plans.",
+                "The candidates are the best-ranked of each distinct tile shape among the model's top " + Tmc.TUNED_CANDIDATES
+                        + ".",
                 "Each candidate is first checked against the CPU reference at --check-shape; the cost model's",
                 "prediction and the measured time are printed side by side; the winner is stored in the tuning",
                 "file (see --no-tuning) under block, parameters, target and shape class, with the measured over",
@@ -39,7 +41,8 @@ final class TuneCommand implements Callable<Integer> {
     @CommandLine.Mixin
     GpuRuns.Shapes shapes;
 
-    @Option(names = "--top", paramLabel = "K", defaultValue = "5", description = "Candidates to time (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--top", paramLabel = "K", defaultValue = "6",
+            description = "Candidates to time, one per tile shape (default: ${DEFAULT-VALUE}).")
     int top;
 
     @Option(names = "--reps", paramLabel = "R", defaultValue = "20", description = "Timed runs each, median (default: ${DEFAULT-VALUE}).")
@@ -83,10 +86,11 @@ final class TuneCommand implements Callable<Integer> {
             List<Double> ratios = new ArrayList<>();
             for (PlanSpec p : plans) {
                 TypedBlock block = c.program().block(p.block()).orElseThrow();
-                if (!(Planner.plan(block, p, target, launch, top) instanceof Planner.Planned planned)) {
+                if (!(Planner.plan(block, p, target, launch, Tmc.TUNED_CANDIDATES) instanceof Planner.Planned ranked)) {
                     err.println("tmc: plan '" + p.name() + "' is refused; run tmc plan for the reason");
                     return Main.USER_ERROR;
                 }
+                Planner.Planned planned = diverse(ranked, top);
                 out.printf(Locale.ROOT, "tuning %s plan '%s' on %s (%s) at %s: %d candidates, checked at %s, median of %d%n",
                         block.name(), p.name(), gpu.device().name(), gpu.arch(), shapes.timing, planned.top().size(),
                         shapes.check, reps);
@@ -153,6 +157,21 @@ final class TuneCommand implements Callable<Integer> {
         } catch (RuntimeFailure e) {
             return GpuRuns.failed(err, e);
         }
+    }
+
+    /**
+     * The best-ranked candidate of each distinct tile shape, up to {@code k}: the model ranks variants of one large
+     * tile closely together, and measurements say smaller tiles can be faster, so tuning times one of each.
+     */
+    static Planner.Planned diverse(Planner.Planned ranked, int k) {
+        List<Planner.Candidate> picked = new ArrayList<>();
+        java.util.Set<String> tiles = new java.util.HashSet<>();
+        for (Planner.Candidate c : ranked.top()) {
+            if (picked.size() == k) break;
+            if (tiles.add(c.choices().tileH() + "x" + c.choices().tileW())) picked.add(c);
+        }
+        return new Planner.Planned(ranked.spec(), ranked.target(), ranked.shape(), ranked.chosen(), picked,
+                ranked.stats());
     }
 
     static double median(List<Double> values) {
