@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Locale;
 import tmc.check.Activation;
 import tmc.check.Op;
-import tmc.check.Operand;
 import tmc.check.PlanSpec;
 import tmc.check.TypedBlock;
 import tmc.check.Weight;
@@ -79,9 +78,5 @@ public final class BlockSummary {
             case Op.Activate a -> a.fn().keyword + "(" + a.in().name() + ")";
             case Op.Elementwise e -> e.left().describe() + " " + e.fn().symbol + " " + e.right().describe();
         };
-    }
-
-    static String operand(Operand o) {
-        return o.describe();
     }
 }

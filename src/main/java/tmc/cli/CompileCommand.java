@@ -87,7 +87,7 @@ final class CompileCommand implements Callable<Integer> {
     /** Plans each plan of the block on its target at --shape; prints one line each, or the refusal. */
     private boolean plan(TypedBlock b, Frontend.Checked c, java.io.PrintWriter out, java.io.PrintWriter err) {
         boolean ok = true;
-        LaunchShape launch = new LaunchShape(shape.n(), shape.h(), shape.w());
+        LaunchShape launch = shape.launch();
         java.util.Map<String, Planner.Planned> baselines = new java.util.HashMap<>();
         for (PlanSpec p : c.program().plansFor(b.name())) {
             Target t = input.targets.get(p.arch() != null ? p.arch() : Targets.DEFAULT).orElseThrow();

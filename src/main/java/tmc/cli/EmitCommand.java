@@ -10,7 +10,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import tmc.api.Tmc;
 import tmc.diag.Renderer;
-import tmc.plan.LaunchShape;
 
 @Command(name = "emit", mixinStandardHelpOptions = true,
         description = {"Plan and emit CUDA for the plans of a .tm file.",
@@ -44,7 +43,7 @@ final class EmitCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         var o = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
-        Tmc.Compilation c = Tmc.compile(file, input.options(arch, new LaunchShape(shape.n(), shape.h(), shape.w())));
+        Tmc.Compilation c = Tmc.compile(file, input.options(arch, shape.launch()));
         if (!c.ok()) {
             err.print(c.report());
             return Main.USER_ERROR;

@@ -29,7 +29,7 @@ final class GpuRuns {
         Shape check;
 
         LaunchShape launch() {
-            return new LaunchShape(timing.n(), timing.h(), timing.w());
+            return timing.launch();
         }
     }
 

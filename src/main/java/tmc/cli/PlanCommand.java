@@ -76,7 +76,7 @@ final class PlanCommand implements Callable<Integer> {
             return Main.USER_ERROR;
         }
         PlanReport.Result r = PlanReport.render(c.program(), input.targets,
-                new PlanReport.Options(arch, planName, new LaunchShape(shape.n(), shape.h(), shape.w()), ir, top,
+                new PlanReport.Options(arch, planName, shape.launch(), ir, top,
                         calibrations()),
                 c.sources());
         out.print(r.text());

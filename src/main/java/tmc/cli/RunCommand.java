@@ -20,7 +20,6 @@ import tmc.api.Tmc;
 import tmc.api.Verifier;
 import tmc.check.Activation;
 import tmc.diag.Renderer;
-import tmc.plan.LaunchShape;
 import tmc.runtime.RuntimeFailure;
 import tmc.check.Frontend;
 import tmc.check.PlanSpec;
@@ -175,7 +174,7 @@ final class RunCommand implements Callable<Integer> {
                          PrintWriter out, PrintWriter err) {
         try (Gpu gpu = Gpu.open()) {
             String target = arch != null ? arch : gpu.arch();
-            Tmc.Compilation c = Tmc.compile(file, input.options(target, new LaunchShape(run.n(), run.h(), run.w())));
+            Tmc.Compilation c = Tmc.compile(file, input.options(target, run.launch()));
             if (!c.ok()) {
                 err.print(c.report());
                 return Main.USER_ERROR;

@@ -13,6 +13,11 @@ public record Shape(int n, int h, int w) {
         return "N=" + n + ",H=" + h + ",W=" + w;
     }
 
+    /** The same shape as the planner takes it. */
+    public tmc.plan.LaunchShape launch() {
+        return new tmc.plan.LaunchShape(n, h, w);
+    }
+
     public long pixels() {
         return (long) n * h * w;
     }

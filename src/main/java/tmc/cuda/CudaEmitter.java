@@ -90,7 +90,7 @@ public final class CudaEmitter {
             if (used) params.put(wt.name(), new Param(wt.name(), Param.Role.WEIGHT, wt.dtype(), wt.dims()));
         }
         for (String written : writtenToGlobal(k.body())) {
-            Activation a = block.activation(written).orElseGet(() -> findUnnamed(k, written));
+            Activation a = activationOf(block, k, written);
             Param.Role role = a.kind() == Activation.Kind.OUTPUT ? Param.Role.OUTPUT : Param.Role.SCRATCH_OUT;
             params.put(a.name(), new Param(a.name(), role, block.storageFor(a), List.of(a.channels())));
         }
@@ -112,9 +112,12 @@ public final class CudaEmitter {
         return out;
     }
 
-    private static Activation findUnnamed(Kernel k, String name) {
-        for (Layer l : k.layers()) for (Op op : l.ops()) if (op.out().name().equals(name)) return op.out();
-        throw new IllegalStateException("store of unknown tensor " + name);
+    /** A block activation by name, or the unnamed value one of the kernel's ops writes (separate plans store those). */
+    static Activation activationOf(TypedBlock block, Kernel k, String name) {
+        return block.activation(name).orElseGet(() -> {
+            for (Layer l : k.layers()) for (Op op : l.ops()) if (op.out().name().equals(name)) return op.out();
+            throw new IllegalStateException("kernel " + k.name() + " writes unknown tensor " + name);
+        });
     }
 
     static boolean usesWeight(Op op, Weight w) {

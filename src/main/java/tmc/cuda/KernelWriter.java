@@ -338,7 +338,7 @@ final class KernelWriter {
 
     private void store(Instr.Store s) {
         Buffer src = s.src();
-        Activation a = block.activation(s.tensor()).orElseGet(() -> findOut(s.tensor()));
+        Activation a = CudaEmitter.activationOf(block, k, s.tensor());
         DType dt = block.storageFor(a);
         String t = CudaEmitter.ctype(dt);
         int ch = a.channels();
@@ -376,11 +376,6 @@ final class KernelWriter {
                     + " + c] = tm_from_f32<" + t + ">(tm_f32(" + src.name() + "[p * " + upper(src) + "_STRIDE + c]));");
             w.close();
         }
-    }
-
-    private Activation findOut(String name) {
-        for (Layer l : k.layers()) for (Op op : l.ops()) if (op.out().name().equals(name)) return op.out();
-        throw new IllegalStateException("unknown tensor " + name);
     }
 
     // ---- element loops ------------------------------------------------------------------------------
@@ -446,7 +441,7 @@ final class KernelWriter {
 
     /** The global element of activation {@code dst.tensor()} at the current pixel and channel oc. */
     private String globalElement(Buffer dst) {
-        Activation a = block.activation(dst.tensor()).orElseGet(() -> findOut(dst.tensor()));
+        Activation a = CudaEmitter.activationOf(block, k, dst.tensor());
         return cname(a.name()) + "[((size_t)(n * H + gh) * W + gw) * " + a.channels() + " + oc]";
     }
 
@@ -954,7 +949,7 @@ final class KernelWriter {
 
     /** The address of activation dst.tensor() at the current pixel (gh, gw) and channel {@code channel}. */
     private String globalElementAddress(Buffer dst, String channel) {
-        Activation a = block.activation(dst.tensor()).orElseGet(() -> findOut(dst.tensor()));
+        Activation a = CudaEmitter.activationOf(block, k, dst.tensor());
         return cname(a.name()) + " + ((size_t)(n * H + gh) * W + gw) * " + a.channels() + " + " + channel;
     }
 
@@ -1075,9 +1070,5 @@ final class KernelWriter {
                 (v0, v1) -> inPlace ? elem + "0] = " + v0 + "; " + elem + "1] = " + v1 + ";"
                         : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), v0, v1));
         w.close();
-    }
-
-    static List<String> reservedNames() {
-        return List.copyOf(RESERVED);
     }
 }

@@ -263,14 +263,14 @@ public final class Lowering {
                 // The epilogue runs in place in the accumulator unless a later layer reads the result.
                 boolean consumedLater = !block.consumers(out.name()).isEmpty();
                 boolean shared = consumedLater || (p != null && p.space() == Space.SHARED);
-                Buffer dst = shared ? outputBuffer(layer, last, c, threads, buffers, onChip, p, block) : accumulator;
+                Buffer dst = shared ? outputBuffer(layer, c, threads, buffers, p, block) : accumulator;
                 body.add(new Instr.Finish(layer, accumulator, dst, Map.copyOf(onChip)));
                 if (dst.space() == Space.SHARED) body.add(new Instr.Barrier());
                 onChip.put(out.name(), dst);
                 continue;
             }
             if (layer == last || out.kind() == Activation.Kind.OUTPUT) {
-                Buffer dst = outputBuffer(layer, last, c, threads, buffers, onChip, p, block);
+                Buffer dst = outputBuffer(layer, c, threads, buffers, p, block);
                 if (dst.space() == Space.REGISTERS) registers += registerCount(dst);
                 target.add(new Instr.Compute(layer, dst, 0, outChannels, Map.copyOf(onChip),
                         inLoop ? loopMathPath(layer, c.math(), stream, c.streamChunk()) : mathPath(layer, c.math())));
@@ -303,8 +303,8 @@ public final class Lowering {
     }
 
     /** Where the last layer's result goes before the store: registers unless the plan placed it in shared. */
-    private static Buffer outputBuffer(Layer layer, Layer last, Choices c, int threads, List<Buffer> buffers,
-                                       Map<String, Buffer> onChip, PlanSpec.Placement p, TypedBlock block) {
+    private static Buffer outputBuffer(Layer layer, Choices c, int threads, List<Buffer> buffers,
+                                       PlanSpec.Placement p, TypedBlock block) {
         Activation out = layer.out();
         boolean consumedLater = !block.consumers(out.name()).isEmpty();
         // A layer computed on tensor cores holds its result in mma fragments, not in the per-thread element

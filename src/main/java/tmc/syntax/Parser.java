@@ -2,7 +2,6 @@ package tmc.syntax;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import org.antlr.v4.runtime.BaseErrorListener;
 import org.antlr.v4.runtime.CharStreams;
 import org.antlr.v4.runtime.CommonTokenStream;
@@ -394,9 +393,5 @@ public final class Parser {
                     stop.getStopIndex() - start.getStartIndex() + 1);
         }
         return span(start);
-    }
-
-    static String lower(String s) {
-        return s.toLowerCase(Locale.ROOT);
     }
 }
