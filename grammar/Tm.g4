@@ -16,7 +16,7 @@ grammar Tm;
     public static boolean itemStart(Token first, Token second, Token third) {
         if (second.getText().equals("=")) return false; // a statement such as 'plan = for + x'
         return switch (first.getText()) {
-            case "block" -> third.getText().equals("{");
+            case "block", "network" -> third.getText().equals("{");
             case "plan" -> third.getText().equals("for");
             case "include" -> second.getType() == STRING;
             default -> false;
@@ -25,7 +25,7 @@ grammar Tm;
 }
 
 file        : item* EOF ;
-item        : includeDecl | blockDecl | planDecl ;
+item        : includeDecl | blockDecl | planDecl | networkDecl ;
 
 includeDecl : 'include' STRING ;
 
@@ -61,8 +61,20 @@ directive   : 'separate'                                        # separateDirect
 tileDim     : ident INT ;
 halo        : 'halo' INT haloMode=ident? ;
 
+// ---- networks -----------------------------------------------------------------------
+// A whole model as a sequence of layers and blocks, for tmc analyze (docs/analysis.md). Every statement but
+// 'accuracy', 'fuse' and 'repeat' is a call: input(...), a plain layer such as conv(32, k: 3, stride: 2), or an
+// instance of a block defined in the file such as ConvFirst(C: 64).
+networkDecl : 'network' name=ident '{' netStmt* '}' ;
+netStmt     : 'accuracy' value=(FLOAT | INT) source=STRING                  # accuracyStmt
+            | 'fuse' '{' netStmt* '}'                                       # fuseStmt
+            | 'repeat' count=INT '{' netStmt* '}'                           # repeatStmt
+            | {!atItemStart()}? fn=ident ('(' (arg (',' arg)*)? ')')?       # layerStmt
+            ;
+
 ident       : ID | 'include' | 'block' | 'param' | 'in' | 'w' | 'out' | 'plan' | 'for' | 'on'
-            | 'separate' | 'auto' | 'tile' | 'place' | 'stream' | 'by' | 'warps' | 'math' | 'halo' ;
+            | 'separate' | 'auto' | 'tile' | 'place' | 'stream' | 'by' | 'warps' | 'math' | 'halo'
+            | 'network' | 'accuracy' | 'fuse' | 'repeat' ;
 
 // ---- tokens -------------------------------------------------------------------------
 ID          : [a-zA-Z_] [a-zA-Z_0-9]* ;

@@ -82,7 +82,19 @@ public final class Checker {
             PlanSpec spec = new PlanChecker(p, block).check();
             if (spec != null) plans.add(spec);
         }
-        return new Program(blocks, plans);
+        List<Network> networks = new ArrayList<>();
+        Map<String, Ast.Network> seenNetworks = new HashMap<>();
+        for (Ast.Network n : module.networks()) {
+            Ast.Network earlier = seenNetworks.putIfAbsent(n.name().text(), n);
+            if (earlier != null) {
+                diag.error(n.name().span(), "network '" + n.name().text() + "' is already defined at "
+                        + earlier.name().span(), "rename one of the two networks");
+                continue;
+            }
+            Network checked = new NetworkChecker(n, seen, diag).check();
+            if (checked != null) networks.add(checked);
+        }
+        return new Program(blocks, plans, networks);
     }
 
     // =========================================================================================

@@ -3,11 +3,16 @@ package tmc.check;
 import java.util.List;
 import java.util.Optional;
 
-/** Everything one .tm file (with its includes) defines, checked. */
-public record Program(List<TypedBlock> blocks, List<PlanSpec> plans) {
+/** Everything one .tm file (with its includes) defines, checked: blocks, their plans, and networks of blocks. */
+public record Program(List<TypedBlock> blocks, List<PlanSpec> plans, List<Network> networks) {
     public Program {
         blocks = List.copyOf(blocks);
         plans = List.copyOf(plans);
+        networks = List.copyOf(networks);
+    }
+
+    public Program(List<TypedBlock> blocks, List<PlanSpec> plans) {
+        this(blocks, plans, List.of());
     }
 
     public Optional<TypedBlock> block(String name) {

@@ -10,7 +10,7 @@ import picocli.CommandLine.Parameters;
 import tmc.check.Frontend;
 
 @Command(name = "check", mixinStandardHelpOptions = true,
-        description = {"Check .tm files: syntax, names, shapes, dtypes and plans.",
+        description = {"Check .tm files: syntax, names, shapes, dtypes, plans and networks.",
                 "Prints every error with its position and exits 1 if any file has an error."})
 final class CheckCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "FILE", description = "The .tm files to check.")
@@ -32,7 +32,9 @@ final class CheckCommand implements Callable<Integer> {
             Frontend.Checked c = input.check(f, overrides, err);
             if (c.ok()) {
                 out.println(f + ": ok (" + count(c.program().blocks().size(), "block") + ", "
-                        + count(c.program().plans().size(), "plan") + ")");
+                        + count(c.program().plans().size(), "plan")
+                        + (c.program().networks().isEmpty() ? "" : ", " + count(c.program().networks().size(), "network"))
+                        + ")");
             }
             allOk &= c.ok();
         }

@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
 @Command(name = "tmc", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Compiler for the tensor machine language: fused convnet block kernels for NVIDIA GPUs.", ""},
         subcommands = {CheckCommand.class, CompileCommand.class, PlanCommand.class, EmitCommand.class,
-                RunCommand.class, VerifyCommand.class, BenchCommand.class, TuneCommand.class, DoctorCommand.class,
+                RunCommand.class, VerifyCommand.class, BenchCommand.class, TuneCommand.class, AnalyzeCommand.class,
+                DoctorCommand.class,
                 SmokeCommand.class, RegenCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'tmc <command> --help' for a command's options.",
                 "Exit status: 0 ok, 1 error in the input or the options, 2 internal error."})

@@ -7,11 +7,16 @@ import tmc.diag.Span;
 public final class Ast {
     private Ast() {}
 
-    /** A parsed file (after includes are resolved, the blocks and plans of all of them). */
-    public record Unit(List<Block> blocks, List<Plan> plans) {
+    /** A parsed file (after includes are resolved, the blocks, plans and networks of all of them). */
+    public record Unit(List<Block> blocks, List<Plan> plans, List<Network> networks) {
         public Unit {
             blocks = List.copyOf(blocks);
             plans = List.copyOf(plans);
+            networks = List.copyOf(networks);
+        }
+
+        public Unit(List<Block> blocks, List<Plan> plans) {
+            this(blocks, plans, List.of());
         }
     }
 
@@ -131,4 +136,41 @@ public final class Ast {
     public record Warps(int count, Span countSpan, Span span) implements Directive {}
 
     public record Math(Name kind, Span span) implements Directive {}
+
+    // ---- networks ----------------------------------------------------------------------
+
+    /** A whole model: a sequence of layers and block instances, for analysis (never compiled to one kernel). */
+    public record Network(Name name, List<NetStmt> body, Span span) {
+        public Network {
+            body = List.copyOf(body);
+        }
+    }
+
+    public sealed interface NetStmt {
+        Span span();
+    }
+
+    /** {@code accuracy 77.7 "source"}: the model's published ImageNet top-1 accuracy, in percent. */
+    public record NetAccuracy(double percent, String source, Span span) implements NetStmt {}
+
+    /** {@code input(...)}, a plain layer such as {@code conv(32, k: 3)}, or a block instance {@code ConvFirst(C: 64)}. */
+    public record NetCall(Name function, List<Arg> args, Span span) implements NetStmt {
+        public NetCall {
+            args = List.copyOf(args);
+        }
+    }
+
+    /** {@code fuse { ... }}: layers a block-fusion execution runs as one kernel (split only at a global pool). */
+    public record NetFuse(List<NetStmt> body, Span span) implements NetStmt {
+        public NetFuse {
+            body = List.copyOf(body);
+        }
+    }
+
+    /** {@code repeat 3 { ... }}. */
+    public record NetRepeat(int count, Span countSpan, List<NetStmt> body, Span span) implements NetStmt {
+        public NetRepeat {
+            body = List.copyOf(body);
+        }
+    }
 }

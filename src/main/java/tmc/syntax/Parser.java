@@ -120,9 +120,13 @@ public final class Parser {
             ParserRuleContext item = token != null && isItemStart(token)
                     ? enclosingBody(e != null ? e.getCtx() : ((TmParser) recognizer).getContext()) : null;
             if (item != null) {
-                String kind = item instanceof TmParser.BlockDeclContext ? "block" : "plan";
-                TmParser.IdentContext name = item instanceof TmParser.BlockDeclContext b ? b.name
-                        : ((TmParser.PlanDeclContext) item).name;
+                String kind = item instanceof TmParser.BlockDeclContext ? "block"
+                        : item instanceof TmParser.NetworkDeclContext ? "network" : "plan";
+                TmParser.IdentContext name = switch (item) {
+                    case TmParser.BlockDeclContext b -> b.name;
+                    case TmParser.NetworkDeclContext nw -> nw.name;
+                    default -> ((TmParser.PlanDeclContext) item).name;
+                };
                 message = "missing '}' before " + describe(token) + ": " + kind + " '"
                         + (name == null ? "?" : name.getText()) + "' (line " + item.start.getLine() + ") is not closed";
                 hint = "end the " + kind + " with '}'";
@@ -153,7 +157,8 @@ public final class Parser {
         /** The block or plan whose body (after its '{') the parser is in, or null. */
         private static ParserRuleContext enclosingBody(org.antlr.v4.runtime.RuleContext ctx) {
             for (var c = ctx; c != null; c = c.getParent()) {
-                if (c instanceof TmParser.BlockDeclContext || c instanceof TmParser.PlanDeclContext) {
+                if (c instanceof TmParser.BlockDeclContext || c instanceof TmParser.PlanDeclContext
+                        || c instanceof TmParser.NetworkDeclContext) {
                     ParserRuleContext item = (ParserRuleContext) c;
                     boolean opened = item.children != null && item.children.stream()
                             .anyMatch(k -> k instanceof TerminalNode t && t.getText().equals("{"));
@@ -220,7 +225,8 @@ public final class Parser {
 
     /** The contextual keywords of the grammar: where a name fits they fit too, so listing them is noise. */
     private static final java.util.Set<String> KEYWORDS = java.util.Set.of("include", "block", "param", "in", "w",
-            "out", "plan", "for", "on", "separate", "auto", "tile", "place", "stream", "by", "warps", "math", "halo");
+            "out", "plan", "for", "on", "separate", "auto", "tile", "place", "stream", "by", "warps", "math", "halo",
+            "network", "accuracy", "fuse", "repeat");
 
     /** ANTLR writes a token set as {@code {'}', 'block', ID}} (braces only when there are several). */
     private static String readableSet(String set) {
@@ -262,6 +268,7 @@ public final class Parser {
         List<Block> blocks = new ArrayList<>();
         List<Plan> plans = new ArrayList<>();
         List<Include> includes = new ArrayList<>();
+        List<Network> networks = new ArrayList<>();
         for (TmParser.ItemContext item : tree.item()) {
             if (item.includeDecl() != null) {
                 Token s = item.includeDecl().STRING().getSymbol();
@@ -271,9 +278,41 @@ public final class Parser {
                 blocks.add(block(item.blockDecl()));
             } else if (item.planDecl() != null) {
                 plans.add(plan(item.planDecl()));
+            } else if (item.networkDecl() != null) {
+                networks.add(network(item.networkDecl()));
             }
         }
-        return new ParsedFile(new Unit(blocks, plans), includes);
+        return new ParsedFile(new Unit(blocks, plans, networks), includes);
+    }
+
+    private Arg arg(TmParser.ArgContext a) {
+        return new Arg(a.ident() == null ? null : name(a.ident()), expr(a.expr()));
+    }
+
+    private Network network(TmParser.NetworkDeclContext c) {
+        return new Network(name(c.name), netStatements(c.netStmt()), span(c));
+    }
+
+    private List<NetStmt> netStatements(List<TmParser.NetStmtContext> statements) {
+        List<NetStmt> out = new ArrayList<>();
+        for (TmParser.NetStmtContext s : statements) {
+            switch (s) {
+                case TmParser.AccuracyStmtContext a -> {
+                    String raw = a.source.getText();
+                    out.add(new NetAccuracy(Double.parseDouble(a.value.getText()), raw.substring(1, raw.length() - 1),
+                            span(a)));
+                }
+                case TmParser.FuseStmtContext f -> out.add(new NetFuse(netStatements(f.netStmt()), span(f)));
+                case TmParser.RepeatStmtContext r -> out.add(new NetRepeat(parseInt(r.count), span(r.count),
+                        netStatements(r.netStmt()), span(r)));
+                case TmParser.LayerStmtContext l -> {
+                    if (l.fn == null) continue; // a syntax error, already reported
+                    out.add(new NetCall(name(l.fn), l.arg().stream().map(this::arg).toList(), span(l)));
+                }
+                default -> { }
+            }
+        }
+        return out;
     }
 
     private Block block(TmParser.BlockDeclContext c) {
@@ -305,7 +344,7 @@ public final class Parser {
         return switch (c) {
             case TmParser.ParenExprContext p -> expr(p.expr());
             case TmParser.CallExprContext call -> new Call(name(call.ident()),
-                    call.arg().stream().map(a -> new Arg(a.ident() == null ? null : name(a.ident()), expr(a.expr())))
+                    call.arg().stream().map(this::arg)
                             .toList(), span(call));
             case TmParser.NegExprContext n -> new Neg(expr(n.expr()), span(n.op));
             case TmParser.MulExprContext m -> new Binary(binOp(m.op.getText()), expr(m.expr(0)), expr(m.expr(1)),

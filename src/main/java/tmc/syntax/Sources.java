@@ -14,6 +14,7 @@ import java.util.Set;
 import tmc.diag.Diagnostics;
 import tmc.diag.Span;
 import tmc.syntax.Ast.Block;
+import tmc.syntax.Ast.Network;
 import tmc.syntax.Ast.Unit;
 import tmc.syntax.Ast.Plan;
 
@@ -45,12 +46,13 @@ public final class Sources {
     public Unit load(Path path, Diagnostics diagnostics) {
         List<Block> blocks = new ArrayList<>();
         List<Plan> plans = new ArrayList<>();
-        load(path, path.toString(), null, new HashSet<>(), new HashSet<>(), blocks, plans, diagnostics);
-        return new Unit(blocks, plans);
+        List<Network> networks = new ArrayList<>();
+        load(path, path.toString(), null, new HashSet<>(), new HashSet<>(), blocks, plans, networks, diagnostics);
+        return new Unit(blocks, plans, networks);
     }
 
     private void load(Path path, String shown, Span includedAt, Set<Path> active, Set<Path> done,
-                      List<Block> blocks, List<Plan> plans, Diagnostics diagnostics) {
+                      List<Block> blocks, List<Plan> plans, List<Network> networks, Diagnostics diagnostics) {
         Path key = path.toAbsolutePath().normalize();
         if (done.contains(key)) return; // included twice through different files: its definitions count once
         if (active.contains(key)) {
@@ -84,12 +86,13 @@ public final class Sources {
                 diagnostics.error(inc.span(), "'" + inc.path() + "' is not a valid path: " + e.getReason());
                 continue;
             }
-            load(target, target.toString(), inc.span(), active, done, blocks, plans, diagnostics);
+            load(target, target.toString(), inc.span(), active, done, blocks, plans, networks, diagnostics);
         }
         active.remove(key);
         done.add(key);
         blocks.addAll(parsed.module().blocks());
         plans.addAll(parsed.module().plans());
+        networks.addAll(parsed.module().networks());
     }
 
     private static String describe(IOException e) {
