@@ -44,7 +44,7 @@ final class NetworkChecker {
 
     private DType dtype = DType.F16;
     private int batch, h, w, c;
-    private boolean haveInput;
+    private boolean haveInput, missingInputReported;
     private Network.Accuracy accuracy;
     /** The open fuse group: its first layer and the shape of its input (for 'residual'); null outside one. */
     private Group group;
@@ -60,7 +60,7 @@ final class NetworkChecker {
     Network check() {
         int errorsBefore = diag.errorCount();
         statements(ast.body(), "");
-        if (!haveInput && diag.errorCount() == errorsBefore) {
+        if (!haveInput && !missingInputReported) {
             diag.error(ast.name().span(), "network '" + ast.name().text() + "' has no input",
                     "begin it with input(N: 128, H: 224, W: 224, C: 3)");
         } else if (layers.isEmpty() && diag.errorCount() == errorsBefore) {
@@ -156,9 +156,10 @@ final class NetworkChecker {
 
     private boolean requireInput(Span at) {
         if (haveInput) return true;
-        diag.error(at, "layer before the network's input", "begin the network with input(N: 128, H: 224, W: 224, C: 3)");
-        haveInput = true; // once is enough
-        h = w = c = batch = 1;
+        if (!missingInputReported) {
+            diag.error(at, "layer before the network's input", "begin the network with input(N: 128, H: 224, W: 224, C: 3)");
+            missingInputReported = true; // once is enough: every later layer would repeat it
+        }
         return false;
     }
 
@@ -167,6 +168,7 @@ final class NetworkChecker {
             diag.error(call.span(), "the network's input is already given", "keep one input(...) line, first");
             return;
         }
+        if (missingInputReported) return; // the misplaced input was reported at the first layer
         haveInput = true;
         Map<String, Ast.Expr> args = args(call, List.of("N", "H", "W", "C", "dtype"));
         h = w = c = batch = 1;
@@ -320,7 +322,11 @@ final class NetworkChecker {
             if (v <= 0) return;
             params.put(key, (long) v);
         }
-        String key = block.name().text() + params;
+        StringBuilder label = new StringBuilder(block.name().text()).append('(');
+        params.forEach((k, v) -> label.append(label.charAt(label.length() - 1) == '(' ? "" : ", ").append(k)
+                .append(": ").append(v));
+        label.append(')');
+        String key = label.toString();
         TypedBlock typed = instances.get(key);
         if (typed == null && !instances.containsKey(key)) {
             Diagnostics inner = new Diagnostics();
@@ -328,7 +334,7 @@ final class NetworkChecker {
             typed = inner.hasErrors() ? null : p.blocks().getFirst();
             if (typed == null) {
                 var first = inner.sorted().getFirst();
-                diag.error(call.span(), block.name().text() + params + " does not check: " + first.message()
+                diag.error(call.span(), key + " does not check: " + first.message()
                         + " (" + first.span() + ")", "choose parameters the block accepts");
             }
             instances.put(key, typed);
@@ -341,7 +347,7 @@ final class NetworkChecker {
         }
         Activation in = typed.inputs().getFirst();
         if (in.channels() != c) {
-            diag.error(call.span(), typed.name() + params + " takes " + in.channels() + " channels, but the network has "
+            diag.error(call.span(), key + " takes " + in.channels() + " channels, but the network has "
                     + c + " here", "set the block's channel parameter to " + c);
             return;
         }
@@ -385,10 +391,7 @@ final class NetworkChecker {
             pendingFlops = 0;
             pendingWeights = 0;
         }
-        StringBuilder label = new StringBuilder(typed.name()).append('(');
-        params.forEach((k, v) -> label.append(label.charAt(label.length() - 1) == '(' ? "" : ", ").append(k)
-                .append(": ").append(v));
-        addUnit(label.append(')').append(repeatLabel).toString(), true, first, call.span());
+        addUnit(key + repeatLabel, true, first, call.span());
         c = typed.outputs().getFirst().channels();
     }
 
