@@ -77,6 +77,19 @@ class AnalyzeCommandTest {
         assertTrue(report.getAsJsonObject("fused").getAsJsonObject("model").get("measured_ms") == null);
     }
 
+    /** docs/analysis/ shows what tmc analyze computes today (the plots are drawn from the same numbers). */
+    @Test
+    void committedTablesAreFresh(@TempDir Path out) throws Exception {
+        String[] a = args(new String[] {"analyze"}, samples());
+        MainTest.Result r = MainTest.run(args(a, "--measured", MEASURED.toString(), "--out", out.toString()));
+        assertEquals(0, r.code(), r.err());
+        for (String net : List.of("ConvFirstNet", "ConvNeXtT", "EfficientNetB0")) {
+            assertEquals(Files.readString(out.resolve(net + ".csv")),
+                    Files.readString(Repo.path("docs", "analysis", net + ".csv")),
+                    "docs/analysis/" + net + ".csv is stale: rerun the command in docs/analysis.md");
+        }
+    }
+
     @Test
     void explainsWhatIsWrong(@TempDir Path dir) throws Exception {
         MainTest.Result missing = MainTest.run("analyze", samples()[2], "--measured", dir.resolve("none.json").toString());
