@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "49a5525c9a1b7517b555e6d1de8528b2d2a5549f691ccb7676822580360f1992";
+    public static final String SOURCE_SHA256 = "8551744f6125043055712c4ac6eb35ae48a81d37bb678ab147d5456c7cd208cd";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "e9e3430c99ac3a197b7089d0e6183b67e29bec46eb118a0676afb0cd410fad7b";
+    public static final String SOURCE_SHA256 = "bc6ce1800c655d0af04fe612d9ff247eed516ed8d814350d6c5ad9e8957f0900";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "5fbf2ad2c666c6df295e77c43a99140bec76381718500b7226a7906fa3ece1f7";
+    public static final String SOURCE_SHA256 = "42ae9ad56d97b9802694fc90c61b3b964bd4b295edb337046c94384d5143998b";
 
     private final ProgramLauncher launcher;
 

@@ -144,7 +144,7 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
     }
     __syncthreads();
     // L1 conv2d 3x3 gw8 64->64 -> a over 8x16 pixels -> a_s   (samples/convfirst.tm:14)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap
     {
         #pragma unroll 1
         for (int item = warp; item < 64; item += THREADS / 32) {
@@ -199,7 +199,7 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
         }
         __syncthreads();
         // L2 pointwise 64->256 -> h over 8x16 pixels, channels e0 .. e0+64 -> h_s   (samples/convfirst.tm:15)
-        // (eligible for tensor cores; this version uses CUDA cores)
+        // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             #pragma unroll 1
             for (int grp = warp; grp < 8; grp += THREADS / 32) {

@@ -125,7 +125,7 @@ ConvFirst_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ 
     }
     __syncthreads();
     // L1 conv2d 3x3 gw8 64->64 -> a over 8x8 pixels -> a   (samples/convfirst.tm:14)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap
     {
         #pragma unroll 1
         for (int item = warp; item < 32; item += THREADS / 32) {
@@ -195,7 +195,7 @@ ConvFirst_layerwise_L2(const __half* __restrict__ a, const __half* __restrict__ 
     }
     __syncthreads();
     // L2 pointwise 64->256 -> h over 8x8 pixels -> h   (samples/convfirst.tm:15)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
         for (int grp = warp; grp < 16; grp += THREADS / 32) {
@@ -296,7 +296,7 @@ ConvFirst_layerwise_L3(const __half* __restrict__ h, const __half* __restrict__ 
     }
     __syncthreads();
     // L3 pointwise 256->64 -> y over 8x8 pixels -> y   (samples/convfirst.tm:16)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
         for (int grp = warp; grp < 8; grp += THREADS / 32) {

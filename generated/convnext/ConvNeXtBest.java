@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "772d1e11c48cafe76091e583c7cfe24c905fde861042924ba33cc01b808a6ac2";
+    public static final String SOURCE_SHA256 = "348ba5822e014c952c76accb6390b5d8a46fca20784707b98cf90687043688ee";
 
     private final ProgramLauncher launcher;
 

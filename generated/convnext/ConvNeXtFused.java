@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "ac2a05785bd9d88f890667dade495b701ac8c1ef5ad624524d85e7af318d44a3";
+    public static final String SOURCE_SHA256 = "0b28a12eaee67426134ce3f08ca49b3ff434e44be1d3de86c7aad6e99dfe5b12";
 
     private final ProgramLauncher launcher;
 

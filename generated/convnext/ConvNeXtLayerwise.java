@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "e91613309342139c12d24bb70760c952086569fcac6a4631a8781b20dbcdb5a8";
+    public static final String SOURCE_SHA256 = "55ba480e6a9144de4ad00688fc2d0b69f0c123355bf1030c92ec6269c7ae37c4";
 
     private final ProgramLauncher launcher;
 

@@ -243,7 +243,7 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
         }
         __syncthreads();
         // L3 pointwise 96->384 -> h over 8x8 pixels, channels e0 .. e0+64 -> h_s   (samples/convnext.tm:18)
-        // (eligible for tensor cores; this version uses CUDA cores)
+        // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             #pragma unroll 1
             for (int grp = warp; grp < 4; grp += THREADS / 32) {

@@ -273,7 +273,7 @@ ConvNeXt_layerwise_L3(const __half* __restrict__ n_g, const __half* __restrict__
     }
     __syncthreads();
     // L3 pointwise 96->384 -> h over 8x32 pixels -> h   (samples/convnext.tm:18)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
         for (int grp = warp; grp < 96; grp += THREADS / 32) {
@@ -374,7 +374,7 @@ ConvNeXt_layerwise_L4(const __half* __restrict__ h, const __half* __restrict__ x
     }
     __syncthreads();
     // L4 pointwise 384->96 -> y over 8x32 pixels -> y   (samples/convnext.tm:19)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
         for (int grp = warp; grp < 24; grp += THREADS / 32) {

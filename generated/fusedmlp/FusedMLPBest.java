@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "b7ad3a8ee061204ef71234250f628170d771253354d5b57cc2bf825fa283a5fe";
+    public static final String SOURCE_SHA256 = "e66cdaff840903895b2c6593ce0de0760c76a4597412e9ca0fcd3974fe85257d";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "2120239114a409686aac250a2bcc63cbddefb16a87abee58dc87bf2e1be6eb9d";
+    public static final String SOURCE_SHA256 = "24539760bb30318c2baa549fba2e316b3d2bf987543078eb72322e3025bd3043";
 
     private final ProgramLauncher launcher;
 

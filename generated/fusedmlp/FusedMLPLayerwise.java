@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "d9542eca1dfea82a3312f134d399a93b6accea2b6175c8f3afd00e61e87eaf0d";
+    public static final String SOURCE_SHA256 = "33368c5460c30c03ba4d78aabda3ecb57f99f1961905b4c70e2969a1b6cbdaf7";
 
     private final ProgramLauncher launcher;
 

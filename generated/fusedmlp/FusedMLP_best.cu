@@ -148,7 +148,7 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
         }
         __syncthreads();
         // L1 pointwise 64->256 -> h over 8x28 pixels, channels e0 .. e0+128 -> h_s   (samples/fusedmlp.tm:11)
-        // (eligible for tensor cores; this version uses CUDA cores)
+        // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             #pragma unroll 1
             for (int grp = warp; grp < 28; grp += THREADS / 32) {

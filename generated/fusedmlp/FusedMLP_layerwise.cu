@@ -125,7 +125,7 @@ FusedMLP_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
     }
     __syncthreads();
     // L1 pointwise 64->256 -> h over 2x16 pixels -> h   (samples/fusedmlp.tm:11)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
         for (int grp = warp; grp < 16; grp += THREADS / 32) {
@@ -226,7 +226,7 @@ FusedMLP_layerwise_L2(const __half* __restrict__ h, const __half* __restrict__ w
     }
     __syncthreads();
     // L2 pointwise 256->64 -> y over 2x16 pixels -> y   (samples/fusedmlp.tm:12)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
         for (int grp = warp; grp < 4; grp += THREADS / 32) {

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "991868903b10079c348f31c92f686836a0a2446d428dd7560e81fd4c3bbd2efc";
+    public static final String SOURCE_SHA256 = "49c68474ca4b26e9661d51f5c4daa3f77a8c06e2f8962ac4306d0ad0b423cd67";
 
     private final ProgramLauncher launcher;
 

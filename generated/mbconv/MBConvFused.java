@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "cc7f4e4c5c3179eb43d8a10c940ca09cd46ebe7813be74c0a99d6190a0c953c1";
+    public static final String SOURCE_SHA256 = "aa5e6dc8f25447ef89c971e34206b964f5aeef16b343d46ce2c08400c9529bae";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "fe474a82429f0dbec731a7b0ea501c2093801b95505dd4f7d87c5aa0cb5ffdd4";
+    public static final String SOURCE_SHA256 = "478cf4d2f15fec7aed8c66bccc7aac7fdd6b691f6de8de614695bf2991055923";
 
     private final ProgramLauncher launcher;
 

@@ -158,7 +158,7 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         }
         __syncthreads();
         // L1 pointwise 64->256 -> h1 over 16x16 pixels, channels e0 .. e0+128 -> h1_s   (samples/mbconv.tm:15)
-        // (eligible for tensor cores; this version uses CUDA cores)
+        // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             #pragma unroll 1
             for (int grp = warp; grp < 32; grp += THREADS / 32) {
@@ -227,7 +227,7 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         }
         __syncthreads();
         // L2 conv2d 3x3 gw8 256->256 -> h2 over 14x14 pixels, channels e0 .. e0+128 -> h2_s   (samples/mbconv.tm:16)
-        // (eligible for tensor cores; this version uses CUDA cores)
+        // on tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap
         {
             #pragma unroll 1
             for (int item = warp; item < 208; item += THREADS / 32) {

@@ -125,7 +125,7 @@ MBConv_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w1,
     }
     __syncthreads();
     // L1 pointwise 64->256 -> h1 over 16x16 pixels -> h1   (samples/mbconv.tm:15)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
         for (int grp = warp; grp < 64; grp += THREADS / 32) {
@@ -226,7 +226,7 @@ MBConv_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ wd
     }
     __syncthreads();
     // L2 conv2d 3x3 gw8 256->256 -> h2 over 16x16 pixels -> h2   (samples/mbconv.tm:16)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap
     {
         #pragma unroll 1
         for (int item = warp; item < 512; item += THREADS / 32) {
@@ -297,7 +297,7 @@ MBConv_layerwise_L3(const __half* __restrict__ h2, const __half* __restrict__ x,
     }
     __syncthreads();
     // L3 pointwise 256->64 -> y over 16x16 pixels -> y   (samples/mbconv.tm:17)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
         for (int grp = warp; grp < 16; grp += THREADS / 32) {

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "746dc30e2ffb0077d84d1a904890b5f6edce33b0bf5681240b812ea597d4f483";
+    public static final String SOURCE_SHA256 = "77f610a3c77c09581d67a2bdeca61270374c69b55b4b26e493ee37c2a31efb06";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "7afd583a7b4d708add3e8e74978568bdeaf2a9cfe01c8515f4ad1250c8e72f8c";
+    public static final String SOURCE_SHA256 = "7ad93441e618ca7fe4471f240591bd5308d2ea56160342acf12089645c175d04";
 
     private final ProgramLauncher launcher;
 

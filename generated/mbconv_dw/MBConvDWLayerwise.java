@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "5b5d41e3657c341f81a65c78405a1b0db9d6a904598cbd9d8fbf0a3608449d36";
+    public static final String SOURCE_SHA256 = "c4bea1964e579682832df12e2057b975a00f9334602b8c84420f0a41c3ea6177";
 
     private final ProgramLauncher launcher;
 

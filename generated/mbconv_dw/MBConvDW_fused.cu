@@ -158,7 +158,7 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         }
         __syncthreads();
         // L1 pointwise 64->256 -> h1 over 10x10 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv_dw.tm:13)
-        // (eligible for tensor cores; this version uses CUDA cores)
+        // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             #pragma unroll 1
             for (int grp = warp; grp < 8; grp += THREADS / 32) {

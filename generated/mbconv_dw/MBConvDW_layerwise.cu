@@ -125,7 +125,7 @@ MBConvDW_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
     }
     __syncthreads();
     // L1 pointwise 64->256 -> h1 over 16x16 pixels -> h1   (samples/mbconv_dw.tm:13)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
         for (int grp = warp; grp < 64; grp += THREADS / 32) {
@@ -315,7 +315,7 @@ MBConvDW_layerwise_L3(const __half* __restrict__ h2, const __half* __restrict__ 
     }
     __syncthreads();
     // L3 pointwise 256->64 -> y over 16x16 pixels -> y   (samples/mbconv_dw.tm:15)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
         for (int grp = warp; grp < 16; grp += THREADS / 32) {

@@ -236,8 +236,7 @@ final class KernelWriter {
         Region region = new Region(r, side, pixels, c.out().count(), c.out().streamed());
         w.comment(layer.describe() + " over " + (k.tileH() + 2 * r) + "x" + side + " pixels"
                 + (c.out().streamed() ? ", channels e0 .. e0+" + c.out().count() : "") + " -> " + dst.name()
-                + "   (" + sourceName + ":" + layer.span().line() + ")"
-                + (c.math() == Instr.MathPath.TENSOR_CORE ? "\n(eligible for tensor cores; this version uses CUDA cores)" : ""));
+                + "   (" + sourceName + ":" + layer.span().line() + ")" + mathNote(c));
         if (c.math() == Instr.MathPath.TENSOR_CORE && layer.main() instanceof Op.Pointwise pw) {
             computeMma(c, pw, region);
             return;
@@ -258,6 +257,16 @@ final class KernelWriter {
             return;
         }
         elementLoop(dst, region, () -> evaluate(layer, region, c.sources(), null));
+    }
+
+    /** What runs a Compute, as the code below it does it (a second comment line, or nothing for CUDA cores). */
+    private static String mathNote(Instr.Compute c) {
+        if (c.math() != Instr.MathPath.TENSOR_CORE) return "";
+        return switch (c.layer().main()) {
+            case Op.Pointwise pw -> "\non tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix";
+            case Op.Conv2d cv -> "\non tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap";
+            case null, default -> "\n(eligible for tensor cores; this version uses CUDA cores)";
+        };
     }
 
     private void accumulate(Instr.Accumulate a) {
