@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "8551744f6125043055712c4ac6eb35ae48a81d37bb678ab147d5456c7cd208cd";
+    public static final String SOURCE_SHA256 = "6b0da3b06b060f18f18d4821361042098988cf4c2dad867a84dab1a6be2ed826";
 
     private final ProgramLauncher launcher;
 

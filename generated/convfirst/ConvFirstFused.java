@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "bc6ce1800c655d0af04fe612d9ff247eed516ed8d814350d6c5ad9e8957f0900";
+    public static final String SOURCE_SHA256 = "7b8f83d50e51ecc250ca910c220f124918662c18aa222cd204dd5a54c5ecd738";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "42ae9ad56d97b9802694fc90c61b3b964bd4b295edb337046c94384d5143998b";
+    public static final String SOURCE_SHA256 = "cca616c2fb57e5336fdb248256df81cf0c7425b648c44ef6ac4f2ee222a4faa7";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "348ba5822e014c952c76accb6390b5d8a46fca20784707b98cf90687043688ee";
+    public static final String SOURCE_SHA256 = "0617cbcac6b3a0ddde8fcfec2e814f0a4cec9f3a084702208b49940502a59957";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "0b28a12eaee67426134ce3f08ca49b3ff434e44be1d3de86c7aad6e99dfe5b12";
+    public static final String SOURCE_SHA256 = "15509b0b1ed72341efb70a68c58bf6df537303abccaa37e3aabb1e63f8910011";
 
     private final ProgramLauncher launcher;
 

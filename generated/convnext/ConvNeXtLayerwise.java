@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "55ba480e6a9144de4ad00688fc2d0b69f0c123355bf1030c92ec6269c7ae37c4";
+    public static final String SOURCE_SHA256 = "2f6c1e6175d290ed59cc0f106cbc969fdceef6a741c5be6cf30a82ecc3f55ae6";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "e66cdaff840903895b2c6593ce0de0760c76a4597412e9ca0fcd3974fe85257d";
+    public static final String SOURCE_SHA256 = "eca850ef69eb063d5373f1038618d39c518bb6d03f7d5152fa64d6fad8241666";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "24539760bb30318c2baa549fba2e316b3d2bf987543078eb72322e3025bd3043";
+    public static final String SOURCE_SHA256 = "1d21801bd63b47265c5dc2e0296d74e18ea7161fa29d49e2de2cb9d89959c054";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "33368c5460c30c03ba4d78aabda3ecb57f99f1961905b4c70e2969a1b6cbdaf7";
+    public static final String SOURCE_SHA256 = "7a70f35339805ce9902f9baf247e87f621a1982734cf2d242035d9fe1a491edc";
 
     private final ProgramLauncher launcher;
 

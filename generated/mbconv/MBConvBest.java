@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "49c68474ca4b26e9661d51f5c4daa3f77a8c06e2f8962ac4306d0ad0b423cd67";
+    public static final String SOURCE_SHA256 = "5041cfb5b23554c3a592bd489bfd210f9e57611f9132d7d7124a3a7b422c8716";
 
     private final ProgramLauncher launcher;
 

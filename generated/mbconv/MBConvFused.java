@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "aa5e6dc8f25447ef89c971e34206b964f5aeef16b343d46ce2c08400c9529bae";
+    public static final String SOURCE_SHA256 = "653396b0276387a5447115c97032cbfcba1b55c5e656f6f87d94900f6dfea0e1";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "478cf4d2f15fec7aed8c66bccc7aac7fdd6b691f6de8de614695bf2991055923";
+    public static final String SOURCE_SHA256 = "808bdc9ebbed12659ecdbb6baa949377523934038a7861d39682f0a7cef8dae0";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "77f610a3c77c09581d67a2bdeca61270374c69b55b4b26e493ee37c2a31efb06";
+    public static final String SOURCE_SHA256 = "86bf311fa899001a8937ce724162903def8f3ce3f34af5cba9b124c37e828d79";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "7ad93441e618ca7fe4471f240591bd5308d2ea56160342acf12089645c175d04";
+    public static final String SOURCE_SHA256 = "edd360ad7ed56d3cda56ad0b9bb1da7db9e0b4654f4b6a9be14de2195c4134f2";
 
     private final ProgramLauncher launcher;
 

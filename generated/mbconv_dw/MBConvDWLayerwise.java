@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "c4bea1964e579682832df12e2057b975a00f9334602b8c84420f0a41c3ea6177";
+    public static final String SOURCE_SHA256 = "37aa04e7208ff33cf39e021c6e56bd2627d6eebf2bea3baf0fbb15c7fa711b7e";
 
     private final ProgramLauncher launcher;
 
