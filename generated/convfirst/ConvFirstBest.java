@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "49a5525c9a1b7517b555e6d1de8528b2d2a5549f691ccb7676822580360f1992";
+    public static final String SOURCE_SHA256 = "6b0da3b06b060f18f18d4821361042098988cf4c2dad867a84dab1a6be2ed826";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "e9e3430c99ac3a197b7089d0e6183b67e29bec46eb118a0676afb0cd410fad7b";
+    public static final String SOURCE_SHA256 = "7b8f83d50e51ecc250ca910c220f124918662c18aa222cd204dd5a54c5ecd738";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "5fbf2ad2c666c6df295e77c43a99140bec76381718500b7226a7906fa3ece1f7";
+    public static final String SOURCE_SHA256 = "cca616c2fb57e5336fdb248256df81cf0c7425b648c44ef6ac4f2ee222a4faa7";
 
     private final ProgramLauncher launcher;
 

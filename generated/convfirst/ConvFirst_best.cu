@@ -92,10 +92,23 @@ __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
 }
+// cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through
+// registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait
+// lets its group go, and visible to the other threads after the __syncthreads() that follows.
+__device__ __forceinline__ void tm_cp_async16(void* smem, const void* gmem) {
+    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"(s), "l"(__cvta_generic_to_global(gmem)) : "memory");
+}
+// Closes this thread's group of the cp.async copies issued since the last commit (it may be empty).
+__device__ __forceinline__ void tm_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+// Waits until at most PENDING of this thread's committed groups are still in flight.
+template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" :: "n"(PENDING) : "memory");
+}
 #endif
 
 // Kernel ConvFirst_best
-//   grid (ceil(W / 28), ceil(H / 8), N),  256 threads (8 warps),  181440 B shared,  ~184 registers per thread (planner estimate)
+//   grid (ceil(W / 28), ceil(H / 8), N),  256 threads (8 warps),  217280 B shared,  ~184 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 conv2d 3x3 gw8 64->64 -> a   (samples/convfirst.tm:14)
 //   L2 pointwise 64->256 -> h   (samples/convfirst.tm:15)
@@ -108,7 +121,9 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     constexpr int X_S_W = 30, X_S_PIXELS = 300, X_S_STRIDE = 72;
     constexpr int WC_S_W = 28, WC_S_PIXELS = 64, WC_S_STRIDE = 72;
     constexpr int W1_S_W = 28, W1_S_PIXELS = 128, W1_S_STRIDE = 72;
+    constexpr int W1_S_COPY = 9216;  // elements per copy of the double buffer
     constexpr int W2_S_W = 28, W2_S_PIXELS = 64, W2_S_STRIDE = 136;
+    constexpr int W2_S_COPY = 8704;  // elements per copy of the double buffer
     constexpr int A_S_W = 28, A_S_PIXELS = 224, A_S_STRIDE = 72;
     constexpr int H_S_W = 28, H_S_PIXELS = 224, H_S_STRIDE = 136;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 2;  // mma fragments: 14x8 m16n8 tiles in blocks of 2x4
@@ -122,29 +137,43 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 10x30 pixels (halo 1) x 64 channels, 43200 B (line 5)
     __half* wc_s = reinterpret_cast<__half*>(smem + 43200);  // wc: 2x28 pixels x 72 channels, 9216 B (line 6)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 52416);  // w1: 4x28 pixels x 64 channels, 18432 B (line 8)
-    __half* w2_s = reinterpret_cast<__half*>(smem + 70848);  // w2: 2x28 pixels x 128 channels, 17408 B (line 10)
-    __half* a_s = reinterpret_cast<__half*>(smem + 88256);  // a: 8x28 pixels x 64 channels, 32256 B (line 14)
-    __half* h_s = reinterpret_cast<__half*>(smem + 120512);  // h: 8x28 pixels x 128 channels, 60928 B (line 15)
+    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 52416);  // w1: 2 copies of 128x64 (row stride 72), 18432 B each, 36864 B (line 8)
+    __half* w2_s_buf = reinterpret_cast<__half*>(smem + 89280);  // w2: 2 copies of 64x128 (row stride 136), 17408 B each, 34816 B (line 10)
+    __half* a_s = reinterpret_cast<__half*>(smem + 124096);  // a: 8x28 pixels x 64 channels, 32256 B (line 14)
+    __half* h_s = reinterpret_cast<__half*>(smem + 156352);  // h: 8x28 pixels x 128 channels, 60928 B (line 15)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 224 pixels x 64 channels, 64 per thread (line 12)
 
     // load x[n, h0-1 : h0+9, w0-1 : w0+29, :] -> x_s, zero outside the image
+    // (cp.async, 16 B per copy; complete after the wait and barrier below)
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 - 1 + p / X_S_W, gw = w0 - 1 + p % X_S_W;
-        uint4 v = make_uint4(0u, 0u, 0u, 0u);
         if (gh >= 0 && gh < H && gw >= 0 && gw < W)
-            v = *reinterpret_cast<const uint4*>(x + ((size_t)(n * H + gh) * W + gw) * 64 + c);
-        *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
+            tm_cp_async16(x_s + p * X_S_STRIDE + c, x + ((size_t)(n * H + gh) * W + gw) * 64 + c);
+        else  // zero padding: a plain store, visible after the same barrier
+            *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);
     }
-    // stage wc[0 : 0+64, 0 : 0+72] -> wc_s (rows padded to 72)
+    // stage wc[0 : 0+64, 0 : 0+72] -> wc_s (rows padded to 72), cp.async 16 B per copy
     for (int i = tid; i < 576; i += THREADS) {
         const int row = i / 9, col = (i % 9) * 8;
-        *reinterpret_cast<uint4*>(wc_s + row * 72 + col) = *reinterpret_cast<const uint4*>(wc + (size_t)(0 + row) * 72 + 0 + col);
+        tm_cp_async16(wc_s + row * 72 + col, wc + (size_t)(0 + row) * 72 + 0 + col);
     }
+    tm_cp_async_commit();
+    // stage w1[0 : 0+128, 0 : 0+64] -> w1_s copy 0 (rows padded to 72), cp.async 16 B per copy
+    for (int i = tid; i < 1024; i += THREADS) {
+        const int row = i / 8, col = (i % 8) * 8;
+        tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    }
+    // stage w2[0 : 0+64, 0 : 0+128] -> w2_s copy 0 (rows padded to 136), cp.async 16 B per copy
+    for (int i = tid; i < 1024; i += THREADS) {
+        const int row = i / 16, col = (i % 16) * 8;
+        tm_cp_async16(w2_s_buf + row * 136 + col, w2 + (size_t)(0 + row) * 256 + 0 + col);
+    }
+    tm_cp_async_commit();
+    tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     __syncthreads();
     // L1 conv2d 3x3 gw8 64->64 -> a over 8x28 pixels -> a_s   (samples/convfirst.tm:14)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap
     {
         #pragma unroll 1
         for (int item = warp; item < 112; item += THREADS / 32) {
@@ -185,21 +214,31 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     }
     __syncthreads();
     // stream E in 2 chunks of 128
+    // w1_s, w2_s double-buffered: chunk e0 is computed from one copy while chunk e0+128 is copied into the other (cp.async)
     #pragma unroll 1
     for (int e0 = 0; e0 < 256; e0 += 128) {
-        // stage w1[e0 : e0+128, 0 : 0+64] -> w1_s (rows padded to 72)
-        for (int i = tid; i < 1024; i += THREADS) {
-            const int row = i / 8, col = (i % 8) * 8;
-            *reinterpret_cast<uint4*>(w1_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w1 + (size_t)(e0 + row) * 64 + 0 + col);
+        const int stage = (e0 / 128) & 1;  // the copy that holds chunk e0; chunk e0+128 goes to copy stage ^ 1
+        __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
+        __half* const w2_s = w2_s_buf + stage * W2_S_COPY;
+        // prefetch chunk e0+128 while computing chunk e0: the copy it overwrites was last read
+        // in the previous trip, before the barrier that ended it
+        if (e0 + 128 < 256) {
+            // stage w1[e0+128 : e0+256, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
+            for (int i = tid; i < 1024; i += THREADS) {
+                const int row = i / 8, col = (i % 8) * 8;
+                tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 128 + row) * 64 + 0 + col);
+            }
+            // stage w2[0 : 0+64, e0+128 : e0+256] -> w2_s copy stage ^ 1 (rows padded to 136), cp.async 16 B per copy
+            for (int i = tid; i < 1024; i += THREADS) {
+                const int row = i / 16, col = (i % 16) * 8;
+                tm_cp_async16((w2_s_buf + (stage ^ 1) * W2_S_COPY) + row * 136 + col, w2 + (size_t)(0 + row) * 256 + e0 + 128 + col);
+            }
         }
-        // stage w2[0 : 0+64, e0 : e0+128] -> w2_s (rows padded to 136)
-        for (int i = tid; i < 1024; i += THREADS) {
-            const int row = i / 16, col = (i % 16) * 8;
-            *reinterpret_cast<uint4*>(w2_s + row * 136 + col) = *reinterpret_cast<const uint4*>(w2 + (size_t)(0 + row) * 256 + e0 + col);
-        }
+        tm_cp_async_commit();
+        tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+128's group may still be in flight
         __syncthreads();
         // L2 pointwise 64->256 -> h over 8x28 pixels, channels e0 .. e0+128 -> h_s   (samples/convfirst.tm:15)
-        // (eligible for tensor cores; this version uses CUDA cores)
+        // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             #pragma unroll 1
             for (int grp = warp; grp < 28; grp += THREADS / 32) {

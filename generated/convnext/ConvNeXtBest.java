@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "772d1e11c48cafe76091e583c7cfe24c905fde861042924ba33cc01b808a6ac2";
+    public static final String SOURCE_SHA256 = "0617cbcac6b3a0ddde8fcfec2e814f0a4cec9f3a084702208b49940502a59957";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "ac2a05785bd9d88f890667dade495b701ac8c1ef5ad624524d85e7af318d44a3";
+    public static final String SOURCE_SHA256 = "15509b0b1ed72341efb70a68c58bf6df537303abccaa37e3aabb1e63f8910011";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "e91613309342139c12d24bb70760c952086569fcac6a4631a8781b20dbcdb5a8";
+    public static final String SOURCE_SHA256 = "2f6c1e6175d290ed59cc0f106cbc969fdceef6a741c5be6cf30a82ecc3f55ae6";
 
     private final ProgramLauncher launcher;
 

@@ -92,6 +92,19 @@ __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
 }
+// cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through
+// registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait
+// lets its group go, and visible to the other threads after the __syncthreads() that follows.
+__device__ __forceinline__ void tm_cp_async16(void* smem, const void* gmem) {
+    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"(s), "l"(__cvta_generic_to_global(gmem)) : "memory");
+}
+// Closes this thread's group of the cp.async copies issued since the last commit (it may be empty).
+__device__ __forceinline__ void tm_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+// Waits until at most PENDING of this thread's committed groups are still in flight.
+template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" :: "n"(PENDING) : "memory");
+}
 #endif
 
 // Kernel ConvNeXt_best
@@ -229,6 +242,7 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     }
     __syncthreads();
     // stream E in 6 chunks of 64
+    // single-buffered: double-buffering the weight slices (140288 B of shared memory per block) would leave room for 1 block per SM instead of 2 on sm_90
     #pragma unroll 1
     for (int e0 = 0; e0 < 384; e0 += 64) {
         // stage w1[e0 : e0+64, 0 : 0+96] -> w1_s (rows padded to 104)
@@ -243,7 +257,7 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
         }
         __syncthreads();
         // L3 pointwise 96->384 -> h over 8x8 pixels, channels e0 .. e0+64 -> h_s   (samples/convnext.tm:18)
-        // (eligible for tensor cores; this version uses CUDA cores)
+        // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             #pragma unroll 1
             for (int grp = warp; grp < 4; grp += THREADS / 32) {

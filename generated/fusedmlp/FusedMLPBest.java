@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "b7ad3a8ee061204ef71234250f628170d771253354d5b57cc2bf825fa283a5fe";
+    public static final String SOURCE_SHA256 = "eca850ef69eb063d5373f1038618d39c518bb6d03f7d5152fa64d6fad8241666";
 
     private final ProgramLauncher launcher;
 

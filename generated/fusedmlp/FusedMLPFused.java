@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "2120239114a409686aac250a2bcc63cbddefb16a87abee58dc87bf2e1be6eb9d";
+    public static final String SOURCE_SHA256 = "1d21801bd63b47265c5dc2e0296d74e18ea7161fa29d49e2de2cb9d89959c054";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "d9542eca1dfea82a3312f134d399a93b6accea2b6175c8f3afd00e61e87eaf0d";
+    public static final String SOURCE_SHA256 = "7a70f35339805ce9902f9baf247e87f621a1982734cf2d242035d9fe1a491edc";
 
     private final ProgramLauncher launcher;
 

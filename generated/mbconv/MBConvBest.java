@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "991868903b10079c348f31c92f686836a0a2446d428dd7560e81fd4c3bbd2efc";
+    public static final String SOURCE_SHA256 = "5041cfb5b23554c3a592bd489bfd210f9e57611f9132d7d7124a3a7b422c8716";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "cc7f4e4c5c3179eb43d8a10c940ca09cd46ebe7813be74c0a99d6190a0c953c1";
+    public static final String SOURCE_SHA256 = "653396b0276387a5447115c97032cbfcba1b55c5e656f6f87d94900f6dfea0e1";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "fe474a82429f0dbec731a7b0ea501c2093801b95505dd4f7d87c5aa0cb5ffdd4";
+    public static final String SOURCE_SHA256 = "808bdc9ebbed12659ecdbb6baa949377523934038a7861d39682f0a7cef8dae0";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "5944f03acf840a0a3e903c18003bf54462401b30ae0b27c7767b8caa7d15b2e9";
+    public static final String SOURCE_SHA256 = "f5da3971e9ffd3bf2259d61284f8d7dcd97a68bcbac6ea2985f0b32efb7237e6";
 
     private final ProgramLauncher launcher;
 

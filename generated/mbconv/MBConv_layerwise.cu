@@ -92,6 +92,19 @@ __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
 }
+// cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through
+// registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait
+// lets its group go, and visible to the other threads after the __syncthreads() that follows.
+__device__ __forceinline__ void tm_cp_async16(void* smem, const void* gmem) {
+    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"(s), "l"(__cvta_generic_to_global(gmem)) : "memory");
+}
+// Closes this thread's group of the cp.async copies issued since the last commit (it may be empty).
+__device__ __forceinline__ void tm_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+// Waits until at most PENDING of this thread's committed groups are still in flight.
+template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" :: "n"(PENDING) : "memory");
+}
 #endif
 
 // Kernel MBConv_layerwise_L1
@@ -125,7 +138,7 @@ MBConv_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w1,
     }
     __syncthreads();
     // L1 pointwise 64->256 -> h1 over 16x16 pixels -> h1   (samples/mbconv.tm:15)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
         for (int grp = warp; grp < 64; grp += THREADS / 32) {
@@ -226,7 +239,7 @@ MBConv_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ wd
     }
     __syncthreads();
     // L2 conv2d 3x3 gw8 256->256 -> h2 over 16x16 pixels -> h2   (samples/mbconv.tm:16)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap
     {
         #pragma unroll 1
         for (int item = warp; item < 512; item += THREADS / 32) {
@@ -297,7 +310,7 @@ MBConv_layerwise_L3(const __half* __restrict__ h2, const __half* __restrict__ x,
     }
     __syncthreads();
     // L3 pointwise 256->64 -> y over 16x16 pixels -> y   (samples/mbconv.tm:17)
-    // (eligible for tensor cores; this version uses CUDA cores)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
         for (int grp = warp; grp < 16; grp += THREADS / 32) {

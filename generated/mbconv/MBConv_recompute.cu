@@ -92,10 +92,23 @@ __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
 }
+// cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through
+// registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait
+// lets its group go, and visible to the other threads after the __syncthreads() that follows.
+__device__ __forceinline__ void tm_cp_async16(void* smem, const void* gmem) {
+    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"(s), "l"(__cvta_generic_to_global(gmem)) : "memory");
+}
+// Closes this thread's group of the cp.async copies issued since the last commit (it may be empty).
+__device__ __forceinline__ void tm_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+// Waits until at most PENDING of this thread's committed groups are still in flight.
+template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" :: "n"(PENDING) : "memory");
+}
 #endif
 
 // Kernel MBConv_recompute
-//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  33856 B shared,  ~168 registers per thread (planner estimate)
+//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  48192 B shared,  ~168 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h1   (samples/mbconv.tm:15)
 //   L2 conv2d 3x3 gw8 256->256 -> h2   (samples/mbconv.tm:16)
@@ -107,8 +120,11 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
     constexpr int TILE_H = 8, TILE_W = 8;
     constexpr int X_S_W = 10, X_S_PIXELS = 100, X_S_STRIDE = 72;
     constexpr int W1_S_W = 8, W1_S_PIXELS = 32, W1_S_STRIDE = 72;
+    constexpr int W1_S_COPY = 2304;  // elements per copy of the double buffer
     constexpr int WD_S_W = 8, WD_S_PIXELS = 32, WD_S_STRIDE = 72;
+    constexpr int WD_S_COPY = 2304;  // elements per copy of the double buffer
     constexpr int W3_S_W = 8, W3_S_PIXELS = 64, W3_S_STRIDE = 40;
+    constexpr int W3_S_COPY = 2560;  // elements per copy of the double buffer
     constexpr int H2_S_W = 8, H2_S_PIXELS = 64, H2_S_STRIDE = 40;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x8 m16n8 tiles in blocks of 2x4
     (void)N;
@@ -120,40 +136,70 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 10x10 pixels (halo 1) x 64 channels, 14400 B (line 6)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 14400);  // w1: 4x8 pixels x 64 channels, 4608 B (line 7)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 19008);  // wd: 4x8 pixels x 72 channels, 4608 B (line 9)
-    __half* w3_s = reinterpret_cast<__half*>(smem + 23616);  // w3: 8x8 pixels x 32 channels, 5120 B (line 11)
-    __half* h2_s = reinterpret_cast<__half*>(smem + 28736);  // h2: 8x8 pixels x 32 channels, 5120 B (line 16)
+    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 14400);  // w1: 2 copies of 32x64 (row stride 72), 4608 B each, 9216 B (line 7)
+    __half* wd_s_buf = reinterpret_cast<__half*>(smem + 23616);  // wd: 2 copies of 32x72 (row stride 72), 4608 B each, 9216 B (line 9)
+    __half* w3_s_buf = reinterpret_cast<__half*>(smem + 32832);  // w3: 2 copies of 64x32 (row stride 40), 5120 B each, 10240 B (line 11)
+    __half* h2_s = reinterpret_cast<__half*>(smem + 43072);  // h2: 8x8 pixels x 32 channels, 5120 B (line 16)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 64 pixels x 64 channels, 32 per thread (line 13)
 
     // load x[n, h0-1 : h0+9, w0-1 : w0+9, :] -> x_s, zero outside the image
+    // (cp.async, 16 B per copy; complete after the wait and barrier below)
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 - 1 + p / X_S_W, gw = w0 - 1 + p % X_S_W;
-        uint4 v = make_uint4(0u, 0u, 0u, 0u);
         if (gh >= 0 && gh < H && gw >= 0 && gw < W)
-            v = *reinterpret_cast<const uint4*>(x + ((size_t)(n * H + gh) * W + gw) * 64 + c);
-        *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
+            tm_cp_async16(x_s + p * X_S_STRIDE + c, x + ((size_t)(n * H + gh) * W + gw) * 64 + c);
+        else  // zero padding: a plain store, visible after the same barrier
+            *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);
     }
+    tm_cp_async_commit();
+    // stage w1[0 : 0+32, 0 : 0+64] -> w1_s copy 0 (rows padded to 72), cp.async 16 B per copy
+    for (int i = tid; i < 256; i += THREADS) {
+        const int row = i / 8, col = (i % 8) * 8;
+        tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    }
+    // stage wd[0 : 0+32, 0 : 0+72] -> wd_s copy 0 (rows padded to 72), cp.async 16 B per copy
+    for (int i = tid; i < 288; i += THREADS) {
+        const int row = i / 9, col = (i % 9) * 8;
+        tm_cp_async16(wd_s_buf + row * 72 + col, wd + (size_t)(0 + row) * 72 + 0 + col);
+    }
+    // stage w3[0 : 0+64, 0 : 0+32] -> w3_s copy 0 (rows padded to 40), cp.async 16 B per copy
+    for (int i = tid; i < 256; i += THREADS) {
+        const int row = i / 4, col = (i % 4) * 8;
+        tm_cp_async16(w3_s_buf + row * 40 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+    }
+    tm_cp_async_commit();
+    tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     __syncthreads();
     // stream E in 8 chunks of 32
+    // w1_s, wd_s, w3_s double-buffered: chunk e0 is computed from one copy while chunk e0+32 is copied into the other (cp.async)
     #pragma unroll 1
     for (int e0 = 0; e0 < 256; e0 += 32) {
-        // stage w1[e0 : e0+32, 0 : 0+64] -> w1_s (rows padded to 72)
-        for (int i = tid; i < 256; i += THREADS) {
-            const int row = i / 8, col = (i % 8) * 8;
-            *reinterpret_cast<uint4*>(w1_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w1 + (size_t)(e0 + row) * 64 + 0 + col);
+        const int stage = (e0 / 32) & 1;  // the copy that holds chunk e0; chunk e0+32 goes to copy stage ^ 1
+        __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
+        __half* const wd_s = wd_s_buf + stage * WD_S_COPY;
+        __half* const w3_s = w3_s_buf + stage * W3_S_COPY;
+        // prefetch chunk e0+32 while computing chunk e0: the copy it overwrites was last read
+        // in the previous trip, before the barrier that ended it
+        if (e0 + 32 < 256) {
+            // stage w1[e0+32 : e0+64, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
+            for (int i = tid; i < 256; i += THREADS) {
+                const int row = i / 8, col = (i % 8) * 8;
+                tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 32 + row) * 64 + 0 + col);
+            }
+            // stage wd[e0+32 : e0+64, 0 : 0+72] -> wd_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
+            for (int i = tid; i < 288; i += THREADS) {
+                const int row = i / 9, col = (i % 9) * 8;
+                tm_cp_async16((wd_s_buf + (stage ^ 1) * WD_S_COPY) + row * 72 + col, wd + (size_t)(e0 + 32 + row) * 72 + 0 + col);
+            }
+            // stage w3[0 : 0+64, e0+32 : e0+64] -> w3_s copy stage ^ 1 (rows padded to 40), cp.async 16 B per copy
+            for (int i = tid; i < 256; i += THREADS) {
+                const int row = i / 4, col = (i % 4) * 8;
+                tm_cp_async16((w3_s_buf + (stage ^ 1) * W3_S_COPY) + row * 40 + col, w3 + (size_t)(0 + row) * 256 + e0 + 32 + col);
+            }
         }
-        // stage wd[e0 : e0+32, 0 : 0+72] -> wd_s (rows padded to 72)
-        for (int i = tid; i < 288; i += THREADS) {
-            const int row = i / 9, col = (i % 9) * 8;
-            *reinterpret_cast<uint4*>(wd_s + row * 72 + col) = *reinterpret_cast<const uint4*>(wd + (size_t)(e0 + row) * 72 + 0 + col);
-        }
-        // stage w3[0 : 0+64, e0 : e0+32] -> w3_s (rows padded to 40)
-        for (int i = tid; i < 256; i += THREADS) {
-            const int row = i / 4, col = (i % 4) * 8;
-            *reinterpret_cast<uint4*>(w3_s + row * 40 + col) = *reinterpret_cast<const uint4*>(w3 + (size_t)(0 + row) * 256 + e0 + col);
-        }
+        tm_cp_async_commit();
+        tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+32's group may still be in flight
         __syncthreads();
         // L2 conv2d 3x3 gw8 256->256 -> h2 over 8x8 pixels, channels e0 .. e0+32 -> h2_s   (samples/mbconv.tm:16)
         for (int i = tid; i < 2048; i += THREADS) {

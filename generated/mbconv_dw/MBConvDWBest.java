@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "746dc30e2ffb0077d84d1a904890b5f6edce33b0bf5681240b812ea597d4f483";
+    public static final String SOURCE_SHA256 = "86bf311fa899001a8937ce724162903def8f3ce3f34af5cba9b124c37e828d79";
 
     private final ProgramLauncher launcher;
 

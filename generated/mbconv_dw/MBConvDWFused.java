@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "7afd583a7b4d708add3e8e74978568bdeaf2a9cfe01c8515f4ad1250c8e72f8c";
+    public static final String SOURCE_SHA256 = "edd360ad7ed56d3cda56ad0b9bb1da7db9e0b4654f4b6a9be14de2195c4134f2";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "5b5d41e3657c341f81a65c78405a1b0db9d6a904598cbd9d8fbf0a3608449d36";
+    public static final String SOURCE_SHA256 = "37aa04e7208ff33cf39e021c6e56bd2627d6eebf2bea3baf0fbb15c7fa711b7e";
 
     private final ProgramLauncher launcher;
 

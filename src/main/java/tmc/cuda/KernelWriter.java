@@ -30,7 +30,7 @@ final class KernelWriter {
             "gh", "gw", "e0", "N", "H", "W", "lane", "warp", "acc", "v", "s", "q", "d", "mean", "rstd", "inside",
             "smem", "src", "wp", "ky", "kx", "ic", "g", "e", "lane_row", "lane_col", "grp", "mt", "nb", "ni", "r",
             "k0", "a0", "a1", "a2", "a3", "a0p", "a1p", "p0", "p1", "wrow", "wv", "pw", "item", "y0", "x0", "y1", "x1",
-            "cin", "wg", "icr", "arow", "brow", "pa", "ya", "xa", "mi", "nj", "b", "row", "col", "wb0", "wb1", "rh", "c0", "tap", "cp", "seg", "x0", "xs", "in", "wv", "ly_c", "lx_c", "gh_c", "gw_c", "oc_c", "int", "float", "double", "char", "auto", "for", "if",
+            "cin", "wg", "icr", "arow", "brow", "pa", "ya", "xa", "mi", "nj", "b", "row", "col", "wb0", "wb1", "rh", "c0", "tap", "cp", "seg", "x0", "xs", "in", "stage", "wv", "ly_c", "lx_c", "gh_c", "gw_c", "oc_c", "int", "float", "double", "char", "auto", "for", "if",
             "do", "while", "return", "const", "register", "static", "void", "switch", "case", "default", "new",
             "delete", "this", "class", "struct", "union", "template", "typename", "using", "namespace", "bool",
             "true", "false", "signed", "unsigned", "long", "short", "volatile", "sizeof", "break", "continue",
@@ -69,7 +69,7 @@ final class KernelWriter {
     }
 
     static String cname(String tensor) {
-        boolean clash = RESERVED.contains(tensor) || tensor.endsWith("_s") || tensor.endsWith("_r")
+        boolean clash = RESERVED.contains(tensor) || tensor.endsWith("_s") || tensor.endsWith("_r") || tensor.endsWith("_buf")
                 || tensor.endsWith("_acc") || tensor.startsWith("tm_") || tensor.startsWith("v_");
         return clash ? tensor + "_g" : tensor;
     }
@@ -99,6 +99,10 @@ final class KernelWriter {
             if (b.space() == Space.SHARED) {
                 w.line("constexpr int " + upper(b) + "_W = " + side + ", " + upper(b) + "_PIXELS = " + b.pixels()
                         + ", " + upper(b) + "_STRIDE = " + b.rowStride() + ";");
+                if (b.stages() == 2) {
+                    w.line("constexpr int " + upper(b) + "_COPY = " + b.stageBytes() / b.dtype().bytes
+                            + ";  // elements per copy of the double buffer");
+                }
             } else if (fragments.containsKey(b.name())) {
                 MmaTiling f = fragments.get(b.name());
                 w.line("constexpr int " + upper(b) + "_BLOCKS_PER_WARP = " + f.perWarp() + ";  // mma fragments: " + f.mt()
@@ -123,8 +127,16 @@ final class KernelWriter {
             String t = CudaEmitter.ctype(b.dtype());
             if (b.space() == Space.GLOBAL) continue;
             if (b.space() == Space.SHARED) {
-                w.line(t + "* " + b.name() + " = reinterpret_cast<" + t + "*>(smem + " + offset + ");  // "
-                        + describe(b));
+                if (b.stages() == 2) {
+                    // The loop declares b.name() as the copy of the current chunk (see loop()).
+                    w.line(t + "* " + b.name() + "_buf = reinterpret_cast<" + t + "*>(smem + " + offset + ");  // "
+                            + b.tensor() + ": 2 copies of " + b.pixels() + "x" + b.channels() + " (row stride "
+                            + b.rowStride() + "), " + b.stageBytes() + " B each, " + b.bytes() + " B"
+                            + (b.origin().isReal() ? " (line " + b.origin().line() + ")" : ""));
+                } else {
+                    w.line(t + "* " + b.name() + " = reinterpret_cast<" + t + "*>(smem + " + offset + ");  // "
+                            + describe(b));
+                }
                 offset += b.bytes();
             } else if (fragments.containsKey(b.name())) {
                 MmaTiling f = fragments.get(b.name());
@@ -134,6 +146,9 @@ final class KernelWriter {
                 String init = b.name().endsWith("_acc") ? " = {}" : "";
                 w.line("float " + b.name() + "[" + upper(b) + "_PER_THREAD]" + init + ";  // " + describe(b));
             }
+        }
+        if (offset != k.sharedBytes()) {
+            throw new IllegalStateException(k.name() + ": shared buffers take " + offset + " B, the plan says " + k.sharedBytes());
         }
         w.line();
         for (Instr i : k.body()) instr(i);
@@ -178,14 +193,98 @@ final class KernelWriter {
             case Instr.Accumulate a -> accumulate(a);
             case Instr.Finish f -> finish(f);
             case Instr.Store s -> store(s);
-            case Instr.Loop l -> {
-                w.comment("stream " + l.dim() + " in " + l.trips() + " chunks of " + l.chunk());
-                w.line("#pragma unroll 1");
-                w.open("for (int e0 = 0; e0 < " + l.extent() + "; e0 += " + l.chunk() + ")");
-                for (Instr b : l.body()) instr(b);
-                w.close();
-            }
+            case Instr.Loop l -> loop(l);
             case Instr.Barrier b -> w.line("__syncthreads();");
+            case Instr.AsyncCommit ac -> w.line("tm_cp_async_commit();");
+            case Instr.AsyncWait aw -> {
+                if (loop == null) {
+                    w.line("tm_cp_async_wait<" + aw.pending() + ">();  // " + (aw.pending() == 1
+                            ? "all but the newest group (chunk 0's slices) have landed" : aw.pending() == 0
+                            ? "every copy has landed" : "all but the newest " + aw.pending() + " groups have landed"));
+                } else {
+                    w.line("tm_cp_async_wait<" + aw.pending() + ">();  // chunk e0 has landed; only chunk e0+" + loop.chunk()
+                            + "'s group may still be in flight");
+                }
+            }
+        }
+    }
+
+    /** The loop being written, or null. */
+    private Instr.Loop loop;
+
+    /*
+     * Double buffering of the weight slices of a streamed loop (cp.async). Who reads and writes each copy:
+     *
+     *   before the loop    issue chunk 0 into copy 0; commit; wait_group 1 (only chunk 0 may still be in flight);
+     *                      __syncthreads() (the tile and the unstreamed weights are visible)
+     *   trip j (chunk e0)  stage = j % 2
+     *                      issue chunk j+1 into copy stage ^ 1 (if there is a chunk j+1); commit (possibly empty)
+     *                      wait_group 1: this thread's copies of chunk j have landed (only chunk j+1's may not)
+     *                      __syncthreads()  [A]: every thread's copies of chunk j are visible to every thread
+     *                      ... layers read copy stage ...
+     *                      __syncthreads()  [Z]: the trip's last instruction
+     *
+     * The writes of trip j go to copy (j+1) % 2 = (j-1) % 2, which trip j-1 read. A thread issues them only after
+     * passing [Z] of trip j-1, which no thread passes before every thread has finished trip j-1, so no read of that
+     * copy is outstanding. Trip 0 writes copy 1, which nobody read before. The reads of trip j come after [A], and
+     * every thread waited for its own copies of chunk j before reaching [A]. The zero padding of the tile and the
+     * synchronous copies (tap-major conv weights) are plain stores, visible after the same barriers. So loop()
+     * insists on [Z] and on a wait and a barrier before the first instruction that computes.
+     */
+    private void loop(Instr.Loop l) {
+        List<Buffer> doubled = k.buffers().stream().filter(b -> b.stages() == 2).toList();
+        boolean prefetches = l.body().stream().anyMatch(KernelWriter::isPrefetch);
+        if (prefetches) checkPipeline(l);
+        w.comment("stream " + l.dim() + " in " + l.trips() + " chunks of " + l.chunk()
+                + (l.note() == null ? "" : "\n" + l.note()));
+        w.line("#pragma unroll 1");
+        w.open("for (int e0 = 0; e0 < " + l.extent() + "; e0 += " + l.chunk() + ")");
+        loop = l;
+        if (prefetches) {
+            w.line("const int stage = (e0 / " + l.chunk() + ") & 1;  // the copy that holds chunk e0; chunk e0+" + l.chunk()
+                    + " goes to copy stage ^ 1");
+            for (Buffer b : doubled) {
+                String t = CudaEmitter.ctype(b.dtype());
+                w.line(t + "* const " + b.name() + " = " + b.name() + "_buf + stage * " + upper(b) + "_COPY;");
+            }
+        }
+        List<Instr> body = l.body();
+        for (int i = 0; i < body.size(); i++) {
+            if (!isPrefetch(body.get(i))) {
+                instr(body.get(i));
+                continue;
+            }
+            w.comment("prefetch chunk e0+" + l.chunk() + " while computing chunk e0: the copy it overwrites was last read\n"
+                    + "in the previous trip, before the barrier that ended it");
+            w.open("if (e0 + " + l.chunk() + " < " + l.extent() + ")");
+            for (; i < body.size() && isPrefetch(body.get(i)); i++) instr(body.get(i));
+            i--;
+            w.close();
+        }
+        loop = null;
+        w.close();
+    }
+
+    private static boolean isPrefetch(Instr i) {
+        return i instanceof Instr.LoadWeight lw && lw.streamed() != null && lw.streamed().start() > 0;
+    }
+
+    /** The barrier discipline the comment above loop() relies on; a lowering that breaks it is a bug. */
+    private void checkPipeline(Instr.Loop l) {
+        List<Instr> body = l.body();
+        if (!(body.getLast() instanceof Instr.Barrier)) {
+            throw new IllegalStateException(k.name() + ": a double-buffered loop must end with a barrier");
+        }
+        boolean waited = false;
+        boolean synced = false;
+        for (Instr i : body) {
+            if (i instanceof Instr.AsyncWait) waited = true;
+            else if (i instanceof Instr.Barrier && waited) synced = true;
+            else if ((i instanceof Instr.Compute || i instanceof Instr.Accumulate || i instanceof Instr.Finish) && !synced) {
+                throw new IllegalStateException(k.name() + ": a double-buffered loop computes before wait and barrier");
+            } else if (isPrefetch(i) && waited) {
+                throw new IllegalStateException(k.name() + ": prefetch after the wait of its trip");
+            }
         }
     }
 
@@ -200,7 +299,21 @@ final class KernelWriter {
                 + (r > 0 ? "-" + r : "") + " : w0+" + (k.tileW() + r) + ", :] -> " + b.name()
                 + ", zero outside the image");
         String u = upper(b);
-        if (a.channels() % vec == 0) {
+        if (l.async() && a.channels() % vec == 0) {
+            int groups = a.channels() / vec;
+            w.comment("(cp.async, 16 B per copy; complete after the wait and barrier below)");
+            w.open("for (int i = tid; i < " + u + "_PIXELS * " + groups + "; i += THREADS)");
+            w.line("const int p = i / " + groups + ", c = (i % " + groups + ") * " + vec + ";");
+            w.line("const int gh = h0 - " + r + " + p / " + u + "_W, gw = w0 - " + r + " + p % " + u + "_W;");
+            w.line("if (gh >= 0 && gh < H && gw >= 0 && gw < W)");
+            w.line("    tm_cp_async16(" + b.name() + " + p * " + u + "_STRIDE + c, " + g + " + ((size_t)(n * H + gh) * W + gw) * "
+                    + a.channels() + " + c);");
+            w.line("else  // zero padding: a plain store, visible after the same barrier");
+            w.line("    *reinterpret_cast<uint4*>(" + b.name() + " + p * " + u + "_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);");
+            w.close();
+        } else if (l.async()) {
+            throw new IllegalStateException("async load of " + a.name() + ": " + a.channels() + " channels are not 16-byte runs");
+        } else if (a.channels() % vec == 0) {
             int groups = a.channels() / vec;
             w.open("for (int i = tid; i < " + u + "_PIXELS * " + groups + "; i += THREADS)");
             w.line("const int p = i / " + groups + ", c = (i % " + groups + ") * " + vec + ";");
@@ -236,8 +349,7 @@ final class KernelWriter {
         Region region = new Region(r, side, pixels, c.out().count(), c.out().streamed());
         w.comment(layer.describe() + " over " + (k.tileH() + 2 * r) + "x" + side + " pixels"
                 + (c.out().streamed() ? ", channels e0 .. e0+" + c.out().count() : "") + " -> " + dst.name()
-                + "   (" + sourceName + ":" + layer.span().line() + ")"
-                + (c.math() == Instr.MathPath.TENSOR_CORE ? "\n(eligible for tensor cores; this version uses CUDA cores)" : ""));
+                + "   (" + sourceName + ":" + layer.span().line() + ")" + mathNote(c));
         if (c.math() == Instr.MathPath.TENSOR_CORE && layer.main() instanceof Op.Pointwise pw) {
             computeMma(c, pw, region);
             return;
@@ -258,6 +370,16 @@ final class KernelWriter {
             return;
         }
         elementLoop(dst, region, () -> evaluate(layer, region, c.sources(), null));
+    }
+
+    /** What runs a Compute, as the code below it does it (a second comment line, or nothing for CUDA cores). */
+    private static String mathNote(Instr.Compute c) {
+        if (c.math() != Instr.MathPath.TENSOR_CORE) return "";
+        return switch (c.layer().main()) {
+            case Op.Pointwise pw -> "\non tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix";
+            case Op.Conv2d cv -> "\non tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap";
+            case null, default -> "\n(eligible for tensor cores; this version uses CUDA cores)";
+        };
     }
 
     private void accumulate(Instr.Accumulate a) {
@@ -696,13 +818,44 @@ final class KernelWriter {
         }
         int cols = (int) (wt.elements() / wt.dims().getFirst());
         int vec = 16 / b.dtype().bytes;
-        String r0 = lw.rows().streamed() ? "e0" : String.valueOf(lw.rows().start());
-        String c0 = lw.cols().streamed() ? "e0" : String.valueOf(lw.cols().start());
+        String r0 = start(lw.rows());
+        String c0 = start(lw.cols());
         int rows = lw.rows().count();
         int count = lw.cols().count();
-        w.comment("stage " + wt.name() + "[" + r0 + " : " + r0 + "+" + rows + ", " + c0 + " : " + c0 + "+" + count + "] -> "
-                + b.name() + " (rows padded to " + b.rowStride() + ")");
-        if (count % vec == 0 && cols % vec == 0 && b.rowStride() % vec == 0) {
+        // The destination: the buffer, or for a double buffer the copy of the chunk the slice belongs to.
+        String dst = b.name();
+        String copy = "";
+        if (b.stages() == 2) {
+            Instr.Channels st = lw.streamed();
+            if (st == null) {
+                if (lw.rows().start() != 0 || lw.cols().start() != 0) {
+                    throw new IllegalStateException("unstreamed fill of double buffer " + b.name() + " is not chunk 0");
+                }
+                dst = b.name() + "_buf";
+                copy = " copy 0";
+            } else if (st.start() == 0) {
+                copy = " (copy stage)";
+            } else if (loop != null && st.start() == loop.chunk()) {
+                dst = "(" + b.name() + "_buf + (stage ^ 1) * " + upper(b) + "_COPY)";
+                copy = " copy stage ^ 1";
+            } else {
+                throw new IllegalStateException("prefetch of " + b.name() + " " + st.start() + " channels ahead");
+            }
+        }
+        boolean vectorized = count % vec == 0 && cols % vec == 0 && b.rowStride() % vec == 0;
+        w.comment("stage " + wt.name() + "[" + range(lw.rows()) + ", " + range(lw.cols()) + "] -> " + b.name() + copy + " (rows padded to " + b.rowStride() + ")" + (lw.async() ? ", cp.async 16 B per copy" : ""));
+        if (lw.async()) {
+            if (!vectorized) throw new IllegalStateException("async copy of " + wt.name() + " is not in 16-byte pieces");
+            int per = count / vec;
+            w.open("for (int i = tid; i < " + rows * per + "; i += THREADS)");
+            w.line("const int row = i / " + per + ", col = (i % " + per + ") * " + vec + ";");
+            w.line("tm_cp_async16(" + dst + " + row * " + b.rowStride() + " + col, " + cname(wt.name()) + " + (size_t)(" + r0
+                    + " + row) * " + cols + " + " + c0 + " + col);");
+            w.close();
+            return;
+        }
+        if (b.stages() == 2) throw new IllegalStateException("synchronous copy into double buffer " + b.name());
+        if (vectorized) {
             int per = count / vec;
             w.open("for (int i = tid; i < " + rows * per + "; i += THREADS)");
             w.line("const int row = i / " + per + ", col = (i % " + per + ") * " + vec + ";");
@@ -717,6 +870,21 @@ final class KernelWriter {
                     + cols + " + " + c0 + " + col];");
             w.close();
         }
+    }
+
+    /** A slice's range for comments: "0 : 0+64", "e0 : e0+64", or "e0+64 : e0+128" for the next chunk. */
+    private static String range(Instr.Channels ch) {
+        if (ch.streamed() && ch.start() > 0) {
+            return ch.loopVar() + "+" + ch.start() + " : " + ch.loopVar() + "+" + (ch.start() + ch.count());
+        }
+        String s = start(ch);
+        return s + " : " + s + "+" + ch.count();
+    }
+
+    /** Where a slice starts: "0", "e0", or "e0 + 64" for the next chunk. */
+    private static String start(Instr.Channels ch) {
+        if (!ch.streamed()) return String.valueOf(ch.start());
+        return ch.start() == 0 ? ch.loopVar() : ch.loopVar() + " + " + ch.start();
     }
 
     /** Pixels of a row one thread computes in the register-blocked depthwise conv. */
@@ -802,7 +970,8 @@ final class KernelWriter {
         int taps = wt.dims().get(1) * wt.dims().get(2);
         int gw = wt.dims().get(3);
         int cols = b.channels();
-        String r0 = lw.rows().streamed() ? "e0" : String.valueOf(lw.rows().start());
+        if (lw.async() || b.stages() != 1) throw new IllegalStateException("tap-major copies are synchronous: " + b.name());
+        String r0 = start(lw.rows());
         w.comment("stage " + wt.name() + "[" + r0 + " : " + r0 + "+" + lw.rows().count() + ", taps, :] -> " + b.name()
                 + " transposed to [tap][channel], so a warp's channels read consecutive words");
         w.open("for (int i = tid; i < " + taps * cols + "; i += THREADS)");

@@ -92,6 +92,19 @@ final class Prelude {
         w.line("template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {");
         w.line("    return *reinterpret_cast<const unsigned*>(p);");
         w.line("}");
+        w.comment("cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through\n"
+                + "registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait\n"
+                + "lets its group go, and visible to the other threads after the __syncthreads() that follows.");
+        w.line("__device__ __forceinline__ void tm_cp_async16(void* smem, const void* gmem) {");
+        w.line("    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));");
+        w.line("    asm volatile(\"cp.async.cg.shared.global [%0], [%1], 16;\\n\" :: \"r\"(s), \"l\"(__cvta_generic_to_global(gmem)) : \"memory\");");
+        w.line("}");
+        w.comment("Closes this thread's group of the cp.async copies issued since the last commit (it may be empty).");
+        w.line("__device__ __forceinline__ void tm_cp_async_commit() { asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\"); }");
+        w.comment("Waits until at most PENDING of this thread's committed groups are still in flight.");
+        w.line("template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {");
+        w.line("    asm volatile(\"cp.async.wait_group %0;\\n\" :: \"n\"(PENDING) : \"memory\");");
+        w.line("}");
         w.line("#endif");
         w.line();
     }

@@ -18,13 +18,36 @@ import tmc.diag.Span;
  * @param pixels    number of pixels (activations) or rows (weights) held
  * @param channels  channels per pixel held at once (a stream chunk when the tensor is streamed)
  * @param rowStride elements between consecutive pixels (channels plus bank padding)
- * @param bytes     total size, with padding and alignment to 16 bytes
+ * @param bytes     total size, with padding and alignment to 16 bytes; for a double-buffered weight slice,
+ *                  both copies ({@code stages * stageBytes()})
  * @param origin    the .tm line that caused it (the tensor's declaration or the plan's place directive)
+ * @param stages    1, or 2 for a streamed weight slice that is double-buffered: the chunk being computed is read
+ *                  from one copy while the next chunk is copied into the other (cp.async)
  */
 public record Buffer(String name, String tensor, Space space, DType dtype, int halo, int pixels, int channels,
-                     int rowStride, long bytes, Span origin) {
+                     int rowStride, long bytes, Span origin, int stages) {
+    public Buffer {
+        if (stages < 1 || stages > 2) throw new IllegalArgumentException("stages " + stages);
+        if (bytes % stages != 0) throw new IllegalArgumentException("bytes " + bytes + " not " + stages + " equal copies");
+    }
+
+    public Buffer(String name, String tensor, Space space, DType dtype, int halo, int pixels, int channels,
+                  int rowStride, long bytes, Span origin) {
+        this(name, tensor, space, dtype, halo, pixels, channels, rowStride, bytes, origin, 1);
+    }
+
     public static long align16(long bytes) {
         return (bytes + 15) / 16 * 16;
+    }
+
+    /** Bytes of one copy (all of {@link #bytes()} unless double-buffered); a multiple of 16. */
+    public long stageBytes() {
+        return bytes / stages;
+    }
+
+    /** This buffer with {@code n} copies of its single-copy size. */
+    public Buffer withStages(int n) {
+        return new Buffer(name, tensor, space, dtype, halo, pixels, channels, rowStride, stageBytes() * n, origin, n);
     }
 
     public List<Integer> shape() {

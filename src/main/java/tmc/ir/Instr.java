@@ -8,7 +8,11 @@ import java.util.List;
  */
 public sealed interface Instr {
 
-    /** Channels {@code [start, start + count)} of a tensor; {@code loopVar} non-null means start = loopVar. */
+    /**
+     * Channels {@code [start, start + count)} of a tensor; {@code loopVar} non-null means the range starts at
+     * {@code loopVar + start} ({@code start} is then 0 for the current chunk, or the chunk width for the next one,
+     * which a double-buffered loop prefetches).
+     */
     record Channels(String loopVar, int start, int count) {
         public static Channels all(int count) {
             return new Channels(null, 0, count);
@@ -21,13 +25,23 @@ public sealed interface Instr {
         public boolean streamed() {
             return loopVar != null;
         }
+
+        /** The chunk after this one: {@code loopVar + start + count}. */
+        public Channels next() {
+            return new Channels(loopVar, start + count, count);
+        }
     }
 
     /**
      * global -> buffer: the tile of activation {@code tensor} grown by {@code dst.halo()}, zero outside the
-     * image (that is the conv's zero padding), all channels.
+     * image (that is the conv's zero padding), all channels. {@code async}: with cp.async (16 bytes per copy,
+     * zeros as plain stores), complete only after an {@link AsyncWait} and a {@link Barrier}.
      */
-    record Load(Buffer dst, String tensor) implements Instr {}
+    record Load(Buffer dst, String tensor, boolean async) implements Instr {
+        public Load(Buffer dst, String tensor) {
+            this(dst, tensor, false);
+        }
+    }
 
     /**
      * global -> shared: rows {@code rows} and columns {@code cols} of a weight viewed as a matrix
@@ -37,10 +51,23 @@ public sealed interface Instr {
      * {@code tapMajor} (conv weights on CUDA cores): the slice of output channels {@code rows} is stored
      * transposed as [k*k taps][channels][C_in/groups], so that the threads of a warp, which take consecutive
      * output channels, read consecutive shared-memory words at every tap.
+     * {@code async}: with cp.async, complete only after an {@link AsyncWait} and a {@link Barrier}. When
+     * {@code dst} has two stages, the copy holding chunk {@code e0} is {@code (e0 / chunk) % 2}: a slice of the
+     * chunk after the current one goes to the copy the current chunk is not read from.
      */
-    record LoadWeight(Buffer dst, String weight, Channels rows, Channels cols, boolean tapMajor) implements Instr {
+    record LoadWeight(Buffer dst, String weight, Channels rows, Channels cols, boolean tapMajor, boolean async)
+            implements Instr {
         public LoadWeight(Buffer dst, String weight, Channels rows, Channels cols) {
-            this(dst, weight, rows, cols, false);
+            this(dst, weight, rows, cols, false, false);
+        }
+
+        public LoadWeight(Buffer dst, String weight, Channels rows, Channels cols, boolean tapMajor) {
+            this(dst, weight, rows, cols, tapMajor, false);
+        }
+
+        /** The streamed range of the slice (rows or columns), or null when neither is streamed. */
+        public Channels streamed() {
+            return rows.streamed() ? rows : cols.streamed() ? cols : null;
         }
     }
 
@@ -77,10 +104,17 @@ public sealed interface Instr {
     /** buffer -> global: the tile interior of {@code src} to activation {@code tensor}, masked at the edges. */
     record Store(Buffer src, String tensor) implements Instr {}
 
-    /** {@code for var in 0 .. extent by chunk}: a streamed channel dimension. */
-    record Loop(String var, String dim, int extent, int chunk, List<Instr> body) implements Instr {
+    /**
+     * {@code for var in 0 .. extent by chunk}: a streamed channel dimension. {@code note}, when not null, says
+     * how its weight slices are buffered (written as a comment above the emitted loop).
+     */
+    record Loop(String var, String dim, int extent, int chunk, List<Instr> body, String note) implements Instr {
         public Loop {
             body = List.copyOf(body);
+        }
+
+        public Loop(String var, String dim, int extent, int chunk, List<Instr> body) {
+            this(var, dim, extent, chunk, body, null);
         }
 
         public int trips() {
@@ -90,6 +124,19 @@ public sealed interface Instr {
 
     /** All threads of the block wait until every earlier shared-memory write is visible. */
     record Barrier() implements Instr {}
+
+    /**
+     * Closes the group of asynchronous copies this thread issued since the previous commit (cp.async.commit_group;
+     * a group may be empty).
+     */
+    record AsyncCommit() implements Instr {}
+
+    /**
+     * This thread waits until at most {@code pending} of its committed copy groups are still in flight
+     * (cp.async.wait_group): the older ones have landed in shared memory. Other threads see them only after
+     * the next {@link Barrier}.
+     */
+    record AsyncWait(int pending) implements Instr {}
 
     /** Which units run a Compute or Accumulate. */
     enum MathPath {

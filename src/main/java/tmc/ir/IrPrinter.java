@@ -47,6 +47,7 @@ public final class IrPrinter {
         StringBuilder d = new StringBuilder(b.tensor());
         if (weightBuffers(k.body()).contains(b.name())) {
             d.append(" weight slice ").append(b.pixels()).append(" x ").append(b.channels());
+            if (b.stages() == 2) d.append(" twice"); // double-buffered: one copy computed from, one being filled
         } else {
             d.append(" tile ").append(k.tileH() + 2 * b.halo()).append('x').append(k.tileW() + 2 * b.halo());
             if (b.halo() > 0) d.append(" (halo ").append(b.halo()).append(')');
@@ -71,12 +72,18 @@ public final class IrPrinter {
             switch (i) {
                 case Instr.Load l -> {
                     int r = l.dst().halo();
-                    line(s, indent, "load", l.dst().name() + " <- " + l.tensor() + "[n, " + range("h0", -r, k.tileH() + r)
+                    line(s, indent, l.async() ? "load async" : "load", l.dst().name() + " <- " + l.tensor() + "[n, " + range("h0", -r, k.tileH() + r)
                             + ", " + range("w0", -r, k.tileW() + r) + ", 0 : " + l.dst().channels() + "]"
                             + (r > 0 ? "  zero outside the image" : "  masked at the image edge"), null, -1);
                 }
-                case Instr.LoadWeight lw -> line(s, indent, "load", lw.dst().name() + " <- " + lw.weight() + "["
-                        + channels(lw.rows()) + ", " + channels(lw.cols()) + "]", null, -1);
+                case Instr.LoadWeight lw -> {
+                    Instr.Channels st = lw.streamed();
+                    boolean ahead = st != null && st.start() > 0;
+                    String copy = lw.dst().stages() == 2
+                            ? (st == null ? " (copy 0)" : ahead ? " (the other copy), unless past the last chunk" : "") : "";
+                    line(s, indent, lw.async() ? (ahead ? "prefetch" : "load async") : "load", lw.dst().name() + copy
+                            + " <- " + lw.weight() + "[" + channels(lw.rows()) + ", " + channels(lw.cols()) + "]", null, -1);
+                }
                 case Instr.Compute c -> {
                     boolean global = c.dst().space() == Space.GLOBAL;
                     String region = (k.tileH() + 2 * c.halo()) + "x" + (k.tileW() + 2 * c.halo());
@@ -103,9 +110,13 @@ public final class IrPrinter {
                     s.append(indent).append("for ").append(lp.var()).append(" in 0 .. ").append(lp.extent()).append(" by ")
                             .append(lp.chunk()).append("   (").append(lp.dim()).append(", ").append(lp.trips())
                             .append(lp.trips() == 1 ? " trip)" : " trips)").append('\n');
+                    if (lp.note() != null) s.append(indent).append("  # ").append(lp.note()).append('\n');
                     body(s, k, lp.body(), indent + "  ");
                 }
                 case Instr.Barrier b -> s.append(indent).append("barrier\n");
+                case Instr.AsyncCommit ac -> s.append(indent).append("commit     (close this thread's group of async copies)\n");
+                case Instr.AsyncWait aw -> s.append(indent).append("wait       (until at most ").append(aw.pending())
+                        .append(aw.pending() == 1 ? " group is" : " groups are").append(" in flight)\n");
             }
         }
     }
@@ -135,7 +146,9 @@ public final class IrPrinter {
     }
 
     private static String channels(Instr.Channels c) {
-        if (c.streamed()) return c.loopVar() + " : " + c.loopVar() + "+" + c.count();
+        if (c.streamed()) {
+            return off(c.loopVar(), c.start()) + " : " + off(c.loopVar(), c.start() + c.count());
+        }
         return c.start() + " : " + (c.start() + c.count());
     }
 

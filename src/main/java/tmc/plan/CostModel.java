@@ -265,6 +265,9 @@ public final class CostModel {
             globalTensors.merge(tensor, bytesPerPixel(tensor, a == null ? channels : a.channels()), Math::max);
         }
 
+        /** Trips of the loop being walked (0 outside a loop). */
+        int loopTrips;
+
         void walk(List<Instr> body, double mult) {
             for (Instr i : body) {
                 switch (i) {
@@ -273,7 +276,12 @@ public final class CostModel {
                         shared(l.dst(), region(l.dst().halo()), l.dst().channels(), mult);
                     }
                     // L2 and DRAM traffic of weights is counted per kernel (see kernel()); staging writes shared memory.
-                    case Instr.LoadWeight lw -> shared(lw.dst(), lw.rows().count(), lw.dst().rowStride(), mult);
+                    case Instr.LoadWeight lw -> {
+                        // A prefetch of the next chunk runs on every trip but the last (chunk 0 is fetched before the loop).
+                        Instr.Channels st = lw.streamed();
+                        double m = st != null && st.start() > 0 && loopTrips > 0 ? mult * (loopTrips - 1) / loopTrips : mult;
+                        shared(lw.dst(), lw.rows().count(), lw.dst().rowStride(), m);
+                    }
                     case Instr.Compute c -> compute(c, mult);
                     case Instr.Accumulate a -> {
                         Layer l = a.layer();
@@ -304,8 +312,15 @@ public final class CostModel {
                         globalTensors.merge(st.tensor(), perPixel, Math::max);
                         shared(st.src(), k.tilePixels(), st.src().channels(), mult);
                     }
-                    case Instr.Loop lp -> walk(lp.body(), mult * lp.trips());
+                    case Instr.Loop lp -> {
+                        int outer = loopTrips;
+                        loopTrips = lp.trips();
+                        walk(lp.body(), mult * lp.trips());
+                        loopTrips = outer;
+                    }
                     case Instr.Barrier b -> { }
+                    case Instr.AsyncCommit ac -> { }
+                    case Instr.AsyncWait aw -> { }
                 }
             }
         }

@@ -18,6 +18,7 @@ import tmc.ir.Instr;
 import tmc.ir.Kernel;
 import tmc.ir.Layer;
 import tmc.ir.MmaTiling;
+import tmc.target.Target;
 
 /**
  * Lowers a block and a complete set of choices to tensor-machine kernels. Pure: the same inputs give the
@@ -101,7 +102,66 @@ public final class Lowering {
     // Fused plans: one kernel for the whole block.
     // ==========================================================================================
 
-    public static Result fused(TypedBlock block, String planName, Choices c, Span planSpan) {
+    /**
+     * The fused kernel for {@code target}. A streamed loop's weight slices are double-buffered with cp.async when
+     * the target has it (sm_80 and later), the second copies fit the target's shared memory per block, and they
+     * do not lower the blocks resident per SM; otherwise the loop stages each chunk synchronously into one
+     * buffer, as a comment in the kernel says.
+     */
+    public static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, Target target) {
+        boolean cpAsync = hasCpAsync(target.arch());
+        Result r = fused(block, planName, c, planSpan, cpAsync, null);
+        if (!(r instanceof Result.Ok ok) || !pipelined(ok.kernels().getFirst())) {
+            if (!cpAsync && r instanceof Result.Ok ok2 && stagesWeightsInLoop(ok2.kernels().getFirst())) {
+                return fused(block, planName, c, planSpan, false, "single-buffered: " + target.name() + " (" + target.arch()
+                        + ") has no cp.async, which needs sm_80 or later");
+            }
+            return r;
+        }
+        Kernel two = ok.kernels().getFirst();
+        long doubled = two.sharedBytes();
+        if (doubled > target.sharedPerBlockOptIn()) {
+            return fused(block, planName, c, planSpan, false, "single-buffered: double-buffering the weight slices would "
+                    + "need " + doubled + " B of shared memory per block, over the " + target.sharedPerBlockOptIn()
+                    + " B of " + target.name());
+        }
+        // These kernels are latency-bound at 1 or 2 blocks per SM: the second copies must not cost a resident block
+        // (the copies of one chunk hide less latency than another block's warps do).
+        // Occupancy depends on threads, registers and shared bytes only: the same kernel with one copy per slice
+        // stands for the single-buffered lowering.
+        Kernel one = new Kernel(two.name(), two.tileN(), two.tileH(), two.tileW(), two.threads(), two.math(), two.layers(),
+                two.buffers().stream().map(b -> b.withStages(1)).toList(), two.body(), two.registersPerThread());
+        int withTwo = Budgets.occupancy(two, target).blocksPerSm();
+        int withOne = Budgets.occupancy(one, target).blocksPerSm();
+        if (withTwo < withOne) {
+            return fused(block, planName, c, planSpan, false, "single-buffered: double-buffering the weight slices ("
+                    + doubled + " B of shared memory per block) would leave room for " + withTwo + " block"
+                    + (withTwo == 1 ? "" : "s") + " per SM instead of " + withOne + " on " + target.name());
+        }
+        return r;
+    }
+
+    /** cp.async (global to shared without registers) exists from compute capability 8.0 on. */
+    static boolean hasCpAsync(String arch) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("sm_(\\d+)[a-z]?").matcher(arch);
+        return m.matches() && Integer.parseInt(m.group(1)) >= 80;
+    }
+
+    /** Whether some buffer of the kernel is double-buffered. */
+    public static boolean pipelined(Kernel k) {
+        return k.buffers().stream().anyMatch(b -> b.stages() == 2);
+    }
+
+    private static boolean stagesWeightsInLoop(Kernel k) {
+        return k.body().stream().anyMatch(i -> i instanceof Instr.Loop lp
+                && lp.body().stream().anyMatch(j -> j instanceof Instr.LoadWeight));
+    }
+
+    /**
+     * @param pipeline   double-buffer the streamed weight slices that can be copied 16 bytes at a time
+     * @param loopNote   what the loop's comment says when it is not pipelined (null: nothing)
+     */
+    static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, boolean pipeline, String loopNote) {
         List<Layer> layers = Layer.of(block);
         Map<String, Integer> halo = regions(block, layers);
         int threads = c.threads();
@@ -198,6 +258,60 @@ public final class Lowering {
                 stagedWeights.put(wt.name(), wb);
             }
         }
+        // Double buffering (cp.async): the slices of chunk e0 + chunk are copied into a second buffer while chunk e0
+        // is computed. Only slices copied 16 bytes at a time qualify; the others (tap-major conv weights, odd widths)
+        // stay synchronous copies into one buffer at the top of each trip, as before.
+        List<Instr.LoadWeight> prefetched = new ArrayList<>();
+        List<Instr.LoadWeight> synchronous = new ArrayList<>();
+        if (pipeline && stream != null && stream.extent() / c.streamChunk() >= 2) {
+            for (Instr i : loopWeights) {
+                Instr.LoadWeight lw = (Instr.LoadWeight) i;
+                if (!lw.tapMajor() && vectorizable(block, lw, c.streamChunk())) prefetched.add(lw);
+                else synchronous.add(lw);
+            }
+        }
+        String note = loopNote;
+        if (!prefetched.isEmpty()) {
+            List<String> names = new ArrayList<>();
+            for (Instr.LoadWeight lw : prefetched) {
+                Buffer two = lw.dst().withStages(2);
+                buffers.set(buffers.indexOf(lw.dst()), two);
+                stagedWeights.put(lw.weight(), two);
+                names.add(two.name());
+            }
+            note = String.join(", ", names) + " double-buffered: chunk e0 is computed from one copy while chunk e0+"
+                    + c.streamChunk() + " is copied into the other (cp.async)";
+            // Everything staged before the loop becomes one group of async copies, chunk 0's slices a second: the
+            // wait before the first barrier lets chunk 0 stay in flight while the layers before the loop compute.
+            List<Instr> pre = new ArrayList<>();
+            for (Instr i : body) {
+                pre.add(switch (i) {
+                    case Instr.Load l when loadVectorizable(block, l) -> new Instr.Load(l.dst(), l.tensor(), true);
+                    case Instr.LoadWeight lw when !lw.tapMajor() && vectorizable(block, lw, c.streamChunk()) ->
+                            new Instr.LoadWeight(lw.dst(), lw.weight(), lw.rows(), lw.cols(), false, true);
+                    default -> i;
+                });
+            }
+            body.clear();
+            body.addAll(pre);
+            if (pre.stream().anyMatch(Lowering::isAsync)) body.add(new Instr.AsyncCommit());
+            for (Instr.LoadWeight lw : prefetched) {
+                body.add(new Instr.LoadWeight(stagedWeights.get(lw.weight()), lw.weight(), firstChunk(lw.rows()),
+                        firstChunk(lw.cols()), false, true));
+            }
+            body.add(new Instr.AsyncCommit());
+            body.add(new Instr.AsyncWait(1));
+            // The loop: prefetch the next chunk, then the synchronous copies, then wait for the current chunk.
+            loopWeights.clear();
+            for (Instr.LoadWeight lw : prefetched) {
+                Buffer two = stagedWeights.get(lw.weight());
+                loopWeights.add(new Instr.LoadWeight(two, lw.weight(), lw.rows().streamed() ? lw.rows().next() : lw.rows(),
+                        lw.cols().streamed() ? lw.cols().next() : lw.cols(), false, true));
+            }
+            loopWeights.addAll(synchronous);
+            loopWeights.add(new Instr.AsyncCommit());
+            loopWeights.add(new Instr.AsyncWait(1));
+        }
         onChip.putAll(stagedWeights);
         if (!body.isEmpty()) body.add(new Instr.Barrier());
 
@@ -258,7 +372,8 @@ public final class Lowering {
                 loopBody.add(new Instr.Accumulate(layer, accumulator, input, Instr.Channels.chunk("e0", c.streamChunk()),
                         accPath));
                 loopBody.add(new Instr.Barrier());
-                Instr.Loop loop = new Instr.Loop("e0", c.streamDim(), stream.extent(), c.streamChunk(), loopBody);
+                Instr.Loop loop = new Instr.Loop("e0", c.streamDim(), stream.extent(), c.streamChunk(), loopBody,
+                        loopWeights.isEmpty() ? null : note);
                 body.add(loop);
                 // The epilogue runs in place in the accumulator unless a later layer reads the result.
                 boolean consumedLater = !block.consumers(out.name()).isEmpty();
@@ -394,6 +509,34 @@ public final class Lowering {
     }
 
     // ---- helpers ------------------------------------------------------------------------------
+
+    private static boolean isAsync(Instr i) {
+        return i instanceof Instr.Load l && l.async() || i instanceof Instr.LoadWeight lw && lw.async();
+    }
+
+    /** Chunk 0 of a streamed range; an unstreamed range as it is. */
+    private static Instr.Channels firstChunk(Instr.Channels ch) {
+        return ch.streamed() ? new Instr.Channels(null, 0, ch.count()) : ch;
+    }
+
+    /**
+     * Whether a weight slice is copied in 16-byte pieces (what cp.async.cg copies): whole 16-byte runs in every
+     * row of the slice, of the weight, and of the padded shared row, starting at a multiple of 16 bytes.
+     */
+    static boolean vectorizable(TypedBlock block, Instr.LoadWeight lw, int chunk) {
+        tmc.check.Weight wt = block.weight(lw.weight()).orElseThrow();
+        int vec = 16 / lw.dst().dtype().bytes;
+        int cols = (int) (wt.elements() / wt.dims().getFirst());
+        return wt.dtype() == lw.dst().dtype() && lw.cols().count() % vec == 0 && cols % vec == 0
+                && lw.dst().rowStride() % vec == 0 && lw.cols().start() % vec == 0 && chunk % vec == 0;
+    }
+
+    /** Whether an activation tile is copied in 16-byte pieces: whole 16-byte runs of channels per pixel. */
+    static boolean loadVectorizable(TypedBlock block, Instr.Load l) {
+        Activation a = block.activation(l.tensor()).orElseThrow();
+        int vec = 16 / l.dst().dtype().bytes;
+        return block.storageFor(a) == l.dst().dtype() && a.channels() % vec == 0 && l.dst().rowStride() % vec == 0;
+    }
 
     /** The unit a layer runs on when it computes all of its output channels from all of its inputs. */
     static Instr.MathPath mathPath(Layer layer, PlanSpec.MathKind math) {

@@ -262,7 +262,7 @@ public final class Planner {
         List<Integer> warpsList = fixed.warps() != null ? List.of(fixed.warps())
                 : WARPS.stream().filter(w -> w * 32 <= target.maxThreadsPerBlock()).toList();
         List<Map<String, Placement>> placeOptions = placementOptions(block, spec, fixed);
-        List<StreamOption> streams = validStreams(block, spec, fixed, placeOptions.getFirst(), maths.getFirst());
+        List<StreamOption> streams = validStreams(block, spec, fixed, placeOptions.getFirst(), maths.getFirst(), target);
         boolean bothFixed = fixed.tileH() != null && fixed.tileW() != null;
         List<Group> groups = new ArrayList<>();
         for (int th : hs) {
@@ -305,7 +305,7 @@ public final class Planner {
             if (sharedOver) continue;
             Choices c = new Choices(1, g.tileH(), g.tileW(), warps, g.math(), g.stream().dim(), g.stream().chunk(),
                     g.places());
-            switch (Lowering.fused(block, spec.name(), c, spec.span())) {
+            switch (Lowering.fused(block, spec.name(), c, spec.span(), target)) {
                 case Lowering.Result.Ok ok -> {
                     Candidate cand = candidate(spec.kind(), c, ok.kernels(), block, target, shape, 0);
                     lowered.add(cand);
@@ -325,14 +325,14 @@ public final class Planner {
      * when it is refused while the same plan without a stream lowers.
      */
     static List<StreamOption> validStreams(TypedBlock block, PlanSpec spec, Fixed fixed, Map<String, Placement> places,
-                                           MathKind math) {
+                                           MathKind math, Target target) {
         List<StreamOption> all = streamOptions(block, fixed);
         if (fixed.stream() != null) return all;
         int warps = fixed.warps() != null ? fixed.warps() : 1;
         int th = fixed.tileH() != null ? fixed.tileH() : 4;
         int tw = fixed.tileW() != null ? fixed.tileW() : 4;
         Choices none = new Choices(1, th, tw, warps, math, null, 0, places);
-        if (!(Lowering.fused(block, spec.name(), none, spec.span()) instanceof Lowering.Result.Ok)) return all;
+        if (!(Lowering.fused(block, spec.name(), none, spec.span(), target) instanceof Lowering.Result.Ok)) return all;
         List<StreamOption> out = new ArrayList<>();
         for (StreamOption so : all) {
             if (so.dim() == null) {
@@ -340,7 +340,7 @@ public final class Planner {
                 continue;
             }
             Choices c = new Choices(1, th, tw, warps, math, so.dim(), so.chunk(), places);
-            if (Lowering.fused(block, spec.name(), c, spec.span()) instanceof Lowering.Result.Ok) out.add(so);
+            if (Lowering.fused(block, spec.name(), c, spec.span(), target) instanceof Lowering.Result.Ok) out.add(so);
         }
         return out;
     }

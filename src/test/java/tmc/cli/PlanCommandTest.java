@@ -34,13 +34,16 @@ class PlanCommandTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("plan fused (fused) on sm_90"), r.out());
         assertTrue(r.out().contains("chosen: tile 8x16, stream E by 64, 8 warps, tensor_core"), r.out());
-        // x with its halo 10x18, a, one 64-channel chunk of h, and the three staged weights.
-        assertTrue(r.out().contains("shared     90432 B = 88.3 KB per block"), r.out());
+        // x with its halo 10x18, a, one 64-channel chunk of h, and the three staged weights, the two streamed
+        // slices (w1, w2) twice: double-buffered (2 x 9216 B more than one copy each).
+        assertTrue(r.out().contains("shared     108864 B = 106.3 KB per block"), r.out());
         assertTrue(r.out().contains("plan best (auto) on sm_90"), r.out());
         assertTrue(r.out().contains("fused vs separate:"), r.out());
         assertTrue(r.out().contains("kernel ConvFirst_layerwise_L3"), r.out());
         // The IR: loop structure indented under its header.
-        assertTrue(r.out().contains("        for e0 in 0 .. 256 by 64   (E, 4 trips)\n          load       w1_s <- w1[e0 : e0+64, 0 : 64]\n"),
+        assertTrue(r.out().contains("        for e0 in 0 .. 256 by 64   (E, 4 trips)\n          # w1_s, w2_s double-buffered: "),
+                r.out());
+        assertTrue(r.out().contains("\n          prefetch   w1_s (the other copy), unless past the last chunk <- w1[e0+64 : e0+128, 0 : 64]\n"),
                 r.out());
         assertTrue(r.out().contains("          compute    h_s[8x16, e0 : e0+64] = silu(pointwise(a_s, w1_s) + b1)"), r.out());
         for (String s : new String[] {"mbconv.tm", "mbconv_dw.tm", "convnext.tm", "fusedmlp.tm"}) {

@@ -133,7 +133,7 @@ class PlannerPropertyTest {
             Diagnostic loweringRefusal = null;
             for (Map<String, PlanSpec.Placement> places : placeOptions) {
                 Choices c = new Choices(1, th, tw, warps, MathKind.TENSOR_CORE, "E", chunk, places);
-                switch (Lowering.fused(block, "fixed", c, ps.span())) {
+                switch (Lowering.fused(block, "fixed", c, ps.span(), t)) {
                     case Lowering.Result.Refused no -> {
                         if (loweringRefusal == null) loweringRefusal = no.why();
                     }
@@ -253,7 +253,7 @@ class PlannerPropertyTest {
             }
         }
         for (Choices c : alternatives) {
-            if (Lowering.fused(block, "fixed", c, ps.span()) instanceof Lowering.Result.Ok ok
+            if (Lowering.fused(block, "fixed", c, ps.span(), t) instanceof Lowering.Result.Ok ok
                     && overBudget(ok.kernels().getFirst(), t).isEmpty()) {
                 return true;
             }
