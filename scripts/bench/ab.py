@@ -1,0 +1,56 @@
+"""A/B timing of two builds of the same tmc kernels in ONE process (interleaved rounds), each checked against
+PyTorch first. Used for the cp.async change: are the double-buffered kernels faster than the previous ones?
+
+    python3 scripts/bench/ab.py NEW_KERNELS_DIR OLD_KERNELS_DIR [--rounds 5] [--reps 50]
+
+Prints, per configuration and plan, the median over rounds of each build's time (each round: benchmark.py's
+time_ms, a median of reps bursts of 10 back-to-back calls) and the ratio old / new."""
+import argparse
+import os
+import statistics
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+import benchmark as bm  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("new")
+    ap.add_argument("old")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=50)
+    a = ap.parse_args()
+    print(f"# {torch.cuda.get_device_name()}, torch {torch.__version__}, f16, {a.rounds} interleaved rounds")
+    print("| config | plan | old ms | new ms | old / new |")
+    print("|---|---|---|---|---|")
+    for name, (block, n, hw, C, e, k, gw) in bm.CONFIGS.items():
+        torch.manual_seed(0)
+        mod = bm.MODULES[block](C, e * C, k, gw).cuda().eval().half().to(memory_format=torch.channels_last)
+        x = torch.randn(n, C, hw, hw, device="cuda").half().contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            ref = mod(x).float()
+            weights = {kk: v.detach().to(torch.float32 if kk.startswith("b") or kk in ("g", "beta", "gamma")
+                                         else torch.float16).contiguous() for kk, v in mod.tm_weights().items()}
+            for plan in ("fused", "best"):
+                progs = {}
+                for build, d in (("old", a.old), ("new", a.new)):
+                    prog = bm.tmc_torch.load(os.path.join(d, name, f"{block}_{plan}.json"))
+                    args = {kk: weights[kk] for kk in prog.weights}
+                    err = ((prog(x, **args).float() - ref).abs() / (1 + ref.abs())).max().item()
+                    if not err < 5e-2:
+                        raise SystemExit(f"{name} {plan} {build}: differs from PyTorch ({err:.3e})")
+                    progs[build] = (prog, args)
+                times = {"old": [], "new": []}
+                for _ in range(a.rounds):
+                    for build in ("old", "new"):
+                        prog, args = progs[build]
+                        times[build].append(bm.time_ms(lambda: prog(x, **args), a.reps))
+                old, new = statistics.median(times["old"]), statistics.median(times["new"])
+                print(f"| {name} | {plan} | {old:.4f} | {new:.4f} | {old / new:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
