@@ -21,12 +21,13 @@ import tmc.target.Targets;
 
 @Command(name = "analyze", mixinStandardHelpOptions = true,
         description = {"Waterline and efficiency-gap analysis of the networks in .tm files.",
-                "For every kernel of the separate (one kernel per layer) and the fused (one kernel per block)",
-                "execution: flops, DRAM bytes, operational intensity, ideal time (flops at peak), predicted time",
-                "(the waterline), measured time when given, computational efficiency (ideal / actual) and the",
-                "efficiency gap (actual - ideal); totals per block and per model.",
-                "With --out: NAME.csv, NAME.json, NAME-roofline.png and NAME-waterline.png per network, and",
-                "efficiency-gap.png over all networks that state an accuracy.",
+                "For every kernel of the separate (one kernel per layer) and the fused",
+                "(one kernel per block) execution: flops, DRAM bytes, operational intensity,",
+                "ideal time (flops at peak), predicted time (the waterline), measured time",
+                "when given, computational efficiency (ideal / actual) and the efficiency",
+                "gap (actual - ideal); totals per block and per model.",
+                "With --out: NAME.csv, NAME.json, NAME-roofline.png, NAME-waterline.png",
+                "per network, and efficiency-gap.png over the networks with an accuracy.",
                 "The language and the definitions: docs/analysis.md."})
 final class AnalyzeCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "FILE", description = "The .tm files whose networks to analyze.")
