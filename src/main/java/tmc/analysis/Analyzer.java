@@ -26,6 +26,35 @@ public final class Analyzer {
         }
     }
 
+    /** Times of a kernel or a sum of kernels, and what follows from them. */
+    public interface Timed {
+        double idealSeconds();
+
+        double predictedSeconds();
+
+        /** NaN when not measured. */
+        double measuredSeconds();
+
+        default boolean measured() {
+            return !Double.isNaN(measuredSeconds());
+        }
+
+        /** The measured time where there is one, else the prediction. */
+        default double actualSeconds() {
+            return measured() ? measuredSeconds() : predictedSeconds();
+        }
+
+        /** Computational efficiency: achieved flop/s over peak flop/s, i.e. ideal time over actual time. */
+        default double efficiency() {
+            return idealSeconds() / actualSeconds();
+        }
+
+        /** The efficiency gap: actual time minus ideal time. */
+        default double gapSeconds() {
+            return actualSeconds() - idealSeconds();
+        }
+    }
+
     /**
      * One kernel.
      *
@@ -37,29 +66,10 @@ public final class Analyzer {
      */
     public record Kernel(Execution execution, int index, int unit, String name, int firstLayer, int lastLayer,
                          long flops, long dramBytes, double idealSeconds, double memorySeconds, double computeSeconds,
-                         double predictedSeconds, double measuredSeconds) {
-        public boolean measured() {
-            return !Double.isNaN(measuredSeconds);
-        }
-
-        /** The measured time where there is one, else the prediction. */
-        public double actualSeconds() {
-            return measured() ? measuredSeconds : predictedSeconds;
-        }
-
+                         double predictedSeconds, double measuredSeconds) implements Timed {
         /** flops per DRAM byte. */
         public double intensity() {
             return dramBytes == 0 ? Double.POSITIVE_INFINITY : (double) flops / dramBytes;
-        }
-
-        /** Computational efficiency: achieved flop/s over peak flop/s, i.e. ideal time over actual time. */
-        public double efficiency() {
-            return idealSeconds / actualSeconds();
-        }
-
-        /** The efficiency gap: actual time minus ideal time. */
-        public double gapSeconds() {
-            return actualSeconds() - idealSeconds;
         }
 
         /** Achieved flop/s. */
@@ -74,23 +84,7 @@ public final class Analyzer {
 
     /** Sums over a block (a unit of the network) or the whole model. measuredSeconds is NaN unless every kernel has one. */
     public record Totals(String label, int kernels, long flops, long dramBytes, double idealSeconds,
-                         double predictedSeconds, double measuredSeconds) {
-        public boolean measured() {
-            return !Double.isNaN(measuredSeconds);
-        }
-
-        public double actualSeconds() {
-            return measured() ? measuredSeconds : predictedSeconds;
-        }
-
-        public double efficiency() {
-            return idealSeconds / actualSeconds();
-        }
-
-        public double gapSeconds() {
-            return actualSeconds() - idealSeconds;
-        }
-
+                         double predictedSeconds, double measuredSeconds) implements Timed {
         static Totals of(String label, List<Kernel> ks) {
             double measured = ks.stream().allMatch(Kernel::measured)
                     ? ks.stream().mapToDouble(Kernel::measuredSeconds).sum() : Double.NaN;
@@ -128,16 +122,8 @@ public final class Analyzer {
     /** Analyzes a network; {@code measured} (matched to the network already) gives the separate layers' times. */
     public static Report analyze(Network n, Target t, Measurements.ForNetwork measured) {
         double tensorPeak = t.peak(MathKind.TENSOR_CORE, n.dtype()).orElse(t.cudaCorePeak());
-        String peakKey = Target.peakKey(MathKind.TENSOR_CORE, n.dtype());
-        double idealPeak = tensorPeak;
-        for (MathKind k : List.of(MathKind.TENSOR_CORE, MathKind.WGMMA)) {
-            var p = t.peak(k, n.dtype());
-            if (p.isPresent() && p.getAsDouble() > idealPeak) {
-                idealPeak = p.getAsDouble();
-                peakKey = Target.peakKey(k, n.dtype());
-            }
-        }
-        Costing costing = new Costing(n, t, tensorPeak, idealPeak);
+        Target.Peak ideal = t.fastestPeak(n.dtype());
+        Costing costing = new Costing(n, t, tensorPeak, ideal.flopsPerSecond());
         List<Kernel> separate = new ArrayList<>();
         List<Kernel> fused = new ArrayList<>();
         for (Network.Unit u : n.units()) {
@@ -164,7 +150,7 @@ public final class Analyzer {
             }
             fused.add(costing.kernel(Execution.FUSED, fused.size(), u, start, u.first() + u.count() - 1, Double.NaN));
         }
-        return new Report(n, t, idealPeak, peakKey, execution(Execution.SEPARATE, n, separate),
+        return new Report(n, t, ideal.flopsPerSecond(), ideal.key(), execution(Execution.SEPARATE, n, separate),
                 execution(Execution.FUSED, n, fused), measured == null ? null : measured.source(),
                 measured == null ? Double.NaN : measured.wholeSeconds());
     }

@@ -9,6 +9,7 @@ import java.util.Map;
 import tmc.analysis.Analyzer.ExecutionReport;
 import tmc.analysis.Analyzer.Kernel;
 import tmc.analysis.Analyzer.Report;
+import tmc.analysis.Analyzer.Timed;
 import tmc.analysis.Analyzer.Totals;
 import tmc.check.Network;
 
@@ -45,16 +46,14 @@ public final class Reports {
                 }
                 if (kernels) {
                     for (Kernel k : ks) b.append(row("#" + k.index(), (ks.size() > 1 ? "  " : "") + k.name(), k.flops(),
-                            k.dramBytes(), k.idealSeconds(), k.predictedSeconds(), k.measuredSeconds(), k.actualSeconds()));
+                            k.dramBytes(), k));
                 }
                 if (!kernels || ks.size() > 1) {
-                    b.append(row(kernels ? "" : "" + u, kernels ? "  = block" : t.label(), t.flops(), t.dramBytes(),
-                            t.idealSeconds(), t.predictedSeconds(), t.measuredSeconds(), t.actualSeconds()));
+                    b.append(row(kernels ? "" : "" + u, kernels ? "  = block" : t.label(), t.flops(), t.dramBytes(), t));
                 }
             }
             Totals m = e.model();
-            b.append(row("", "= " + m.label(), m.flops(), m.dramBytes(), m.idealSeconds(), m.predictedSeconds(),
-                    m.measuredSeconds(), m.actualSeconds()));
+            b.append(row("", "= " + m.label(), m.flops(), m.dramBytes(), m));
         }
         Totals s = r.separate().model(), f = r.fused().model();
         b.append('\n').append(String.format(Locale.ROOT,
@@ -73,13 +72,12 @@ public final class Reports {
         return b.toString();
     }
 
-    private static String row(String index, String name, long flops, long bytes, double ideal, double predicted,
-                              double measured, double actual) {
+    private static String row(String index, String name, long flops, long bytes, Timed t) {
         String shown = name.length() > 58 ? name.substring(0, 55) + "..." : name;
         return String.format(Locale.ROOT, "  %-4s %-58s %9.3f %9.2f %8.1f %9.4f %9.4f %9s %6.1f%% %9.4f%n", index, shown,
-                flops / 1e9, bytes / 1e6, bytes == 0 ? 0.0 : (double) flops / bytes, ideal * 1e3, predicted * 1e3,
-                Double.isNaN(measured) ? "-" : String.format(Locale.ROOT, "%.4f", measured * 1e3),
-                100 * ideal / actual, (actual - ideal) * 1e3);
+                flops / 1e9, bytes / 1e6, bytes == 0 ? 0.0 : (double) flops / bytes, t.idealSeconds() * 1e3,
+                t.predictedSeconds() * 1e3, t.measured() ? String.format(Locale.ROOT, "%.4f", t.measuredSeconds() * 1e3) : "-",
+                100 * t.efficiency(), t.gapSeconds() * 1e3);
     }
 
     /** CSV: one row per kernel, per block and per model, for both executions. Times in ms, bytes and flops exact. */
@@ -141,8 +139,7 @@ public final class Reports {
                 m.put("name", k.name());
                 m.put("first_layer", k.firstLayer());
                 m.put("last_layer", k.lastLayer());
-                putTimes(m, k.flops(), k.dramBytes(), k.idealSeconds(), k.predictedSeconds(), k.measuredSeconds(),
-                        k.efficiency(), k.gapSeconds());
+                putTimes(m, k.flops(), k.dramBytes(), k);
                 m.put("bound", k.bound());
                 ks.add(m);
             }
@@ -160,20 +157,18 @@ public final class Reports {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("label", t.label());
         m.put("kernels", t.kernels());
-        putTimes(m, t.flops(), t.dramBytes(), t.idealSeconds(), t.predictedSeconds(), t.measuredSeconds(),
-                t.efficiency(), t.gapSeconds());
+        putTimes(m, t.flops(), t.dramBytes(), t);
         return m;
     }
 
-    private static void putTimes(Map<String, Object> m, long flops, long bytes, double ideal, double predicted,
-                                 double measured, double efficiency, double gap) {
+    private static void putTimes(Map<String, Object> m, long flops, long bytes, Timed t) {
         m.put("flops", flops);
         m.put("dram_bytes", bytes);
         m.put("intensity", bytes == 0 ? null : (double) flops / bytes);
-        m.put("ideal_ms", ideal * 1e3);
-        m.put("predicted_ms", predicted * 1e3);
-        if (!Double.isNaN(measured)) m.put("measured_ms", measured * 1e3);
-        m.put("efficiency", efficiency);
-        m.put("gap_ms", gap * 1e3);
+        m.put("ideal_ms", t.idealSeconds() * 1e3);
+        m.put("predicted_ms", t.predictedSeconds() * 1e3);
+        if (t.measured()) m.put("measured_ms", t.measuredSeconds() * 1e3);
+        m.put("efficiency", t.efficiency());
+        m.put("gap_ms", t.gapSeconds() * 1e3);
     }
 }

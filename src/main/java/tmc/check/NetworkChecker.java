@@ -43,7 +43,8 @@ final class NetworkChecker {
     private final List<Network.Unit> units = new ArrayList<>();
 
     private DType dtype = DType.F16;
-    private int batch, h, w, c;
+    /** The input's shape (h0, w0, c0) and the shape after the layers so far (h, w, c). */
+    private int batch, h0, w0, c0, h, w, c;
     private boolean haveInput, missingInputReported;
     private Network.Accuracy accuracy;
     /** The open fuse group: its first layer and the shape of its input (for 'residual'); null outside one. */
@@ -70,8 +71,6 @@ final class NetworkChecker {
         if (diag.errorCount() > errorsBefore) return null;
         return new Network(ast.name().text(), ast.name().span(), dtype, batch, h0, w0, c0, accuracy, layers, units);
     }
-
-    private int h0, w0, c0;
 
     private void statements(List<Ast.NetStmt> body, String repeatLabel) {
         for (Ast.NetStmt s : body) {

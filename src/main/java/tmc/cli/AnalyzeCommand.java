@@ -65,9 +65,7 @@ final class AnalyzeCommand implements Callable<Integer> {
             switch (Measurements.load(measured)) {
                 case Measurements.Loaded.Ok ok -> data = ok.data();
                 case Measurements.Loaded.Failed f -> {
-                    err.println("tmc: " + f.problem().message());
-                    err.println("  hint: " + f.problem().hint());
-                    return Main.USER_ERROR;
+                    return report(f.problem(), err);
                 }
             }
         }
@@ -99,9 +97,7 @@ final class AnalyzeCommand implements Callable<Integer> {
                         }
                         case Measurements.Matched.Absent a -> { }
                         case Measurements.Matched.Failed f -> {
-                            err.println("tmc: " + f.problem().message());
-                            err.println("  hint: " + f.problem().hint());
-                            return Main.USER_ERROR;
+                            return report(f.problem(), err);
                         }
                     }
                 }
@@ -131,6 +127,12 @@ final class AnalyzeCommand implements Callable<Integer> {
             }
         }
         return Main.OK;
+    }
+
+    private static int report(Measurements.Problem p, java.io.PrintWriter err) {
+        err.println("tmc: " + p.message());
+        err.println("  hint: " + p.hint());
+        return Main.USER_ERROR;
     }
 
     private void write(List<Analyzer.Report> reports, java.io.PrintWriter stdout) throws IOException {

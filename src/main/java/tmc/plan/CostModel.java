@@ -9,7 +9,6 @@ import java.util.Set;
 import tmc.check.Activation;
 import tmc.check.DType;
 import tmc.check.Op;
-import tmc.check.PlanSpec;
 import tmc.check.PlanSpec.Space;
 import tmc.check.TypedBlock;
 import tmc.ir.Buffer;
@@ -133,19 +132,8 @@ public final class CostModel {
         long bytes = block.totalWeightBytes();
         for (Activation a : block.inputs()) bytes += s.pixels() * a.channels() * a.dtype().bytes;
         for (Activation a : block.outputs()) bytes += s.pixels() * a.channels() * a.dtype().bytes;
-        // The fastest unit the block's storage type can use: tensor cores for f16/bf16, else CUDA cores.
-        String key = "cuda_core_f32";
-        double peak = t.cudaCorePeak();
-        if (block.storage() != DType.F32) {
-            for (PlanSpec.MathKind k : List.of(PlanSpec.MathKind.TENSOR_CORE, PlanSpec.MathKind.WGMMA)) {
-                var p = t.peak(k, block.storage());
-                if (p.isPresent() && p.getAsDouble() > peak) {
-                    peak = p.getAsDouble();
-                    key = Target.peakKey(k, block.storage());
-                }
-            }
-        }
-        return new Floor(flops, bytes, bytes / t.dramBytesPerSecond(), flops / peak, key);
+        Target.Peak peak = t.fastestPeak(block.storage());
+        return new Floor(flops, bytes, bytes / t.dramBytesPerSecond(), flops / peak.flopsPerSecond(), peak.key());
     }
 
     public static ProgramCost program(List<Kernel> kernels, TypedBlock block, Target t, LaunchShape s) {

@@ -109,15 +109,14 @@ public final class Lowering {
      * buffer, as a comment in the kernel says.
      */
     public static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, Target target) {
-        boolean cpAsync = hasCpAsync(target.arch());
-        Result r = fused(block, planName, c, planSpan, cpAsync, null);
-        if (!(r instanceof Result.Ok ok) || !pipelined(ok.kernels().getFirst())) {
-            if (!cpAsync && r instanceof Result.Ok ok2 && stagesWeightsInLoop(ok2.kernels().getFirst())) {
-                return fused(block, planName, c, planSpan, false, "single-buffered: " + target.name() + " (" + target.arch()
-                        + ") has no cp.async, which needs sm_80 or later");
-            }
-            return r;
+        if (target.computeCapability() < 80) {
+            // cp.async (global to shared without registers) exists from compute capability 8.0 on. The note only
+            // reaches the kernel when its loop stages weights.
+            return fused(block, planName, c, planSpan, false, "single-buffered: " + target.name() + " (" + target.arch()
+                    + ") has no cp.async, which needs sm_80 or later");
         }
+        Result r = fused(block, planName, c, planSpan, true, null);
+        if (!(r instanceof Result.Ok ok) || !pipelined(ok.kernels().getFirst())) return r;
         Kernel two = ok.kernels().getFirst();
         long doubled = two.sharedBytes();
         if (doubled > target.sharedPerBlockOptIn()) {
@@ -141,20 +140,9 @@ public final class Lowering {
         return r;
     }
 
-    /** cp.async (global to shared without registers) exists from compute capability 8.0 on. */
-    static boolean hasCpAsync(String arch) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("sm_(\\d+)[a-z]?").matcher(arch);
-        return m.matches() && Integer.parseInt(m.group(1)) >= 80;
-    }
-
     /** Whether some buffer of the kernel is double-buffered. */
     public static boolean pipelined(Kernel k) {
         return k.buffers().stream().anyMatch(b -> b.stages() == 2);
-    }
-
-    private static boolean stagesWeightsInLoop(Kernel k) {
-        return k.body().stream().anyMatch(i -> i instanceof Instr.Loop lp
-                && lp.body().stream().anyMatch(j -> j instanceof Instr.LoadWeight));
     }
 
     /**

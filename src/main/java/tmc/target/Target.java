@@ -41,6 +41,33 @@ public record Target(String name, String arch, String device, int smCount, doubl
         sources = Map.copyOf(sources);
     }
 
+    /** How {@link #arch()} is written: {@code sm_} and the compute capability, with an optional suffix (sm_90a). */
+    public static final java.util.regex.Pattern ARCH = java.util.regex.Pattern.compile("sm_(\\d+)[a-z]?");
+
+    /** The compute capability as a number, e.g. 80 for sm_80 and 90 for sm_90a (Targets checks the form). */
+    public int computeCapability() {
+        java.util.regex.Matcher m = ARCH.matcher(arch);
+        if (!m.matches()) throw new IllegalStateException("target " + name + ": arch '" + arch + "' is not sm_XY");
+        return Integer.parseInt(m.group(1));
+    }
+
+    /** A peak rate and the key of {@link #peakFlops()} it comes from. */
+    public record Peak(String key, double flopsPerSecond) {}
+
+    /**
+     * The fastest unit that matrix work on operands stored as {@code storage} can use: tensor cores or wgmma for
+     * f16/bf16 where the target has them, else CUDA cores (always for f32).
+     */
+    public Peak fastestPeak(DType storage) {
+        Peak best = new Peak("cuda_core_f32", cudaCorePeak());
+        if (storage == DType.F32) return best;
+        for (MathKind k : List.of(MathKind.TENSOR_CORE, MathKind.WGMMA)) {
+            OptionalDouble p = peak(k, storage);
+            if (p.isPresent() && p.getAsDouble() > best.flopsPerSecond()) best = new Peak(peakKey(k, storage), p.getAsDouble());
+        }
+        return best;
+    }
+
     /** The key of {@link #peakFlops()} for matrix work of {@code kind} on operands stored as {@code storage}. */
     public static String peakKey(MathKind kind, DType storage) {
         // CUDA cores compute in f32 whatever the storage type (tmc accumulates in f32 everywhere).

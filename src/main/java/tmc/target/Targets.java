@@ -227,8 +227,8 @@ public final class Targets {
             return null;
         }
         String arch = string(o, "arch");
-        if (arch == null) arch = name.matches("sm_\\d+[a-z]?") ? name : null;
-        if (arch == null || !arch.matches("sm_\\d+[a-z]?")) {
+        if (arch == null) arch = Target.ARCH.matcher(name).matches() ? name : null;
+        if (arch == null || !Target.ARCH.matcher(arch).matches()) {
             d.error(keySpan(file, text, "arch", name), "target '" + name + "' needs \"arch\": the compute "
                     + "capability to compile for, such as \"sm_89\"", null);
             return null;
