@@ -120,11 +120,11 @@ public final class Reports {
         Map<String, Object> root = new LinkedHashMap<>();
         Network n = r.network();
         root.put("network", n.name());
-        root.put("input", Map.of("N", n.batch(), "H", n.height(), "W", n.width(), "C", n.channels(), "dtype",
+        root.put("input", ordered("N", n.batch(), "H", n.height(), "W", n.width(), "C", n.channels(), "dtype",
                 n.dtype().keyword));
-        if (n.accuracy() != null) root.put("accuracy", Map.of("top1_percent", n.accuracy().percent(), "source",
+        if (n.accuracy() != null) root.put("accuracy", ordered("top1_percent", n.accuracy().percent(), "source",
                 n.accuracy().source()));
-        root.put("target", Map.of("name", r.target().name(), "device", r.target().device(), "peak_flops", r.peakFlops(),
+        root.put("target", ordered("name", r.target().name(), "device", r.target().device(), "peak_flops", r.peakFlops(),
                 "peak", r.peakKey(), "dram_bytes_per_second", r.target().dramBytesPerSecond(),
                 "launch_overhead_seconds", r.target().launchOverheadSeconds()));
         if (r.measuredSource() != null) root.put("measured", r.measuredSource());
@@ -151,6 +151,13 @@ public final class Reports {
             root.put(e.execution().keyword, ex);
         }
         return new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(root) + "\n";
+    }
+
+    /** A JSON object with its keys in the order given (Map.of's order changes from one JVM run to the next). */
+    private static Map<String, Object> ordered(Object... keysAndValues) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        return m;
     }
 
     private static Map<String, Object> totals(Totals t) {
