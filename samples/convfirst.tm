@@ -21,7 +21,7 @@ plan fused for ConvFirst on sm_90 {
   place  x in shared halo 1      // 10x18 input patch, zero-padded at the image edge
   place  a in shared
   stream E by 64                 // hidden channels in chunks of 64
-  place  h in shared
+  place  h in registers       // each warp keeps its pixels' chunk and feeds it to the projection
   place  y in registers          // accumulators
   warps  8
   math   tensor_core

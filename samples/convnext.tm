@@ -25,7 +25,7 @@ plan fused for ConvNeXt on sm_90 {
   place  a in shared
   place  n in shared              // LayerNorm runs inside the tile
   stream E by 64
-  place  h in shared
+  place  h in registers           // each warp keeps its pixels' chunk for the projection
   place  y in registers
   warps  4
   math   tensor_core

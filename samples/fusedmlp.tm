@@ -16,7 +16,7 @@ plan fused for FusedMLP on sm_90 {
   tile   N 1, H 8, W 16
   place  x in shared
   stream E by 64
-  place  h in shared
+  place  h in registers       // each warp keeps its pixels' chunk and feeds it to the projection
   place  y in registers
   warps  8
   math   tensor_core

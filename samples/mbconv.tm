@@ -22,7 +22,7 @@ plan fused for MBConv on sm_90 {
   place  x  in shared             // 10x10 patch: the expand runs on tile + halo
   stream E by 32                  // groups never straddle a chunk (32 is a multiple of GW)
   place  h1 in shared halo 1 stage
-  place  h2 in shared
+  place  h2 in registers          // each warp keeps its pixels' chunk for the projection
   place  y  in registers
   warps  4
   math   tensor_core

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "6b0da3b06b060f18f18d4821361042098988cf4c2dad867a84dab1a6be2ed826";
+    public static final String SOURCE_SHA256 = "092765f3432b5b128ed0bc1dfb9f5d82152fe5b4bc88ecf67e6f65127f073b56";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "7b8f83d50e51ecc250ca910c220f124918662c18aa222cd204dd5a54c5ecd738";
+    public static final String SOURCE_SHA256 = "041199e25f253e4aa4a6d404d1a51c35d8167f4ec54dac6609d6c0162fa41516";
 
     private final ProgramLauncher launcher;
 

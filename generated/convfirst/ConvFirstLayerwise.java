@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "cca616c2fb57e5336fdb248256df81cf0c7425b648c44ef6ac4f2ee222a4faa7";
+    public static final String SOURCE_SHA256 = "7899491352f180d890acce6dd16ef1b5ec47cb53ced1791fd49e6a9b4230826e";
 
     private final ProgramLauncher launcher;
 

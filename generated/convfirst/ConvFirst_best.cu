@@ -92,6 +92,16 @@ __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
 }
+// Two f32 values rounded to a 16-bit type and packed into one register, the first in the low half:
+// the layout of an mma A fragment register (the pointer only selects the type).
+__device__ __forceinline__ unsigned tm_pack2(const __half*, float lo, float hi) {
+    const __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
+__device__ __forceinline__ unsigned tm_pack2(const __nv_bfloat16*, float lo, float hi) {
+    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
 // cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through
 // registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait
 // lets its group go, and visible to the other threads after the __syncthreads() that follows.
@@ -108,25 +118,22 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel ConvFirst_best
-//   grid (ceil(W / 28), ceil(H / 8), N),  256 threads (8 warps),  217280 B shared,  ~184 registers per thread (planner estimate)
+//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  68672 B shared,  ~128 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 conv2d 3x3 gw8 64->64 -> a   (samples/convfirst.tm:14)
 //   L2 pointwise 64->256 -> h   (samples/convfirst.tm:15)
 //   L3 pointwise 256->64 -> y   (samples/convfirst.tm:16)
-// At most 255 registers per thread, so that 1 block of 256 threads fit an SM's registers.
-extern "C" __global__ void __launch_bounds__(256, 1)
+// At most 128 registers per thread, so that 4 blocks of 128 threads fit an SM's registers.
+extern "C" __global__ void __launch_bounds__(128, 4)
 ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, const float* __restrict__ bc, const __half* __restrict__ w1, const float* __restrict__ b1, const __half* __restrict__ w2, const float* __restrict__ b2, __half* __restrict__ y, int N, int H, int W) {
-    constexpr int THREADS = 256;
-    constexpr int TILE_H = 8, TILE_W = 28;
-    constexpr int X_S_W = 30, X_S_PIXELS = 300, X_S_STRIDE = 72;
-    constexpr int WC_S_W = 28, WC_S_PIXELS = 64, WC_S_STRIDE = 72;
-    constexpr int W1_S_W = 28, W1_S_PIXELS = 128, W1_S_STRIDE = 72;
-    constexpr int W1_S_COPY = 9216;  // elements per copy of the double buffer
-    constexpr int W2_S_W = 28, W2_S_PIXELS = 64, W2_S_STRIDE = 136;
-    constexpr int W2_S_COPY = 8704;  // elements per copy of the double buffer
-    constexpr int A_S_W = 28, A_S_PIXELS = 224, A_S_STRIDE = 72;
-    constexpr int H_S_W = 28, H_S_PIXELS = 224, H_S_STRIDE = 136;
-    constexpr int Y_ACC_BLOCKS_PER_WARP = 2;  // mma fragments: 14x8 m16n8 tiles in blocks of 2x4
+    constexpr int THREADS = 128;
+    constexpr int TILE_H = 8, TILE_W = 8;
+    constexpr int X_S_W = 10, X_S_PIXELS = 100, X_S_STRIDE = 72;
+    constexpr int WC_S_W = 8, WC_S_PIXELS = 64, WC_S_STRIDE = 72;
+    constexpr int W1_S_W = 8, W1_S_PIXELS = 128, W1_S_STRIDE = 72;
+    constexpr int W2_S_W = 8, W2_S_PIXELS = 64, W2_S_STRIDE = 136;
+    constexpr int A_S_W = 8, A_S_PIXELS = 64, A_S_STRIDE = 72;
+    constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x8 m16n8 tiles in blocks of 1x8
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -135,52 +142,37 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 10x30 pixels (halo 1) x 64 channels, 43200 B (line 5)
-    __half* wc_s = reinterpret_cast<__half*>(smem + 43200);  // wc: 2x28 pixels x 72 channels, 9216 B (line 6)
-    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 52416);  // w1: 2 copies of 128x64 (row stride 72), 18432 B each, 36864 B (line 8)
-    __half* w2_s_buf = reinterpret_cast<__half*>(smem + 89280);  // w2: 2 copies of 64x128 (row stride 136), 17408 B each, 34816 B (line 10)
-    __half* a_s = reinterpret_cast<__half*>(smem + 124096);  // a: 8x28 pixels x 64 channels, 32256 B (line 14)
-    __half* h_s = reinterpret_cast<__half*>(smem + 156352);  // h: 8x28 pixels x 128 channels, 60928 B (line 15)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 224 pixels x 64 channels, 64 per thread (line 12)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 10x10 pixels (halo 1) x 64 channels, 14400 B (line 5)
+    __half* wc_s = reinterpret_cast<__half*>(smem + 14400);  // wc: 8x8 pixels x 72 channels, 9216 B (line 6)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 23616);  // w1: 16x8 pixels x 64 channels, 18432 B (line 8)
+    __half* w2_s = reinterpret_cast<__half*>(smem + 42048);  // w2: 8x8 pixels x 128 channels, 17408 B (line 10)
+    __half* a_s = reinterpret_cast<__half*>(smem + 59456);  // a: 8x8 pixels x 64 channels, 9216 B (line 14)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 64 pixels x 64 channels, 32 per thread (line 12)
 
-    // load x[n, h0-1 : h0+9, w0-1 : w0+29, :] -> x_s, zero outside the image
-    // (cp.async, 16 B per copy; complete after the wait and barrier below)
+    // load x[n, h0-1 : h0+9, w0-1 : w0+9, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 - 1 + p / X_S_W, gw = w0 - 1 + p % X_S_W;
+        uint4 v = make_uint4(0u, 0u, 0u, 0u);
         if (gh >= 0 && gh < H && gw >= 0 && gw < W)
-            tm_cp_async16(x_s + p * X_S_STRIDE + c, x + ((size_t)(n * H + gh) * W + gw) * 64 + c);
-        else  // zero padding: a plain store, visible after the same barrier
-            *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);
+            v = *reinterpret_cast<const uint4*>(x + ((size_t)(n * H + gh) * W + gw) * 64 + c);
+        *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
-    // stage wc[0 : 0+64, 0 : 0+72] -> wc_s (rows padded to 72), cp.async 16 B per copy
+    // stage wc[0 : 0+64, 0 : 0+72] -> wc_s (rows padded to 72)
     for (int i = tid; i < 576; i += THREADS) {
         const int row = i / 9, col = (i % 9) * 8;
-        tm_cp_async16(wc_s + row * 72 + col, wc + (size_t)(0 + row) * 72 + 0 + col);
+        *reinterpret_cast<uint4*>(wc_s + row * 72 + col) = *reinterpret_cast<const uint4*>(wc + (size_t)(0 + row) * 72 + 0 + col);
     }
-    tm_cp_async_commit();
-    // stage w1[0 : 0+128, 0 : 0+64] -> w1_s copy 0 (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 1024; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
-    }
-    // stage w2[0 : 0+64, 0 : 0+128] -> w2_s copy 0 (rows padded to 136), cp.async 16 B per copy
-    for (int i = tid; i < 1024; i += THREADS) {
-        const int row = i / 16, col = (i % 16) * 8;
-        tm_cp_async16(w2_s_buf + row * 136 + col, w2 + (size_t)(0 + row) * 256 + 0 + col);
-    }
-    tm_cp_async_commit();
-    tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     __syncthreads();
-    // L1 conv2d 3x3 gw8 64->64 -> a over 8x28 pixels -> a_s   (samples/convfirst.tm:14)
+    // L1 conv2d 3x3 gw8 64->64 -> a over 8x8 pixels -> a_s   (samples/convfirst.tm:14)
     // on tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap
     {
         #pragma unroll 1
-        for (int item = warp; item < 112; item += THREADS / 32) {
+        for (int item = warp; item < 32; item += THREADS / 32) {
             const int mt = item / 8, grp = item % 8;  // row tile, group of 8 channels
             // ldmatrix x2: lanes 0-15 give the rows of the 16 pixels (lanes 16-31 repeat them, unused)
-            const int pa = min(mt * 16 + (lane & 15), 223);
-            const int ya = pa / 28 + 0, xa = pa % 28 + 0;
+            const int pa = min(mt * 16 + (lane & 15), 63);
+            const int ya = pa / 8 + 0, xa = pa % 8 + 0;
             const __half* arow = x_s + (ya * X_S_W + xa) * X_S_STRIDE + grp * 8 + 0;
             const __half* brow = wc_s + (grp * 8 + (lane & 7)) * 72;  // lanes 0-7: the 8 output channels
             float d[4] = {};
@@ -196,8 +188,8 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
             #pragma unroll
             for (int r = 0; r < 4; ++r) {
                 const int p = mt * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);
-                if (p < 224) {
-                    const int ly = p / 28, lx = p % 28;
+                if (p < 64) {
+                    const int ly = p / 8, lx = p % 8;
                     const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                     const int oc = 0 + c;
                     float v = 0.0f;
@@ -214,78 +206,62 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     }
     __syncthreads();
     // stream E in 2 chunks of 128
-    // w1_s, w2_s double-buffered: chunk e0 is computed from one copy while chunk e0+128 is copied into the other (cp.async)
+    // single-buffered: double-buffering the weight slices (104512 B of shared memory per block) would leave room for 2 blocks per SM instead of 3 on sm_90
     #pragma unroll 1
     for (int e0 = 0; e0 < 256; e0 += 128) {
-        const int stage = (e0 / 128) & 1;  // the copy that holds chunk e0; chunk e0+128 goes to copy stage ^ 1
-        __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
-        __half* const w2_s = w2_s_buf + stage * W2_S_COPY;
-        // prefetch chunk e0+128 while computing chunk e0: the copy it overwrites was last read
-        // in the previous trip, before the barrier that ended it
-        if (e0 + 128 < 256) {
-            // stage w1[e0+128 : e0+256, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 1024; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 128 + row) * 64 + 0 + col);
-            }
-            // stage w2[0 : 0+64, e0+128 : e0+256] -> w2_s copy stage ^ 1 (rows padded to 136), cp.async 16 B per copy
-            for (int i = tid; i < 1024; i += THREADS) {
-                const int row = i / 16, col = (i % 16) * 8;
-                tm_cp_async16((w2_s_buf + (stage ^ 1) * W2_S_COPY) + row * 136 + col, w2 + (size_t)(0 + row) * 256 + e0 + 128 + col);
-            }
+        // stage w1[e0 : e0+128, 0 : 0+64] -> w1_s (rows padded to 72)
+        for (int i = tid; i < 1024; i += THREADS) {
+            const int row = i / 8, col = (i % 8) * 8;
+            *reinterpret_cast<uint4*>(w1_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w1 + (size_t)(e0 + row) * 64 + 0 + col);
         }
-        tm_cp_async_commit();
-        tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+128's group may still be in flight
+        // stage w2[0 : 0+64, e0 : e0+128] -> w2_s (rows padded to 136)
+        for (int i = tid; i < 1024; i += THREADS) {
+            const int row = i / 16, col = (i % 16) * 8;
+            *reinterpret_cast<uint4*>(w2_s + row * 136 + col) = *reinterpret_cast<const uint4*>(w2 + (size_t)(0 + row) * 256 + e0 + col);
+        }
         __syncthreads();
-        // L2 pointwise 64->256 -> h over 8x28 pixels, channels e0 .. e0+128 -> h_s   (samples/convfirst.tm:15)
-        // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
+        // L2 pointwise 64->256 -> h, channels e0 .. e0+128, kept in registers and fed to L3 pointwise 256->64 -> y   (samples/convfirst.tm:15, 16)
+        // y_acc[p, :] += h[p, e0 : e0+128] . w2[:, e0 : e0+128]^T. Each warp owns whole rows of 16 pixels; 16 channels of h at a time:
+        // the producer's two m16n8 C fragments, after its epilogue, are the A fragment of one k16 step
         {
-            #pragma unroll 1
-            for (int grp = warp; grp < 28; grp += THREADS / 32) {
-                const int mb = grp / 4, nb = grp % 4;
-                float d[2][4][4] = {};
-                const __half* arow[2];
+            const __half* const h_type = nullptr;  // selects the f16 mma for h's fragments
+            #pragma unroll
+            for (int i = 0; i < 1; ++i) {
+                const int mb = warp + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15
+                // A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the
+                // tile read a real pixel and their results are dropped
+                const int pa = min(mb * 16 + (lane & 15), 63);
+                const __half* arow = a_s + ((pa / 8 + 0) * A_S_W + pa % 8 + 0) * A_S_STRIDE + (lane >> 4) * 8;
+                unsigned af[4][4];  // A fragments of a, all 64 channels, for every slice
                 #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
-                    // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
-                    // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 223);
-                    arow[mi] = a_s + ((pa / 28 + 0) * A_S_W + pa % 28 + 0) * A_S_STRIDE + (lane >> 4) * 8;
-                }
-                // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-                const __half* brow = w1_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
+                for (int kk = 0; kk < 4; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
                 #pragma unroll
-                for (int k0 = 0; k0 < 64; k0 += 16) {
-                    unsigned a[2][4];
+                for (int sl = 0; sl < 128; sl += 16) {
+                    float d[2][4] = {};  // h[16 pixels, e0+sl .. e0+sl+16] before the epilogue: two m16n8 tiles
+                    // B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15
+                    const __half* brow = w1_s + (sl + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
                     #pragma unroll
-                    for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
-                    #pragma unroll
-                    for (int nj = 0; nj < 2; ++nj) {
+                    for (int kk = 0; kk < 4; ++kk) {
                         unsigned b[4];
-                        tm_ldsm_x4(b, brow + nj * 16 * 72 + k0);
-                        #pragma unroll
-                        for (int mi = 0; mi < 2; ++mi) {
-                            { const int ni = 2 * nj; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
-                            { const int ni = 2 * nj + 1; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
-                        }
+                        tm_ldsm_x4(b, brow + kk * 16);
+                        tm_mma(d[0], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[0], b[1]);
+                        tm_mma(d[1], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[2], b[3]);
                     }
-                }
-                #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
+                    // epilogue of L2 pointwise 64->256 -> h on the fragments, packed: hf[2 * tile + row half]
+                    unsigned hf[4];
                     #pragma unroll
                     for (int rh = 0; rh < 2; ++rh) {
-                        const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                        if (p >= 224) continue;  // padding rows of the last row tile
-                        const int ly = p / 28, lx = p % 28;
-                        const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                        const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                        const int p = mb * 16 + lane_row + rh * 8;
+                        const int ly = p / TILE_W, lx = p % TILE_W;
+                        const int gh = h0 + ly, gw = w0 + lx;
+                        const bool inside = p < 64 && gh < H && gw < W;  // outside: a row whose outputs are not stored
                         #pragma unroll
-                        for (int ni = 0; ni < 4; ++ni) {
-                            const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                        for (int nj = 0; nj < 2; ++nj) {
+                            const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
                             if (inside) {
                                 const int c = c0 + 0, oc = e0 + c;
-                                float v_t3 = d[mi][ni][rh * 2 + 0];
+                                float v_t3 = d[nj][rh * 2 + 0];
                                 float v_t4 = v_t3 + tm_f32(b1[oc]);
                                 float v_h = tm_silu(v_t4);
                                 v_h = tm_round_f16(v_h);
@@ -293,49 +269,23 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                             }
                             if (inside) {
                                 const int c = c0 + 1, oc = e0 + c;
-                                float v_t3 = d[mi][ni][rh * 2 + 1];
+                                float v_t3 = d[nj][rh * 2 + 1];
                                 float v_t4 = v_t3 + tm_f32(b1[oc]);
                                 float v_h = tm_silu(v_t4);
                                 v_h = tm_round_f16(v_h);
                                 v[1] = v_h;
                             }
-                            *reinterpret_cast<__half2*>(&h_s[p * H_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
+                            hf[nj * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
                     }
-                }
-            }
-        }
-        __syncthreads();
-        // y_acc[p, :] += h_s[p, e0 : e0+128] . w2[:, e0 : e0+128]^T on tensor cores   (samples/convfirst.tm:16)
-        #pragma unroll
-        for (int i = 0; i < 2; ++i) {
-            const int grp = warp + i * (THREADS / 32);
-            if (grp < 14) {
-                const int mb = grp / 2, nb = grp % 2;
-                const __half* arow[2];
-                #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
-                    // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
-                    // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 223);
-                    arow[mi] = h_s + ((pa / 28 + 0) * H_S_W + pa % 28 + 0) * H_S_STRIDE + (lane >> 4) * 8;
-                }
-                // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-                const __half* brow = w2_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 136 + ((lane >> 3) & 1) * 8;
-                #pragma unroll 4
-                for (int k0 = 0; k0 < 128; k0 += 16) {
-                    unsigned a[2][4];
+                    // y_acc += the slice . w2[:, e0+sl .. e0+sl+16]^T, two n8 tiles per B load
+                    const __half* brow2 = w2_s + (((lane >> 4) & 1) * 8 + (lane & 7)) * 136 + sl + ((lane >> 3) & 1) * 8;
                     #pragma unroll
-                    for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
-                    #pragma unroll
-                    for (int nj = 0; nj < 2; ++nj) {
+                    for (int nj = 0; nj < 4; ++nj) {
                         unsigned b[4];
-                        tm_ldsm_x4(b, brow + nj * 16 * 136 + k0);
-                        #pragma unroll
-                        for (int mi = 0; mi < 2; ++mi) {
-                            { const int ni = 2 * nj; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
-                            { const int ni = 2 * nj + 1; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
-                        }
+                        tm_ldsm_x4(b, brow2 + nj * 16 * 136);
+                        tm_mma(y_acc[i][0][2 * nj], h_type, hf[0], hf[1], hf[2], hf[3], b[0], b[1]);
+                        tm_mma(y_acc[i][0][2 * nj + 1], h_type, hf[0], hf[1], hf[2], hf[3], b[2], b[3]);
                     }
                 }
             }
@@ -344,22 +294,21 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     }
     // epilogue of L3 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/convfirst.tm:16)
     #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 14) continue;
-        const int mb = grp / 2, nb = grp % 2;
+        const int mb = grp / 1, nb = grp % 1;
         #pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
+        for (int mi = 0; mi < 1; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 224) continue;  // padding rows of the last row tile
-                const int ly = p / 28, lx = p % 28;
+                const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
+                if (p >= 64) continue;  // padding rows of the last row tile
+                const int ly = p / 8, lx = p % 8;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
-                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                for (int ni = 0; ni < 8; ++ni) {
+                    const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     if (inside) {
                         const int c = c0 + 0, oc = 0 + c;
@@ -382,25 +331,24 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
             }
         }
     }
-    // store y_acc -> y[n, h0 : h0+8, w0 : w0+28, :], masked at the image edge
+    // store y_acc -> y[n, h0 : h0+8, w0 : w0+8, :], masked at the image edge
     #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 14) continue;
-        const int mb = grp / 2, nb = grp % 2;
+        const int mb = grp / 1, nb = grp % 1;
         #pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
+        for (int mi = 0; mi < 1; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 224) continue;  // padding rows of the last row tile
-                const int ly = p / 28, lx = p % 28;
+                const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
+                if (p >= 64) continue;  // padding rows of the last row tile
+                const int ly = p / 8, lx = p % 8;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 if (!inside) continue;
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
-                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                for (int ni = 0; ni < 8; ++ni) {
+                    const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     {
                         const int c = c0 + 0, oc = 0 + c;

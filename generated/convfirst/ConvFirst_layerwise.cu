@@ -92,6 +92,16 @@ __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
 }
+// Two f32 values rounded to a 16-bit type and packed into one register, the first in the low half:
+// the layout of an mma A fragment register (the pointer only selects the type).
+__device__ __forceinline__ unsigned tm_pack2(const __half*, float lo, float hi) {
+    const __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
+__device__ __forceinline__ unsigned tm_pack2(const __nv_bfloat16*, float lo, float hi) {
+    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
 // cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through
 // registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait
 // lets its group go, and visible to the other threads after the __syncthreads() that follows.
@@ -113,7 +123,7 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 //   L1 conv2d 3x3 gw8 64->64 -> a   (samples/convfirst.tm:14)
 // At most 128 registers per thread, so that 2 blocks of 256 threads fit an SM's registers.
 extern "C" __global__ void __launch_bounds__(256, 2)
-ConvFirst_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ wc, const float* __restrict__ bc, __half* __restrict__ a, int N, int H, int W) {
+ConvFirst_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ wc, const float* __restrict__ bc, __half* __restrict__ a_g, int N, int H, int W) {
     constexpr int THREADS = 256;
     constexpr int TILE_H = 8, TILE_W = 8;
     constexpr int X_S_W = 10, X_S_PIXELS = 100, X_S_STRIDE = 72;
@@ -169,7 +179,7 @@ ConvFirst_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ 
                         float v_t1 = d[r];
                         float v_a = v_t1 + tm_f32(bc[oc]);
                         v_a = tm_round_f16(v_a);
-                        a[((size_t)(n * H + gh) * W + gw) * 64 + oc] = tm_from_f32<__half>(v_a);
+                        a_g[((size_t)(n * H + gh) * W + gw) * 64 + oc] = tm_from_f32<__half>(v_a);
                     }
                 }
             }
@@ -183,7 +193,7 @@ ConvFirst_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ 
 //   L2 pointwise 64->256 -> h   (samples/convfirst.tm:15)
 // At most 128 registers per thread, so that 2 blocks of 256 threads fit an SM's registers.
 extern "C" __global__ void __launch_bounds__(256, 2)
-ConvFirst_layerwise_L2(const __half* __restrict__ a, const __half* __restrict__ w1, const float* __restrict__ b1, __half* __restrict__ h, int N, int H, int W) {
+ConvFirst_layerwise_L2(const __half* __restrict__ a_g, const __half* __restrict__ w1, const float* __restrict__ b1, __half* __restrict__ h, int N, int H, int W) {
     constexpr int THREADS = 256;
     constexpr int TILE_H = 8, TILE_W = 8;
     constexpr int A_S_W = 8, A_S_PIXELS = 64, A_S_STRIDE = 72;
@@ -203,7 +213,7 @@ ConvFirst_layerwise_L2(const __half* __restrict__ a, const __half* __restrict__ 
         const int gh = h0 - 0 + p / A_S_W, gw = w0 - 0 + p % A_S_W;
         uint4 v = make_uint4(0u, 0u, 0u, 0u);
         if (gh >= 0 && gh < H && gw >= 0 && gw < W)
-            v = *reinterpret_cast<const uint4*>(a + ((size_t)(n * H + gh) * W + gw) * 64 + c);
+            v = *reinterpret_cast<const uint4*>(a_g + ((size_t)(n * H + gh) * W + gw) * 64 + c);
         *reinterpret_cast<uint4*>(a_s + p * A_S_STRIDE + c) = v;
     }
     __syncthreads();

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "0617cbcac6b3a0ddde8fcfec2e814f0a4cec9f3a084702208b49940502a59957";
+    public static final String SOURCE_SHA256 = "511dbb054adc8f91601bbaec01b42141a7aa3b40b87633496cd3448df4e9f967";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "15509b0b1ed72341efb70a68c58bf6df537303abccaa37e3aabb1e63f8910011";
+    public static final String SOURCE_SHA256 = "fd19f807c450cdb7255ad34bb7fd94fd0ea16cfe7938ca2de0e15ed660b1cb37";
 
     private final ProgramLauncher launcher;
 

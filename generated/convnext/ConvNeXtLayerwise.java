@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "2f6c1e6175d290ed59cc0f106cbc969fdceef6a741c5be6cf30a82ecc3f55ae6";
+    public static final String SOURCE_SHA256 = "2651af6ab992d0a0936a9e1d1bb8d95a996f2dbfb43ceee65f6025b72497bb2c";
 
     private final ProgramLauncher launcher;
 

@@ -92,6 +92,16 @@ __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
 }
+// Two f32 values rounded to a 16-bit type and packed into one register, the first in the low half:
+// the layout of an mma A fragment register (the pointer only selects the type).
+__device__ __forceinline__ unsigned tm_pack2(const __half*, float lo, float hi) {
+    const __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
+__device__ __forceinline__ unsigned tm_pack2(const __nv_bfloat16*, float lo, float hi) {
+    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
 // cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through
 // registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait
 // lets its group go, and visible to the other threads after the __syncthreads() that follows.
@@ -108,14 +118,14 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel ConvNeXt_best
-//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  113152 B shared,  ~184 registers per thread (planner estimate)
+//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  103936 B shared,  ~148 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 conv2d 7x7 depthwise 96->96 -> a   (samples/convnext.tm:16)
 //   L2 layernorm 96 -> n   (samples/convnext.tm:17)
 //   L3 pointwise 96->384 -> h   (samples/convnext.tm:18)
 //   L4 pointwise 384->96 -> y   (samples/convnext.tm:19)
-// At most 255 registers per thread, so that 2 blocks of 128 threads fit an SM's registers.
-extern "C" __global__ void __launch_bounds__(128, 2)
+// At most 168 registers per thread, so that 3 blocks of 128 threads fit an SM's registers.
+extern "C" __global__ void __launch_bounds__(128, 3)
 ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const float* __restrict__ bd, const float* __restrict__ g_g, const float* __restrict__ beta, const __half* __restrict__ w1, const float* __restrict__ b1, const __half* __restrict__ w2, const float* __restrict__ b2, const float* __restrict__ gamma, __half* __restrict__ y, int N, int H, int W) {
     constexpr int THREADS = 128;
     constexpr int TILE_H = 8, TILE_W = 8;
@@ -125,8 +135,7 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     constexpr int W2_S_W = 8, W2_S_PIXELS = 96, W2_S_STRIDE = 72;
     constexpr int A_S_W = 8, A_S_PIXELS = 64, A_S_STRIDE = 104;
     constexpr int N_S_W = 8, N_S_PIXELS = 64, N_S_STRIDE = 104;
-    constexpr int H_S_W = 8, H_S_PIXELS = 64, H_S_STRIDE = 72;
-    constexpr int Y_ACC_BLOCKS_PER_WARP = 2;  // mma fragments: 4x12 m16n8 tiles in blocks of 2x4
+    constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x12 m16n8 tiles in blocks of 1x12
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -141,8 +150,7 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     __half* w2_s = reinterpret_cast<__half*>(smem + 63488);  // w2: 12x8 pixels x 64 channels, 13824 B (line 11)
     __half* a_s = reinterpret_cast<__half*>(smem + 77312);  // a: 8x8 pixels x 96 channels, 13312 B (line 16)
     __half* n_s = reinterpret_cast<__half*>(smem + 90624);  // n: 8x8 pixels x 96 channels, 13312 B (line 17)
-    __half* h_s = reinterpret_cast<__half*>(smem + 103936);  // h: 8x8 pixels x 64 channels, 9216 B (line 18)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 64 pixels x 96 channels, 64 per thread (line 14)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][12][4] = {};  // y: 64 pixels x 96 channels, 48 per thread (line 14)
 
     // load x[n, h0-3 : h0+11, w0-3 : w0+11, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 12; i += THREADS) {
@@ -242,7 +250,7 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     }
     __syncthreads();
     // stream E in 6 chunks of 64
-    // single-buffered: double-buffering the weight slices (140288 B of shared memory per block) would leave room for 1 block per SM instead of 2 on sm_90
+    // single-buffered: double-buffering the weight slices (131072 B of shared memory per block) would leave room for 1 block per SM instead of 2 on sm_90
     #pragma unroll 1
     for (int e0 = 0; e0 < 384; e0 += 64) {
         // stage w1[e0 : e0+64, 0 : 0+96] -> w1_s (rows padded to 104)
@@ -256,55 +264,48 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
             *reinterpret_cast<uint4*>(w2_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w2 + (size_t)(0 + row) * 384 + e0 + col);
         }
         __syncthreads();
-        // L3 pointwise 96->384 -> h over 8x8 pixels, channels e0 .. e0+64 -> h_s   (samples/convnext.tm:18)
-        // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
+        // L3 pointwise 96->384 -> h, channels e0 .. e0+64, kept in registers and fed to L4 pointwise 384->96 -> y   (samples/convnext.tm:18, 19)
+        // y_acc[p, :] += h[p, e0 : e0+64] . w2[:, e0 : e0+64]^T. Each warp owns whole rows of 16 pixels; 16 channels of h at a time:
+        // the producer's two m16n8 C fragments, after its epilogue, are the A fragment of one k16 step
         {
-            #pragma unroll 1
-            for (int grp = warp; grp < 4; grp += THREADS / 32) {
-                const int mb = grp / 2, nb = grp % 2;
-                float d[2][4][4] = {};
-                const __half* arow[2];
+            const __half* const h_type = nullptr;  // selects the f16 mma for h's fragments
+            #pragma unroll
+            for (int i = 0; i < 1; ++i) {
+                const int mb = warp + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15
+                // A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the
+                // tile read a real pixel and their results are dropped
+                const int pa = min(mb * 16 + (lane & 15), 63);
+                const __half* arow = n_s + ((pa / 8 + 0) * N_S_W + pa % 8 + 0) * N_S_STRIDE + (lane >> 4) * 8;
+                unsigned af[6][4];  // A fragments of n, all 96 channels, for every slice
                 #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
-                    // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
-                    // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 63);
-                    arow[mi] = n_s + ((pa / 8 + 0) * N_S_W + pa % 8 + 0) * N_S_STRIDE + (lane >> 4) * 8;
-                }
-                // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-                const __half* brow = w1_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 104 + ((lane >> 3) & 1) * 8;
-                #pragma unroll 4
-                for (int k0 = 0; k0 < 96; k0 += 16) {
-                    unsigned a[2][4];
+                for (int kk = 0; kk < 6; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
+                #pragma unroll
+                for (int sl = 0; sl < 64; sl += 16) {
+                    float d[2][4] = {};  // h[16 pixels, e0+sl .. e0+sl+16] before the epilogue: two m16n8 tiles
+                    // B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15
+                    const __half* brow = w1_s + (sl + ((lane >> 4) & 1) * 8 + (lane & 7)) * 104 + ((lane >> 3) & 1) * 8;
                     #pragma unroll
-                    for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
-                    #pragma unroll
-                    for (int nj = 0; nj < 2; ++nj) {
+                    for (int kk = 0; kk < 6; ++kk) {
                         unsigned b[4];
-                        tm_ldsm_x4(b, brow + nj * 16 * 104 + k0);
-                        #pragma unroll
-                        for (int mi = 0; mi < 2; ++mi) {
-                            { const int ni = 2 * nj; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
-                            { const int ni = 2 * nj + 1; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
-                        }
+                        tm_ldsm_x4(b, brow + kk * 16);
+                        tm_mma(d[0], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[0], b[1]);
+                        tm_mma(d[1], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[2], b[3]);
                     }
-                }
-                #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
+                    // epilogue of L3 pointwise 96->384 -> h on the fragments, packed: hf[2 * tile + row half]
+                    unsigned hf[4];
                     #pragma unroll
                     for (int rh = 0; rh < 2; ++rh) {
-                        const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                        if (p >= 64) continue;  // padding rows of the last row tile
-                        const int ly = p / 8, lx = p % 8;
-                        const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                        const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                        const int p = mb * 16 + lane_row + rh * 8;
+                        const int ly = p / TILE_W, lx = p % TILE_W;
+                        const int gh = h0 + ly, gw = w0 + lx;
+                        const bool inside = p < 64 && gh < H && gw < W;  // outside: a row whose outputs are not stored
                         #pragma unroll
-                        for (int ni = 0; ni < 4; ++ni) {
-                            const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                        for (int nj = 0; nj < 2; ++nj) {
+                            const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
                             if (inside) {
                                 const int c = c0 + 0, oc = e0 + c;
-                                float v_t4 = d[mi][ni][rh * 2 + 0];
+                                float v_t4 = d[nj][rh * 2 + 0];
                                 float v_t5 = v_t4 + tm_f32(b1[oc]);
                                 float v_h = tm_gelu(v_t5);
                                 v_h = tm_round_f16(v_h);
@@ -312,49 +313,23 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                             }
                             if (inside) {
                                 const int c = c0 + 1, oc = e0 + c;
-                                float v_t4 = d[mi][ni][rh * 2 + 1];
+                                float v_t4 = d[nj][rh * 2 + 1];
                                 float v_t5 = v_t4 + tm_f32(b1[oc]);
                                 float v_h = tm_gelu(v_t5);
                                 v_h = tm_round_f16(v_h);
                                 v[1] = v_h;
                             }
-                            *reinterpret_cast<__half2*>(&h_s[p * H_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
+                            hf[nj * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
                     }
-                }
-            }
-        }
-        __syncthreads();
-        // y_acc[p, :] += h_s[p, e0 : e0+64] . w2[:, e0 : e0+64]^T on tensor cores   (samples/convnext.tm:19)
-        #pragma unroll
-        for (int i = 0; i < 2; ++i) {
-            const int grp = warp + i * (THREADS / 32);
-            if (grp < 6) {
-                const int mb = grp / 3, nb = grp % 3;
-                const __half* arow[2];
-                #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
-                    // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
-                    // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 63);
-                    arow[mi] = h_s + ((pa / 8 + 0) * H_S_W + pa % 8 + 0) * H_S_STRIDE + (lane >> 4) * 8;
-                }
-                // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-                const __half* brow = w2_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
-                #pragma unroll
-                for (int k0 = 0; k0 < 64; k0 += 16) {
-                    unsigned a[2][4];
+                    // y_acc += the slice . w2[:, e0+sl .. e0+sl+16]^T, two n8 tiles per B load
+                    const __half* brow2 = w2_s + (((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + sl + ((lane >> 3) & 1) * 8;
                     #pragma unroll
-                    for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
-                    #pragma unroll
-                    for (int nj = 0; nj < 2; ++nj) {
+                    for (int nj = 0; nj < 6; ++nj) {
                         unsigned b[4];
-                        tm_ldsm_x4(b, brow + nj * 16 * 72 + k0);
-                        #pragma unroll
-                        for (int mi = 0; mi < 2; ++mi) {
-                            { const int ni = 2 * nj; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
-                            { const int ni = 2 * nj + 1; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
-                        }
+                        tm_ldsm_x4(b, brow2 + nj * 16 * 72);
+                        tm_mma(y_acc[i][0][2 * nj], h_type, hf[0], hf[1], hf[2], hf[3], b[0], b[1]);
+                        tm_mma(y_acc[i][0][2 * nj + 1], h_type, hf[0], hf[1], hf[2], hf[3], b[2], b[3]);
                     }
                 }
             }
@@ -363,22 +338,21 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     }
     // epilogue of L4 pointwise 384->96 -> y on the accumulator fragments -> y_acc   (samples/convnext.tm:19)
     #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 6) continue;
-        const int mb = grp / 3, nb = grp % 3;
+        const int mb = grp / 1, nb = grp % 1;
         #pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
+        for (int mi = 0; mi < 1; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
                 if (p >= 64) continue;  // padding rows of the last row tile
                 const int ly = p / 8, lx = p % 8;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
-                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                for (int ni = 0; ni < 12; ++ni) {
+                    const int c0 = (nb * 12 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     if (inside) {
                         const int c = c0 + 0, oc = 0 + c;
@@ -405,23 +379,22 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     }
     // store y_acc -> y[n, h0 : h0+8, w0 : w0+8, :], masked at the image edge
     #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 6) continue;
-        const int mb = grp / 3, nb = grp % 3;
+        const int mb = grp / 1, nb = grp % 1;
         #pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
+        for (int mi = 0; mi < 1; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
                 if (p >= 64) continue;  // padding rows of the last row tile
                 const int ly = p / 8, lx = p % 8;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 if (!inside) continue;
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
-                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                for (int ni = 0; ni < 12; ++ni) {
+                    const int c0 = (nb * 12 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     {
                         const int c = c0 + 0, oc = 0 + c;

@@ -92,6 +92,16 @@ __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
 }
+// Two f32 values rounded to a 16-bit type and packed into one register, the first in the low half:
+// the layout of an mma A fragment register (the pointer only selects the type).
+__device__ __forceinline__ unsigned tm_pack2(const __half*, float lo, float hi) {
+    const __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
+__device__ __forceinline__ unsigned tm_pack2(const __nv_bfloat16*, float lo, float hi) {
+    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
 // cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through
 // registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait
 // lets its group go, and visible to the other threads after the __syncthreads() that follows.
@@ -113,7 +123,7 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 //   L1 conv2d 7x7 depthwise 96->96 -> a   (samples/convnext.tm:16)
 // At most 64 registers per thread, so that 2 blocks of 512 threads fit an SM's registers.
 extern "C" __global__ void __launch_bounds__(512, 2)
-ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ wd, const float* __restrict__ bd, __half* __restrict__ a, int N, int H, int W) {
+ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ wd, const float* __restrict__ bd, __half* __restrict__ a_g, int N, int H, int W) {
     constexpr int THREADS = 512;
     constexpr int TILE_H = 8, TILE_W = 32;
     constexpr int X_S_W = 38, X_S_PIXELS = 532, X_S_STRIDE = 104;
@@ -189,7 +199,7 @@ ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
                 v_a = tm_round_f16(v_a);
                 v[1] = v_a;
             }
-            *reinterpret_cast<__half2*>(a + ((size_t)(n * H + gh) * W + gw) * 96 + 0 + c0) = __floats2half2_rn(v[0], v[1]);
+            *reinterpret_cast<__half2*>(a_g + ((size_t)(n * H + gh) * W + gw) * 96 + 0 + c0) = __floats2half2_rn(v[0], v[1]);
         }
     }
 }
@@ -200,7 +210,7 @@ ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
 //   L2 layernorm 96 -> n   (samples/convnext.tm:17)
 // At most 64 registers per thread, so that 2 blocks of 512 threads fit an SM's registers.
 extern "C" __global__ void __launch_bounds__(512, 2)
-ConvNeXt_layerwise_L2(const __half* __restrict__ a, const float* __restrict__ g_g, const float* __restrict__ beta, __half* __restrict__ n_g, int N, int H, int W) {
+ConvNeXt_layerwise_L2(const __half* __restrict__ a_g, const float* __restrict__ g_g, const float* __restrict__ beta, __half* __restrict__ n_g, int N, int H, int W) {
     constexpr int THREADS = 512;
     constexpr int TILE_H = 8, TILE_W = 32;
     constexpr int A_S_W = 32, A_S_PIXELS = 256, A_S_STRIDE = 104;
@@ -218,7 +228,7 @@ ConvNeXt_layerwise_L2(const __half* __restrict__ a, const float* __restrict__ g_
         const int gh = h0 - 0 + p / A_S_W, gw = w0 - 0 + p % A_S_W;
         uint4 v = make_uint4(0u, 0u, 0u, 0u);
         if (gh >= 0 && gh < H && gw >= 0 && gw < W)
-            v = *reinterpret_cast<const uint4*>(a + ((size_t)(n * H + gh) * W + gw) * 96 + c);
+            v = *reinterpret_cast<const uint4*>(a_g + ((size_t)(n * H + gh) * W + gw) * 96 + c);
         *reinterpret_cast<uint4*>(a_s + p * A_S_STRIDE + c) = v;
     }
     __syncthreads();

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "eca850ef69eb063d5373f1038618d39c518bb6d03f7d5152fa64d6fad8241666";
+    public static final String SOURCE_SHA256 = "9f3698ddccdf32d31e05f3f13ce296411c4ba4d87e7cb449f139a8e4fee5a6c8";
 
     private final ProgramLauncher launcher;
 

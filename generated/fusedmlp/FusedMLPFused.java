@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "1d21801bd63b47265c5dc2e0296d74e18ea7161fa29d49e2de2cb9d89959c054";
+    public static final String SOURCE_SHA256 = "4a576a2041686237dd6bafc281cf8db673223999d1880953209f57fea5acfb92";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "7a70f35339805ce9902f9baf247e87f621a1982734cf2d242035d9fe1a491edc";
+    public static final String SOURCE_SHA256 = "35baca82d6e16a523461b9cbc638e611e3c64afc4c46c04c0328dbb5aba058e9";
 
     private final ProgramLauncher launcher;
 

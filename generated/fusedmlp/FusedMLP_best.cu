@@ -92,6 +92,16 @@ __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
 }
+// Two f32 values rounded to a 16-bit type and packed into one register, the first in the low half:
+// the layout of an mma A fragment register (the pointer only selects the type).
+__device__ __forceinline__ unsigned tm_pack2(const __half*, float lo, float hi) {
+    const __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
+__device__ __forceinline__ unsigned tm_pack2(const __nv_bfloat16*, float lo, float hi) {
+    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
 // cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through
 // registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait
 // lets its group go, and visible to the other threads after the __syncthreads() that follows.
@@ -108,22 +118,20 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel FusedMLP_best
-//   grid (ceil(W / 28), ceil(H / 8), N),  256 threads (8 warps),  164864 B shared,  ~184 registers per thread (planner estimate)
+//   grid (ceil(W / 28), ceil(H / 7), N),  256 threads (8 warps),  230592 B shared,  ~88 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h   (samples/fusedmlp.tm:11)
 //   L2 pointwise 256->64 -> y   (samples/fusedmlp.tm:12)
-// At most 255 registers per thread, so that 1 block of 256 threads fit an SM's registers.
-extern "C" __global__ void __launch_bounds__(256, 1)
+// At most 128 registers per thread, so that 2 blocks of 256 threads fit an SM's registers.
+extern "C" __global__ void __launch_bounds__(256, 2)
 FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const float* __restrict__ b1, const __half* __restrict__ w2, const float* __restrict__ b2, __half* __restrict__ y, int N, int H, int W) {
     constexpr int THREADS = 256;
-    constexpr int TILE_H = 8, TILE_W = 28;
-    constexpr int X_S_W = 28, X_S_PIXELS = 224, X_S_STRIDE = 72;
-    constexpr int W1_S_W = 28, W1_S_PIXELS = 128, W1_S_STRIDE = 72;
-    constexpr int W1_S_COPY = 9216;  // elements per copy of the double buffer
-    constexpr int W2_S_W = 28, W2_S_PIXELS = 64, W2_S_STRIDE = 136;
-    constexpr int W2_S_COPY = 8704;  // elements per copy of the double buffer
-    constexpr int H_S_W = 28, H_S_PIXELS = 224, H_S_STRIDE = 136;
-    constexpr int Y_ACC_BLOCKS_PER_WARP = 2;  // mma fragments: 14x8 m16n8 tiles in blocks of 2x4
+    constexpr int TILE_H = 7, TILE_W = 28;
+    constexpr int X_S_W = 28, X_S_PIXELS = 196, X_S_STRIDE = 72;
+    constexpr int W1_S_W = 28, W1_S_PIXELS = 256, W1_S_STRIDE = 72;
+    constexpr int W2_S_W = 28, W2_S_PIXELS = 64, W2_S_STRIDE = 264;
+    constexpr int H_S_W = 28, H_S_PIXELS = 196, H_S_STRIDE = 264;
+    constexpr int Y_S_W = 28, Y_S_PIXELS = 196, Y_S_STRIDE = 72;
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -132,235 +140,173 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 8x28 pixels x 64 channels, 32256 B (line 4)
-    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 32256);  // w1: 2 copies of 128x64 (row stride 72), 18432 B each, 36864 B (line 5)
-    __half* w2_s_buf = reinterpret_cast<__half*>(smem + 69120);  // w2: 2 copies of 64x128 (row stride 136), 17408 B each, 34816 B (line 7)
-    __half* h_s = reinterpret_cast<__half*>(smem + 103936);  // h: 8x28 pixels x 128 channels, 60928 B (line 11)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 224 pixels x 64 channels, 64 per thread (line 9)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 7x28 pixels x 64 channels, 28224 B (line 4)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 28224);  // w1: 9x28 pixels x 64 channels, 36864 B (line 5)
+    __half* w2_s = reinterpret_cast<__half*>(smem + 65088);  // w2: 2x28 pixels x 256 channels, 33792 B (line 7)
+    __half* h_s = reinterpret_cast<__half*>(smem + 98880);  // h: 7x28 pixels x 256 channels, 103488 B (line 11)
+    __half* y_s = reinterpret_cast<__half*>(smem + 202368);  // y: 7x28 pixels x 64 channels, 28224 B (line 9)
 
-    // load x[n, h0 : h0+8, w0 : w0+28, :] -> x_s, zero outside the image
-    // (cp.async, 16 B per copy; complete after the wait and barrier below)
+    // load x[n, h0 : h0+7, w0 : w0+28, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 - 0 + p / X_S_W, gw = w0 - 0 + p % X_S_W;
+        uint4 v = make_uint4(0u, 0u, 0u, 0u);
         if (gh >= 0 && gh < H && gw >= 0 && gw < W)
-            tm_cp_async16(x_s + p * X_S_STRIDE + c, x + ((size_t)(n * H + gh) * W + gw) * 64 + c);
-        else  // zero padding: a plain store, visible after the same barrier
-            *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);
+            v = *reinterpret_cast<const uint4*>(x + ((size_t)(n * H + gh) * W + gw) * 64 + c);
+        *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
-    tm_cp_async_commit();
-    // stage w1[0 : 0+128, 0 : 0+64] -> w1_s copy 0 (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 1024; i += THREADS) {
+    // stage w1[0 : 0+256, 0 : 0+64] -> w1_s (rows padded to 72)
+    for (int i = tid; i < 2048; i += THREADS) {
         const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+        *reinterpret_cast<uint4*>(w1_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w1 + (size_t)(0 + row) * 64 + 0 + col);
     }
-    // stage w2[0 : 0+64, 0 : 0+128] -> w2_s copy 0 (rows padded to 136), cp.async 16 B per copy
-    for (int i = tid; i < 1024; i += THREADS) {
-        const int row = i / 16, col = (i % 16) * 8;
-        tm_cp_async16(w2_s_buf + row * 136 + col, w2 + (size_t)(0 + row) * 256 + 0 + col);
+    // stage w2[0 : 0+64, 0 : 0+256] -> w2_s (rows padded to 264)
+    for (int i = tid; i < 2048; i += THREADS) {
+        const int row = i / 32, col = (i % 32) * 8;
+        *reinterpret_cast<uint4*>(w2_s + row * 264 + col) = *reinterpret_cast<const uint4*>(w2 + (size_t)(0 + row) * 256 + 0 + col);
     }
-    tm_cp_async_commit();
-    tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     __syncthreads();
-    // stream E in 2 chunks of 128
-    // w1_s, w2_s double-buffered: chunk e0 is computed from one copy while chunk e0+128 is copied into the other (cp.async)
-    #pragma unroll 1
-    for (int e0 = 0; e0 < 256; e0 += 128) {
-        const int stage = (e0 / 128) & 1;  // the copy that holds chunk e0; chunk e0+128 goes to copy stage ^ 1
-        __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
-        __half* const w2_s = w2_s_buf + stage * W2_S_COPY;
-        // prefetch chunk e0+128 while computing chunk e0: the copy it overwrites was last read
-        // in the previous trip, before the barrier that ended it
-        if (e0 + 128 < 256) {
-            // stage w1[e0+128 : e0+256, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 1024; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 128 + row) * 64 + 0 + col);
-            }
-            // stage w2[0 : 0+64, e0+128 : e0+256] -> w2_s copy stage ^ 1 (rows padded to 136), cp.async 16 B per copy
-            for (int i = tid; i < 1024; i += THREADS) {
-                const int row = i / 16, col = (i % 16) * 8;
-                tm_cp_async16((w2_s_buf + (stage ^ 1) * W2_S_COPY) + row * 136 + col, w2 + (size_t)(0 + row) * 256 + e0 + 128 + col);
-            }
-        }
-        tm_cp_async_commit();
-        tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+128's group may still be in flight
-        __syncthreads();
-        // L1 pointwise 64->256 -> h over 8x28 pixels, channels e0 .. e0+128 -> h_s   (samples/fusedmlp.tm:11)
-        // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
-        {
-            #pragma unroll 1
-            for (int grp = warp; grp < 28; grp += THREADS / 32) {
-                const int mb = grp / 4, nb = grp % 4;
-                float d[2][4][4] = {};
-                const __half* arow[2];
-                #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
-                    // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
-                    // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 223);
-                    arow[mi] = x_s + ((pa / 28 + 0) * X_S_W + pa % 28 + 0) * X_S_STRIDE + (lane >> 4) * 8;
-                }
-                // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-                const __half* brow = w1_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
-                #pragma unroll
-                for (int k0 = 0; k0 < 64; k0 += 16) {
-                    unsigned a[2][4];
-                    #pragma unroll
-                    for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
-                    #pragma unroll
-                    for (int nj = 0; nj < 2; ++nj) {
-                        unsigned b[4];
-                        tm_ldsm_x4(b, brow + nj * 16 * 72 + k0);
-                        #pragma unroll
-                        for (int mi = 0; mi < 2; ++mi) {
-                            { const int ni = 2 * nj; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
-                            { const int ni = 2 * nj + 1; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
-                        }
-                    }
-                }
-                #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
-                    #pragma unroll
-                    for (int rh = 0; rh < 2; ++rh) {
-                        const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                        if (p >= 224) continue;  // padding rows of the last row tile
-                        const int ly = p / 28, lx = p % 28;
-                        const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                        const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
-                        #pragma unroll
-                        for (int ni = 0; ni < 4; ++ni) {
-                            const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
-                            float v[2] = {0.0f, 0.0f};
-                            if (inside) {
-                                const int c = c0 + 0, oc = e0 + c;
-                                float v_t1 = d[mi][ni][rh * 2 + 0];
-                                float v_t2 = v_t1 + tm_f32(b1[oc]);
-                                float v_h = tm_gelu_tanh(v_t2);
-                                v_h = tm_round_f16(v_h);
-                                v[0] = v_h;
-                            }
-                            if (inside) {
-                                const int c = c0 + 1, oc = e0 + c;
-                                float v_t1 = d[mi][ni][rh * 2 + 1];
-                                float v_t2 = v_t1 + tm_f32(b1[oc]);
-                                float v_h = tm_gelu_tanh(v_t2);
-                                v_h = tm_round_f16(v_h);
-                                v[1] = v_h;
-                            }
-                            *reinterpret_cast<__half2*>(&h_s[p * H_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
-                        }
-                    }
-                }
-            }
-        }
-        __syncthreads();
-        // y_acc[p, :] += h_s[p, e0 : e0+128] . w2[:, e0 : e0+128]^T on tensor cores   (samples/fusedmlp.tm:12)
-        #pragma unroll
-        for (int i = 0; i < 2; ++i) {
-            const int grp = warp + i * (THREADS / 32);
-            if (grp < 14) {
-                const int mb = grp / 2, nb = grp % 2;
-                const __half* arow[2];
-                #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
-                    // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
-                    // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 223);
-                    arow[mi] = h_s + ((pa / 28 + 0) * H_S_W + pa % 28 + 0) * H_S_STRIDE + (lane >> 4) * 8;
-                }
-                // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-                const __half* brow = w2_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 136 + ((lane >> 3) & 1) * 8;
-                #pragma unroll 4
-                for (int k0 = 0; k0 < 128; k0 += 16) {
-                    unsigned a[2][4];
-                    #pragma unroll
-                    for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
-                    #pragma unroll
-                    for (int nj = 0; nj < 2; ++nj) {
-                        unsigned b[4];
-                        tm_ldsm_x4(b, brow + nj * 16 * 136 + k0);
-                        #pragma unroll
-                        for (int mi = 0; mi < 2; ++mi) {
-                            { const int ni = 2 * nj; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
-                            { const int ni = 2 * nj + 1; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
-                        }
-                    }
-                }
-            }
-        }
-        __syncthreads();
-    }
-    // epilogue of L2 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/fusedmlp.tm:12)
-    #pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        const int grp = warp + i * (THREADS / 32);
-        if (grp >= 14) continue;
-        const int mb = grp / 2, nb = grp % 2;
-        #pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
+    // L1 pointwise 64->256 -> h over 7x28 pixels -> h_s   (samples/fusedmlp.tm:11)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
+    {
+        #pragma unroll 1
+        for (int grp = warp; grp < 56; grp += THREADS / 32) {
+            const int mb = grp / 8, nb = grp % 8;
+            float d[2][4][4] = {};
+            const __half* arow[2];
             #pragma unroll
-            for (int rh = 0; rh < 2; ++rh) {
-                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 224) continue;  // padding rows of the last row tile
-                const int ly = p / 28, lx = p % 28;
-                const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+            for (int mi = 0; mi < 2; ++mi) {
+                // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
+                // read a real pixel and their results are dropped
+                const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 195);
+                arow[mi] = x_s + ((pa / 28 + 0) * X_S_W + pa % 28 + 0) * X_S_STRIDE + (lane >> 4) * 8;
+            }
+            // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
+            const __half* brow = w1_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
+            #pragma unroll
+            for (int k0 = 0; k0 < 64; k0 += 16) {
+                unsigned a[2][4];
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
-                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
-                    float v[2] = {0.0f, 0.0f};
-                    if (inside) {
-                        const int c = c0 + 0, oc = 0 + c;
-                        float v_t4 = y_acc[i][mi][ni][rh * 2 + 0];
-                        float v_y = v_t4 + tm_f32(b2[oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[0] = v_y;
+                for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
+                #pragma unroll
+                for (int nj = 0; nj < 2; ++nj) {
+                    unsigned b[4];
+                    tm_ldsm_x4(b, brow + nj * 16 * 72 + k0);
+                    #pragma unroll
+                    for (int mi = 0; mi < 2; ++mi) {
+                        { const int ni = 2 * nj; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
+                        { const int ni = 2 * nj + 1; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
                     }
-                    if (inside) {
-                        const int c = c0 + 1, oc = 0 + c;
-                        float v_t4 = y_acc[i][mi][ni][rh * 2 + 1];
-                        float v_y = v_t4 + tm_f32(b2[oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[1] = v_y;
+                }
+            }
+            #pragma unroll
+            for (int mi = 0; mi < 2; ++mi) {
+                #pragma unroll
+                for (int rh = 0; rh < 2; ++rh) {
+                    const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                    if (p >= 196) continue;  // padding rows of the last row tile
+                    const int ly = p / 28, lx = p % 28;
+                    const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+                    const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                    #pragma unroll
+                    for (int ni = 0; ni < 4; ++ni) {
+                        const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                        float v[2] = {0.0f, 0.0f};
+                        if (inside) {
+                            const int c = c0 + 0, oc = 0 + c;
+                            float v_t1 = d[mi][ni][rh * 2 + 0];
+                            float v_t2 = v_t1 + tm_f32(b1[oc]);
+                            float v_h = tm_gelu_tanh(v_t2);
+                            v_h = tm_round_f16(v_h);
+                            v[0] = v_h;
+                        }
+                        if (inside) {
+                            const int c = c0 + 1, oc = 0 + c;
+                            float v_t1 = d[mi][ni][rh * 2 + 1];
+                            float v_t2 = v_t1 + tm_f32(b1[oc]);
+                            float v_h = tm_gelu_tanh(v_t2);
+                            v_h = tm_round_f16(v_h);
+                            v[1] = v_h;
+                        }
+                        *reinterpret_cast<__half2*>(&h_s[p * H_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
                     }
-                    y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }
             }
         }
     }
-    // store y_acc -> y[n, h0 : h0+8, w0 : w0+28, :], masked at the image edge
-    #pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        const int grp = warp + i * (THREADS / 32);
-        if (grp >= 14) continue;
-        const int mb = grp / 2, nb = grp % 2;
-        #pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
+    __syncthreads();
+    // L2 pointwise 256->64 -> y over 7x28 pixels -> y_s   (samples/fusedmlp.tm:12)
+    // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
+    {
+        #pragma unroll 1
+        for (int grp = warp; grp < 14; grp += THREADS / 32) {
+            const int mb = grp / 2, nb = grp % 2;
+            float d[2][4][4] = {};
+            const __half* arow[2];
             #pragma unroll
-            for (int rh = 0; rh < 2; ++rh) {
-                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 224) continue;  // padding rows of the last row tile
-                const int ly = p / 28, lx = p % 28;
-                const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
-                if (!inside) continue;
+            for (int mi = 0; mi < 2; ++mi) {
+                // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
+                // read a real pixel and their results are dropped
+                const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 195);
+                arow[mi] = h_s + ((pa / 28 + 0) * H_S_W + pa % 28 + 0) * H_S_STRIDE + (lane >> 4) * 8;
+            }
+            // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
+            const __half* brow = w2_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 264 + ((lane >> 3) & 1) * 8;
+            #pragma unroll 4
+            for (int k0 = 0; k0 < 256; k0 += 16) {
+                unsigned a[2][4];
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
-                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
-                    float v[2] = {0.0f, 0.0f};
-                    {
-                        const int c = c0 + 0, oc = 0 + c;
-                        v[0] = y_acc[i][mi][ni][rh * 2 + 0];
+                for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
+                #pragma unroll
+                for (int nj = 0; nj < 2; ++nj) {
+                    unsigned b[4];
+                    tm_ldsm_x4(b, brow + nj * 16 * 264 + k0);
+                    #pragma unroll
+                    for (int mi = 0; mi < 2; ++mi) {
+                        { const int ni = 2 * nj; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
+                        { const int ni = 2 * nj + 1; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
                     }
-                    {
-                        const int c = c0 + 1, oc = 0 + c;
-                        v[1] = y_acc[i][mi][ni][rh * 2 + 1];
+                }
+            }
+            #pragma unroll
+            for (int mi = 0; mi < 2; ++mi) {
+                #pragma unroll
+                for (int rh = 0; rh < 2; ++rh) {
+                    const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                    if (p >= 196) continue;  // padding rows of the last row tile
+                    const int ly = p / 28, lx = p % 28;
+                    const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+                    const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                    #pragma unroll
+                    for (int ni = 0; ni < 4; ++ni) {
+                        const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                        float v[2] = {0.0f, 0.0f};
+                        if (inside) {
+                            const int c = c0 + 0, oc = 0 + c;
+                            float v_t4 = d[mi][ni][rh * 2 + 0];
+                            float v_y = v_t4 + tm_f32(b2[oc]);
+                            v_y = tm_round_f16(v_y);
+                            v[0] = v_y;
+                        }
+                        if (inside) {
+                            const int c = c0 + 1, oc = 0 + c;
+                            float v_t4 = d[mi][ni][rh * 2 + 1];
+                            float v_y = v_t4 + tm_f32(b2[oc]);
+                            v_y = tm_round_f16(v_y);
+                            v[1] = v_y;
+                        }
+                        *reinterpret_cast<__half2*>(&y_s[p * Y_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
                     }
-                    *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);
                 }
             }
         }
+    }
+    __syncthreads();
+    // store y_s -> y[n, h0 : h0+7, w0 : w0+28, :], masked at the image edge
+    for (int i = tid; i < 12544; i += THREADS) {
+        const int p = i / 64, c = i % 64;
+        const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;
+        if (gh < H && gw < W) y[((size_t)(n * H + gh) * W + gw) * 64 + c] = tm_from_f32<__half>(tm_f32(y_s[p * Y_S_STRIDE + c]));
     }
 }
 

@@ -92,6 +92,16 @@ __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
 }
+// Two f32 values rounded to a 16-bit type and packed into one register, the first in the low half:
+// the layout of an mma A fragment register (the pointer only selects the type).
+__device__ __forceinline__ unsigned tm_pack2(const __half*, float lo, float hi) {
+    const __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
+__device__ __forceinline__ unsigned tm_pack2(const __nv_bfloat16*, float lo, float hi) {
+    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
 // cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through
 // registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait
 // lets its group go, and visible to the other threads after the __syncthreads() that follows.
@@ -108,7 +118,7 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel FusedMLP_fused
-//   grid (ceil(W / 16), ceil(H / 8), N),  256 threads (8 warps),  73728 B shared,  ~120 registers per thread (planner estimate)
+//   grid (ceil(W / 16), ceil(H / 8), N),  256 threads (8 warps),  55296 B shared,  ~128 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h   (samples/fusedmlp.tm:11)
 //   L2 pointwise 256->64 -> y   (samples/fusedmlp.tm:12)
@@ -122,8 +132,7 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     constexpr int W1_S_COPY = 4608;  // elements per copy of the double buffer
     constexpr int W2_S_W = 16, W2_S_PIXELS = 64, W2_S_STRIDE = 72;
     constexpr int W2_S_COPY = 4608;  // elements per copy of the double buffer
-    constexpr int H_S_W = 16, H_S_PIXELS = 128, H_S_STRIDE = 72;
-    constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 8x8 m16n8 tiles in blocks of 2x4
+    constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 8x8 m16n8 tiles in blocks of 1x8
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -135,8 +144,7 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 8x16 pixels x 64 channels, 18432 B (line 17)
     __half* w1_s_buf = reinterpret_cast<__half*>(smem + 18432);  // w1: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 5)
     __half* w2_s_buf = reinterpret_cast<__half*>(smem + 36864);  // w2: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 7)
-    __half* h_s = reinterpret_cast<__half*>(smem + 55296);  // h: 8x16 pixels x 64 channels, 18432 B (line 19)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 128 pixels x 64 channels, 32 per thread (line 20)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 128 pixels x 64 channels, 32 per thread (line 20)
 
     // load x[n, h0 : h0+8, w0 : w0+16, :] -> x_s, zero outside the image
     // (cp.async, 16 B per copy; complete after the wait and barrier below)
@@ -186,55 +194,48 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         tm_cp_async_commit();
         tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+64's group may still be in flight
         __syncthreads();
-        // L1 pointwise 64->256 -> h over 8x16 pixels, channels e0 .. e0+64 -> h_s   (samples/fusedmlp.tm:11)
-        // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
+        // L1 pointwise 64->256 -> h, channels e0 .. e0+64, kept in registers and fed to L2 pointwise 256->64 -> y   (samples/fusedmlp.tm:11, 12)
+        // y_acc[p, :] += h[p, e0 : e0+64] . w2[:, e0 : e0+64]^T. Each warp owns whole rows of 16 pixels; 16 channels of h at a time:
+        // the producer's two m16n8 C fragments, after its epilogue, are the A fragment of one k16 step
         {
-            #pragma unroll 1
-            for (int grp = warp; grp < 8; grp += THREADS / 32) {
-                const int mb = grp / 2, nb = grp % 2;
-                float d[2][4][4] = {};
-                const __half* arow[2];
+            const __half* const h_type = nullptr;  // selects the f16 mma for h's fragments
+            #pragma unroll
+            for (int i = 0; i < 1; ++i) {
+                const int mb = warp + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15
+                // A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the
+                // tile read a real pixel and their results are dropped
+                const int pa = min(mb * 16 + (lane & 15), 127);
+                const __half* arow = x_s + ((pa / 16 + 0) * X_S_W + pa % 16 + 0) * X_S_STRIDE + (lane >> 4) * 8;
+                unsigned af[4][4];  // A fragments of x, all 64 channels, for every slice
                 #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
-                    // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
-                    // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 127);
-                    arow[mi] = x_s + ((pa / 16 + 0) * X_S_W + pa % 16 + 0) * X_S_STRIDE + (lane >> 4) * 8;
-                }
-                // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-                const __half* brow = w1_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
+                for (int kk = 0; kk < 4; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
                 #pragma unroll
-                for (int k0 = 0; k0 < 64; k0 += 16) {
-                    unsigned a[2][4];
+                for (int sl = 0; sl < 64; sl += 16) {
+                    float d[2][4] = {};  // h[16 pixels, e0+sl .. e0+sl+16] before the epilogue: two m16n8 tiles
+                    // B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15
+                    const __half* brow = w1_s + (sl + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
                     #pragma unroll
-                    for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
-                    #pragma unroll
-                    for (int nj = 0; nj < 2; ++nj) {
+                    for (int kk = 0; kk < 4; ++kk) {
                         unsigned b[4];
-                        tm_ldsm_x4(b, brow + nj * 16 * 72 + k0);
-                        #pragma unroll
-                        for (int mi = 0; mi < 2; ++mi) {
-                            { const int ni = 2 * nj; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
-                            { const int ni = 2 * nj + 1; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
-                        }
+                        tm_ldsm_x4(b, brow + kk * 16);
+                        tm_mma(d[0], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[0], b[1]);
+                        tm_mma(d[1], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[2], b[3]);
                     }
-                }
-                #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
+                    // epilogue of L1 pointwise 64->256 -> h on the fragments, packed: hf[2 * tile + row half]
+                    unsigned hf[4];
                     #pragma unroll
                     for (int rh = 0; rh < 2; ++rh) {
-                        const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                        if (p >= 128) continue;  // padding rows of the last row tile
-                        const int ly = p / 16, lx = p % 16;
-                        const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                        const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                        const int p = mb * 16 + lane_row + rh * 8;
+                        const int ly = p / TILE_W, lx = p % TILE_W;
+                        const int gh = h0 + ly, gw = w0 + lx;
+                        const bool inside = p < 128 && gh < H && gw < W;  // outside: a row whose outputs are not stored
                         #pragma unroll
-                        for (int ni = 0; ni < 4; ++ni) {
-                            const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                        for (int nj = 0; nj < 2; ++nj) {
+                            const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
                             if (inside) {
                                 const int c = c0 + 0, oc = e0 + c;
-                                float v_t1 = d[mi][ni][rh * 2 + 0];
+                                float v_t1 = d[nj][rh * 2 + 0];
                                 float v_t2 = v_t1 + tm_f32(b1[oc]);
                                 float v_h = tm_gelu_tanh(v_t2);
                                 v_h = tm_round_f16(v_h);
@@ -242,47 +243,23 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                             }
                             if (inside) {
                                 const int c = c0 + 1, oc = e0 + c;
-                                float v_t1 = d[mi][ni][rh * 2 + 1];
+                                float v_t1 = d[nj][rh * 2 + 1];
                                 float v_t2 = v_t1 + tm_f32(b1[oc]);
                                 float v_h = tm_gelu_tanh(v_t2);
                                 v_h = tm_round_f16(v_h);
                                 v[1] = v_h;
                             }
-                            *reinterpret_cast<__half2*>(&h_s[p * H_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
+                            hf[nj * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
                     }
-                }
-            }
-        }
-        __syncthreads();
-        // y_acc[p, :] += h_s[p, e0 : e0+64] . w2[:, e0 : e0+64]^T on tensor cores   (samples/fusedmlp.tm:12)
-        #pragma unroll
-        for (int i = 0; i < 1; ++i) {
-            const int grp = warp + i * (THREADS / 32);
-            const int mb = grp / 2, nb = grp % 2;
-            const __half* arow[2];
-            #pragma unroll
-            for (int mi = 0; mi < 2; ++mi) {
-                // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
-                // read a real pixel and their results are dropped
-                const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 127);
-                arow[mi] = h_s + ((pa / 16 + 0) * H_S_W + pa % 16 + 0) * H_S_STRIDE + (lane >> 4) * 8;
-            }
-            // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-            const __half* brow = w2_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
-            #pragma unroll
-            for (int k0 = 0; k0 < 64; k0 += 16) {
-                unsigned a[2][4];
-                #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
-                #pragma unroll
-                for (int nj = 0; nj < 2; ++nj) {
-                    unsigned b[4];
-                    tm_ldsm_x4(b, brow + nj * 16 * 72 + k0);
+                    // y_acc += the slice . w2[:, e0+sl .. e0+sl+16]^T, two n8 tiles per B load
+                    const __half* brow2 = w2_s + (((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + sl + ((lane >> 3) & 1) * 8;
                     #pragma unroll
-                    for (int mi = 0; mi < 2; ++mi) {
-                        { const int ni = 2 * nj; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
-                        { const int ni = 2 * nj + 1; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
+                    for (int nj = 0; nj < 4; ++nj) {
+                        unsigned b[4];
+                        tm_ldsm_x4(b, brow2 + nj * 16 * 72);
+                        tm_mma(y_acc[i][0][2 * nj], h_type, hf[0], hf[1], hf[2], hf[3], b[0], b[1]);
+                        tm_mma(y_acc[i][0][2 * nj + 1], h_type, hf[0], hf[1], hf[2], hf[3], b[2], b[3]);
                     }
                 }
             }
@@ -293,19 +270,19 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     #pragma unroll
     for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        const int mb = grp / 2, nb = grp % 2;
+        const int mb = grp / 1, nb = grp % 1;
         #pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
+        for (int mi = 0; mi < 1; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
                 if (p >= 128) continue;  // padding rows of the last row tile
                 const int ly = p / 16, lx = p % 16;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
-                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                for (int ni = 0; ni < 8; ++ni) {
+                    const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     if (inside) {
                         const int c = c0 + 0, oc = 0 + c;
@@ -330,20 +307,20 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     #pragma unroll
     for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        const int mb = grp / 2, nb = grp % 2;
+        const int mb = grp / 1, nb = grp % 1;
         #pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
+        for (int mi = 0; mi < 1; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
                 if (p >= 128) continue;  // padding rows of the last row tile
                 const int ly = p / 16, lx = p % 16;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 if (!inside) continue;
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
-                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                for (int ni = 0; ni < 8; ++ni) {
+                    const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     {
                         const int c = c0 + 0, oc = 0 + c;

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "5041cfb5b23554c3a592bd489bfd210f9e57611f9132d7d7124a3a7b422c8716";
+    public static final String SOURCE_SHA256 = "9d3c993affaf08742de5fc59f3c2c06b0a1478a3386fb1c4f962891e54922239";
 
     private final ProgramLauncher launcher;
 

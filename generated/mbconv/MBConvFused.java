@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "653396b0276387a5447115c97032cbfcba1b55c5e656f6f87d94900f6dfea0e1";
+    public static final String SOURCE_SHA256 = "54554ce90565795024b6d9c02cff0819c2b47b24a6fee18c13d344260819fcb9";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "808bdc9ebbed12659ecdbb6baa949377523934038a7861d39682f0a7cef8dae0";
+    public static final String SOURCE_SHA256 = "6dffffdf58ec7472146c8d78223d5db5e4cf8ab5c48736107f6acf14bbd5a5ee";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "f5da3971e9ffd3bf2259d61284f8d7dcd97a68bcbac6ea2985f0b32efb7237e6";
+    public static final String SOURCE_SHA256 = "237dc8b27cf19e607d79185e30c54d17f6b11fa05dcfa6dde0d89933b2b64ed5";
 
     private final ProgramLauncher launcher;
 

@@ -92,6 +92,16 @@ __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
 template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {
     return *reinterpret_cast<const unsigned*>(p);
 }
+// Two f32 values rounded to a 16-bit type and packed into one register, the first in the low half:
+// the layout of an mma A fragment register (the pointer only selects the type).
+__device__ __forceinline__ unsigned tm_pack2(const __half*, float lo, float hi) {
+    const __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
+__device__ __forceinline__ unsigned tm_pack2(const __nv_bfloat16*, float lo, float hi) {
+    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
 // cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through
 // registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait
 // lets its group go, and visible to the other threads after the __syncthreads() that follows.
@@ -108,23 +118,22 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel MBConv_best
-//   grid (ceil(W / 14), ceil(H / 14), N),  256 threads (8 warps),  214080 B shared,  ~184 registers per thread (planner estimate)
+//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  95872 B shared,  ~136 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h1   (samples/mbconv.tm:15)
 //   L2 conv2d 3x3 gw8 256->256 -> h2   (samples/mbconv.tm:16)
 //   L3 pointwise 256->64 -> y   (samples/mbconv.tm:17)
-// At most 255 registers per thread, so that 1 block of 256 threads fit an SM's registers.
-extern "C" __global__ void __launch_bounds__(256, 1)
+// At most 168 registers per thread, so that 3 blocks of 128 threads fit an SM's registers.
+extern "C" __global__ void __launch_bounds__(128, 3)
 MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const float* __restrict__ b1, const __half* __restrict__ wd, const float* __restrict__ bd, const __half* __restrict__ w3, const float* __restrict__ b3, __half* __restrict__ y, int N, int H, int W) {
-    constexpr int THREADS = 256;
-    constexpr int TILE_H = 14, TILE_W = 14;
-    constexpr int X_S_W = 16, X_S_PIXELS = 256, X_S_STRIDE = 72;
-    constexpr int W1_S_W = 14, W1_S_PIXELS = 128, W1_S_STRIDE = 72;
-    constexpr int WD_S_W = 14, WD_S_PIXELS = 128, WD_S_STRIDE = 72;
-    constexpr int W3_S_W = 14, W3_S_PIXELS = 64, W3_S_STRIDE = 136;
-    constexpr int H1_S_W = 16, H1_S_PIXELS = 256, H1_S_STRIDE = 136;
-    constexpr int H2_S_W = 14, H2_S_PIXELS = 196, H2_S_STRIDE = 136;
-    constexpr int Y_ACC_BLOCKS_PER_WARP = 2;  // mma fragments: 13x8 m16n8 tiles in blocks of 2x4
+    constexpr int THREADS = 128;
+    constexpr int TILE_H = 8, TILE_W = 8;
+    constexpr int X_S_W = 10, X_S_PIXELS = 100, X_S_STRIDE = 72;
+    constexpr int W1_S_W = 8, W1_S_PIXELS = 128, W1_S_STRIDE = 72;
+    constexpr int WD_S_W = 8, WD_S_PIXELS = 128, WD_S_STRIDE = 72;
+    constexpr int W3_S_W = 8, W3_S_PIXELS = 64, W3_S_STRIDE = 136;
+    constexpr int H1_S_W = 10, H1_S_PIXELS = 100, H1_S_STRIDE = 136;
+    constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x8 m16n8 tiles in blocks of 1x8
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -133,15 +142,14 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 16x16 pixels (halo 1) x 64 channels, 36864 B (line 6)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 36864);  // w1: 9x14 pixels x 64 channels, 18432 B (line 7)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 55296);  // wd: 9x14 pixels x 72 channels, 18432 B (line 9)
-    __half* w3_s = reinterpret_cast<__half*>(smem + 73728);  // w3: 4x14 pixels x 128 channels, 17408 B (line 11)
-    __half* h1_s = reinterpret_cast<__half*>(smem + 91136);  // h1: 16x16 pixels (halo 1) x 128 channels, 69632 B (line 15)
-    __half* h2_s = reinterpret_cast<__half*>(smem + 160768);  // h2: 14x14 pixels x 128 channels, 53312 B (line 16)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 196 pixels x 64 channels, 64 per thread (line 13)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 10x10 pixels (halo 1) x 64 channels, 14400 B (line 6)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 14400);  // w1: 16x8 pixels x 64 channels, 18432 B (line 7)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 32832);  // wd: 16x8 pixels x 72 channels, 18432 B (line 9)
+    __half* w3_s = reinterpret_cast<__half*>(smem + 51264);  // w3: 8x8 pixels x 128 channels, 17408 B (line 11)
+    __half* h1_s = reinterpret_cast<__half*>(smem + 68672);  // h1: 10x10 pixels (halo 1) x 128 channels, 27200 B (line 15)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 64 pixels x 64 channels, 32 per thread (line 13)
 
-    // load x[n, h0-1 : h0+15, w0-1 : w0+15, :] -> x_s, zero outside the image
+    // load x[n, h0-1 : h0+9, w0-1 : w0+9, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 - 1 + p / X_S_W, gw = w0 - 1 + p % X_S_W;
@@ -152,7 +160,7 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
     }
     __syncthreads();
     // stream E in 2 chunks of 128
-    // single-buffered: double-buffering the weight slices would need 268352 B of shared memory per block, over the 232448 B of sm_90
+    // single-buffered: double-buffering the weight slices (150144 B of shared memory per block) would leave room for 1 block per SM instead of 2 on sm_90
     #pragma unroll 1
     for (int e0 = 0; e0 < 256; e0 += 128) {
         // stage w1[e0 : e0+128, 0 : 0+64] -> w1_s (rows padded to 72)
@@ -171,11 +179,11 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
             *reinterpret_cast<uint4*>(w3_s + row * 136 + col) = *reinterpret_cast<const uint4*>(w3 + (size_t)(0 + row) * 256 + e0 + col);
         }
         __syncthreads();
-        // L1 pointwise 64->256 -> h1 over 16x16 pixels, channels e0 .. e0+128 -> h1_s   (samples/mbconv.tm:15)
+        // L1 pointwise 64->256 -> h1 over 10x10 pixels, channels e0 .. e0+128 -> h1_s   (samples/mbconv.tm:15)
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             #pragma unroll 1
-            for (int grp = warp; grp < 32; grp += THREADS / 32) {
+            for (int grp = warp; grp < 16; grp += THREADS / 32) {
                 const int mb = grp / 4, nb = grp % 4;
                 float d[2][4][4] = {};
                 const __half* arow[2];
@@ -183,8 +191,8 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                 for (int mi = 0; mi < 2; ++mi) {
                     // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                     // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 255);
-                    arow[mi] = x_s + ((pa / 16 + 0) * X_S_W + pa % 16 + 0) * X_S_STRIDE + (lane >> 4) * 8;
+                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 99);
+                    arow[mi] = x_s + ((pa / 10 + 0) * X_S_W + pa % 10 + 0) * X_S_STRIDE + (lane >> 4) * 8;
                 }
                 // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
                 const __half* brow = w1_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
@@ -209,8 +217,8 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                     #pragma unroll
                     for (int rh = 0; rh < 2; ++rh) {
                         const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                        if (p >= 256) continue;  // padding rows of the last row tile
-                        const int ly = p / 16, lx = p % 16;
+                        if (p >= 100) continue;  // padding rows of the last row tile
+                        const int ly = p / 10, lx = p % 10;
                         const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
                         const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                         #pragma unroll
@@ -240,78 +248,75 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
             }
         }
         __syncthreads();
-        // L2 conv2d 3x3 gw8 256->256 -> h2 over 14x14 pixels, channels e0 .. e0+128 -> h2_s   (samples/mbconv.tm:16)
-        // on tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap
+        // L2 conv2d 3x3 gw8 256->256 -> h2, channels e0 .. e0+128, kept in registers and fed to L3 pointwise 256->64 -> y   (samples/mbconv.tm:16, 17)
+        // y_acc[p, :] += h2[p, e0 : e0+128] . w3[:, e0 : e0+128]^T. Each warp owns whole rows of 16 pixels; 16 channels of h2 at a time:
+        // the producer's two m16n8 C fragments, after its epilogue, are the A fragment of one k16 step
         {
-            #pragma unroll 1
-            for (int item = warp; item < 208; item += THREADS / 32) {
-                const int mt = item / 16, grp = item % 16;  // row tile, group of 8 channels
-                // ldmatrix x2: lanes 0-15 give the rows of the 16 pixels (lanes 16-31 repeat them, unused)
-                const int pa = min(mt * 16 + (lane & 15), 195);
-                const int ya = pa / 14 + 0, xa = pa % 14 + 0;
-                const __half* arow = h1_s + (ya * H1_S_W + xa) * H1_S_STRIDE + grp * 8;
-                const __half* brow = wd_s + (grp * 8 + (lane & 7)) * 72;  // lanes 0-7: the 8 output channels
-                float d[4] = {};
+            const __half* const h_type = nullptr;  // selects the f16 mma for h2's fragments
+            #pragma unroll
+            for (int i = 0; i < 1; ++i) {
+                const int mb = warp + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15
+                // A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the
+                // tile read a real pixel and their results are dropped
+                const int pa = min(mb * 16 + (lane & 15), 63);
+                const int ya = pa / TILE_W + 0, xa = pa % TILE_W + 0;
+                const __half* arow = h1_s + (ya * H1_S_W + xa) * H1_S_STRIDE;  // channel 0 of the chunk at the pixel's top-left tap
                 #pragma unroll
-                for (int ky = 0; ky < 3; ++ky) {
-                    #pragma unroll
-                    for (int kx = 0; kx < 3; ++kx) {
-                        unsigned a[2];
-                        tm_ldsm_x2(a, arow + (ky * H1_S_W + kx) * H1_S_STRIDE);
-                        tm_mma_k8(d, arow, a[0], a[1], tm_ldsm_x1(brow + (ky * 3 + kx) * 8));
-                    }
-                }
-                #pragma unroll
-                for (int r = 0; r < 4; ++r) {
-                    const int p = mt * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);
-                    if (p < 196) {
-                        const int ly = p / 14, lx = p % 14;
-                        const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                        const int oc = e0 + c;
-                        float v = 0.0f;
-                        if (gh >= 0 && gh < H && gw >= 0 && gw < W) {
-                            float v_t4 = d[r];
-                            float v_t5 = v_t4 + tm_f32(bd[oc]);
-                            float v_h2 = tm_silu(v_t5);
-                            v_h2 = tm_round_f16(v_h2);
-                            v = v_h2;
-                        }
-                        h2_s[p * H2_S_STRIDE + c] = tm_from_f32<__half>(v);
-                    }
-                }
-            }
-        }
-        __syncthreads();
-        // y_acc[p, :] += h2_s[p, e0 : e0+128] . w3[:, e0 : e0+128]^T on tensor cores   (samples/mbconv.tm:17)
-        #pragma unroll
-        for (int i = 0; i < 2; ++i) {
-            const int grp = warp + i * (THREADS / 32);
-            if (grp < 14) {
-                const int mb = grp / 2, nb = grp % 2;
-                const __half* arow[2];
-                #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
-                    // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
-                    // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 195);
-                    arow[mi] = h2_s + ((pa / 14 + 0) * H2_S_W + pa % 14 + 0) * H2_S_STRIDE + (lane >> 4) * 8;
-                }
-                // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-                const __half* brow = w3_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 136 + ((lane >> 3) & 1) * 8;
-                #pragma unroll 4
-                for (int k0 = 0; k0 < 128; k0 += 16) {
-                    unsigned a[2][4];
-                    #pragma unroll
-                    for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
+                for (int sl = 0; sl < 128; sl += 16) {
+                    float d[2][4] = {};  // h2[16 pixels, e0+sl .. e0+sl+16] before the epilogue: two m16n8 tiles
+                    // per group of 8 channels (two per slice), one m16n8k8 per tap; B rows: lanes 0-7, the group's outputs
                     #pragma unroll
                     for (int nj = 0; nj < 2; ++nj) {
-                        unsigned b[4];
-                        tm_ldsm_x4(b, brow + nj * 16 * 136 + k0);
+                        const __half* brow = wd_s + (sl + nj * 8 + (lane & 7)) * 72;
                         #pragma unroll
-                        for (int mi = 0; mi < 2; ++mi) {
-                            { const int ni = 2 * nj; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
-                            { const int ni = 2 * nj + 1; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
+                        for (int ky = 0; ky < 3; ++ky) {
+                            #pragma unroll
+                            for (int kx = 0; kx < 3; ++kx) {
+                                unsigned a[2];
+                                tm_ldsm_x2(a, arow + (ky * H1_S_W + kx) * H1_S_STRIDE + sl + nj * 8);
+                                tm_mma_k8(d[nj], arow, a[0], a[1], tm_ldsm_x1(brow + (ky * 3 + kx) * 8));
+                            }
                         }
+                    }
+                    // epilogue of L2 conv2d 3x3 gw8 256->256 -> h2 on the fragments, packed: hf[2 * tile + row half]
+                    unsigned hf[4];
+                    #pragma unroll
+                    for (int rh = 0; rh < 2; ++rh) {
+                        const int p = mb * 16 + lane_row + rh * 8;
+                        const int ly = p / TILE_W, lx = p % TILE_W;
+                        const int gh = h0 + ly, gw = w0 + lx;
+                        const bool inside = p < 64 && gh < H && gw < W;  // outside: a row whose outputs are not stored
+                        #pragma unroll
+                        for (int nj = 0; nj < 2; ++nj) {
+                            const int c0 = sl + nj * 8 + 2 * lane_col;
+                            float v[2] = {0.0f, 0.0f};
+                            if (inside) {
+                                const int c = c0 + 0, oc = e0 + c;
+                                float v_t4 = d[nj][rh * 2 + 0];
+                                float v_t5 = v_t4 + tm_f32(bd[oc]);
+                                float v_h2 = tm_silu(v_t5);
+                                v_h2 = tm_round_f16(v_h2);
+                                v[0] = v_h2;
+                            }
+                            if (inside) {
+                                const int c = c0 + 1, oc = e0 + c;
+                                float v_t4 = d[nj][rh * 2 + 1];
+                                float v_t5 = v_t4 + tm_f32(bd[oc]);
+                                float v_h2 = tm_silu(v_t5);
+                                v_h2 = tm_round_f16(v_h2);
+                                v[1] = v_h2;
+                            }
+                            hf[nj * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
+                        }
+                    }
+                    // y_acc += the slice . w3[:, e0+sl .. e0+sl+16]^T, two n8 tiles per B load
+                    const __half* brow2 = w3_s + (((lane >> 4) & 1) * 8 + (lane & 7)) * 136 + sl + ((lane >> 3) & 1) * 8;
+                    #pragma unroll
+                    for (int nj = 0; nj < 4; ++nj) {
+                        unsigned b[4];
+                        tm_ldsm_x4(b, brow2 + nj * 16 * 136);
+                        tm_mma(y_acc[i][0][2 * nj], h_type, hf[0], hf[1], hf[2], hf[3], b[0], b[1]);
+                        tm_mma(y_acc[i][0][2 * nj + 1], h_type, hf[0], hf[1], hf[2], hf[3], b[2], b[3]);
                     }
                 }
             }
@@ -320,22 +325,21 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
     }
     // epilogue of L3 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/mbconv.tm:17)
     #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 14) continue;
-        const int mb = grp / 2, nb = grp % 2;
+        const int mb = grp / 1, nb = grp % 1;
         #pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
+        for (int mi = 0; mi < 1; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 196) continue;  // padding rows of the last row tile
-                const int ly = p / 14, lx = p % 14;
+                const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
+                if (p >= 64) continue;  // padding rows of the last row tile
+                const int ly = p / 8, lx = p % 8;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
-                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                for (int ni = 0; ni < 8; ++ni) {
+                    const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     if (inside) {
                         const int c = c0 + 0, oc = 0 + c;
@@ -358,25 +362,24 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
             }
         }
     }
-    // store y_acc -> y[n, h0 : h0+14, w0 : w0+14, :], masked at the image edge
+    // store y_acc -> y[n, h0 : h0+8, w0 : w0+8, :], masked at the image edge
     #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 14) continue;
-        const int mb = grp / 2, nb = grp % 2;
+        const int mb = grp / 1, nb = grp % 1;
         #pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
+        for (int mi = 0; mi < 1; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 196) continue;  // padding rows of the last row tile
-                const int ly = p / 14, lx = p % 14;
+                const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
+                if (p >= 64) continue;  // padding rows of the last row tile
+                const int ly = p / 8, lx = p % 8;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 if (!inside) continue;
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
-                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                for (int ni = 0; ni < 8; ++ni) {
+                    const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     {
                         const int c = c0 + 0, oc = 0 + c;

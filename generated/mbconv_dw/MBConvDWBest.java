@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "86bf311fa899001a8937ce724162903def8f3ce3f34af5cba9b124c37e828d79";
+    public static final String SOURCE_SHA256 = "16025c10a5cd2a61ad9049884968ac33ea01a68ad0f323d0b62b509e990df159";
 
     private final ProgramLauncher launcher;
 

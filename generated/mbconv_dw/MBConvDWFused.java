@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "edd360ad7ed56d3cda56ad0b9bb1da7db9e0b4654f4b6a9be14de2195c4134f2";
+    public static final String SOURCE_SHA256 = "c4854efed58d2dce53fdcbdfee0c8d3a689f0aac4ad7f9abf223e2705e6177eb";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "37aa04e7208ff33cf39e021c6e56bd2627d6eebf2bea3baf0fbb15c7fa711b7e";
+    public static final String SOURCE_SHA256 = "374a15d355139b1b4e85f729324b80aa5bc1da5a0bf91a1dc0fa8c43597afd45";
 
     private final ProgramLauncher launcher;
 

@@ -29,7 +29,7 @@ final class KernelWriter {
     private static final Set<String> RESERVED = Set.copyOf(List.of("n", "h0", "w0", "tid", "i", "j", "p", "c", "oc", "ly", "lx",
             "gh", "gw", "e0", "N", "H", "W", "lane", "warp", "acc", "v", "s", "q", "d", "mean", "rstd", "inside",
             "smem", "src", "wp", "ky", "kx", "ic", "g", "e", "lane_row", "lane_col", "grp", "mt", "nb", "ni", "r",
-            "k0", "a0", "a1", "a2", "a3", "a0p", "a1p", "p0", "p1", "wrow", "wv", "pw", "item", "y0", "x0", "y1", "x1",
+            "k0", "a", "mb", "af", "hf", "kk", "sl", "h_type", "brow2", "a0", "a1", "a2", "a3", "a0p", "a1p", "p0", "p1", "wrow", "wv", "pw", "item", "y0", "x0", "y1", "x1",
             "cin", "wg", "icr", "arow", "brow", "pa", "ya", "xa", "mi", "nj", "b", "row", "col", "wb0", "wb1", "rh", "c0", "tap", "cp", "seg", "x0", "xs", "in", "stage", "wv", "ly_c", "lx_c", "gh_c", "gw_c", "oc_c", "int", "float", "double", "char", "auto", "for", "if",
             "do", "while", "return", "const", "register", "static", "void", "switch", "case", "default", "new",
             "delete", "this", "class", "struct", "union", "template", "typename", "using", "namespace", "bool",
@@ -62,6 +62,9 @@ final class KernelWriter {
         for (Instr i : body) {
             if (i instanceof Instr.Accumulate a && a.math() == Instr.MathPath.TENSOR_CORE) {
                 fragments.put(a.acc().name(), MmaTiling.of(k.tilePixels(), a.layer().out().channels(), k.warps()));
+            } else if (i instanceof Instr.Chain ch) {
+                fragments.put(ch.consumer().acc().name(), MmaTiling.rows(k.tilePixels(),
+                        ch.consumer().layer().out().channels(), k.warps()));
             } else if (i instanceof Instr.Loop l) {
                 scanFragments(l.body());
             }
@@ -191,6 +194,7 @@ final class KernelWriter {
             case Instr.LoadWeight lw -> loadWeight(lw);
             case Instr.Compute c -> compute(c);
             case Instr.Accumulate a -> accumulate(a);
+            case Instr.Chain ch -> chain(ch);
             case Instr.Finish f -> finish(f);
             case Instr.Store s -> store(s);
             case Instr.Loop l -> loop(l);
@@ -280,7 +284,8 @@ final class KernelWriter {
         for (Instr i : body) {
             if (i instanceof Instr.AsyncWait) waited = true;
             else if (i instanceof Instr.Barrier && waited) synced = true;
-            else if ((i instanceof Instr.Compute || i instanceof Instr.Accumulate || i instanceof Instr.Finish) && !synced) {
+            else if ((i instanceof Instr.Compute || i instanceof Instr.Accumulate || i instanceof Instr.Chain
+                    || i instanceof Instr.Finish) && !synced) {
                 throw new IllegalStateException(k.name() + ": a double-buffered loop computes before wait and barrier");
             } else if (isPrefetch(i) && waited) {
                 throw new IllegalStateException(k.name() + ": prefetch after the wait of its trip");
@@ -787,6 +792,7 @@ final class KernelWriter {
             boolean tc = switch (i) {
                 case Instr.Compute c -> c.math() == Instr.MathPath.TENSOR_CORE;
                 case Instr.Accumulate a -> a.math() == Instr.MathPath.TENSOR_CORE;
+                case Instr.Chain ch -> true;
                 case Instr.Loop l -> usesMma(l.body());
                 default -> false;
             };
@@ -1215,6 +1221,154 @@ final class KernelWriter {
         mmaKLoop(a.input(), pw, acc.name() + "[i][mi][ni]", a.reduce().count(), "nb * " + f.wn() * 8, "0", "e0", f,
                 k.tileW(), 0);
         if (guard) w.close();
+        w.close();
+    }
+
+    /**
+     * A producer whose chunk stays in registers and the accumulation that reads it (see Instr.Chain). Per warp and
+     * 16-pixel row tile, per slice of 16 channels of the chunk: the producer's two m16n8 C fragments get its
+     * epilogue, are packed to 16 bits, and are the A fragment of one m16n8k16 step of the projection. The C layout
+     * (rows lane_row and lane_row + 8, channels 2 * lane_col and + 1 of each n8 tile) is exactly the A layout
+     * (the same rows, k 2 * lane_col and + 1 in registers 0 and 1, k + 8 in registers 2 and 3).
+     */
+    private void chain(Instr.Chain ch) {
+        Instr.Compute prod = ch.producer();
+        Instr.Accumulate acc = ch.consumer();
+        Layer pl = prod.layer();
+        Op.Pointwise proj = (Op.Pointwise) acc.layer().main();
+        MmaTiling f = fragments.get(acc.acc().name());
+        int chunk = prod.out().count();
+        Region rg = new Region(0, k.tileW(), k.tilePixels(), chunk, true);
+        Buffer projW = stagedWeight(proj.weight().name());
+        Buffer prodW = stagedWeight(switch (pl.main()) {
+            case Op.Pointwise pw -> pw.weight().name();
+            case Op.Conv2d cv -> cv.weight().name();
+            default -> throw new IllegalStateException("chain producer " + pl.describe());
+        });
+        if (projW == null || prodW == null) throw new IllegalStateException(k.name() + ": a chain reads staged weights only");
+        String ht = CudaEmitter.ctype(prod.dst().dtype());
+        String h = pl.out().name();
+        w.comment(pl.describe() + ", channels e0 .. e0+" + chunk + ", kept in registers and fed to "
+                + acc.layer().describe() + "   (" + sourceName + ":" + pl.span().line() + ", " + acc.layer().span().line()
+                + ")\n" + acc.acc().name() + "[p, :] += " + h + "[p, e0 : e0+" + chunk + "] . " + cname(proj.weight().name())
+                + "[:, e0 : e0+" + chunk + "]^T. Each warp owns whole rows of 16 pixels; 16 channels of " + h
+                + " at a time:\nthe producer's two m16n8 C fragments, after its epilogue, are the A fragment of one k16 step");
+        w.open("");
+        w.line("const " + ht + "* const h_type = nullptr;  // selects the " + prod.dst().dtype().keyword + " mma for "
+                + h + "'s fragments");
+        w.line("#pragma unroll");
+        w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
+        w.line("const int mb = warp + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15");
+        if (f.mt() % k.warps() != 0) w.line("if (mb >= " + f.mt() + ") continue;");
+        w.line("// A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the");
+        w.line("// tile read a real pixel and their results are dropped");
+        w.line("const int pa = min(mb * 16 + (lane & 15), " + (k.tilePixels() - 1) + ");");
+        int hoisted = 0;
+        switch (pl.main()) {
+            case Op.Pointwise pw -> {
+                Buffer src = sourceBuffer(pw.in(), prod.sources(), "pointwise");
+                String t = CudaEmitter.ctype(src.dtype());
+                w.line("const " + t + "* arow = " + rowAddress(src, "pa", k.tileW(), 0) + " + (lane >> 4) * 8;");
+                int kSteps = pw.in().channels() / 16;
+                if (pw.in().channels() <= Instr.Chain.HOISTED_INPUT_CHANNELS) {
+                    hoisted = kSteps;
+                    w.line("unsigned af[" + kSteps + "][4];  // A fragments of " + pw.in().name() + ", all " + pw.in().channels()
+                            + " channels, for every slice");
+                    w.line("#pragma unroll");
+                    w.line("for (int kk = 0; kk < " + kSteps + "; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);");
+                }
+            }
+            case Op.Conv2d cv -> {
+                Buffer src = sourceBuffer(cv.in(), prod.sources(), "conv2d");
+                String t = CudaEmitter.ctype(src.dtype());
+                int off = src.halo() - cv.pad();
+                if (off < 0) throw new IllegalStateException("halo of " + src.name() + " too small for the conv");
+                boolean chunked = src.channels() < cv.in().channels();
+                String u = upper(src);
+                w.line("const int ya = pa / TILE_W + " + off + ", xa = pa % TILE_W + " + off + ";");
+                w.line("const " + t + "* arow = " + src.name() + " + (ya * " + u + "_W + xa) * " + u + "_STRIDE"
+                        + (chunked ? "" : " + e0") + ";  // channel 0 of the chunk at the pixel's top-left tap");
+            }
+            default -> throw new IllegalStateException("chain producer " + pl.describe());
+        }
+        w.line("#pragma unroll");
+        w.open("for (int sl = 0; sl < " + chunk + "; sl += 16)");
+        w.line("float d[2][4] = {};  // " + h + "[16 pixels, e0+sl .. e0+sl+16] before the epilogue: two m16n8 tiles");
+        switch (pl.main()) {
+            case Op.Pointwise pw -> {
+                int kSteps = pw.in().channels() / 16;
+                w.line("// B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15");
+                w.line("const " + CudaEmitter.ctype(prodW.dtype()) + "* brow = " + prodW.name() + " + (sl + ((lane >> 4) & 1) * 8"
+                        + " + (lane & 7)) * " + prodW.rowStride() + " + ((lane >> 3) & 1) * 8;");
+                w.line("#pragma unroll");
+                w.open("for (int kk = 0; kk < " + kSteps + "; ++kk)");
+                String a = "af[kk]";
+                if (hoisted == 0) {
+                    w.line("unsigned a[4];");
+                    w.line("tm_ldsm_x4(a, arow + kk * 16);");
+                    a = "a";
+                }
+                w.line("unsigned b[4];");
+                w.line("tm_ldsm_x4(b, brow + kk * 16);");
+                w.line("tm_mma(d[0], arow, " + a + "[0], " + a + "[1], " + a + "[2], " + a + "[3], b[0], b[1]);");
+                w.line("tm_mma(d[1], arow, " + a + "[0], " + a + "[1], " + a + "[2], " + a + "[3], b[2], b[3]);");
+                w.close();
+            }
+            case Op.Conv2d cv -> {
+                int kk = cv.kernel();
+                String u = upper(sourceBuffer(cv.in(), prod.sources(), "conv2d"));
+                w.line("// per group of 8 channels (two per slice), one m16n8k8 per tap; B rows: lanes 0-7, the group's outputs");
+                w.line("#pragma unroll");
+                w.open("for (int nj = 0; nj < 2; ++nj)");
+                w.line("const " + CudaEmitter.ctype(prodW.dtype()) + "* brow = " + prodW.name() + " + (sl + nj * 8 + (lane & 7)) * "
+                        + prodW.rowStride() + ";");
+                w.line("#pragma unroll");
+                w.open("for (int ky = 0; ky < " + kk + "; ++ky)");
+                w.line("#pragma unroll");
+                w.open("for (int kx = 0; kx < " + kk + "; ++kx)");
+                w.line("unsigned a[2];");
+                w.line("tm_ldsm_x2(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE + sl + nj * 8);");
+                w.line("tm_mma_k8(d[nj], arow, a[0], a[1], tm_ldsm_x1(brow + (ky * " + kk + " + kx) * 8));");
+                w.close();
+                w.close();
+                w.close();
+            }
+            default -> throw new IllegalStateException("chain producer " + pl.describe());
+        }
+        w.line("// epilogue of " + pl.describe() + " on the fragments, packed: hf[2 * tile + row half]");
+        w.line("unsigned hf[4];");
+        w.line("#pragma unroll");
+        w.open("for (int rh = 0; rh < 2; ++rh)");
+        w.line("const int p = mb * 16 + lane_row + rh * 8;");
+        w.line("const int ly = p / TILE_W, lx = p % TILE_W;");
+        w.line("const int gh = h0 + ly, gw = w0 + lx;");
+        w.line("const bool inside = p < " + k.tilePixels() + " && gh < H && gw < W;  // outside: a row whose outputs are not stored");
+        w.line("#pragma unroll");
+        w.open("for (int nj = 0; nj < 2; ++nj)");
+        w.line("const int c0 = sl + nj * 8 + 2 * lane_col;");
+        w.line("float v[2] = {0.0f, 0.0f};");
+        for (int rc = 0; rc < 2; rc++) {
+            w.open("if (inside)");
+            w.line("const int c = c0 + " + rc + ", oc = e0 + c;");
+            w.line("v[" + rc + "] = " + evaluate(pl, rg, prod.sources(), "d[nj][rh * 2 + " + rc + "]") + ";");
+            w.close();
+        }
+        w.line("hf[nj * 2 + rh] = tm_pack2(h_type, v[0], v[1]);");
+        w.close();
+        w.close();
+        w.line("// " + acc.acc().name() + " += the slice . " + cname(proj.weight().name()) + "[:, e0+sl .. e0+sl+16]^T, two n8 tiles per B load");
+        w.line("const " + CudaEmitter.ctype(projW.dtype()) + "* brow2 = " + projW.name() + " + (((lane >> 4) & 1) * 8 + (lane & 7)) * "
+                + projW.rowStride() + " + sl + ((lane >> 3) & 1) * 8;");
+        w.line("#pragma unroll");
+        w.open("for (int nj = 0; nj < " + f.nt() / 2 + "; ++nj)");
+        w.line("unsigned b[4];");
+        w.line("tm_ldsm_x4(b, brow2 + nj * 16 * " + projW.rowStride() + ");");
+        String accName = acc.acc().name();
+        w.line("tm_mma(" + accName + "[i][0][2 * nj], h_type, hf[0], hf[1], hf[2], hf[3], b[0], b[1]);");
+        w.line("tm_mma(" + accName + "[i][0][2 * nj + 1], h_type, hf[0], hf[1], hf[2], hf[3], b[2], b[3]);");
+        w.close();
+        w.close();
+        w.close();
         w.close();
     }
 

@@ -92,6 +92,16 @@ final class Prelude {
         w.line("template <typename T> __device__ __forceinline__ unsigned tm_ld2(const T* p) {");
         w.line("    return *reinterpret_cast<const unsigned*>(p);");
         w.line("}");
+        w.comment("Two f32 values rounded to a 16-bit type and packed into one register, the first in the low half:\n"
+                + "the layout of an mma A fragment register (the pointer only selects the type).");
+        w.line("__device__ __forceinline__ unsigned tm_pack2(const __half*, float lo, float hi) {");
+        w.line("    const __half2 v = __floats2half2_rn(lo, hi);");
+        w.line("    return *reinterpret_cast<const unsigned*>(&v);");
+        w.line("}");
+        w.line("__device__ __forceinline__ unsigned tm_pack2(const __nv_bfloat16*, float lo, float hi) {");
+        w.line("    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);");
+        w.line("    return *reinterpret_cast<const unsigned*>(&v);");
+        w.line("}");
         w.comment("cp.async (sm_80 and later): copies 16 bytes from global to shared memory without passing through\n"
                 + "registers (.cg: cached in L2, not L1). The copy is complete for this thread after tm_cp_async_wait\n"
                 + "lets its group go, and visible to the other threads after the __syncthreads() that follows.");

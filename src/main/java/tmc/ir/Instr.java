@@ -98,6 +98,21 @@ public sealed interface Instr {
      */
     record Accumulate(Layer layer, Buffer acc, Buffer input, Channels reduce, MathPath math) implements Instr {}
 
+    /**
+     * A producer and the accumulation that reads it, with the producer's chunk kept in registers: each warp computes
+     * whole 16-pixel row tiles of the producer ({@code producer.dst()} is a register buffer of mma fragments, never
+     * declared), 16 channels at a time, and feeds each slice's C fragments (two m16n8 tiles) to the consumer's mma as
+     * the A fragment of one k16 step. No shared buffer and no barrier between the two products. The accumulator is
+     * tiled by whole rows ({@link MmaTiling#rows}), so that the same warp owns both ends of every pixel.
+     */
+    record Chain(Compute producer, Accumulate consumer) implements Instr {
+        /**
+         * Input channels up to which a pointwise producer keeps its A fragments (the warp's 16 pixels, every input
+         * channel) in registers for the whole chunk; wider inputs reload them from shared memory for each slice.
+         */
+        public static final int HOISTED_INPUT_CHANNELS = 128;
+    }
+
     /** Applies the epilogue of {@code layer} to the finished accumulator and writes {@code dst}. */
     record Finish(Layer layer, Buffer acc, Buffer dst, java.util.Map<String, Buffer> sources) implements Instr {}
 

@@ -100,6 +100,11 @@ public final class IrPrinter {
                                     + a.acc().channels() + "] += " + main + " over input channels " + channels(a.reduce()),
                             a.math().name().toLowerCase(Locale.ROOT), a.layer().span().line(), a.layer().index());
                 }
+                case Instr.Chain ch -> {
+                    s.append(indent).append("chain (").append(ch.producer().dst().tensor())
+                            .append(" stays in registers, 16 channels at a time, each warp whole rows of 16 pixels)\n");
+                    body(s, k, List.of(ch.producer(), ch.consumer()), indent + "  ");
+                }
                 case Instr.Finish f -> line(s, indent, "finish", f.dst().name() + " = "
                         + expression(f.layer(), f.sources(), f.acc().name(), List.of()), "cuda_core", f.layer().span().line(),
                         f.layer().index());

@@ -24,6 +24,20 @@ public record MmaTiling(int pixels, int channels, int mt, int nt, int wm, int wn
         return new MmaTiling(pixels, channels, mt, nt, wm, wn, mb, nb, groups, (groups + warps - 1) / warps);
     }
 
+    /**
+     * Whole rows: each warp owns 16-pixel row tiles with every n8 tile of {@code channels} (one block of 1 x nt per
+     * row tile, dealt round-robin). A chained product needs it: the warp that computes a row tile of the producer,
+     * all of the chunk's channels, is the one that accumulates those pixels' outputs (see Instr.Chain).
+     */
+    public static MmaTiling rows(int pixels, int channels, int warps) {
+        if (channels <= 0 || channels % 16 != 0) {
+            throw new IllegalArgumentException("mma tiles need output channels in multiples of 16, not " + channels);
+        }
+        int mt = (pixels + 15) / 16;
+        int nt = channels / 8;
+        return new MmaTiling(pixels, channels, mt, nt, 1, nt, mt, 1, mt, (mt + warps - 1) / warps);
+    }
+
     /** Accumulator registers per thread: every tile of every block the thread's warp owns, 4 floats each. */
     public int registers() {
         return perWarp * wm * wn * 4;

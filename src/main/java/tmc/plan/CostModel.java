@@ -271,6 +271,16 @@ public final class CostModel {
                         shared(lw.dst(), lw.rows().count(), lw.dst().rowStride(), m);
                     }
                     case Instr.Compute c -> compute(c, mult);
+                    // The producer's chunk stays in registers: both halves cost what they cost alone, minus the
+                    // shared round trip of the chunk (register buffers add no shared traffic).
+                    // Warps own whole 16-pixel rows: when the rows do not divide evenly among the warps, the
+                    // busiest warps set the time, as if the tile had perWarp x warps rows.
+                    case Instr.Chain ch -> {
+                        tmc.ir.MmaTiling f = tmc.ir.MmaTiling.rows(k.tilePixels(), ch.consumer().layer().out().channels(),
+                                k.warps());
+                        double busiest = (double) f.perWarp() * k.warps() * 16 / k.tilePixels();
+                        walk(List.of(ch.producer(), ch.consumer()), mult * busiest);
+                    }
                     case Instr.Accumulate a -> {
                         Layer l = a.layer();
                         int in = l.main() instanceof Op.Pointwise p ? p.in().channels() : a.reduce().count();

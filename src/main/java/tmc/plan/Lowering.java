@@ -323,6 +323,8 @@ public final class Lowering {
         List<Instr> loopBody = new ArrayList<>(loopWeights);
         if (!loopWeights.isEmpty()) loopBody.add(new Instr.Barrier());
         Buffer accumulator = null;
+        // The in-loop layer whose chunk stays in registers, feeding the reducer's mma directly (see Instr.Chain).
+        Instr.Compute chained = null;
         for (Layer layer : layers) {
             Activation out = layer.out();
             if (recomputed.containsKey(out.name())) continue;
@@ -344,21 +346,26 @@ public final class Lowering {
             if (isReducer) {
                 // acc[pixel, c] += sum over the chunk of input channels; finished after the loop.
                 Instr.MathPath accPath = loopMathPath(layer, c.math(), stream, c.streamChunk());
-                // On tensor cores each warp holds whole m16n8 tile blocks, which can be more than an even share.
-                MmaTiling tiling = accPath == Instr.MathPath.TENSOR_CORE
-                        ? MmaTiling.of(c.tilePixels(), out.channels(), c.warps()) : null;
+                boolean chain = chained != null;
+                // On tensor cores each warp holds whole m16n8 tile blocks, which can be more than an even share; a
+                // chained product needs whole rows (the warp that made a pixel's chunk accumulates its outputs).
+                MmaTiling tiling = accPath != Instr.MathPath.TENSOR_CORE ? null
+                        : chain ? MmaTiling.rows(c.tilePixels(), out.channels(), c.warps())
+                        : MmaTiling.of(c.tilePixels(), out.channels(), c.warps());
                 int perThread = tiling != null ? tiling.registers() : ceilDiv(c.tilePixels() * out.channels(), threads);
                 // Each further block a warp owns is unrolled next to the first: its A and B fragments and addresses
                 // are live at the same time (calibrated against ptxas on random blocks: without this, warps with
                 // three or four blocks spill).
                 if (tiling != null) registers += (tiling.perWarp() - 1) * EXTRA_BLOCK_REGISTERS;
+                if (chain) registers += chainRegisters(chained.layer());
                 accumulator = withRegisterSize(activationBuffer(out, out.name() + "_acc", Space.REGISTERS, DType.F32,
                         0, c.tileH(), c.tileW(), out.channels(), originOf(p, out)), perThread);
                 buffers.add(accumulator);
                 registers += perThread;
                 Buffer input = onChip.get(layer.mainInput().name());
-                loopBody.add(new Instr.Accumulate(layer, accumulator, input, Instr.Channels.chunk("e0", c.streamChunk()),
-                        accPath));
+                Instr.Accumulate acc = new Instr.Accumulate(layer, accumulator, input,
+                        Instr.Channels.chunk("e0", c.streamChunk()), accPath);
+                loopBody.add(chain ? new Instr.Chain(chained, acc) : acc);
                 loopBody.add(new Instr.Barrier());
                 Instr.Loop loop = new Instr.Loop("e0", c.streamDim(), stream.extent(), c.streamChunk(), loopBody,
                         loopWeights.isEmpty() ? null : note);
@@ -380,6 +387,21 @@ public final class Lowering {
                 if (dst.space() == Space.SHARED) target.add(new Instr.Barrier());
                 onChip.put(out.name(), dst);
                 continue;
+            }
+            if (inLoop && (p == null || p.space() == Space.REGISTERS)) {
+                // Kept in registers when it can be (the default for an unplaced chunk), else staged in shared below.
+                String why = chainRefusal(block, layers, stream, c, layer, r, onChip);
+                if (why == null) {
+                    Buffer frag = withRegisterSize(activationBuffer(out, out.name() + "_frag", Space.REGISTERS, out.dtype(),
+                            0, c.tileH(), c.tileW(), channels, originOf(p, out)), CHAIN_SLICE_REGISTERS);
+                    chained = new Instr.Compute(layer, frag, 0, outChannels, Map.copyOf(onChip), Instr.MathPath.TENSOR_CORE);
+                    onChip.put(out.name(), frag);
+                    continue;
+                }
+                if (p != null) {
+                    return refuse(p.span(), "'" + out.name() + "' can stay in registers only when the warp that computes a "
+                            + "pixel's chunk also consumes it on tensor cores: " + why, "place '" + out.name() + "' in shared");
+                }
             }
             if (p != null && p.space() == Space.REGISTERS) {
                 return refuse(p.span(), "'" + out.name() + "' is read by other threads of the block ("
@@ -403,6 +425,69 @@ public final class Lowering {
         String name = block.name() + "_" + planName;
         return new Result.Ok(List.of(new Kernel(name, 1, c.tileH(), c.tileW(), threads, c.math(), layers, buffers,
                 body, registers)));
+    }
+
+    /** The producer's slice of 16 channels as the chain holds it: two m16n8 C fragments (8 floats per lane). */
+    static final int CHAIN_SLICE_REGISTERS = 8;
+
+    /**
+     * Registers a chain needs besides the accumulators and {@link #BASE_REGISTERS} (which already hold one set of
+     * fragments): the hoisted A fragments of a pointwise producer, about half of which ptxas keeps live at once
+     * (calibrated against ptxas on the samples and random blocks; the slice itself replaces the shared-path
+     * fragments).
+     */
+    static int chainRegisters(Layer producer) {
+        return switch (producer.main()) {
+            case Op.Pointwise pw -> pw.in().channels() <= Instr.Chain.HOISTED_INPUT_CHANNELS ? pw.in().channels() / 8 : 0;
+            // The tap loop of both groups of a slice is unrolled: its A and B fragments are live together.
+            case Op.Conv2d cv -> CHAIN_CONV_REGISTERS;
+            case null, default -> 0;
+        };
+    }
+
+    /** See {@link #chainRegisters}: calibrated on MBConv (at 128 registers ptxas spilled 4 bytes). */
+    static final int CHAIN_CONV_REGISTERS = 16;
+
+    /**
+     * Why the in-loop layer {@code layer} cannot keep its chunk in registers and feed the reducer's mma directly
+     * (see {@link Instr.Chain}), or null when it can.
+     */
+    static String chainRefusal(TypedBlock block, List<Layer> layers, Stream stream, Choices c, Layer layer, int halo,
+                               Map<String, Buffer> onChip) {
+        Activation out = layer.out();
+        Layer reducer = layers.get(stream.reducer() - 1);
+        if (reducer.mainInput() == null || !reducer.mainInput().name().equals(out.name())
+                || block.consumers(out.name()).size() != 1) {
+            return "it is read by " + readersOf(block, out) + ", not only by the projection that sums the chunks";
+        }
+        if (halo > 0) return "a conv reads it with a halo of " + halo + " (neighbouring pixels belong to other warps)";
+        if (c.math() == PlanSpec.MathKind.CUDA_CORE
+                || loopMathPath(reducer, c.math(), stream, c.streamChunk()) != Instr.MathPath.TENSOR_CORE) {
+            return "the projection at line " + reducer.span().line() + " does not run on tensor cores here";
+        }
+        boolean producerOnTensorCores = switch (layer.main()) {
+            case Op.Pointwise pw -> loopMathPath(layer, c.math(), stream, c.streamChunk()) == Instr.MathPath.TENSOR_CORE
+                    && onChip.get(pw.in().name()) != null && onChip.get(pw.in().name()).space() == Space.SHARED
+                    && onChip.get(pw.in().name()).channels() == pw.in().channels();
+            case Op.Conv2d cv -> mathPath(layer, c.math()) == Instr.MathPath.TENSOR_CORE
+                    && onChip.get(cv.in().name()) != null && onChip.get(cv.in().name()).space() == Space.SHARED;
+            case null, default -> false;
+        };
+        if (!producerOnTensorCores) {
+            return "line " + layer.span().line() + " does not compute it on tensor cores from a tile in shared memory";
+        }
+        if (c.streamChunk() % 16 != 0) return "the chunk of " + c.streamChunk() + " channels is not a multiple of 16";
+        tmc.check.Weight w = mmaWeight(reducer);
+        if (out.dtype().bytes != 2 || w == null || w.dtype() != out.dtype()) {
+            return "it is " + out.dtype().keyword + " and the projection's weight " + (w == null ? "is missing"
+                    : "is " + w.dtype().keyword) + " (the mma takes both as the same 16-bit type)";
+        }
+        int rowTiles = ceilDiv(c.tilePixels(), 16);
+        if (rowTiles < c.warps()) {
+            return "the tile has " + rowTiles + " row" + (rowTiles == 1 ? "" : "s") + " of 16 pixels for " + c.warps()
+                    + " warps (each warp owns whole rows)";
+        }
+        return null;
     }
 
     /** Where the last layer's result goes before the store: registers unless the plan placed it in shared. */

@@ -314,7 +314,7 @@ class CheckerTest {
         assertEquals(List.of(
                         new Placed("x", PlanSpec.Space.SHARED, 1, PlanSpec.HaloMode.LOAD),
                         new Placed("a", PlanSpec.Space.SHARED, 0, null),
-                        new Placed("h", PlanSpec.Space.SHARED, 0, null),
+                        new Placed("h", PlanSpec.Space.REGISTERS, 0, null),
                         new Placed("y", PlanSpec.Space.REGISTERS, 0, null)),
                 fused.places().stream().map(Placed::of).toList());
         assertEquals(new PlanSpec.StreamSpec("E", 256, 64, fused.stream().span()), fused.stream());

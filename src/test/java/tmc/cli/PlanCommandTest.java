@@ -34,9 +34,9 @@ class PlanCommandTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("plan fused (fused) on sm_90"), r.out());
         assertTrue(r.out().contains("chosen: tile 8x16, stream E by 64, 8 warps, tensor_core"), r.out());
-        // x with its halo 10x18, a, one 64-channel chunk of h, and the three staged weights, the two streamed
-        // slices (w1, w2) twice: double-buffered (2 x 9216 B more than one copy each).
-        assertTrue(r.out().contains("shared     108864 B = 106.3 KB per block"), r.out());
+        // x with its halo 10x18, a, and the three staged weights, the two streamed slices (w1, w2) twice:
+        // double-buffered (2 x 9216 B more than one copy each); h stays in registers.
+        assertTrue(r.out().contains("shared     90432 B = 88.3 KB per block"), r.out());
         assertTrue(r.out().contains("plan best (auto) on sm_90"), r.out());
         assertTrue(r.out().contains("fused vs separate:"), r.out());
         assertTrue(r.out().contains("kernel ConvFirst_layerwise_L3"), r.out());
@@ -45,7 +45,8 @@ class PlanCommandTest {
                 r.out());
         assertTrue(r.out().contains("\n          prefetch   w1_s (the other copy), unless past the last chunk <- w1[e0+64 : e0+128, 0 : 64]\n"),
                 r.out());
-        assertTrue(r.out().contains("          compute    h_s[8x16, e0 : e0+64] = silu(pointwise(a_s, w1_s) + b1)"), r.out());
+        assertTrue(r.out().contains("          chain (h stays in registers, 16 channels at a time, each warp whole rows of 16 pixels)\n"
+                + "            compute    h_frag[8x16, e0 : e0+64] = silu(pointwise(a_s, w1_s) + b1)"), r.out());
         for (String s : new String[] {"mbconv.tm", "mbconv_dw.tm", "convnext.tm", "fusedmlp.tm"}) {
             Run each = tmc("plan", sample(s), "--top", "2");
             assertEquals(0, each.code(), s + ": " + each.err() + each.out());
@@ -60,10 +61,10 @@ class PlanCommandTest {
         Run r = tmc("plan", f.toString(), "--arch", "sm_86", "--plan", "fused");
         assertEquals(1, r.code());
         String out = r.out();
-        assertTrue(out.contains(f + ":20:15: error: plan 'fused' needs 477.6 KB (489024 B) of shared memory per block on "
+        assertTrue(out.contains(f + ":20:15: error: plan 'fused' needs 333.6 KB (341568 B) of shared memory per block on "
                 + "sm_86 (limit 99.0 KB = 101376 B)"), out);
         assertTrue(out.contains("x_s      x tile 34x34 (halo 1), 64 ch, row stride 72      166464 B  162.6 KB   (line 21)"), out);
-        assertTrue(out.contains("h_s      h tile 32x32, 64 ch, row stride 72               147456 B  144.0 KB   (line 24)"), out);
+        assertTrue(out.contains("a_s      a tile 32x32, 64 ch, row stride 72               147456 B  144.0 KB   (line 22)"), out);
         assertTrue(out.contains("hint: 'tile H 4' instead of 'tile H 32' fits"), out);
         assertTrue(r.err().contains("refused"), r.err());
 
