@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "092765f3432b5b128ed0bc1dfb9f5d82152fe5b4bc88ecf67e6f65127f073b56";
+    public static final String SOURCE_SHA256 = "f84c191e8747f188ae74c7862ac27f5dedabac22b80c5318557a3588788b5f18";
 
     private final ProgramLauncher launcher;
 

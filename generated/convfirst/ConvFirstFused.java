@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "041199e25f253e4aa4a6d404d1a51c35d8167f4ec54dac6609d6c0162fa41516";
+    public static final String SOURCE_SHA256 = "65efc59e1438e1d5ef5e7d281a7c06622938357aa3be8f5b952d69d9537a31c9";
 
     private final ProgramLauncher launcher;
 

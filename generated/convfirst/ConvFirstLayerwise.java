@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "7899491352f180d890acce6dd16ef1b5ec47cb53ced1791fd49e6a9b4230826e";
+    public static final String SOURCE_SHA256 = "33c6b96ccc5d2bf2a563cefde22d86b06d21f01e74216ca4109eec8f6cd71b76";
 
     private final ProgramLauncher launcher;
 

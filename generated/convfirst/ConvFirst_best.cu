@@ -186,21 +186,27 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                 }
             }
             #pragma unroll
-            for (int r = 0; r < 4; ++r) {
-                const int p = mt * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);
-                if (p < 64) {
-                    const int ly = p / 8, lx = p % 8;
-                    const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                    const int oc = 0 + c;
-                    float v = 0.0f;
-                    if (gh >= 0 && gh < H && gw >= 0 && gw < W) {
-                        float v_t1 = d[r];
-                        float v_a = v_t1 + tm_f32(bc[oc]);
-                        v_a = tm_round_f16(v_a);
-                        v = v_a;
-                    }
-                    a_s[p * A_S_STRIDE + c] = tm_from_f32<__half>(v);
+            for (int rh = 0; rh < 2; ++rh) {
+                const int p = mt * 16 + lane_row + rh * 8;
+                if (p >= 64) continue;  // padding rows of the last row tile
+                const int ly = p / 8, lx = p % 8;
+                const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;  // outside: zero, the next conv's padding
+                const int c0 = grp * 8 + 2 * lane_col;
+                float v[2] = {0.0f, 0.0f};
+                if (inside) {
+                    const int c = c0 + 0, oc = 0 + c;
+                    float v_t1 = d[rh * 2 + 0];
+                    float v_a = v_t1 + tm_f32(bc[oc]);
+                    v[0] = v_a;
                 }
+                if (inside) {
+                    const int c = c0 + 1, oc = 0 + c;
+                    float v_t1 = d[rh * 2 + 1];
+                    float v_a = v_t1 + tm_f32(bc[oc]);
+                    v[1] = v_a;
+                }
+                *reinterpret_cast<__half2*>(&a_s[p * A_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
             }
         }
     }
@@ -221,8 +227,8 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
         }
         __syncthreads();
         // L2 pointwise 64->256 -> h, channels e0 .. e0+128, kept in registers and fed to L3 pointwise 256->64 -> y   (samples/convfirst.tm:15, 16)
-        // y_acc[p, :] += h[p, e0 : e0+128] . w2[:, e0 : e0+128]^T. Each warp owns whole rows of 16 pixels; 16 channels of h at a time:
-        // the producer's two m16n8 C fragments, after its epilogue, are the A fragment of one k16 step
+        // y_acc[p, :] += h[p, e0 : e0+128] . w2[:, e0 : e0+128]^T. Each warp owns whole rows of 16 pixels; 32 channels of h at a time:
+        // the producer's 4 m16n8 C fragments, after its epilogue, are the A fragments of 2 k16 steps of the projection
         {
             const __half* const h_type = nullptr;  // selects the f16 mma for h's fragments
             #pragma unroll
@@ -235,57 +241,57 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                 unsigned af[4][4];  // A fragments of a, all 64 channels, for every slice
                 #pragma unroll
                 for (int kk = 0; kk < 4; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
-                #pragma unroll
-                for (int sl = 0; sl < 128; sl += 16) {
-                    float d[2][4] = {};  // h[16 pixels, e0+sl .. e0+sl+16] before the epilogue: two m16n8 tiles
+                #pragma unroll 1
+                for (int sl = 0; sl < 128; sl += 32) {
+                    float d[4][4] = {};  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
                     // B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15
                     const __half* brow = w1_s + (sl + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
                     #pragma unroll
                     for (int kk = 0; kk < 4; ++kk) {
-                        unsigned b[4];
-                        tm_ldsm_x4(b, brow + kk * 16);
-                        tm_mma(d[0], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[0], b[1]);
-                        tm_mma(d[1], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[2], b[3]);
-                    }
-                    // epilogue of L2 pointwise 64->256 -> h on the fragments, packed: hf[2 * tile + row half]
-                    unsigned hf[4];
-                    #pragma unroll
-                    for (int rh = 0; rh < 2; ++rh) {
-                        const int p = mb * 16 + lane_row + rh * 8;
-                        const int ly = p / TILE_W, lx = p % TILE_W;
-                        const int gh = h0 + ly, gw = w0 + lx;
-                        const bool inside = p < 64 && gh < H && gw < W;  // outside: a row whose outputs are not stored
                         #pragma unroll
                         for (int nj = 0; nj < 2; ++nj) {
+                            unsigned b[4];
+                            tm_ldsm_x4(b, brow + nj * 16 * 72 + kk * 16);
+                            tm_mma(d[2 * nj], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[0], b[1]);
+                            tm_mma(d[2 * nj + 1], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[2], b[3]);
+                        }
+                    }
+                    // epilogue of L2 pointwise 64->256 -> h on the fragments, packed (the packing rounds to f16): hf[k16 step][2 * half + row half]
+                    unsigned hf[2][4];
+                    #pragma unroll
+                    for (int rh = 0; rh < 2; ++rh) {
+                        #pragma unroll
+                        for (int nj = 0; nj < 4; ++nj) {
                             const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
-                            if (inside) {
+                            {
                                 const int c = c0 + 0, oc = e0 + c;
                                 float v_t3 = d[nj][rh * 2 + 0];
                                 float v_t4 = v_t3 + tm_f32(b1[oc]);
                                 float v_h = tm_silu(v_t4);
-                                v_h = tm_round_f16(v_h);
                                 v[0] = v_h;
                             }
-                            if (inside) {
+                            {
                                 const int c = c0 + 1, oc = e0 + c;
                                 float v_t3 = d[nj][rh * 2 + 1];
                                 float v_t4 = v_t3 + tm_f32(b1[oc]);
                                 float v_h = tm_silu(v_t4);
-                                v_h = tm_round_f16(v_h);
                                 v[1] = v_h;
                             }
-                            hf[nj * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
+                            hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
                     }
-                    // y_acc += the slice . w2[:, e0+sl .. e0+sl+16]^T, two n8 tiles per B load
+                    // y_acc += the slice . w2[:, e0+sl .. e0+sl+32]^T, one k16 step per hf, two n8 tiles per B load
                     const __half* brow2 = w2_s + (((lane >> 4) & 1) * 8 + (lane & 7)) * 136 + sl + ((lane >> 3) & 1) * 8;
                     #pragma unroll
-                    for (int nj = 0; nj < 4; ++nj) {
-                        unsigned b[4];
-                        tm_ldsm_x4(b, brow2 + nj * 16 * 136);
-                        tm_mma(y_acc[i][0][2 * nj], h_type, hf[0], hf[1], hf[2], hf[3], b[0], b[1]);
-                        tm_mma(y_acc[i][0][2 * nj + 1], h_type, hf[0], hf[1], hf[2], hf[3], b[2], b[3]);
+                    for (int kk = 0; kk < 2; ++kk) {
+                        #pragma unroll
+                        for (int nj = 0; nj < 4; ++nj) {
+                            unsigned b[4];
+                            tm_ldsm_x4(b, brow2 + nj * 16 * 136 + kk * 16);
+                            tm_mma(y_acc[i][0][2 * nj], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[0], b[1]);
+                            tm_mma(y_acc[i][0][2 * nj + 1], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[2], b[3]);
+                        }
                     }
                 }
             }
@@ -332,6 +338,8 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
         }
     }
     // store y_acc -> y[n, h0 : h0+8, w0 : w0+8, :], masked at the image edge
+    // through a_s (free after the loop), rows of 72 elements: fragments -> shared, then 16-byte pieces of pixel rows -> global
+    __half* const y_acc_stage = reinterpret_cast<__half*>(a_s);
     #pragma unroll
     for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
@@ -358,10 +366,16 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                         const int c = c0 + 1, oc = 0 + c;
                         v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                     }
-                    *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);
+                    *reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);
                 }
             }
         }
+    }
+    __syncthreads();
+    for (int i = tid; i < 512; i += THREADS) {
+        const int p = i / 8, c = (i % 8) * 8;
+        const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;
+        if (gh < H && gw < W) *reinterpret_cast<uint4*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c) = *reinterpret_cast<const uint4*>(y_acc_stage + p * 72 + c);
     }
 }
 

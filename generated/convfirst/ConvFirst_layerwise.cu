@@ -269,7 +269,6 @@ ConvFirst_layerwise_L2(const __half* __restrict__ a_g, const __half* __restrict_
                             float v_t3 = d[mi][ni][rh * 2 + 0];
                             float v_t4 = v_t3 + tm_f32(b1[oc]);
                             float v_h = tm_silu(v_t4);
-                            v_h = tm_round_f16(v_h);
                             v[0] = v_h;
                         }
                         {
@@ -277,7 +276,6 @@ ConvFirst_layerwise_L2(const __half* __restrict__ a_g, const __half* __restrict_
                             float v_t3 = d[mi][ni][rh * 2 + 1];
                             float v_t4 = v_t3 + tm_f32(b1[oc]);
                             float v_h = tm_silu(v_t4);
-                            v_h = tm_round_f16(v_h);
                             v[1] = v_h;
                         }
                         *reinterpret_cast<__half2*>(h + ((size_t)(n * H + gh) * W + gw) * 256 + c0) = __floats2half2_rn(v[0], v[1]);
@@ -370,7 +368,6 @@ ConvFirst_layerwise_L3(const __half* __restrict__ h, const __half* __restrict__ 
                             float v_t6 = d[mi][ni][rh * 2 + 0];
                             float v_t7 = v_t6 + tm_f32(b2[oc]);
                             float v_y = v_t7 + tm_f32(x[((size_t)(n * H + gh) * W + gw) * 64 + oc]);
-                            v_y = tm_round_f16(v_y);
                             v[0] = v_y;
                         }
                         {
@@ -378,7 +375,6 @@ ConvFirst_layerwise_L3(const __half* __restrict__ h, const __half* __restrict__ 
                             float v_t6 = d[mi][ni][rh * 2 + 1];
                             float v_t7 = v_t6 + tm_f32(b2[oc]);
                             float v_y = v_t7 + tm_f32(x[((size_t)(n * H + gh) * W + gw) * 64 + oc]);
-                            v_y = tm_round_f16(v_y);
                             v[1] = v_y;
                         }
                         *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "511dbb054adc8f91601bbaec01b42141a7aa3b40b87633496cd3448df4e9f967";
+    public static final String SOURCE_SHA256 = "896a1fca9a69156c3a3d096c5d64880870ac0b4e56e251df337e32f065e25cf2";
 
     private final ProgramLauncher launcher;
 

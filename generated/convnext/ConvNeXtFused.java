@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "fd19f807c450cdb7255ad34bb7fd94fd0ea16cfe7938ca2de0e15ed660b1cb37";
+    public static final String SOURCE_SHA256 = "3adeaa6c45e015a4ce98133ac72e55db7f8be98a1feab74abf13b2b60ab3b115";
 
     private final ProgramLauncher launcher;
 

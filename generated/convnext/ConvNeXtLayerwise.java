@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "2651af6ab992d0a0936a9e1d1bb8d95a996f2dbfb43ceee65f6025b72497bb2c";
+    public static final String SOURCE_SHA256 = "2c985d94b648bbee4f9db8008c17eaeeb311b86717621a2c905d7aa9847e9239";
 
     private final ProgramLauncher launcher;
 

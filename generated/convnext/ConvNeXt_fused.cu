@@ -265,8 +265,8 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
         }
         __syncthreads();
         // L3 pointwise 96->384 -> h, channels e0 .. e0+64, kept in registers and fed to L4 pointwise 384->96 -> y   (samples/convnext.tm:18, 19)
-        // y_acc[p, :] += h[p, e0 : e0+64] . w2[:, e0 : e0+64]^T. Each warp owns whole rows of 16 pixels; 16 channels of h at a time:
-        // the producer's two m16n8 C fragments, after its epilogue, are the A fragment of one k16 step
+        // y_acc[p, :] += h[p, e0 : e0+64] . w2[:, e0 : e0+64]^T. Each warp owns whole rows of 16 pixels; 32 channels of h at a time:
+        // the producer's 4 m16n8 C fragments, after its epilogue, are the A fragments of 2 k16 steps of the projection
         {
             const __half* const h_type = nullptr;  // selects the f16 mma for h's fragments
             #pragma unroll
@@ -280,56 +280,56 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
                 #pragma unroll
                 for (int kk = 0; kk < 6; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
                 #pragma unroll
-                for (int sl = 0; sl < 64; sl += 16) {
-                    float d[2][4] = {};  // h[16 pixels, e0+sl .. e0+sl+16] before the epilogue: two m16n8 tiles
+                for (int sl = 0; sl < 64; sl += 32) {
+                    float d[4][4] = {};  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
                     // B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15
                     const __half* brow = w1_s + (sl + ((lane >> 4) & 1) * 8 + (lane & 7)) * 104 + ((lane >> 3) & 1) * 8;
                     #pragma unroll
                     for (int kk = 0; kk < 6; ++kk) {
-                        unsigned b[4];
-                        tm_ldsm_x4(b, brow + kk * 16);
-                        tm_mma(d[0], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[0], b[1]);
-                        tm_mma(d[1], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[2], b[3]);
-                    }
-                    // epilogue of L3 pointwise 96->384 -> h on the fragments, packed: hf[2 * tile + row half]
-                    unsigned hf[4];
-                    #pragma unroll
-                    for (int rh = 0; rh < 2; ++rh) {
-                        const int p = mb * 16 + lane_row + rh * 8;
-                        const int ly = p / TILE_W, lx = p % TILE_W;
-                        const int gh = h0 + ly, gw = w0 + lx;
-                        const bool inside = p < 64 && gh < H && gw < W;  // outside: a row whose outputs are not stored
                         #pragma unroll
                         for (int nj = 0; nj < 2; ++nj) {
+                            unsigned b[4];
+                            tm_ldsm_x4(b, brow + nj * 16 * 104 + kk * 16);
+                            tm_mma(d[2 * nj], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[0], b[1]);
+                            tm_mma(d[2 * nj + 1], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[2], b[3]);
+                        }
+                    }
+                    // epilogue of L3 pointwise 96->384 -> h on the fragments, packed (the packing rounds to f16): hf[k16 step][2 * half + row half]
+                    unsigned hf[2][4];
+                    #pragma unroll
+                    for (int rh = 0; rh < 2; ++rh) {
+                        #pragma unroll
+                        for (int nj = 0; nj < 4; ++nj) {
                             const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
-                            if (inside) {
+                            {
                                 const int c = c0 + 0, oc = e0 + c;
                                 float v_t4 = d[nj][rh * 2 + 0];
                                 float v_t5 = v_t4 + tm_f32(b1[oc]);
                                 float v_h = tm_gelu(v_t5);
-                                v_h = tm_round_f16(v_h);
                                 v[0] = v_h;
                             }
-                            if (inside) {
+                            {
                                 const int c = c0 + 1, oc = e0 + c;
                                 float v_t4 = d[nj][rh * 2 + 1];
                                 float v_t5 = v_t4 + tm_f32(b1[oc]);
                                 float v_h = tm_gelu(v_t5);
-                                v_h = tm_round_f16(v_h);
                                 v[1] = v_h;
                             }
-                            hf[nj * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
+                            hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
                     }
-                    // y_acc += the slice . w2[:, e0+sl .. e0+sl+16]^T, two n8 tiles per B load
+                    // y_acc += the slice . w2[:, e0+sl .. e0+sl+32]^T, one k16 step per hf, two n8 tiles per B load
                     const __half* brow2 = w2_s + (((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + sl + ((lane >> 3) & 1) * 8;
                     #pragma unroll
-                    for (int nj = 0; nj < 6; ++nj) {
-                        unsigned b[4];
-                        tm_ldsm_x4(b, brow2 + nj * 16 * 72);
-                        tm_mma(y_acc[i][0][2 * nj], h_type, hf[0], hf[1], hf[2], hf[3], b[0], b[1]);
-                        tm_mma(y_acc[i][0][2 * nj + 1], h_type, hf[0], hf[1], hf[2], hf[3], b[2], b[3]);
+                    for (int kk = 0; kk < 2; ++kk) {
+                        #pragma unroll
+                        for (int nj = 0; nj < 6; ++nj) {
+                            unsigned b[4];
+                            tm_ldsm_x4(b, brow2 + nj * 16 * 72 + kk * 16);
+                            tm_mma(y_acc[i][0][2 * nj], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[0], b[1]);
+                            tm_mma(y_acc[i][0][2 * nj + 1], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[2], b[3]);
+                        }
                     }
                 }
             }
@@ -378,6 +378,8 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
         }
     }
     // store y_acc -> y[n, h0 : h0+8, w0 : w0+8, :], masked at the image edge
+    // through a_s (free after the loop), rows of 104 elements: fragments -> shared, then 16-byte pieces of pixel rows -> global
+    __half* const y_acc_stage = reinterpret_cast<__half*>(a_s);
     #pragma unroll
     for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
@@ -404,10 +406,16 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
                         const int c = c0 + 1, oc = 0 + c;
                         v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                     }
-                    *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 96 + c0) = __floats2half2_rn(v[0], v[1]);
+                    *reinterpret_cast<__half2*>(&y_acc_stage[p * 104 + c0]) = __floats2half2_rn(v[0], v[1]);
                 }
             }
         }
+    }
+    __syncthreads();
+    for (int i = tid; i < 768; i += THREADS) {
+        const int p = i / 12, c = (i % 12) * 8;
+        const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;
+        if (gh < H && gw < W) *reinterpret_cast<uint4*>(y + ((size_t)(n * H + gh) * W + gw) * 96 + c) = *reinterpret_cast<const uint4*>(y_acc_stage + p * 104 + c);
     }
 }
 

@@ -347,7 +347,6 @@ ConvNeXt_layerwise_L3(const __half* __restrict__ n_g, const __half* __restrict__
                             float v_t4 = d[mi][ni][rh * 2 + 0];
                             float v_t5 = v_t4 + tm_f32(b1[oc]);
                             float v_h = tm_gelu(v_t5);
-                            v_h = tm_round_f16(v_h);
                             v[0] = v_h;
                         }
                         {
@@ -355,7 +354,6 @@ ConvNeXt_layerwise_L3(const __half* __restrict__ n_g, const __half* __restrict__
                             float v_t4 = d[mi][ni][rh * 2 + 1];
                             float v_t5 = v_t4 + tm_f32(b1[oc]);
                             float v_h = tm_gelu(v_t5);
-                            v_h = tm_round_f16(v_h);
                             v[1] = v_h;
                         }
                         *reinterpret_cast<__half2*>(h + ((size_t)(n * H + gh) * W + gw) * 384 + c0) = __floats2half2_rn(v[0], v[1]);
@@ -449,7 +447,6 @@ ConvNeXt_layerwise_L4(const __half* __restrict__ h, const __half* __restrict__ x
                             float v_t8 = v_t7 + tm_f32(b2[oc]);
                             float v_t9 = tm_f32(gamma[oc]) * v_t8;
                             float v_y = v_t9 + tm_f32(x[((size_t)(n * H + gh) * W + gw) * 96 + oc]);
-                            v_y = tm_round_f16(v_y);
                             v[0] = v_y;
                         }
                         {
@@ -458,7 +455,6 @@ ConvNeXt_layerwise_L4(const __half* __restrict__ h, const __half* __restrict__ x
                             float v_t8 = v_t7 + tm_f32(b2[oc]);
                             float v_t9 = tm_f32(gamma[oc]) * v_t8;
                             float v_y = v_t9 + tm_f32(x[((size_t)(n * H + gh) * W + gw) * 96 + oc]);
-                            v_y = tm_round_f16(v_y);
                             v[1] = v_y;
                         }
                         *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 96 + c0) = __floats2half2_rn(v[0], v[1]);

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "9f3698ddccdf32d31e05f3f13ce296411c4ba4d87e7cb449f139a8e4fee5a6c8";
+    public static final String SOURCE_SHA256 = "7b2427df0997fc10488272820a298d9edca628ea317e18cda1a46a56be7a6b00";
 
     private final ProgramLauncher launcher;
 

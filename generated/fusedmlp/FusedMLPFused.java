@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "4a576a2041686237dd6bafc281cf8db673223999d1880953209f57fea5acfb92";
+    public static final String SOURCE_SHA256 = "95f52b92e55e3b604f5a17bbaf0d137f9d3e253b45d990f4d3ea15b385cb2a62";
 
     private final ProgramLauncher launcher;
 

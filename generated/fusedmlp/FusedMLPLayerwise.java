@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "35baca82d6e16a523461b9cbc638e611e3c64afc4c46c04c0328dbb5aba058e9";
+    public static final String SOURCE_SHA256 = "b2e49ebde4c91331ef8fca13344b8cd7cc294fcf1df24936d696c7938ab4f784";
 
     private final ProgramLauncher launcher;
 

@@ -217,7 +217,6 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                             float v_t1 = d[mi][ni][rh * 2 + 0];
                             float v_t2 = v_t1 + tm_f32(b1[oc]);
                             float v_h = tm_gelu_tanh(v_t2);
-                            v_h = tm_round_f16(v_h);
                             v[0] = v_h;
                         }
                         if (inside) {
@@ -225,7 +224,6 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                             float v_t1 = d[mi][ni][rh * 2 + 1];
                             float v_t2 = v_t1 + tm_f32(b1[oc]);
                             float v_h = tm_gelu_tanh(v_t2);
-                            v_h = tm_round_f16(v_h);
                             v[1] = v_h;
                         }
                         *reinterpret_cast<__half2*>(&h_s[p * H_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
@@ -285,14 +283,12 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                             const int c = c0 + 0, oc = 0 + c;
                             float v_t4 = d[mi][ni][rh * 2 + 0];
                             float v_y = v_t4 + tm_f32(b2[oc]);
-                            v_y = tm_round_f16(v_y);
                             v[0] = v_y;
                         }
                         if (inside) {
                             const int c = c0 + 1, oc = 0 + c;
                             float v_t4 = d[mi][ni][rh * 2 + 1];
                             float v_y = v_t4 + tm_f32(b2[oc]);
-                            v_y = tm_round_f16(v_y);
                             v[1] = v_y;
                         }
                         *reinterpret_cast<__half2*>(&y_s[p * Y_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);

@@ -199,7 +199,6 @@ FusedMLP_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
                             float v_t1 = d[mi][ni][rh * 2 + 0];
                             float v_t2 = v_t1 + tm_f32(b1[oc]);
                             float v_h = tm_gelu_tanh(v_t2);
-                            v_h = tm_round_f16(v_h);
                             v[0] = v_h;
                         }
                         {
@@ -207,7 +206,6 @@ FusedMLP_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
                             float v_t1 = d[mi][ni][rh * 2 + 1];
                             float v_t2 = v_t1 + tm_f32(b1[oc]);
                             float v_h = tm_gelu_tanh(v_t2);
-                            v_h = tm_round_f16(v_h);
                             v[1] = v_h;
                         }
                         *reinterpret_cast<__half2*>(h + ((size_t)(n * H + gh) * W + gw) * 256 + c0) = __floats2half2_rn(v[0], v[1]);
@@ -299,14 +297,12 @@ FusedMLP_layerwise_L2(const __half* __restrict__ h, const __half* __restrict__ w
                             const int c = c0 + 0, oc = 0 + c;
                             float v_t4 = d[mi][ni][rh * 2 + 0];
                             float v_y = v_t4 + tm_f32(b2[oc]);
-                            v_y = tm_round_f16(v_y);
                             v[0] = v_y;
                         }
                         {
                             const int c = c0 + 1, oc = 0 + c;
                             float v_t4 = d[mi][ni][rh * 2 + 1];
                             float v_y = v_t4 + tm_f32(b2[oc]);
-                            v_y = tm_round_f16(v_y);
                             v[1] = v_y;
                         }
                         *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);

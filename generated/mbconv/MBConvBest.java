@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "9d3c993affaf08742de5fc59f3c2c06b0a1478a3386fb1c4f962891e54922239";
+    public static final String SOURCE_SHA256 = "543037a24d7bfdef03148be5163ea70e76b33a6a9ef8fc82ff21d59bc1974d4d";
 
     private final ProgramLauncher launcher;
 

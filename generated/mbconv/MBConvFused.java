@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "54554ce90565795024b6d9c02cff0819c2b47b24a6fee18c13d344260819fcb9";
+    public static final String SOURCE_SHA256 = "1936b8804ff743f847152d5fddfa377a1bf3d15a7a91a363ff583a420af57347";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "6dffffdf58ec7472146c8d78223d5db5e4cf8ab5c48736107f6acf14bbd5a5ee";
+    public static final String SOURCE_SHA256 = "610fd055b0bc76bdc8d222bb337f08ef4a6c63145025f0d8de4793c151774cf7";
 
     private final ProgramLauncher launcher;
 

@@ -262,7 +262,6 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                                 float v_t1 = d[mi][ni][rh * 2 + 0];
                                 float v_t2 = v_t1 + tm_f32(b1[oc]);
                                 float v_h1 = tm_silu(v_t2);
-                                v_h1 = tm_round_f16(v_h1);
                                 v[0] = v_h1;
                             }
                             if (inside) {
@@ -270,7 +269,6 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                                 float v_t1 = d[mi][ni][rh * 2 + 1];
                                 float v_t2 = v_t1 + tm_f32(b1[oc]);
                                 float v_h1 = tm_silu(v_t2);
-                                v_h1 = tm_round_f16(v_h1);
                                 v[1] = v_h1;
                             }
                             *reinterpret_cast<__half2*>(&h1_s[p * H1_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
@@ -281,8 +279,8 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
         }
         __syncthreads();
         // L2 conv2d 3x3 gw8 256->256 -> h2, channels e0 .. e0+32, kept in registers and fed to L3 pointwise 256->64 -> y   (samples/mbconv.tm:16, 17)
-        // y_acc[p, :] += h2[p, e0 : e0+32] . w3[:, e0 : e0+32]^T. Each warp owns whole rows of 16 pixels; 16 channels of h2 at a time:
-        // the producer's two m16n8 C fragments, after its epilogue, are the A fragment of one k16 step
+        // y_acc[p, :] += h2[p, e0 : e0+32] . w3[:, e0 : e0+32]^T. Each warp owns whole rows of 16 pixels; 32 channels of h2 at a time:
+        // the producer's 4 m16n8 C fragments, after its epilogue, are the A fragments of 2 k16 steps of the projection
         {
             const __half* const h_type = nullptr;  // selects the f16 mma for h2's fragments
             #pragma unroll
@@ -294,11 +292,11 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                 const int ya = pa / TILE_W + 0, xa = pa % TILE_W + 0;
                 const __half* arow = h1_s + (ya * H1_S_W + xa) * H1_S_STRIDE;  // channel 0 of the chunk at the pixel's top-left tap
                 #pragma unroll
-                for (int sl = 0; sl < 32; sl += 16) {
-                    float d[2][4] = {};  // h2[16 pixels, e0+sl .. e0+sl+16] before the epilogue: two m16n8 tiles
-                    // per group of 8 channels (two per slice), one m16n8k8 per tap; B rows: lanes 0-7, the group's outputs
+                for (int sl = 0; sl < 32; sl += 32) {
+                    float d[4][4] = {};  // h2[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
+                    // per group of 8 channels, one m16n8k8 per tap; B rows: lanes 0-7, the group's outputs
                     #pragma unroll
-                    for (int nj = 0; nj < 2; ++nj) {
+                    for (int nj = 0; nj < 4; ++nj) {
                         const __half* brow = wd_s + (sl + nj * 8 + (lane & 7)) * 72;
                         #pragma unroll
                         for (int ky = 0; ky < 3; ++ky) {
@@ -310,45 +308,42 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                             }
                         }
                     }
-                    // epilogue of L2 conv2d 3x3 gw8 256->256 -> h2 on the fragments, packed: hf[2 * tile + row half]
-                    unsigned hf[4];
+                    // epilogue of L2 conv2d 3x3 gw8 256->256 -> h2 on the fragments, packed (the packing rounds to f16): hf[k16 step][2 * half + row half]
+                    unsigned hf[2][4];
                     #pragma unroll
                     for (int rh = 0; rh < 2; ++rh) {
-                        const int p = mb * 16 + lane_row + rh * 8;
-                        const int ly = p / TILE_W, lx = p % TILE_W;
-                        const int gh = h0 + ly, gw = w0 + lx;
-                        const bool inside = p < 64 && gh < H && gw < W;  // outside: a row whose outputs are not stored
                         #pragma unroll
-                        for (int nj = 0; nj < 2; ++nj) {
+                        for (int nj = 0; nj < 4; ++nj) {
                             const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
-                            if (inside) {
+                            {
                                 const int c = c0 + 0, oc = e0 + c;
                                 float v_t4 = d[nj][rh * 2 + 0];
                                 float v_t5 = v_t4 + tm_f32(bd[oc]);
                                 float v_h2 = tm_silu(v_t5);
-                                v_h2 = tm_round_f16(v_h2);
                                 v[0] = v_h2;
                             }
-                            if (inside) {
+                            {
                                 const int c = c0 + 1, oc = e0 + c;
                                 float v_t4 = d[nj][rh * 2 + 1];
                                 float v_t5 = v_t4 + tm_f32(bd[oc]);
                                 float v_h2 = tm_silu(v_t5);
-                                v_h2 = tm_round_f16(v_h2);
                                 v[1] = v_h2;
                             }
-                            hf[nj * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
+                            hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
                     }
-                    // y_acc += the slice . w3[:, e0+sl .. e0+sl+16]^T, two n8 tiles per B load
+                    // y_acc += the slice . w3[:, e0+sl .. e0+sl+32]^T, one k16 step per hf, two n8 tiles per B load
                     const __half* brow2 = w3_s + (((lane >> 4) & 1) * 8 + (lane & 7)) * 40 + sl + ((lane >> 3) & 1) * 8;
                     #pragma unroll
-                    for (int nj = 0; nj < 4; ++nj) {
-                        unsigned b[4];
-                        tm_ldsm_x4(b, brow2 + nj * 16 * 40);
-                        tm_mma(y_acc[i][0][2 * nj], h_type, hf[0], hf[1], hf[2], hf[3], b[0], b[1]);
-                        tm_mma(y_acc[i][0][2 * nj + 1], h_type, hf[0], hf[1], hf[2], hf[3], b[2], b[3]);
+                    for (int kk = 0; kk < 2; ++kk) {
+                        #pragma unroll
+                        for (int nj = 0; nj < 4; ++nj) {
+                            unsigned b[4];
+                            tm_ldsm_x4(b, brow2 + nj * 16 * 40 + kk * 16);
+                            tm_mma(y_acc[i][0][2 * nj], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[0], b[1]);
+                            tm_mma(y_acc[i][0][2 * nj + 1], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[2], b[3]);
+                        }
                     }
                 }
             }

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "16025c10a5cd2a61ad9049884968ac33ea01a68ad0f323d0b62b509e990df159";
+    public static final String SOURCE_SHA256 = "7c236bc1386d0c6230174b2425abd64def2ad541f0fd9211e6a02c700fc631a3";
 
     private final ProgramLauncher launcher;
 

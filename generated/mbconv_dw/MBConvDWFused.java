@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "c4854efed58d2dce53fdcbdfee0c8d3a689f0aac4ad7f9abf223e2705e6177eb";
+    public static final String SOURCE_SHA256 = "76e6ad1c4ff9d695b67c7ce2506c108747c95c0e6b5a780d9f456e24ebdc4770";
 
     private final ProgramLauncher launcher;
 

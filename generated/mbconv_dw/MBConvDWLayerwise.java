@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "374a15d355139b1b4e85f729324b80aa5bc1da5a0bf91a1dc0fa8c43597afd45";
+    public static final String SOURCE_SHA256 = "cf11dd26408b24da937877bd4f136c6ff9f31466bc49bbeafc9f7ba408c302f9";
 
     private final ProgramLauncher launcher;
 

@@ -257,7 +257,6 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                                 float v_t1 = d[mi][ni][rh * 2 + 0];
                                 float v_t2 = v_t1 + tm_f32(b1[oc]);
                                 float v_h1 = tm_silu(v_t2);
-                                v_h1 = tm_round_f16(v_h1);
                                 v[0] = v_h1;
                             }
                             if (inside) {
@@ -265,7 +264,6 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                                 float v_t1 = d[mi][ni][rh * 2 + 1];
                                 float v_t2 = v_t1 + tm_f32(b1[oc]);
                                 float v_h1 = tm_silu(v_t2);
-                                v_h1 = tm_round_f16(v_h1);
                                 v[1] = v_h1;
                             }
                             *reinterpret_cast<__half2*>(&h1_s[p * H1_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
@@ -401,6 +399,8 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         }
     }
     // store y_acc -> y[n, h0 : h0+8, w0 : w0+8, :], masked at the image edge
+    // through h1_s (free after the loop), rows of 72 elements: fragments -> shared, then 16-byte pieces of pixel rows -> global
+    __half* const y_acc_stage = reinterpret_cast<__half*>(h1_s);
     #pragma unroll
     for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
@@ -427,10 +427,16 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                         const int c = c0 + 1, oc = 0 + c;
                         v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                     }
-                    *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);
+                    *reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);
                 }
             }
         }
+    }
+    __syncthreads();
+    for (int i = tid; i < 512; i += THREADS) {
+        const int p = i / 8, c = (i % 8) * 8;
+        const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;
+        if (gh < H && gw < W) *reinterpret_cast<uint4*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c) = *reinterpret_cast<const uint4*>(y_acc_stage + p * 72 + c);
     }
 }
 

@@ -199,7 +199,6 @@ MBConvDW_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
                             float v_t1 = d[mi][ni][rh * 2 + 0];
                             float v_t2 = v_t1 + tm_f32(b1[oc]);
                             float v_h1 = tm_silu(v_t2);
-                            v_h1 = tm_round_f16(v_h1);
                             v[0] = v_h1;
                         }
                         {
@@ -207,7 +206,6 @@ MBConvDW_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
                             float v_t1 = d[mi][ni][rh * 2 + 1];
                             float v_t2 = v_t1 + tm_f32(b1[oc]);
                             float v_h1 = tm_silu(v_t2);
-                            v_h1 = tm_round_f16(v_h1);
                             v[1] = v_h1;
                         }
                         *reinterpret_cast<__half2*>(h1 + ((size_t)(n * H + gh) * W + gw) * 256 + c0) = __floats2half2_rn(v[0], v[1]);
@@ -389,7 +387,6 @@ MBConvDW_layerwise_L3(const __half* __restrict__ h2, const __half* __restrict__ 
                             float v_t7 = d[mi][ni][rh * 2 + 0];
                             float v_t8 = v_t7 + tm_f32(b3[oc]);
                             float v_y = v_t8 + tm_f32(x[((size_t)(n * H + gh) * W + gw) * 64 + oc]);
-                            v_y = tm_round_f16(v_y);
                             v[0] = v_y;
                         }
                         {
@@ -397,7 +394,6 @@ MBConvDW_layerwise_L3(const __half* __restrict__ h2, const __half* __restrict__ 
                             float v_t7 = d[mi][ni][rh * 2 + 1];
                             float v_t8 = v_t7 + tm_f32(b3[oc]);
                             float v_y = v_t8 + tm_f32(x[((size_t)(n * H + gh) * W + gw) * 64 + oc]);
-                            v_y = tm_round_f16(v_y);
                             v[1] = v_y;
                         }
                         *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);

@@ -123,15 +123,18 @@ BURST = 10
 def time_ms(fn, reps, warmup=10, burst=BURST):
     """Median over reps of the time per call of `burst` back-to-back calls between two CUDA events.
 
-    One call between two events would also count the host's time to submit it as GPU time whenever the kernel
-    is shorter than the submission (Python, CuPy, torch dispatch); a burst lets the host run ahead, as it does
-    in a network, so the figure is the GPU's time per call. The same for every mode."""
+    Before each burst the GPU spins for about 10 ms (torch.cuda._sleep), and the host queues the events and the
+    burst meanwhile: the events then time the GPU's work only. Without the spin, a call whose host-side submission
+    (Python, CuPy, torch dispatch: 0.06-0.07 ms per tmc call on the H100 machine) is longer than its kernels is
+    timed at the host's pace: an empty kernel read 0.061 ms that way and 0.004 ms with the spin
+    (docs/measurements/2026-11-22-h100/chain/diag.txt). The same for every mode."""
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
     out = []
     for _ in range(reps):
         s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda._sleep(SPIN_CYCLES)
         s.record()
         for _ in range(burst):
             fn()
@@ -139,6 +142,10 @@ def time_ms(fn, reps, warmup=10, burst=BURST):
         torch.cuda.synchronize()
         out.append(s.elapsed_time(e) / burst)
     return statistics.median(out)
+
+
+# About 10 ms at the H100's clock: longer than the host needs to queue a burst of 10 calls of any mode.
+SPIN_CYCLES = 20_000_000
 
 
 def measure_ceilings(reps):
@@ -212,7 +219,7 @@ def main():
     torch.backends.cudnn.benchmark = True
     bw, peak = measure_ceilings(20)
     print(f"# {torch.cuda.get_device_name()}, torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}, "
-          f"dtype {a.dtype}, median of {a.reps} samples of {BURST} back-to-back calls")
+          f"dtype {a.dtype}, median of {a.reps} samples of {BURST} back-to-back calls, each queued behind a GPU spin")
     print(f"# measured: copy {bw / 1e12:.2f} TB/s, fp16 matmul {peak / 1e12:.0f} TFLOP/s", flush=True)
     rows = []
     for name in a.configs.split(","):

@@ -24,6 +24,8 @@ def main():
     ap.add_argument("dirs", nargs="+")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=50)
+    ap.add_argument("--time-wrong", action="store_true",
+                    help="time variants whose output differs too (ablations that drop work on purpose)")
     a = ap.parse_args()
     block, n, hw, C, e, k, gw = bm.CONFIGS[a.config]
     print(f"# {torch.cuda.get_device_name()}, torch {torch.__version__}, f16, {a.config}, {a.rounds} interleaved rounds")
@@ -46,7 +48,7 @@ def main():
         times = {d: [] for d in a.dirs}
         for _ in range(a.rounds):
             for d, prog, args, status in progs:
-                if status == "ok":
+                if status == "ok" or a.time_wrong:
                     times[d].append(bm.time_ms(lambda: prog(x, **args), a.reps))
     base = statistics.median(times[a.dirs[0]]) if times[a.dirs[0]] else None
     print("| variant | ms | first / this |")
@@ -56,7 +58,8 @@ def main():
             print(f"| {d} | wrong | |")
             continue
         t = statistics.median(times[d])
-        print(f"| {d} | {t:.4f} | {base / t:.3f} |" if base else f"| {d} | {t:.4f} | |", flush=True)
+        mark = "" if dict((dd, st) for dd, _, _, st in progs)[d] == "ok" else " (output wrong: ablation)"
+        print(f"| {d}{mark} | {t:.4f} | {base / t:.3f} |" if base else f"| {d}{mark} | {t:.4f} | |", flush=True)
 
 
 if __name__ == "__main__":

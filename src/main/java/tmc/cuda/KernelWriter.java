@@ -472,6 +472,10 @@ final class KernelWriter {
         w.comment("store " + src.name() + " -> " + a.name() + "[n, h0 : h0+" + k.tileH() + ", w0 : w0+" + k.tileW()
                 + ", :], masked at the image edge");
         int total = k.tilePixels() * ch;
+        if (fragments.containsKey(src.name()) && s.staging() != null) {
+            storeStaged(s, a, dt);
+            return;
+        }
         if (fragments.containsKey(src.name())) {
             MmaTiling f = fragments.get(src.name());
             w.line("#pragma unroll");
@@ -508,6 +512,40 @@ final class KernelWriter {
     // ---- element loops ------------------------------------------------------------------------------
 
     /** Emits the per-element work; returns the name of the f32 variable holding the result. */
+    /**
+     * The store of mma fragments through a shared buffer nobody reads any more (Instr.Store#staging): each lane
+     * writes its pairs of channels there, then each thread copies 16-byte pieces of pixel rows to global memory, so
+     * that consecutive threads write consecutive bytes of each pixel (whole 32-byte sectors).
+     */
+    private void storeStaged(Instr.Store s, Activation a, DType dt) {
+        Buffer src = s.src();
+        Buffer stage = s.staging();
+        MmaTiling f = fragments.get(src.name());
+        int ch = a.channels();
+        int stride = ch + Buffer.ROW_PAD_BYTES / dt.bytes;
+        int pieces = ch * dt.bytes / 16;
+        String t = CudaEmitter.ctype(dt);
+        w.comment("through " + stage.name() + " (free after the loop), rows of " + stride + " elements: fragments -> shared, then "
+                + "16-byte pieces of pixel rows -> global");
+        w.line(t + "* const " + src.name() + "_stage = reinterpret_cast<" + t + "*>(" + stage.name() + ");");
+        w.line("#pragma unroll");
+        w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
+        w.line("const int grp = warp + i * (THREADS / 32);");
+        if (f.groups() % k.warps() != 0) w.line("if (grp >= " + f.groups() + ") continue;");
+        w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
+        String elem = src.name() + "[i][mi][ni][rh * 2 + ";
+        fragmentPairs(f, "mb", "nb", f.pixels(), k.tileW(), 0, "0", true, rc -> elem + rc + "]",
+                (v0, v1) -> storePair("&" + src.name() + "_stage[p * " + stride + " + c0]", dt, v0, v1));
+        w.close();
+        w.line("__syncthreads();");
+        w.open("for (int i = tid; i < " + k.tilePixels() * pieces + "; i += THREADS)");
+        w.line("const int p = i / " + pieces + ", c = (i % " + pieces + ") * " + 16 / dt.bytes + ";");
+        w.line("const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;");
+        w.line("if (gh < H && gw < W) *reinterpret_cast<uint4*>(" + cname(a.name()) + " + ((size_t)(n * H + gh) * W + gw) * " + ch
+                + " + c) = *reinterpret_cast<const uint4*>(" + src.name() + "_stage + p * " + stride + " + c);");
+        w.close();
+    }
+
     private interface Body {
         String emit();
     }
@@ -586,6 +624,14 @@ final class KernelWriter {
      * result. {@code mainValue}, when given, is the already computed main-op result (an accumulator).
      */
     private String evaluate(Layer layer, Region rg, Map<String, Buffer> sources, String mainValue) {
+        return evaluate(layer, rg, sources, mainValue, true);
+    }
+
+    /**
+     * {@code roundLast} false: the caller stores the result with round-to-nearest into the last op's own dtype,
+     * which gives the same value as rounding here first (so the rounding is not written twice).
+     */
+    private String evaluate(Layer layer, Region rg, Map<String, Buffer> sources, String mainValue, boolean roundLast) {
         Map<String, String> locals = new HashMap<>();
         String last = null;
         for (Op op : layer.ops()) {
@@ -610,7 +656,7 @@ final class KernelWriter {
                             + " " + e.fn().symbol + " " + operand(e.right(), rg, locals, sources) + ";");
                 }
             }
-            round(op.out().dtype(), var);
+            if (roundLast || op != layer.ops().getLast()) round(op.out().dtype(), var);
             locals.put(op.out().name(), var);
             last = var;
         }
@@ -1060,7 +1106,8 @@ final class KernelWriter {
         mmaKLoop(src, pw, "d[mi][ni]", pw.in().channels(), "nb * " + f.wn() * 8, staged ? "0" : ch0, "0", f,
                 rg.side(), rg.halo());
         fragmentPairs(f, "mb", "nb", rg.pixels(), rg.side(), rg.halo(), rg.streamed() ? "e0" : "0",
-                dst.space() == Space.GLOBAL, rc -> evaluate(c.layer(), rg, c.sources(), "d[mi][ni][rh * 2 + " + rc + "]"),
+                dst.space() == Space.GLOBAL, rc -> evaluate(c.layer(), rg, c.sources(), "d[mi][ni][rh * 2 + " + rc + "]",
+                        dst.dtype() != c.layer().out().dtype()),
                 (v0, v1) -> dst.space() == Space.GLOBAL ? storePair(globalElementAddress(dst, "c0"), dst.dtype(), v0, v1)
                         : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), v0, v1));
         w.close();
@@ -1192,16 +1239,39 @@ final class KernelWriter {
         w.line("tm_mma_k8(d, arow, a[0], a[1], " + b + ");");
         w.close();
         w.close();
-        w.line("#pragma unroll");
-        w.open("for (int r = 0; r < 4; ++r)");
-        w.line("const int p = mt * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);");
-        w.open("if (p < " + rg.pixels() + ")");
-        w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
-        w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
-        w.line("const int oc = " + ch0 + " + c;");
-        writeResult(c, dst, rg, "d[r]");
-        w.close();
-        w.close();
+        if (dst.space() == Space.SHARED) {
+            // By pixel row: the lane holds channels c0 and c0 + 1 of rows lane_row and lane_row + 8; the geometry is
+            // computed once per row and both channels are stored together.
+            boolean sameType = dst.dtype() == c.layer().out().dtype();
+            w.line("#pragma unroll");
+            w.open("for (int rh = 0; rh < 2; ++rh)");
+            w.line("const int p = mt * 16 + lane_row + rh * 8;");
+            w.line("if (p >= " + rg.pixels() + ") continue;  // padding rows of the last row tile");
+            w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
+            w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
+            w.line("const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;  // outside: zero, the next conv's padding");
+            w.line("const int c0 = grp * 8 + 2 * lane_col;");
+            w.line("float v[2] = {0.0f, 0.0f};");
+            for (int rc = 0; rc < 2; rc++) {
+                w.open("if (inside)");
+                w.line("const int c = c0 + " + rc + ", oc = " + ch0 + " + c;");
+                w.line("v[" + rc + "] = " + evaluate(c.layer(), rg, c.sources(), "d[rh * 2 + " + rc + "]", !sameType) + ";");
+                w.close();
+            }
+            w.line(storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), "v[0]", "v[1]"));
+            w.close();
+        } else {
+            w.line("#pragma unroll");
+            w.open("for (int r = 0; r < 4; ++r)");
+            w.line("const int p = mt * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);");
+            w.open("if (p < " + rg.pixels() + ")");
+            w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
+            w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
+            w.line("const int oc = " + ch0 + " + c;");
+            writeResult(c, dst, rg, "d[r]");
+            w.close();
+            w.close();
+        }
         w.close();
         w.close();
     }
@@ -1226,9 +1296,9 @@ final class KernelWriter {
 
     /**
      * A producer whose chunk stays in registers and the accumulation that reads it (see Instr.Chain). Per warp and
-     * 16-pixel row tile, per slice of 16 channels of the chunk: the producer's two m16n8 C fragments get its
-     * epilogue, are packed to 16 bits, and are the A fragment of one m16n8k16 step of the projection. The C layout
-     * (rows lane_row and lane_row + 8, channels 2 * lane_col and + 1 of each n8 tile) is exactly the A layout
+     * 16-pixel row tile, per group of {@code 16 * G} channels of the chunk: the producer's 2G m16n8 C fragments get
+     * its epilogue, are packed to 16 bits, and are the A fragments of G m16n8k16 steps of the projection. The C
+     * layout (rows lane_row and lane_row + 8, channels 2 * lane_col and + 1 of each n8 tile) is exactly the A layout
      * (the same rows, k 2 * lane_col and + 1 in registers 0 and 1, k + 8 in registers 2 and 3).
      */
     private void chain(Instr.Chain ch) {
@@ -1238,6 +1308,8 @@ final class KernelWriter {
         Op.Pointwise proj = (Op.Pointwise) acc.layer().main();
         MmaTiling f = fragments.get(acc.acc().name());
         int chunk = prod.out().count();
+        int g = Instr.Chain.sliceGroup(chunk);
+        int width = 16 * g;
         Region rg = new Region(0, k.tileW(), k.tilePixels(), chunk, true);
         Buffer projW = stagedWeight(proj.weight().name());
         Buffer prodW = stagedWeight(switch (pl.main()) {
@@ -1251,8 +1323,9 @@ final class KernelWriter {
         w.comment(pl.describe() + ", channels e0 .. e0+" + chunk + ", kept in registers and fed to "
                 + acc.layer().describe() + "   (" + sourceName + ":" + pl.span().line() + ", " + acc.layer().span().line()
                 + ")\n" + acc.acc().name() + "[p, :] += " + h + "[p, e0 : e0+" + chunk + "] . " + cname(proj.weight().name())
-                + "[:, e0 : e0+" + chunk + "]^T. Each warp owns whole rows of 16 pixels; 16 channels of " + h
-                + " at a time:\nthe producer's two m16n8 C fragments, after its epilogue, are the A fragment of one k16 step");
+                + "[:, e0 : e0+" + chunk + "]^T. Each warp owns whole rows of 16 pixels; " + width + " channels of " + h
+                + " at a time:\nthe producer's " + 2 * g + " m16n8 C fragments, after its epilogue, are the A fragments of "
+                + g + " k16 step" + (g == 1 ? "" : "s") + " of the projection");
         w.open("");
         w.line("const " + ht + "* const h_type = nullptr;  // selects the " + prod.dst().dtype().keyword + " mma for "
                 + h + "'s fragments");
@@ -1291,9 +1364,24 @@ final class KernelWriter {
             }
             default -> throw new IllegalStateException("chain producer " + pl.describe());
         }
-        w.line("#pragma unroll");
-        w.open("for (int sl = 0; sl < " + chunk + "; sl += 16)");
-        w.line("float d[2][4] = {};  // " + h + "[16 pixels, e0+sl .. e0+sl+16] before the epilogue: two m16n8 tiles");
+        // The epilogue reads only weights and constants unless it names another activation: then rows past the
+        // tile or the image must not read it (their results are dropped anyway).
+        boolean guard = !pl.epilogueInputs().isEmpty();
+        if (guard) {
+            w.line("bool inside[2];  // the lane's two rows: inside the tile and the image");
+            w.line("#pragma unroll");
+            w.open("for (int rh = 0; rh < 2; ++rh)");
+            w.line("const int p = mb * 16 + lane_row + rh * 8;");
+            w.line("inside[rh] = p < " + k.tilePixels() + " && h0 + p / TILE_W < H && w0 + p % TILE_W < W;");
+            w.close();
+        }
+        // Up to two groups unrolled: the compiler overlaps one group's products with the other's epilogue. Longer
+        // chunks go one group per trip, so the registers do not grow with the chunk (Lowering.chainRegisters is
+        // calibrated for that: unrolling 2 of 4 groups spilled at 128 registers).
+        w.line(chunk <= 2 * width ? "#pragma unroll" : "#pragma unroll 1");
+        w.open("for (int sl = 0; sl < " + chunk + "; sl += " + width + ")");
+        w.line("float d[" + 2 * g + "][4] = {};  // " + h + "[16 pixels, e0+sl .. e0+sl+" + width + "] before the epilogue: "
+                + 2 * g + " m16n8 tiles");
         switch (pl.main()) {
             case Op.Pointwise pw -> {
                 int kSteps = pw.in().channels() / 16;
@@ -1308,18 +1396,21 @@ final class KernelWriter {
                     w.line("tm_ldsm_x4(a, arow + kk * 16);");
                     a = "a";
                 }
+                w.line("#pragma unroll");
+                w.open("for (int nj = 0; nj < " + g + "; ++nj)");
                 w.line("unsigned b[4];");
-                w.line("tm_ldsm_x4(b, brow + kk * 16);");
-                w.line("tm_mma(d[0], arow, " + a + "[0], " + a + "[1], " + a + "[2], " + a + "[3], b[0], b[1]);");
-                w.line("tm_mma(d[1], arow, " + a + "[0], " + a + "[1], " + a + "[2], " + a + "[3], b[2], b[3]);");
+                w.line("tm_ldsm_x4(b, brow + nj * 16 * " + prodW.rowStride() + " + kk * 16);");
+                w.line("tm_mma(d[2 * nj], arow, " + a + "[0], " + a + "[1], " + a + "[2], " + a + "[3], b[0], b[1]);");
+                w.line("tm_mma(d[2 * nj + 1], arow, " + a + "[0], " + a + "[1], " + a + "[2], " + a + "[3], b[2], b[3]);");
+                w.close();
                 w.close();
             }
             case Op.Conv2d cv -> {
                 int kk = cv.kernel();
                 String u = upper(sourceBuffer(cv.in(), prod.sources(), "conv2d"));
-                w.line("// per group of 8 channels (two per slice), one m16n8k8 per tap; B rows: lanes 0-7, the group's outputs");
+                w.line("// per group of 8 channels, one m16n8k8 per tap; B rows: lanes 0-7, the group's outputs");
                 w.line("#pragma unroll");
-                w.open("for (int nj = 0; nj < 2; ++nj)");
+                w.open("for (int nj = 0; nj < " + 2 * g + "; ++nj)");
                 w.line("const " + CudaEmitter.ctype(prodW.dtype()) + "* brow = " + prodW.name() + " + (sl + nj * 8 + (lane & 7)) * "
                         + prodW.rowStride() + ";");
                 w.line("#pragma unroll");
@@ -1335,37 +1426,43 @@ final class KernelWriter {
             }
             default -> throw new IllegalStateException("chain producer " + pl.describe());
         }
-        w.line("// epilogue of " + pl.describe() + " on the fragments, packed: hf[2 * tile + row half]");
-        w.line("unsigned hf[4];");
+        w.line("// epilogue of " + pl.describe() + " on the fragments, packed (the packing rounds to "
+                + prod.dst().dtype().keyword + "): hf[k16 step][2 * half + row half]");
+        w.line("unsigned hf[" + g + "][4];");
         w.line("#pragma unroll");
         w.open("for (int rh = 0; rh < 2; ++rh)");
-        w.line("const int p = mb * 16 + lane_row + rh * 8;");
-        w.line("const int ly = p / TILE_W, lx = p % TILE_W;");
-        w.line("const int gh = h0 + ly, gw = w0 + lx;");
-        w.line("const bool inside = p < " + k.tilePixels() + " && gh < H && gw < W;  // outside: a row whose outputs are not stored");
+        if (guard) {
+            w.line("const int p = mb * 16 + lane_row + rh * 8;");
+            w.line("const int ly = p / TILE_W, lx = p % TILE_W;");
+            w.line("const int gh = h0 + ly, gw = w0 + lx;");
+        }
         w.line("#pragma unroll");
-        w.open("for (int nj = 0; nj < 2; ++nj)");
+        w.open("for (int nj = 0; nj < " + 2 * g + "; ++nj)");
         w.line("const int c0 = sl + nj * 8 + 2 * lane_col;");
         w.line("float v[2] = {0.0f, 0.0f};");
         for (int rc = 0; rc < 2; rc++) {
-            w.open("if (inside)");
+            w.open(guard ? "if (inside[rh])" : "");
             w.line("const int c = c0 + " + rc + ", oc = e0 + c;");
-            w.line("v[" + rc + "] = " + evaluate(pl, rg, prod.sources(), "d[nj][rh * 2 + " + rc + "]") + ";");
+            w.line("v[" + rc + "] = " + evaluate(pl, rg, prod.sources(), "d[nj][rh * 2 + " + rc + "]", false) + ";");
             w.close();
         }
-        w.line("hf[nj * 2 + rh] = tm_pack2(h_type, v[0], v[1]);");
+        w.line("hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);");
         w.close();
         w.close();
-        w.line("// " + acc.acc().name() + " += the slice . " + cname(proj.weight().name()) + "[:, e0+sl .. e0+sl+16]^T, two n8 tiles per B load");
+        w.line("// " + acc.acc().name() + " += the slice . " + cname(proj.weight().name()) + "[:, e0+sl .. e0+sl+" + width
+                + "]^T, one k16 step per hf, two n8 tiles per B load");
         w.line("const " + CudaEmitter.ctype(projW.dtype()) + "* brow2 = " + projW.name() + " + (((lane >> 4) & 1) * 8 + (lane & 7)) * "
                 + projW.rowStride() + " + sl + ((lane >> 3) & 1) * 8;");
         w.line("#pragma unroll");
+        w.open("for (int kk = 0; kk < " + g + "; ++kk)");
+        w.line("#pragma unroll");
         w.open("for (int nj = 0; nj < " + f.nt() / 2 + "; ++nj)");
         w.line("unsigned b[4];");
-        w.line("tm_ldsm_x4(b, brow2 + nj * 16 * " + projW.rowStride() + ");");
+        w.line("tm_ldsm_x4(b, brow2 + nj * 16 * " + projW.rowStride() + " + kk * 16);");
         String accName = acc.acc().name();
-        w.line("tm_mma(" + accName + "[i][0][2 * nj], h_type, hf[0], hf[1], hf[2], hf[3], b[0], b[1]);");
-        w.line("tm_mma(" + accName + "[i][0][2 * nj + 1], h_type, hf[0], hf[1], hf[2], hf[3], b[2], b[3]);");
+        w.line("tm_mma(" + accName + "[i][0][2 * nj], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[0], b[1]);");
+        w.line("tm_mma(" + accName + "[i][0][2 * nj + 1], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[2], b[3]);");
+        w.close();
         w.close();
         w.close();
         w.close();

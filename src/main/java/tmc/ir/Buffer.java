@@ -36,6 +36,9 @@ public record Buffer(String name, String tensor, Space space, DType dtype, int h
         this(name, tensor, space, dtype, halo, pixels, channels, rowStride, bytes, origin, 1);
     }
 
+    /** Shared-memory rows are padded by this many bytes so that consecutive pixels start in different banks. */
+    public static final int ROW_PAD_BYTES = 16;
+
     public static long align16(long bytes) {
         return (bytes + 15) / 16 * 16;
     }

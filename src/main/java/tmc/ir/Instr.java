@@ -111,13 +111,30 @@ public sealed interface Instr {
          * channel) in registers for the whole chunk; wider inputs reload them from shared memory for each slice.
          */
         public static final int HOISTED_INPUT_CHANNELS = 128;
+
+        /**
+         * k16 steps the chain takes per group: 2 (32 channels, four independent mma chains for the producer) when the
+         * chunk allows, else 1. Wider groups give the producer's products more independent work at the same time.
+         */
+        public static int sliceGroup(int chunk) {
+            return chunk % 32 == 0 ? 2 : 1;
+        }
     }
 
     /** Applies the epilogue of {@code layer} to the finished accumulator and writes {@code dst}. */
     record Finish(Layer layer, Buffer acc, Buffer dst, java.util.Map<String, Buffer> sources) implements Instr {}
 
     /** buffer -> global: the tile interior of {@code src} to activation {@code tensor}, masked at the edges. */
-    record Store(Buffer src, String tensor) implements Instr {}
+    record Store(Buffer src, String tensor, Buffer staging) implements Instr {
+        /**
+         * {@code staging}, when not null, is a shared buffer that no later instruction reads: mma accumulator
+         * fragments are written there first, so that the global store can write whole 16-byte pieces of pixel rows
+         * (a fragment holds 2 adjacent channels of 8 pixels: direct stores fill only half of each 32-byte sector).
+         */
+        public Store(Buffer src, String tensor) {
+            this(src, tensor, null);
+        }
+    }
 
     /**
      * {@code for var in 0 .. extent by chunk}: a streamed channel dimension. {@code note}, when not null, says

@@ -110,6 +110,7 @@ public final class IrPrinter {
                         f.layer().index());
                 case Instr.Store st -> line(s, indent, "store", st.tensor() + "[n, " + range("h0", 0, k.tileH()) + ", "
                         + range("w0", 0, k.tileW()) + ", 0 : " + st.src().channels() + "] <- " + st.src().name()
+                        + (st.staging() == null ? "" : " through " + st.staging().name() + " (16-byte pieces of pixel rows)")
                         + "  masked at the image edge", null, -1);
                 case Instr.Loop lp -> {
                     s.append(indent).append("for ").append(lp.var()).append(" in 0 .. ").append(lp.extent()).append(" by ")

@@ -309,6 +309,8 @@ public final class CostModel {
                         bytes += Math.round(s.pixels() * perPixel * mult);
                         globalTensors.merge(st.tensor(), perPixel, Math::max);
                         shared(st.src(), k.tilePixels(), st.src().channels(), mult);
+                        // Through a staging buffer: written once and read once more.
+                        if (st.staging() != null) shared(st.staging(), 2.0 * k.tilePixels(), st.src().channels(), mult);
                     }
                     case Instr.Loop lp -> {
                         int outer = loopTrips;

@@ -35,7 +35,7 @@ public final class Lowering {
     }
 
     /** Shared-memory rows are padded by this many bytes so that consecutive pixels start in different banks. */
-    static final int ROW_PAD_BYTES = 16;
+    static final int ROW_PAD_BYTES = Buffer.ROW_PAD_BYTES;
 
     /**
      * Registers every thread needs besides accumulators: indices, pointers, loop counters, mma fragments.
@@ -421,10 +421,43 @@ public final class Lowering {
         }
         Activation output = last.out();
         Buffer result = onChip.get(output.name());
-        body.add(new Instr.Store(result, output.name()));
+        body.add(new Instr.Store(result, output.name(), storeStaging(block, body, buffers, result, output, c)));
         String name = block.name() + "_" + planName;
         return new Result.Ok(List.of(new Kernel(name, 1, c.tileH(), c.tileW(), threads, c.math(), layers, buffers,
                 body, registers)));
+    }
+
+    /**
+     * A shared buffer the store of mma accumulators can pass through (see Instr.Store#staging), or null: an
+     * activation buffer of the output's 16-bit type, large enough for the tile with rows padded by 16 bytes, whose
+     * last reader is the stream loop (which ends with a barrier), while the instructions after the loop (the
+     * accumulator's epilogue) do not read it.
+     */
+    static Buffer storeStaging(TypedBlock block, List<Instr> body, List<Buffer> buffers, Buffer result, Activation output,
+                               Choices c) {
+        if (result.space() != Space.REGISTERS || !(body.getLast() instanceof Instr.Finish fin) || fin.dst() != result) {
+            return null;
+        }
+        int loopAt = -1;
+        for (int i = 0; i < body.size(); i++) if (body.get(i) instanceof Instr.Loop) loopAt = i;
+        if (loopAt < 0 || loopAt != body.size() - 2) return null;
+        Instr.Loop loop = (Instr.Loop) body.get(loopAt);
+        boolean fragments = loop.body().stream().anyMatch(i -> i instanceof Instr.Chain
+                || i instanceof Instr.Accumulate a && a.acc() == result && a.math() == Instr.MathPath.TENSOR_CORE);
+        if (!fragments || !(loop.body().getLast() instanceof Instr.Barrier)) return null;
+        DType dt = block.storageFor(output);
+        if (dt.bytes != 2 || output.channels() % 8 != 0) return null;
+        long need = (long) c.tilePixels() * (output.channels() + ROW_PAD_BYTES / dt.bytes) * dt.bytes;
+        java.util.Set<String> readAfter = new java.util.HashSet<>();
+        for (Activation a : fin.layer().epilogueInputs()) readAfter.add(a.name());
+        for (Buffer b : buffers) {
+            boolean activation = block.activation(b.tensor()).isPresent();
+            if (b.space() == Space.SHARED && b.stages() == 1 && activation && b.dtype() == dt && b.bytes() >= need
+                    && !readAfter.contains(b.tensor())) {
+                return b;
+            }
+        }
+        return null;
     }
 
     /** The producer's slice of 16 channels as the chain holds it: two m16n8 C fragments (8 floats per lane). */

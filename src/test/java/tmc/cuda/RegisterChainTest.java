@@ -88,10 +88,14 @@ class RegisterChainTest {
         int loopStart = src.indexOf("for (int e0 = 0;");
         String loopText = src.substring(loopStart, src.indexOf("\n    // epilogue of", loopStart));
         assertEquals(2, loopText.split("__syncthreads\\(\\);", -1).length - 1, loopText);
-        assertTrue(loopText.contains("hf[nj * 2 + rh] = tm_pack2(h_type, v[0], v[1]);"), loopText);
-        assertTrue(loopText.contains("tm_mma(y_acc[i][0][2 * nj], h_type, hf[0], hf[1], hf[2], hf[3], b[0], b[1]);"), loopText);
+        // 32 channels at a time: four m16n8 C fragments make the A fragments of two k16 steps.
+        assertTrue(loopText.contains("hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);"), loopText);
+        assertTrue(loopText.contains("tm_mma(y_acc[i][0][2 * nj], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[0], b[1]);"),
+                loopText);
+        // The packing rounds to f16: the epilogue does not round first.
+        assertFalse(loopText.contains("v_h = tm_round_f16(v_h);"), loopText);
         // The 64 input channels' A fragments are loaded once per chunk, outside the slice loop.
-        assertTrue(loopText.indexOf("tm_ldsm_x4(af[kk], arow + kk * 16)") < loopText.indexOf("for (int sl = 0; sl < 64; sl += 16)"),
+        assertTrue(loopText.indexOf("tm_ldsm_x4(af[kk], arow + kk * 16)") < loopText.indexOf("for (int sl = 0; sl < 64; sl += 32)"),
                 loopText);
     }
 
