@@ -150,6 +150,22 @@ public final class Lowering {
      * @param loopNote   what the loop's comment says when it is not pipelined (null: nothing)
      */
     static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, boolean pipeline, String loopNote) {
+        Result r = fused(block, planName, c, planSpan, pipeline, loopNote, true);
+        // A chain the plan did not ask for must not make a plan too big that fits without it: its accumulators are
+        // dealt by whole rows, which can cost a warp more registers than the even share of the staged path.
+        if (r instanceof Result.Ok ok && ok.kernels().getFirst().registersPerThread() > MAX_REGISTERS_PER_THREAD) {
+            Result staged = fused(block, planName, c, planSpan, pipeline, loopNote, false);
+            if (staged instanceof Result.Ok) return staged;
+        }
+        return r;
+    }
+
+    /** Registers per thread on every target tmc knows (sm_80 to sm_90). */
+    static final int MAX_REGISTERS_PER_THREAD = 255;
+
+    /** @param chainByDefault keep an unplaced in-loop chunk in registers when it can be (see Instr.Chain) */
+    static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, boolean pipeline, String loopNote,
+                        boolean chainByDefault) {
         List<Layer> layers = Layer.of(block);
         Map<String, Integer> halo = regions(block, layers);
         int threads = c.threads();
@@ -388,7 +404,7 @@ public final class Lowering {
                 onChip.put(out.name(), dst);
                 continue;
             }
-            if (inLoop && (p == null || p.space() == Space.REGISTERS)) {
+            if (inLoop && (p == null ? chainByDefault : p.space() == Space.REGISTERS)) {
                 // Kept in registers when it can be (the default for an unplaced chunk), else staged in shared below.
                 String why = chainRefusal(block, layers, stream, c, layer, r, onChip);
                 if (why == null) {

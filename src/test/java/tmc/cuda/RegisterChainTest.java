@@ -143,6 +143,35 @@ class RegisterChainTest {
     }
 
     @Test
+    void anUnplacedChunkIsStagedWhenTheChainWouldBreakTheRegisterBudget() {
+        // 6x12 pixels are 5 rows of 16 for 4 warps: by whole rows a warp holds 2 x 16 n8 tiles of accumulators
+        // (~264 registers); the staged path deals 2x4 blocks evenly (~248) and fits.
+        String text = """
+                block B {
+                  param C = 128, E = 2 * C
+                  in  x  : f16[N, H, W, C]
+                  w   w1 : f16[E, C]
+                  w   w2 : f16[C, E]
+                  out y  : f16[N, H, W, C]
+                  h = relu(pointwise(x, w1))
+                  y = pointwise(h, w2) + x
+                }
+                plan p for B on sm_90 {
+                  tile N 1, H 6, W 12
+                  stream E by 64
+                  %s
+                  warps 4
+                }
+                """;
+        Kernel k = compiled(text.formatted("")).program().kernels().getFirst();
+        assertFalse(loopOf(k).body().stream().anyMatch(i -> i instanceof Instr.Chain));
+        assertEquals(248, k.registersPerThread());
+        // Asked for, the chain is kept and the plan is refused with the register breakdown.
+        Diagnostic why = refusal(text.formatted("place h in registers"));
+        assertTrue(why.message().contains("needs ~264 registers per thread on sm_90 (limit 255)"), why.message());
+    }
+
+    @Test
     void cudaCoreMathIsRefusedForRegisters() {
         Diagnostic why = refusal(mlp("place h in registers", "H 8, W 16", 8, "cuda_core"));
         assertTrue(why.message().contains("does not run on tensor cores here"), why.message());
