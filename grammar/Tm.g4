@@ -54,7 +54,7 @@ directive   : 'separate'                                        # separateDirect
             | 'auto'                                            # autoDirective
             | 'tile' tileDim (',' tileDim)*                     # tileDirective
             | 'place' ident 'in' space=ident halo?              # placeDirective
-            | 'stream' ident 'by' INT                           # streamDirective
+            | 'stream' ident 'by' (INT | chunkParam=ident)      # streamDirective
             | 'warps' INT                                       # warpsDirective
             | 'math' ident                                      # mathDirective
             ;

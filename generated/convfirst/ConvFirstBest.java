@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "f84c191e8747f188ae74c7862ac27f5dedabac22b80c5318557a3588788b5f18";
+    public static final String SOURCE_SHA256 = "cfa8e971a606c1021e5c84d4e4de1145901d3264be5f599af86a2b155722c55f";
 
     private final ProgramLauncher launcher;
 

@@ -118,7 +118,7 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel ConvFirst_best
-//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  68672 B shared,  ~128 registers per thread (planner estimate)
+//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  68672 B shared,  ~120 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 conv2d 3x3 gw8 64->64 -> a   (samples/convfirst.tm:14)
 //   L2 pointwise 64->256 -> h   (samples/convfirst.tm:15)
@@ -238,9 +238,6 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                 // tile read a real pixel and their results are dropped
                 const int pa = min(mb * 16 + (lane & 15), 63);
                 const __half* arow = a_s + ((pa / 8 + 0) * A_S_W + pa % 8 + 0) * A_S_STRIDE + (lane >> 4) * 8;
-                unsigned af[4][4];  // A fragments of a, all 64 channels, for every slice
-                #pragma unroll
-                for (int kk = 0; kk < 4; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
                 #pragma unroll 1
                 for (int sl = 0; sl < 128; sl += 32) {
                     float d[4][4] = {};  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
@@ -248,12 +245,14 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                     const __half* brow = w1_s + (sl + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
                     #pragma unroll
                     for (int kk = 0; kk < 4; ++kk) {
+                        unsigned a[4];
+                        tm_ldsm_x4(a, arow + kk * 16);
                         #pragma unroll
                         for (int nj = 0; nj < 2; ++nj) {
                             unsigned b[4];
                             tm_ldsm_x4(b, brow + nj * 16 * 72 + kk * 16);
-                            tm_mma(d[2 * nj], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[0], b[1]);
-                            tm_mma(d[2 * nj + 1], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[2], b[3]);
+                            tm_mma(d[2 * nj], arow, a[0], a[1], a[2], a[3], b[0], b[1]);
+                            tm_mma(d[2 * nj + 1], arow, a[0], a[1], a[2], a[3], b[2], b[3]);
                         }
                     }
                     // epilogue of L2 pointwise 64->256 -> h on the fragments, packed (the packing rounds to f16): hf[k16 step][2 * half + row half]

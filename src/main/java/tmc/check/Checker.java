@@ -1153,16 +1153,26 @@ public final class Checker {
                         "stream the expanded channel parameter, e.g. E");
                 return null;
             }
-            if (s.chunk() <= 0) {
+            long chunk = s.chunk();
+            if (s.chunkParam() != null) {
+                Long value = block.params().get(s.chunkParam().text());
+                if (value == null) {
+                    diag.error(s.chunkSpan(), "block '" + block.name() + "' has no parameter '" + s.chunkParam().text()
+                            + "'", suggest(s.chunkParam().text(), block.params().keySet(), "its parameters"));
+                    return null;
+                }
+                chunk = value;
+            }
+            if (chunk <= 0) {
                 diag.error(s.chunkSpan(), "stream chunk must be positive");
                 return null;
             }
-            if (extent % s.chunk() != 0) {
-                diag.error(s.chunkSpan(), "stream chunk " + s.chunk() + " does not divide " + dim + " = " + extent,
-                        "use a divisor of " + extent + ", e.g. " + largestDivisorAtMost(extent, s.chunk()));
+            if (extent % chunk != 0) {
+                diag.error(s.chunkSpan(), "stream chunk " + chunk + " does not divide " + dim + " = " + extent,
+                        "use a divisor of " + extent + ", e.g. " + largestDivisorAtMost(extent, chunk));
                 return null;
             }
-            return new PlanSpec.StreamSpec(dim, extent, s.chunk(), s.span());
+            return new PlanSpec.StreamSpec(dim, extent, (int) chunk, s.span());
         }
 
         private PlanSpec.MathKind math(Ast.Math m, Ast.Name arch) {

@@ -106,6 +106,7 @@ public final class CudaEmitter {
                 case Instr.Compute c when c.dst().space() == Space.GLOBAL -> out.add(c.dst().tensor());
                 case Instr.Finish f when f.dst().space() == Space.GLOBAL -> out.add(f.dst().tensor());
                 case Instr.Loop l -> out.addAll(writtenToGlobal(l.body()));
+                case Instr.ImageLoop il -> out.addAll(writtenToGlobal(il.body()));
                 default -> {}
             }
         }

@@ -29,7 +29,7 @@ final class KernelWriter {
     private static final Set<String> RESERVED = Set.copyOf(List.of("n", "h0", "w0", "tid", "i", "j", "p", "c", "oc", "ly", "lx",
             "gh", "gw", "e0", "N", "H", "W", "lane", "warp", "acc", "v", "s", "q", "d", "mean", "rstd", "inside",
             "smem", "src", "wp", "ky", "kx", "ic", "g", "e", "lane_row", "lane_col", "grp", "mt", "nb", "ni", "r",
-            "k0", "a", "mb", "af", "hf", "kk", "sl", "h_type", "brow2", "a0", "a1", "a2", "a3", "a0p", "a1p", "p0", "p1", "wrow", "wv", "pw", "item", "y0", "x0", "y1", "x1",
+            "k0", "img", "a", "mb", "af", "hf", "kk", "sl", "h_type", "brow2", "a0", "a1", "a2", "a3", "a0p", "a1p", "p0", "p1", "wrow", "wv", "pw", "item", "y0", "x0", "y1", "x1",
             "cin", "wg", "icr", "arow", "brow", "pa", "ya", "xa", "mi", "nj", "b", "row", "col", "wb0", "wb1", "rh", "c0", "tap", "cp", "seg", "x0", "xs", "in", "stage", "wv", "ly_c", "lx_c", "gh_c", "gw_c", "oc_c", "int", "float", "double", "char", "auto", "for", "if",
             "do", "while", "return", "const", "register", "static", "void", "switch", "case", "default", "new",
             "delete", "this", "class", "struct", "union", "template", "typename", "using", "namespace", "bool",
@@ -67,6 +67,8 @@ final class KernelWriter {
                         ch.consumer().layer().out().channels(), k.warps()));
             } else if (i instanceof Instr.Loop l) {
                 scanFragments(l.body());
+            } else if (i instanceof Instr.ImageLoop il) {
+                scanFragments(il.body());
             }
         }
     }
@@ -115,7 +117,7 @@ final class KernelWriter {
             }
         }
         w.line("(void)N;");
-        w.line("const int n = blockIdx.z;");
+        if (k.tileN() == 1) w.line("const int n = blockIdx.z;");
         w.line("const int h0 = blockIdx.y * TILE_H;");
         w.line("const int w0 = blockIdx.x * TILE_W;");
         w.line("const int tid = threadIdx.x;");
@@ -141,13 +143,8 @@ final class KernelWriter {
                             + describe(b));
                 }
                 offset += b.bytes();
-            } else if (fragments.containsKey(b.name())) {
-                MmaTiling f = fragments.get(b.name());
-                w.line("float " + b.name() + "[" + upper(b) + "_BLOCKS_PER_WARP][" + f.wm() + "][" + f.wn() + "][4] = {};  // "
-                        + describe(b));
-            } else {
-                String init = b.name().endsWith("_acc") ? " = {}" : "";
-                w.line("float " + b.name() + "[" + upper(b) + "_PER_THREAD]" + init + ";  // " + describe(b));
+            } else if (k.tileN() == 1) {
+                declareRegisters(b);
             }
         }
         if (offset != k.sharedBytes()) {
@@ -174,7 +171,8 @@ final class KernelWriter {
     private void header() {
         StringBuilder s = new StringBuilder();
         s.append("Kernel ").append(k.name()).append("\n");
-        s.append("  grid (ceil(W / ").append(k.tileW()).append("), ceil(H / ").append(k.tileH()).append("), N),  ")
+        s.append("  grid (ceil(W / ").append(k.tileW()).append("), ceil(H / ").append(k.tileH()).append("), ")
+                .append(k.tileN() == 1 ? "N" : "ceil(N / " + k.tileN() + ")").append("),  ")
                 .append(k.threads()).append(" threads (").append(k.warps()).append(" warps),  ")
                 .append(k.sharedBytes()).append(" B shared,  ~").append(k.registersPerThread())
                 .append(" registers per thread (planner estimate)\n");
@@ -198,6 +196,7 @@ final class KernelWriter {
             case Instr.Finish f -> finish(f);
             case Instr.Store s -> store(s);
             case Instr.Loop l -> loop(l);
+            case Instr.ImageLoop il -> imageLoop(il);
             case Instr.Barrier b -> w.line("__syncthreads();");
             case Instr.AsyncCommit ac -> w.line("tm_cp_async_commit();");
             case Instr.AsyncWait aw -> {
@@ -211,6 +210,31 @@ final class KernelWriter {
                 }
             }
         }
+    }
+
+    /** A register buffer's declaration; accumulators start at zero. */
+    private void declareRegisters(Buffer b) {
+        if (fragments.containsKey(b.name())) {
+            MmaTiling f = fragments.get(b.name());
+            w.line("float " + b.name() + "[" + upper(b) + "_BLOCKS_PER_WARP][" + f.wm() + "][" + f.wn() + "][4] = {};  // "
+                    + describe(b));
+        } else {
+            String init = b.name().endsWith("_acc") ? " = {}" : "";
+            w.line("float " + b.name() + "[" + upper(b) + "_PER_THREAD]" + init + ";  // " + describe(b));
+        }
+    }
+
+    /** The images of a tile-N block, one after another (Instr.ImageLoop); register buffers start afresh for each. */
+    private void imageLoop(Instr.ImageLoop il) {
+        w.comment("images blockIdx.z * " + il.images() + " .. + " + (il.images() - 1) + ", one after another: the weights "
+                + "staged above serve them all");
+        w.line("#pragma unroll 1");
+        w.open("for (int img = 0; img < " + il.images() + "; ++img)");
+        w.line("const int n = blockIdx.z * " + il.images() + " + img;");
+        w.line("if (n >= N) break;  // the last block's images past the batch");
+        for (Buffer b : k.buffers()) if (b.space() == Space.REGISTERS) declareRegisters(b);
+        for (Instr i : il.body()) instr(i);
+        w.close();
     }
 
     /** The loop being written, or null. */
@@ -840,6 +864,7 @@ final class KernelWriter {
                 case Instr.Accumulate a -> a.math() == Instr.MathPath.TENSOR_CORE;
                 case Instr.Chain ch -> true;
                 case Instr.Loop l -> usesMma(l.body());
+                case Instr.ImageLoop il -> usesMma(il.body());
                 default -> false;
             };
             if (tc) return true;
@@ -1343,7 +1368,7 @@ final class KernelWriter {
                 String t = CudaEmitter.ctype(src.dtype());
                 w.line("const " + t + "* arow = " + rowAddress(src, "pa", k.tileW(), 0) + " + (lane >> 4) * 8;");
                 int kSteps = pw.in().channels() / 16;
-                if (pw.in().channels() <= Instr.Chain.HOISTED_INPUT_CHANNELS) {
+                if (Instr.Chain.hoistsInput(pw.in().channels(), chunk)) {
                     hoisted = kSteps;
                     w.line("unsigned af[" + kSteps + "][4];  // A fragments of " + pw.in().name() + ", all " + pw.in().channels()
                             + " channels, for every slice");

@@ -119,6 +119,15 @@ public sealed interface Instr {
         public static int sliceGroup(int chunk) {
             return chunk % 32 == 0 ? 2 : 1;
         }
+
+        /**
+         * Whether a pointwise producer's A fragments stay in registers for the chunk: when its input is narrow enough
+         * and the chunk is at most two groups (fully unrolled). A longer chunk loops over its groups, and the
+         * fragments live through the loop would cost more registers than reloading them per group.
+         */
+        public static boolean hoistsInput(int inputChannels, int chunk) {
+            return inputChannels <= HOISTED_INPUT_CHANNELS && chunk <= 2 * 16 * sliceGroup(chunk);
+        }
     }
 
     /** Applies the epilogue of {@code layer} to the finished accumulator and writes {@code dst}. */
@@ -151,6 +160,16 @@ public sealed interface Instr {
 
         public int trips() {
             return extent / chunk;
+        }
+    }
+
+    /**
+     * {@code for img in 0 .. images}: the block's images {@code blockIdx.z * images + img}, one after another (a plan's
+     * {@code tile N} above 1). What comes before the loop (the weights) is staged once and serves every image.
+     */
+    record ImageLoop(int images, List<Instr> body) implements Instr {
+        public ImageLoop {
+            body = List.copyOf(body);
         }
     }
 

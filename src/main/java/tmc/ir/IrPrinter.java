@@ -63,6 +63,7 @@ public final class IrPrinter {
         for (Instr i : body) {
             if (i instanceof Instr.LoadWeight lw) out.add(lw.dst().name());
             if (i instanceof Instr.Loop lp) out.addAll(weightBuffers(lp.body()));
+            if (i instanceof Instr.ImageLoop il) out.addAll(weightBuffers(il.body()));
         }
         return out;
     }
@@ -101,8 +102,9 @@ public final class IrPrinter {
                             a.math().name().toLowerCase(Locale.ROOT), a.layer().span().line(), a.layer().index());
                 }
                 case Instr.Chain ch -> {
-                    s.append(indent).append("chain (").append(ch.producer().dst().tensor())
-                            .append(" stays in registers, 16 channels at a time, each warp whole rows of 16 pixels)\n");
+                    s.append(indent).append("chain (").append(ch.producer().dst().tensor()).append(" stays in registers, ")
+                            .append(16 * Instr.Chain.sliceGroup(ch.producer().out().count()))
+                            .append(" channels at a time, each warp whole rows of 16 pixels)\n");
                     body(s, k, List.of(ch.producer(), ch.consumer()), indent + "  ");
                 }
                 case Instr.Finish f -> line(s, indent, "finish", f.dst().name() + " = "
@@ -118,6 +120,11 @@ public final class IrPrinter {
                             .append(lp.trips() == 1 ? " trip)" : " trips)").append('\n');
                     if (lp.note() != null) s.append(indent).append("  # ").append(lp.note()).append('\n');
                     body(s, k, lp.body(), indent + "  ");
+                }
+                case Instr.ImageLoop il -> {
+                    s.append(indent).append("for img in 0 .. ").append(il.images()).append("   (images blockIdx.z * ")
+                            .append(il.images()).append(" + img, one after another; the weights above serve them all)\n");
+                    body(s, k, il.body(), indent + "  ");
                 }
                 case Instr.Barrier b -> s.append(indent).append("barrier\n");
                 case Instr.AsyncCommit ac -> s.append(indent).append("commit     (close this thread's group of async copies)\n");

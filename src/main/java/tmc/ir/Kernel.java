@@ -34,8 +34,9 @@ public record Kernel(String name, int tileN, int tileH, int tileW, int threads, 
         return threads / 32;
     }
 
+    /** Pixels of one image's tile: a block with {@code tileN} above 1 computes its images one after another. */
     public int tilePixels() {
-        return tileN * tileH * tileW;
+        return tileH * tileW;
     }
 
     /** Thread blocks launched for a shape. */
@@ -54,9 +55,14 @@ public record Kernel(String name, int tileN, int tileH, int tileW, int threads, 
         return Math.max(1, REGISTERS_PER_SM / (threads * Math.max(1, registersPerThread)));
     }
 
-    /** The most registers a thread may use at {@link #minBlocksPerSm()} blocks per SM (allocation unit 8, cap 255). */
+    /**
+     * The most registers a thread may use at {@link #minBlocksPerSm()} blocks per SM (allocation unit 8, cap 255).
+     * Each of the SM's 4 sub-partitions has a quarter of the registers and holds every 4th warp, so the fullest one
+     * sets the limit: 14 warps put 4 on two of them, 4 x 32 x 128 = 16K registers, so 128 (ptxas agrees).
+     */
     public int registerLimit() {
-        return Math.min(255, REGISTERS_PER_SM / (threads * minBlocksPerSm()) / 8 * 8);
+        int warpsPerPartition = (warps() * minBlocksPerSm() + 3) / 4;
+        return Math.min(255, REGISTERS_PER_SM / 4 / (warpsPerPartition * 32) / 8 * 8);
     }
 
     public static int ceilDiv(int a, int b) {

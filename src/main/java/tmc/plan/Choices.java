@@ -20,8 +20,9 @@ public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathK
         return warps * 32;
     }
 
+    /** Pixels of one image's tile (a fused block with tile N above 1 computes its images one after another). */
     public int tilePixels() {
-        return tileN * tileH * tileW;
+        return tileH * tileW;
     }
 
     @Override

@@ -209,6 +209,7 @@ public final class CostModel {
         final Kernel k;
         final TypedBlock block;
         final LaunchShape s;
+        /** Tiles computed: blocks times the images each computes one after another (tile N). */
         final long blocks;
         final Map<String, Activation> activations = new HashMap<>();
         /** Tensors this kernel reads from or writes to global memory, with bytes per pixel (for the minimum). */
@@ -224,7 +225,7 @@ public final class CostModel {
             this.k = k;
             this.block = block;
             this.s = s;
-            this.blocks = k.blocks(s.n(), s.h(), s.w());
+            this.blocks = k.blocks(s.n(), s.h(), s.w()) * k.tileN();
             for (List<Activation> list : List.of(block.inputs(), block.outputs(), block.named())) {
                 for (Activation a : list) activations.put(a.name(), a);
             }
@@ -253,6 +254,9 @@ public final class CostModel {
             globalTensors.merge(tensor, bytesPerPixel(tensor, a == null ? channels : a.channels()), Math::max);
         }
 
+        /** Whether the walk is inside the per-image loop of a tile-N block. */
+        boolean inImageLoop;
+
         /** Trips of the loop being walked (0 outside a loop). */
         int loopTrips;
 
@@ -268,9 +272,16 @@ public final class CostModel {
                         // A prefetch of the next chunk runs on every trip but the last (chunk 0 is fetched before the loop).
                         Instr.Channels st = lw.streamed();
                         double m = st != null && st.start() > 0 && loopTrips > 0 ? mult * (loopTrips - 1) / loopTrips : mult;
+                        // Staged before the images of a block: once per block, not per tile.
+                        if (!inImageLoop) m /= k.tileN();
                         shared(lw.dst(), lw.rows().count(), lw.dst().rowStride(), m);
                     }
                     case Instr.Compute c -> compute(c, mult);
+                    case Instr.ImageLoop il -> {
+                        inImageLoop = true;
+                        walk(il.body(), mult);
+                        inImageLoop = false;
+                    }
                     // The producer's chunk stays in registers: both halves cost what they cost alone, minus the
                     // shared round trip of the chunk (register buffers add no shared traffic).
                     // Warps own whole 16-pixel rows: when the rows do not divide evenly among the warps, the

@@ -109,6 +109,12 @@ public final class Lowering {
      * buffer, as a comment in the kernel says.
      */
     public static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, Target target) {
+        if (c.tileN() > 1) {
+            // The weights a block stages once serve its images one after another; a stream loop's slices are staged
+            // per image and chunk, synchronously (double buffering across images is not done yet).
+            return fused(block, planName, c, planSpan, false, "single-buffered: with tile N " + c.tileN()
+                    + ", the slices are staged for every image's chunk");
+        }
         if (target.computeCapability() < 80) {
             // cp.async (global to shared without registers) exists from compute capability 8.0 on. The note only
             // reaches the kernel when its loop stages weights.
@@ -169,10 +175,6 @@ public final class Lowering {
         List<Layer> layers = Layer.of(block);
         Map<String, Integer> halo = regions(block, layers);
         int threads = c.threads();
-        if (c.tileN() != 1) {
-            return refuse(planSpan, "fused kernels own one image per thread block (tile N 1), not " + c.tileN(),
-                    "write 'tile N 1'");
-        }
 
         // Which layers run inside the stream loop, and which one reduces over the streamed dimension.
         Stream stream = null;
@@ -373,7 +375,7 @@ public final class Lowering {
                 // are live at the same time (calibrated against ptxas on random blocks: without this, warps with
                 // three or four blocks spill).
                 if (tiling != null) registers += (tiling.perWarp() - 1) * EXTRA_BLOCK_REGISTERS;
-                if (chain) registers += chainRegisters(chained.layer());
+                if (chain) registers += chainRegisters(chained.layer(), c.streamChunk());
                 accumulator = withRegisterSize(activationBuffer(out, out.name() + "_acc", Space.REGISTERS, DType.F32,
                         0, c.tileH(), c.tileW(), out.channels(), originOf(p, out)), perThread);
                 buffers.add(accumulator);
@@ -439,8 +441,53 @@ public final class Lowering {
         Buffer result = onChip.get(output.name());
         body.add(new Instr.Store(result, output.name(), storeStaging(block, body, buffers, result, output, c)));
         String name = block.name() + "_" + planName;
-        return new Result.Ok(List.of(new Kernel(name, 1, c.tileH(), c.tileW(), threads, c.math(), layers, buffers,
-                body, registers)));
+        List<Instr> kernelBody = c.tileN() > 1 ? imageLoop(body, c.tileN()) : body;
+        return new Result.Ok(List.of(new Kernel(name, c.tileN(), c.tileH(), c.tileW(), threads, c.math(), layers, buffers,
+                kernelBody, registers)));
+    }
+
+    /**
+     * A block that computes {@code images} images one after another: the weights staged at the top of the body (and
+     * a stream loop's slices when the loop has a single trip, so that its "chunk" is the whole weight) move before
+     * an {@link Instr.ImageLoop}, which runs the rest once per image and ends with a barrier (the next image writes
+     * the buffers this one read last). Expects the synchronous body of {@code fused} (no cp.async).
+     */
+    static List<Instr> imageLoop(List<Instr> body, int images) {
+        List<Instr> once = new ArrayList<>();
+        List<Instr> perImage = new ArrayList<>();
+        for (Instr i : body) {
+            switch (i) {
+                case Instr.LoadWeight lw -> once.add(lw);
+                case Instr.Loop l when l.trips() == 1 -> {
+                    List<Instr> loopBody = new ArrayList<>();
+                    boolean hoisted = false;
+                    for (Instr li : l.body()) {
+                        if (li instanceof Instr.LoadWeight lw) {
+                            once.add(new Instr.LoadWeight(lw.dst(), lw.weight(), whole(lw.rows()), whole(lw.cols()),
+                                    lw.tapMajor(), false));
+                            hoisted = true;
+                        } else if (hoisted && li instanceof Instr.Barrier && loopBody.isEmpty()) {
+                            // the barrier after the slices' copies: the image's first barrier covers them now
+                        } else {
+                            loopBody.add(li);
+                        }
+                    }
+                    perImage.add(new Instr.Loop(l.var(), l.dim(), l.extent(), l.chunk(), loopBody, null));
+                }
+                default -> perImage.add(i);
+            }
+        }
+        if (!(perImage.getLast() instanceof Instr.Barrier)) perImage.add(new Instr.Barrier());
+        // Before the first image reads them, the staged weights must be visible: the per-image body starts with the
+        // tile's load and a barrier, which covers them.
+        List<Instr> out = new ArrayList<>(once);
+        out.add(new Instr.ImageLoop(images, perImage));
+        return out;
+    }
+
+    /** A range starting at the loop variable of a single-trip loop is the whole range: no loop variable. */
+    private static Instr.Channels whole(Instr.Channels ch) {
+        return ch.streamed() ? new Instr.Channels(null, ch.start(), ch.count()) : ch;
     }
 
     /**
@@ -485,9 +532,9 @@ public final class Lowering {
      * (calibrated against ptxas on the samples and random blocks; the slice itself replaces the shared-path
      * fragments).
      */
-    static int chainRegisters(Layer producer) {
+    static int chainRegisters(Layer producer, int chunk) {
         return switch (producer.main()) {
-            case Op.Pointwise pw -> pw.in().channels() <= Instr.Chain.HOISTED_INPUT_CHANNELS ? pw.in().channels() / 8 : 0;
+            case Op.Pointwise pw -> Instr.Chain.hoistsInput(pw.in().channels(), chunk) ? pw.in().channels() / 8 : 0;
             // The tap loop of both groups of a slice is unrolled: its A and B fragments are live together.
             case Op.Conv2d cv -> CHAIN_CONV_REGISTERS;
             case null, default -> 0;

@@ -110,6 +110,7 @@ public final class Planner {
         for (tmc.ir.Instr i : body) {
             if (i instanceof tmc.ir.Instr.Compute c) c.inlined().forEach(l -> out.add(l.out().name()));
             if (i instanceof tmc.ir.Instr.Loop lp) out.addAll(inlinedOutputs(lp.body()));
+            if (i instanceof tmc.ir.Instr.ImageLoop il) out.addAll(inlinedOutputs(il.body()));
         }
         return out;
     }
@@ -200,26 +201,29 @@ public final class Planner {
     // Fused and auto
     // ==========================================================================================
 
-    /** What a fused plan fixes; null means the planner chooses. */
-    record Fixed(Integer tileH, Integer tileW, Integer warps, MathKind math, PlanSpec.StreamSpec stream,
+    /**
+     * What a fused plan fixes; null means the planner chooses. {@code tileN}: images per block, one after another
+     * (1 unless the plan writes 'tile N'; the search does not vary it).
+     */
+    record Fixed(int tileN, Integer tileH, Integer tileW, Integer warps, MathKind math, PlanSpec.StreamSpec stream,
                  Map<String, Placement> places) {
         static Fixed of(PlanSpec spec) {
             Map<String, Placement> places = new LinkedHashMap<>();
             for (Placement p : spec.places()) places.put(p.tensor(), p);
-            return new Fixed(spec.tile().get("H"), spec.tile().get("W"), spec.warps(), spec.math(), spec.stream(),
-                    places);
+            return new Fixed(spec.tile().getOrDefault("N", 1), spec.tile().get("H"), spec.tile().get("W"), spec.warps(),
+                    spec.math(), spec.stream(), places);
         }
 
         Fixed without(String directive) {
-            if (directive.equals("tile H")) return new Fixed(null, tileW, warps, math, stream, places);
-            if (directive.equals("tile W")) return new Fixed(tileH, null, warps, math, stream, places);
-            if (directive.equals("warps")) return new Fixed(tileH, tileW, null, math, stream, places);
-            if (directive.equals("math")) return new Fixed(tileH, tileW, warps, null, stream, places);
-            if (directive.equals("stream")) return new Fixed(tileH, tileW, warps, math, null, places);
+            if (directive.equals("tile H")) return new Fixed(tileN, null, tileW, warps, math, stream, places);
+            if (directive.equals("tile W")) return new Fixed(tileN, tileH, null, warps, math, stream, places);
+            if (directive.equals("warps")) return new Fixed(tileN, tileH, tileW, null, math, stream, places);
+            if (directive.equals("math")) return new Fixed(tileN, tileH, tileW, warps, null, stream, places);
+            if (directive.equals("stream")) return new Fixed(tileN, tileH, tileW, warps, math, null, places);
             if (directive.startsWith("place ")) {
                 Map<String, Placement> p = new LinkedHashMap<>(places);
                 p.remove(directive.substring("place ".length()));
-                return new Fixed(tileH, tileW, warps, math, stream, p);
+                return new Fixed(tileN, tileH, tileW, warps, math, stream, p);
             }
             return this;
         }
@@ -229,11 +233,6 @@ public final class Planner {
     record Search(List<Candidate> lowered, Diagnostic firstRefusal, int explored) {}
 
     static Outcome fused(TypedBlock block, PlanSpec spec, Target target, LaunchShape shape, int top) {
-        Integer tileN = spec.tile().get("N");
-        if (tileN != null && tileN != 1) {
-            return new Refused(spec, target, Diagnostic.error(spanOf(spec, "tile N"), "fused kernels own one image per "
-                    + "thread block (tile N 1), not " + tileN, "write 'tile N 1', or leave N out"));
-        }
         if (spec.math() != null && !target.supports(spec.math(), block.storage())) {
             return new Refused(spec, target, Diagnostic.error(spanOf(spec, "math"), "plan '" + spec.name() + "' uses math "
                     + spec.math().keyword + ", which " + target.name() + " (" + target.device() + ") does not have for "
@@ -303,7 +302,7 @@ public final class Planner {
             explored++;
             // Shared memory does not depend on warps: once over, it is over for every warps.
             if (sharedOver) continue;
-            Choices c = new Choices(1, g.tileH(), g.tileW(), warps, g.math(), g.stream().dim(), g.stream().chunk(),
+            Choices c = new Choices(fixed.tileN(), g.tileH(), g.tileW(), warps, g.math(), g.stream().dim(), g.stream().chunk(),
                     g.places());
             switch (Lowering.fused(block, spec.name(), c, spec.span(), target)) {
                 case Lowering.Result.Ok ok -> {

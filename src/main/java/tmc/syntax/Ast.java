@@ -131,7 +131,15 @@ public final class Ast {
     /** {@code mode} is null when not written (the checker picks the default for the tensor). */
     public record HaloSpec(int radius, Span radiusSpan, Name mode) {}
 
-    public record Stream(Name dim, int chunk, Span chunkSpan, Span span) implements Directive {}
+    /**
+     * {@code stream dim by chunk}; {@code chunkParam}, when not null, names the block parameter whose value is the
+     * chunk ({@code stream E by E}: one chunk, the whole dimension), and {@code chunk} is then 0.
+     */
+    public record Stream(Name dim, int chunk, Name chunkParam, Span chunkSpan, Span span) implements Directive {
+        public Stream(Name dim, int chunk, Span chunkSpan, Span span) {
+            this(dim, chunk, null, chunkSpan, span);
+        }
+    }
 
     public record Warps(int count, Span countSpan, Span span) implements Directive {}
 

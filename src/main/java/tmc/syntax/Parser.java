@@ -384,8 +384,9 @@ public final class Parser {
                         p.halo() == null ? null : new HaloSpec(parseInt(p.halo().INT().getSymbol()),
                                 span(p.halo().INT().getSymbol()), p.halo().haloMode == null ? null : name(p.halo().haloMode)),
                         span(p));
-                case TmParser.StreamDirectiveContext s -> new Stream(name(s.ident()), parseInt(s.INT().getSymbol()),
-                        span(s.INT().getSymbol()), span(s));
+                case TmParser.StreamDirectiveContext s -> s.chunkParam != null
+                        ? new Stream(name(s.ident(0)), 0, name(s.chunkParam), name(s.chunkParam).span(), span(s))
+                        : new Stream(name(s.ident(0)), parseInt(s.INT().getSymbol()), span(s.INT().getSymbol()), span(s));
                 case TmParser.WarpsDirectiveContext w -> new Warps(parseInt(w.INT().getSymbol()),
                         span(w.INT().getSymbol()), span(w));
                 case TmParser.MathDirectiveContext m -> new Ast.Math(name(m.ident()), span(m));

@@ -45,7 +45,7 @@ class PlanCommandTest {
                 r.out());
         assertTrue(r.out().contains("\n          prefetch   w1_s (the other copy), unless past the last chunk <- w1[e0+64 : e0+128, 0 : 64]\n"),
                 r.out());
-        assertTrue(r.out().contains("          chain (h stays in registers, 16 channels at a time, each warp whole rows of 16 pixels)\n"
+        assertTrue(r.out().contains("          chain (h stays in registers, 32 channels at a time, each warp whole rows of 16 pixels)\n"
                 + "            compute    h_frag[8x16, e0 : e0+64] = silu(pointwise(a_s, w1_s) + b1)"), r.out());
         for (String s : new String[] {"mbconv.tm", "mbconv_dw.tm", "convnext.tm", "fusedmlp.tm"}) {
             Run each = tmc("plan", sample(s), "--top", "2");

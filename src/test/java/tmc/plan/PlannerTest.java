@@ -96,11 +96,15 @@ class PlannerTest {
     }
 
     @Test
-    void fusedKernelsOwnOneImage() {
+    void aFusedBlockCanComputeSeveralImagesOneAfterAnother() {
         String text = mlp(64, 4) + "plan p for B {\n  tile N 2, H 8, W 8\n}\n";
-        Diagnostic d = refused(text, "p", "sm_90");
-        assertEquals(RandomBlocks.lineOf(text, "tile N 2"), d.span().line());
-        assertTrue(d.message().contains("one image per thread block"), d.message());
+        Planner.Planned p = planned(text, "p", "sm_90");
+        assertEquals(2, p.chosen().choices().tileN());
+        tmc.ir.Kernel k = p.chosen().kernels().getFirst();
+        assertEquals(2, k.tileN());
+        assertEquals(64, k.tilePixels(), "pixels of one image's tile");
+        assertEquals(28L * 7 * 7, k.blocks(56, 56, 56), "ceil(56 / 2) groups of images");
+        assertTrue(k.body().getLast() instanceof tmc.ir.Instr.ImageLoop il && il.images() == 2, k.body().toString());
     }
 
     @Test
