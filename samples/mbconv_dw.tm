@@ -16,13 +16,13 @@ block MBConvDW {
 }
 
 plan fused for MBConvDW on sm_90 {
-  tile   N 1, H 8, W 8
+  tile   N 1, H 7, W 14               // 7x14 divides 28x28 and 56x56: no overhanging tiles
   place  x  in shared
   stream E by 64
   place  h1 in shared halo 1 stage
   place  h2 in shared
   place  y  in registers
-  warps  4
+  warps  8
   math   tensor_core
 }
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "3adeaa6c45e015a4ce98133ac72e55db7f8be98a1feab74abf13b2b60ab3b115";
+    public static final String SOURCE_SHA256 = "30848defe78589472965cdccc27044b1e311ec362b8a592139fadf8773c542f7";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "76e6ad1c4ff9d695b67c7ce2506c108747c95c0e6b5a780d9f456e24ebdc4770";
+    public static final String SOURCE_SHA256 = "e9fb5f8764abd32ecd990fbe9990cc0006ae19c2e28faa48c31d68650b234d35";
 
     private final ProgramLauncher launcher;
 

@@ -118,25 +118,25 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel MBConvDW_fused
-//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  76032 B shared,  ~120 registers per thread (planner estimate)
+//   grid (ceil(W / 14), ceil(H / 7), N),  256 threads (8 warps),  93600 B shared,  ~120 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h1   (samples/mbconv_dw.tm:13)
 //   L2 conv2d 3x3 depthwise 256->256 -> h2   (samples/mbconv_dw.tm:14)
 //   L3 pointwise 256->64 -> y   (samples/mbconv_dw.tm:15)
-// At most 128 registers per thread, so that 4 blocks of 128 threads fit an SM's registers.
-extern "C" __global__ void __launch_bounds__(128, 4)
+// At most 128 registers per thread, so that 2 blocks of 256 threads fit an SM's registers.
+extern "C" __global__ void __launch_bounds__(256, 2)
 MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const float* __restrict__ b1, const __half* __restrict__ wd, const float* __restrict__ bd, const __half* __restrict__ w3, const float* __restrict__ b3, __half* __restrict__ y, int N, int H, int W) {
-    constexpr int THREADS = 128;
-    constexpr int TILE_H = 8, TILE_W = 8;
-    constexpr int X_S_W = 10, X_S_PIXELS = 100, X_S_STRIDE = 72;
-    constexpr int W1_S_W = 8, W1_S_PIXELS = 64, W1_S_STRIDE = 72;
+    constexpr int THREADS = 256;
+    constexpr int TILE_H = 7, TILE_W = 14;
+    constexpr int X_S_W = 16, X_S_PIXELS = 144, X_S_STRIDE = 72;
+    constexpr int W1_S_W = 14, W1_S_PIXELS = 64, W1_S_STRIDE = 72;
     constexpr int W1_S_COPY = 4608;  // elements per copy of the double buffer
-    constexpr int WD_S_W = 8, WD_S_PIXELS = 9, WD_S_STRIDE = 64;
-    constexpr int W3_S_W = 8, W3_S_PIXELS = 64, W3_S_STRIDE = 72;
+    constexpr int WD_S_W = 14, WD_S_PIXELS = 9, WD_S_STRIDE = 64;
+    constexpr int W3_S_W = 14, W3_S_PIXELS = 64, W3_S_STRIDE = 72;
     constexpr int W3_S_COPY = 4608;  // elements per copy of the double buffer
-    constexpr int H1_S_W = 10, H1_S_PIXELS = 100, H1_S_STRIDE = 72;
-    constexpr int H2_S_W = 8, H2_S_PIXELS = 64, H2_S_STRIDE = 72;
-    constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x8 m16n8 tiles in blocks of 2x4
+    constexpr int H1_S_W = 16, H1_S_PIXELS = 144, H1_S_STRIDE = 72;
+    constexpr int H2_S_W = 14, H2_S_PIXELS = 98, H2_S_STRIDE = 72;
+    constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 7x8 m16n8 tiles in blocks of 2x4
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -145,15 +145,15 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 10x10 pixels (halo 1) x 64 channels, 14400 B (line 20)
-    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 14400);  // w1: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 5)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 32832);  // wd: 1x8 pixels x 64 channels, 1152 B (line 7)
-    __half* w3_s_buf = reinterpret_cast<__half*>(smem + 33984);  // w3: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 9)
-    __half* h1_s = reinterpret_cast<__half*>(smem + 52416);  // h1: 10x10 pixels (halo 1) x 64 channels, 14400 B (line 22)
-    __half* h2_s = reinterpret_cast<__half*>(smem + 66816);  // h2: 8x8 pixels x 64 channels, 9216 B (line 23)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 64 pixels x 64 channels, 32 per thread (line 24)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 9x16 pixels (halo 1) x 64 channels, 20736 B (line 20)
+    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 20736);  // w1: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 5)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 39168);  // wd: 0x14 pixels x 64 channels, 1152 B (line 7)
+    __half* w3_s_buf = reinterpret_cast<__half*>(smem + 40320);  // w3: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 9)
+    __half* h1_s = reinterpret_cast<__half*>(smem + 58752);  // h1: 9x16 pixels (halo 1) x 64 channels, 20736 B (line 22)
+    __half* h2_s = reinterpret_cast<__half*>(smem + 79488);  // h2: 7x14 pixels x 64 channels, 14112 B (line 23)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 98 pixels x 64 channels, 32 per thread (line 24)
 
-    // load x[n, h0-1 : h0+9, w0-1 : w0+9, :] -> x_s, zero outside the image
+    // load x[n, h0-1 : h0+8, w0-1 : w0+15, :] -> x_s, zero outside the image
     // (cp.async, 16 B per copy; complete after the wait and barrier below)
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
@@ -206,11 +206,11 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         tm_cp_async_commit();
         tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+64's group may still be in flight
         __syncthreads();
-        // L1 pointwise 64->256 -> h1 over 10x10 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv_dw.tm:13)
+        // L1 pointwise 64->256 -> h1 over 9x16 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv_dw.tm:13)
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             #pragma unroll 1
-            for (int grp = warp; grp < 8; grp += THREADS / 32) {
+            for (int grp = warp; grp < 10; grp += THREADS / 32) {
                 const int mb = grp / 2, nb = grp % 2;
                 float d[2][4][4] = {};
                 const __half* arow[2];
@@ -218,8 +218,8 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                 for (int mi = 0; mi < 2; ++mi) {
                     // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                     // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 99);
-                    arow[mi] = x_s + ((pa / 10 + 0) * X_S_W + pa % 10 + 0) * X_S_STRIDE + (lane >> 4) * 8;
+                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 143);
+                    arow[mi] = x_s + ((pa / 16 + 0) * X_S_W + pa % 16 + 0) * X_S_STRIDE + (lane >> 4) * 8;
                 }
                 // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
                 const __half* brow = w1_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
@@ -244,8 +244,8 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                     #pragma unroll
                     for (int rh = 0; rh < 2; ++rh) {
                         const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                        if (p >= 100) continue;  // padding rows of the last row tile
-                        const int ly = p / 10, lx = p % 10;
+                        if (p >= 144) continue;  // padding rows of the last row tile
+                        const int ly = p / 16, lx = p % 16;
                         const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
                         const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                         #pragma unroll
@@ -273,9 +273,9 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
             }
         }
         __syncthreads();
-        // L2 conv2d 3x3 depthwise 256->256 -> h2 over 8x8 pixels, channels e0 .. e0+64 -> h2_s   (samples/mbconv_dw.tm:14)
-        for (int i = tid; i < 512; i += THREADS) {
-            const int cp = i % 32, seg = (i / 32) % 2, row = i / 64;
+        // L2 conv2d 3x3 depthwise 256->256 -> h2 over 7x14 pixels, channels e0 .. e0+64 -> h2_s   (samples/mbconv_dw.tm:14)
+        for (int i = tid; i < 896; i += THREADS) {
+            const int cp = i % 32, seg = (i / 32) % 4, row = i / 128;
             const int c0 = 2 * cp, x0 = seg * 4;  // channels c0, c0 + 1 of pixels x0 .. x0 + 3
             float2 acc[4] = {};
             #pragma unroll 1
@@ -300,8 +300,8 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
             #pragma unroll
             for (int r = 0; r < 4; ++r) {
                 const int ly = row, lx = x0 + r;
-                if (lx >= 8) continue;
-                const int p = ly * 8 + lx;
+                if (lx >= 14) continue;
+                const int p = ly * 14 + lx;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 float v[2] = {0.0f, 0.0f};
@@ -335,8 +335,8 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
             for (int mi = 0; mi < 2; ++mi) {
                 // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                 // read a real pixel and their results are dropped
-                const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 63);
-                arow[mi] = h2_s + ((pa / 8 + 0) * H2_S_W + pa % 8 + 0) * H2_S_STRIDE + (lane >> 4) * 8;
+                const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 97);
+                arow[mi] = h2_s + ((pa / 14 + 0) * H2_S_W + pa % 14 + 0) * H2_S_STRIDE + (lane >> 4) * 8;
             }
             // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
             const __half* brow = w3_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
@@ -369,8 +369,8 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 64) continue;  // padding rows of the last row tile
-                const int ly = p / 8, lx = p % 8;
+                if (p >= 98) continue;  // padding rows of the last row tile
+                const int ly = p / 14, lx = p % 14;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 #pragma unroll
@@ -398,7 +398,7 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
             }
         }
     }
-    // store y_acc -> y[n, h0 : h0+8, w0 : w0+8, :], masked at the image edge
+    // store y_acc -> y[n, h0 : h0+7, w0 : w0+14, :], masked at the image edge
     // through h1_s (free after the loop), rows of 72 elements: fragments -> shared, then 16-byte pieces of pixel rows -> global
     __half* const y_acc_stage = reinterpret_cast<__half*>(h1_s);
     #pragma unroll
@@ -410,8 +410,8 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 64) continue;  // padding rows of the last row tile
-                const int ly = p / 8, lx = p % 8;
+                if (p >= 98) continue;  // padding rows of the last row tile
+                const int ly = p / 14, lx = p % 14;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 if (!inside) continue;
@@ -433,7 +433,7 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         }
     }
     __syncthreads();
-    for (int i = tid; i < 512; i += THREADS) {
+    for (int i = tid; i < 784; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;
         if (gh < H && gw < W) *reinterpret_cast<uint4*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c) = *reinterpret_cast<const uint4*>(y_acc_stage + p * 72 + c);
