@@ -27,8 +27,8 @@ plan best for FusedMLP on sm_90 { auto }
 
 // Four images per thread block, one after another: the weights are staged once per block instead of once per
 // tile ('stream E by E': one chunk, so nothing is restaged). 14 warps own a 14x16 tile's rows.
-// On the H100 this layout measured slower than 'fused' (one block per SM, the tile load is not overlapped yet:
-// docs/benchmarks.md).
+// The next image's tile is copied while the current one is computed. On the H100 this layout measured slower than
+// 'fused': one block of 14 warps per SM hides less latency than two of 8 (docs/benchmarks.md).
 plan images for FusedMLP on sm_90 {
   tile   N 4, H 14, W 16
   place  h in registers

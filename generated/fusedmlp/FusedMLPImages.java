@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPImages {
     public static final String SOURCE = "FusedMLP_images.cu";
 
-    public static final String SOURCE_SHA256 = "24f339c3c8c12668262f61c8b9627d826762f519ac70ac571e2ac032d479e4c2";
+    public static final String SOURCE_SHA256 = "2078608c74110b60f9a68b649f572f51a712f98b333cfa81eb2fc1dfefa14de6";
 
     private final ProgramLauncher launcher;
 

@@ -118,7 +118,7 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel FusedMLP_images
-//   grid (ceil(W / 16), ceil(H / 14), ceil(N / 4)),  448 threads (14 warps),  102912 B shared,  ~120 registers per thread (planner estimate)
+//   grid (ceil(W / 16), ceil(H / 14), ceil(N / 4)),  448 threads (14 warps),  135168 B shared,  ~120 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h   (samples/fusedmlp.tm:11)
 //   L2 pointwise 256->64 -> y   (samples/fusedmlp.tm:12)
@@ -128,6 +128,7 @@ FusedMLP_images(const __half* __restrict__ x, const __half* __restrict__ w1, con
     constexpr int THREADS = 448;
     constexpr int TILE_H = 14, TILE_W = 16;
     constexpr int X_S_W = 16, X_S_PIXELS = 224, X_S_STRIDE = 72;
+    constexpr int X_S_COPY = 16128;  // elements per copy of the double buffer
     constexpr int W1_S_W = 16, W1_S_PIXELS = 256, W1_S_STRIDE = 72;
     constexpr int W2_S_W = 16, W2_S_PIXELS = 64, W2_S_STRIDE = 264;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 14x8 m16n8 tiles in blocks of 1x8
@@ -138,9 +139,9 @@ FusedMLP_images(const __half* __restrict__ x, const __half* __restrict__ w1, con
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 14x16 pixels x 64 channels, 32256 B (line 4)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 32256);  // w1: 16x16 pixels x 64 channels, 36864 B (line 5)
-    __half* w2_s = reinterpret_cast<__half*>(smem + 69120);  // w2: 4x16 pixels x 256 channels, 33792 B (line 7)
+    __half* x_s_buf = reinterpret_cast<__half*>(smem + 0);  // x: 2 copies of 224x64 (row stride 72), 32256 B each, 64512 B (line 4)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 64512);  // w1: 16x16 pixels x 64 channels, 36864 B (line 5)
+    __half* w2_s = reinterpret_cast<__half*>(smem + 101376);  // w2: 4x16 pixels x 256 channels, 33792 B (line 7)
 
     // stage w1[0 : 0+256, 0 : 0+64] -> w1_s (rows padded to 72)
     for (int i = tid; i < 2048; i += THREADS) {
@@ -152,21 +153,40 @@ FusedMLP_images(const __half* __restrict__ x, const __half* __restrict__ w1, con
         const int row = i / 32, col = (i % 32) * 8;
         *reinterpret_cast<uint4*>(w2_s + row * 264 + col) = *reinterpret_cast<const uint4*>(w2 + (size_t)(0 + row) * 256 + 0 + col);
     }
+    // load x[blockIdx.z * 4, h0 : h0+14, w0 : w0+16, :] -> x_s, zero outside the image
+    // (the block's first image, into copy 0)
+    // (cp.async, 16 B per copy; complete after the wait and barrier below)
+    for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
+        const int p = i / 8, c = (i % 8) * 8;
+        const int gh = h0 - 0 + p / X_S_W, gw = w0 - 0 + p % X_S_W;
+        if (gh >= 0 && gh < H && gw >= 0 && gw < W)
+            tm_cp_async16(x_s_buf + p * X_S_STRIDE + c, x + ((size_t)((blockIdx.z * 4) * H + gh) * W + gw) * 64 + c);
+        else  // zero padding: a plain store, visible after the same barrier
+            *reinterpret_cast<uint4*>(x_s_buf + p * X_S_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    tm_cp_async_commit();
     // images blockIdx.z * 4 .. + 3, one after another: the weights staged above serve them all
     #pragma unroll 1
     for (int img = 0; img < 4; ++img) {
         const int n = blockIdx.z * 4 + img;
         if (n >= N) break;  // the last block's images past the batch
+        __half* const x_s = x_s_buf + (img & 1) * X_S_COPY;  // this image's copy; the next image's goes to the other
         float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 224 pixels x 64 channels, 32 per thread (line 9)
-        // load x[n, h0 : h0+14, w0 : w0+16, :] -> x_s, zero outside the image
-        for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
-            const int p = i / 8, c = (i % 8) * 8;
-            const int gh = h0 - 0 + p / X_S_W, gw = w0 - 0 + p % X_S_W;
-            uint4 v = make_uint4(0u, 0u, 0u, 0u);
-            if (gh >= 0 && gh < H && gw >= 0 && gw < W)
-                v = *reinterpret_cast<const uint4*>(x + ((size_t)(n * H + gh) * W + gw) * 64 + c);
-            *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
+        // load x[n + 1, h0 : h0+14, w0 : w0+16, :] -> x_s, zero outside the image
+        // (the next image of this block, into the other copy, while this one is computed)
+        if (img + 1 < 4 && n + 1 < N) {
+            // (cp.async, 16 B per copy; complete after the wait and barrier below)
+            for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
+                const int p = i / 8, c = (i % 8) * 8;
+                const int gh = h0 - 0 + p / X_S_W, gw = w0 - 0 + p % X_S_W;
+                if (gh >= 0 && gh < H && gw >= 0 && gw < W)
+                    tm_cp_async16((x_s_buf + ((img + 1) & 1) * X_S_COPY) + p * X_S_STRIDE + c, x + ((size_t)((n + 1) * H + gh) * W + gw) * 64 + c);
+                else  // zero padding: a plain store, visible after the same barrier
+                    *reinterpret_cast<uint4*>((x_s_buf + ((img + 1) & 1) * X_S_COPY) + p * X_S_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);
+            }
         }
+        tm_cp_async_commit();
+        tm_cp_async_wait<1>();  // this image's tile has landed; only the next image's may still be in flight
         __syncthreads();
         // stream E in 1 chunks of 256
         #pragma unroll 1

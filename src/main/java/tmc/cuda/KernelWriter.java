@@ -200,7 +200,10 @@ final class KernelWriter {
             case Instr.Barrier b -> w.line("__syncthreads();");
             case Instr.AsyncCommit ac -> w.line("tm_cp_async_commit();");
             case Instr.AsyncWait aw -> {
-                if (loop == null) {
+                if (loop == null && inImages) {
+                    w.line("tm_cp_async_wait<" + aw.pending() + ">();  // this image's tile has landed; only the next "
+                            + "image's may still be in flight");
+                } else if (loop == null) {
                     w.line("tm_cp_async_wait<" + aw.pending() + ">();  // " + (aw.pending() == 1
                             ? "all but the newest group (chunk 0's slices) have landed" : aw.pending() == 0
                             ? "every copy has landed" : "all but the newest " + aw.pending() + " groups have landed"));
@@ -232,10 +235,22 @@ final class KernelWriter {
         w.open("for (int img = 0; img < " + il.images() + "; ++img)");
         w.line("const int n = blockIdx.z * " + il.images() + " + img;");
         w.line("if (n >= N) break;  // the last block's images past the batch");
+        for (Buffer b : k.buffers()) {
+            if (b.space() == Space.SHARED && b.stages() == 2 && block.activation(b.tensor()).isPresent()) {
+                String t = CudaEmitter.ctype(b.dtype());
+                w.line(t + "* const " + b.name() + " = " + b.name() + "_buf + (img & 1) * " + upper(b)
+                        + "_COPY;  // this image's copy; the next image's goes to the other");
+            }
+        }
         for (Buffer b : k.buffers()) if (b.space() == Space.REGISTERS) declareRegisters(b);
+        inImages = true;
         for (Instr i : il.body()) instr(i);
+        inImages = false;
         w.close();
     }
+
+    /** Whether the instructions being written are inside the image loop of a tile-N block. */
+    private boolean inImages;
 
     /** The loop being written, or null. */
     private Instr.Loop loop;
@@ -260,7 +275,10 @@ final class KernelWriter {
      * insists on [Z] and on a wait and a barrier before the first instruction that computes.
      */
     private void loop(Instr.Loop l) {
-        List<Buffer> doubled = k.buffers().stream().filter(b -> b.stages() == 2).toList();
+        // The double-buffered weight slices this loop copies (a double-buffered input tile belongs to the images).
+        java.util.Set<String> sliced = new java.util.HashSet<>();
+        for (Instr i : l.body()) if (i instanceof Instr.LoadWeight lw) sliced.add(lw.dst().name());
+        List<Buffer> doubled = k.buffers().stream().filter(b -> b.stages() == 2 && sliced.contains(b.name())).toList();
         boolean prefetches = l.body().stream().anyMatch(KernelWriter::isPrefetch);
         if (prefetches) checkPipeline(l);
         w.comment("stream " + l.dim() + " in " + l.trips() + " chunks of " + l.chunk()
@@ -324,10 +342,33 @@ final class KernelWriter {
         int vec = 16 / b.dtype().bytes;
         String t = CudaEmitter.ctype(b.dtype());
         String g = cname(a.name());
-        w.comment("load " + a.name() + "[n, h0" + (r > 0 ? "-" + r : "") + " : h0+" + (k.tileH() + r) + ", w0"
+        String which = switch (l.image()) {
+            case THIS -> "n";
+            case FIRST -> "blockIdx.z * " + k.tileN();
+            case NEXT -> "n + 1";
+        };
+        w.comment("load " + a.name() + "[" + which + ", h0" + (r > 0 ? "-" + r : "") + " : h0+" + (k.tileH() + r) + ", w0"
                 + (r > 0 ? "-" + r : "") + " : w0+" + (k.tileW() + r) + ", :] -> " + b.name()
                 + ", zero outside the image");
         String u = upper(b);
+        // Which image, into which copy (Instr.Load.Image): a tile-N block's first image goes to copy 0 before its
+        // image loop; the next image to the copy the current one is not read from.
+        String dst = switch (l.image()) {
+            case THIS -> b.name();
+            case FIRST -> b.name() + "_buf";
+            case NEXT -> "(" + b.name() + "_buf + ((img + 1) & 1) * " + u + "_COPY)";
+        };
+        String image = switch (l.image()) {
+            case THIS -> "n";
+            case FIRST -> "(blockIdx.z * " + k.tileN() + ")";
+            case NEXT -> "(n + 1)";
+        };
+        if (l.image() == Instr.Load.Image.NEXT) {
+            w.comment("(the next image of this block, into the other copy, while this one is computed)");
+            w.open("if (img + 1 < " + k.tileN() + " && n + 1 < N)");
+        } else if (l.image() == Instr.Load.Image.FIRST) {
+            w.comment("(the block's first image, into copy 0)");
+        }
         if (l.async() && a.channels() % vec == 0) {
             int groups = a.channels() / vec;
             w.comment("(cp.async, 16 B per copy; complete after the wait and barrier below)");
@@ -335,11 +376,14 @@ final class KernelWriter {
             w.line("const int p = i / " + groups + ", c = (i % " + groups + ") * " + vec + ";");
             w.line("const int gh = h0 - " + r + " + p / " + u + "_W, gw = w0 - " + r + " + p % " + u + "_W;");
             w.line("if (gh >= 0 && gh < H && gw >= 0 && gw < W)");
-            w.line("    tm_cp_async16(" + b.name() + " + p * " + u + "_STRIDE + c, " + g + " + ((size_t)(n * H + gh) * W + gw) * "
-                    + a.channels() + " + c);");
+            w.line("    tm_cp_async16(" + dst + " + p * " + u + "_STRIDE + c, " + g + " + ((size_t)(" + image
+                    + " * H + gh) * W + gw) * " + a.channels() + " + c);");
             w.line("else  // zero padding: a plain store, visible after the same barrier");
-            w.line("    *reinterpret_cast<uint4*>(" + b.name() + " + p * " + u + "_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);");
+            w.line("    *reinterpret_cast<uint4*>(" + dst + " + p * " + u + "_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);");
             w.close();
+            if (l.image() == Instr.Load.Image.NEXT) w.close();
+        } else if (l.image() != Instr.Load.Image.THIS) {
+            throw new IllegalStateException("load of " + a.name() + " for another image must be a cp.async of 16-byte runs");
         } else if (l.async()) {
             throw new IllegalStateException("async load of " + a.name() + ": " + a.channels() + " channels are not 16-byte runs");
         } else if (a.channels() % vec == 0) {

@@ -37,9 +37,22 @@ public sealed interface Instr {
      * image (that is the conv's zero padding), all channels. {@code async}: with cp.async (16 bytes per copy,
      * zeros as plain stores), complete only after an {@link AsyncWait} and a {@link Barrier}.
      */
-    record Load(Buffer dst, String tensor, boolean async) implements Instr {
+    record Load(Buffer dst, String tensor, boolean async, Image image) implements Instr {
         public Load(Buffer dst, String tensor) {
-            this(dst, tensor, false);
+            this(dst, tensor, false, Image.THIS);
+        }
+
+        public Load(Buffer dst, String tensor, boolean async) {
+            this(dst, tensor, async, Image.THIS);
+        }
+
+        /**
+         * Which image of a tile-N block the load is for. THIS: image n, into the buffer (the current copy when
+         * {@code dst} has two). FIRST: the block's first image, into copy 0, before the {@link ImageLoop}. NEXT:
+         * image n + 1 (if the block has it), into the other copy, while image n is computed.
+         */
+        public enum Image {
+            THIS, FIRST, NEXT
         }
     }
 

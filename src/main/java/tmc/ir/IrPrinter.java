@@ -73,7 +73,19 @@ public final class IrPrinter {
             switch (i) {
                 case Instr.Load l -> {
                     int r = l.dst().halo();
-                    line(s, indent, l.async() ? "load async" : "load", l.dst().name() + " <- " + l.tensor() + "[n, " + range("h0", -r, k.tileH() + r)
+                    String what = switch (l.image()) {
+                        case THIS -> l.async() ? "load async" : "load";
+                        case FIRST -> "load async";
+                        case NEXT -> "prefetch";
+                    };
+                    String into = switch (l.image()) {
+                        case THIS -> l.dst().stages() == 2 ? " (this image's copy)" : "";
+                        case FIRST -> " (copy 0: the block's first image)";
+                        case NEXT -> " (the other copy: image n+1, if the block has it)";
+                    };
+                    String image = l.image() == Instr.Load.Image.NEXT ? "n+1" : l.image() == Instr.Load.Image.FIRST
+                            ? "blockIdx.z*" + k.tileN() : "n";
+                    line(s, indent, what, l.dst().name() + into + " <- " + l.tensor() + "[" + image + ", " + range("h0", -r, k.tileH() + r)
                             + ", " + range("w0", -r, k.tileW() + r) + ", 0 : " + l.dst().channels() + "]"
                             + (r > 0 ? "  zero outside the image" : "  masked at the image edge"), null, -1);
                 }

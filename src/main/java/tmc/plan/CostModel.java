@@ -264,8 +264,15 @@ public final class CostModel {
             for (Instr i : body) {
                 switch (i) {
                     case Instr.Load l -> {
-                        readGlobal(l.tensor(), l.dst().halo(), l.dst().channels(), mult);
-                        shared(l.dst(), region(l.dst().halo()), l.dst().channels(), mult);
+                        // A tile-N block loads its first image before its image loop and each further one inside
+                        // it, ahead of time: together, every image once.
+                        double m = switch (l.image()) {
+                            case THIS -> mult;
+                            case FIRST -> mult / k.tileN();
+                            case NEXT -> mult * (k.tileN() - 1) / k.tileN();
+                        };
+                        readGlobal(l.tensor(), l.dst().halo(), l.dst().channels(), m);
+                        shared(l.dst(), region(l.dst().halo()), l.dst().channels(), m);
                     }
                     // L2 and DRAM traffic of weights is counted per kernel (see kernel()); staging writes shared memory.
                     case Instr.LoadWeight lw -> {

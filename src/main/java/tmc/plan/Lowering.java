@@ -111,9 +111,16 @@ public final class Lowering {
     public static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, Target target) {
         if (c.tileN() > 1) {
             // The weights a block stages once serve its images one after another; a stream loop's slices are staged
-            // per image and chunk, synchronously (double buffering across images is not done yet).
-            return fused(block, planName, c, planSpan, false, "single-buffered: with tile N " + c.tileN()
-                    + ", the slices are staged for every image's chunk");
+            // per image and chunk, synchronously. With cp.async the next image's input tile is loaded into a second
+            // buffer while the current image is computed, when the second buffer fits.
+            String note = "single-buffered: with tile N " + c.tileN() + ", the slices are staged for every image's chunk";
+            if (target.computeCapability() >= 80) {
+                Result r = fused(block, planName, c, planSpan, true, note);
+                if (r instanceof Result.Ok ok && ok.kernels().getFirst().sharedBytes() <= target.sharedPerBlockOptIn()) {
+                    return r;
+                }
+            }
+            return fused(block, planName, c, planSpan, false, note);
         }
         if (target.computeCapability() < 80) {
             // cp.async (global to shared without registers) exists from compute capability 8.0 on. The note only
@@ -269,7 +276,7 @@ public final class Lowering {
         // stay synchronous copies into one buffer at the top of each trip, as before.
         List<Instr.LoadWeight> prefetched = new ArrayList<>();
         List<Instr.LoadWeight> synchronous = new ArrayList<>();
-        if (pipeline && stream != null && stream.extent() / c.streamChunk() >= 2) {
+        if (pipeline && c.tileN() == 1 && stream != null && stream.extent() / c.streamChunk() >= 2) {
             for (Instr i : loopWeights) {
                 Instr.LoadWeight lw = (Instr.LoadWeight) i;
                 if (!lw.tapMajor() && vectorizable(block, lw, c.streamChunk())) prefetched.add(lw);
@@ -441,7 +448,7 @@ public final class Lowering {
         Buffer result = onChip.get(output.name());
         body.add(new Instr.Store(result, output.name(), storeStaging(block, body, buffers, result, output, c)));
         String name = block.name() + "_" + planName;
-        List<Instr> kernelBody = c.tileN() > 1 ? imageLoop(body, c.tileN()) : body;
+        List<Instr> kernelBody = c.tileN() > 1 ? imageLoop(block, body, buffers, c.tileN(), pipeline) : body;
         return new Result.Ok(List.of(new Kernel(name, c.tileN(), c.tileH(), c.tileW(), threads, c.math(), layers, buffers,
                 kernelBody, registers)));
     }
@@ -452,7 +459,7 @@ public final class Lowering {
      * an {@link Instr.ImageLoop}, which runs the rest once per image and ends with a barrier (the next image writes
      * the buffers this one read last). Expects the synchronous body of {@code fused} (no cp.async).
      */
-    static List<Instr> imageLoop(List<Instr> body, int images) {
+    static List<Instr> imageLoop(TypedBlock block, List<Instr> body, List<Buffer> buffers, int images, boolean prefetch) {
         List<Instr> once = new ArrayList<>();
         List<Instr> perImage = new ArrayList<>();
         for (Instr i : body) {
@@ -478,8 +485,37 @@ public final class Lowering {
             }
         }
         if (!(perImage.getLast() instanceof Instr.Barrier)) perImage.add(new Instr.Barrier());
-        // Before the first image reads them, the staged weights must be visible: the per-image body starts with the
-        // tile's load and a barrier, which covers them.
+        // The image's input tiles and the barrier after them, at the top of the per-image body.
+        int loads = 0;
+        while (loads < perImage.size() && perImage.get(loads) instanceof Instr.Load) loads++;
+        boolean canPrefetch = prefetch && loads > 0 && loads < perImage.size()
+                && perImage.get(loads) instanceof Instr.Barrier
+                && perImage.subList(0, loads).stream().allMatch(i -> loadVectorizable(block, (Instr.Load) i));
+        if (canPrefetch) {
+            // Two copies of each input tile: image n is computed from copy n % 2 while image n + 1 is copied into
+            // the other (cp.async). The first image's tile is copied before the loop. At the top of each image:
+            // issue the next image's copies, commit, wait until only they may be in flight, barrier. The barrier
+            // that ends each image keeps the next image's copies out of the copy that image still read.
+            List<Instr> head = new ArrayList<>();
+            List<Instr> first = new ArrayList<>();
+            for (Instr i : perImage.subList(0, loads)) {
+                Instr.Load l = (Instr.Load) i;
+                Buffer two = l.dst().withStages(2);
+                buffers.set(buffers.indexOf(l.dst()), two);
+                first.add(new Instr.Load(two, l.tensor(), true, Instr.Load.Image.FIRST));
+                head.add(new Instr.Load(two, l.tensor(), true, Instr.Load.Image.NEXT));
+            }
+            head.add(new Instr.AsyncCommit());
+            head.add(new Instr.AsyncWait(1));
+            head.add(new Instr.Barrier());
+            List<Instr> rest = new ArrayList<>(head);
+            rest.addAll(perImage.subList(loads + 1, perImage.size()));
+            perImage = rest;
+            once.addAll(first);
+            once.add(new Instr.AsyncCommit());
+        }
+        // Before the first image reads them, the staged weights must be visible: the per-image body has a barrier
+        // before its first compute, which covers them.
         List<Instr> out = new ArrayList<>(once);
         out.add(new Instr.ImageLoop(images, perImage));
         return out;

@@ -36,13 +36,26 @@ class ImageLoopTest {
         List<Instr> body = k.body();
         assertTrue(body.getLast() instanceof Instr.ImageLoop, body.toString());
         List<Instr> before = body.subList(0, body.size() - 1);
-        assertEquals(List.of("w1", "w2"), before.stream().map(i -> ((Instr.LoadWeight) i).weight()).toList());
+        List<Instr.LoadWeight> weights = before.stream().filter(i -> i instanceof Instr.LoadWeight)
+                .map(i -> (Instr.LoadWeight) i).toList();
+        assertEquals(List.of("w1", "w2"), weights.stream().map(Instr.LoadWeight::weight).toList());
         // The whole hidden width is one chunk: its slices moved before the images, with no loop variable.
-        assertTrue(before.stream().allMatch(i -> !((Instr.LoadWeight) i).rows().streamed()
-                && !((Instr.LoadWeight) i).cols().streamed()));
+        assertTrue(weights.stream().allMatch(lw -> !lw.rows().streamed() && !lw.cols().streamed()));
+        // The first image's tile is copied (cp.async) before the loop, into copy 0 of a double buffer.
+        Instr.Load first = before.stream().filter(i -> i instanceof Instr.Load).map(i -> (Instr.Load) i).findFirst()
+                .orElseThrow();
+        assertEquals(Instr.Load.Image.FIRST, first.image());
+        assertTrue(first.async());
+        assertEquals(2, first.dst().stages());
+        assertTrue(before.getLast() instanceof Instr.AsyncCommit, before.toString());
         Instr.ImageLoop il = (Instr.ImageLoop) body.getLast();
         assertEquals(4, il.images());
-        assertTrue(il.body().getFirst() instanceof Instr.Load l && l.tensor().equals("x"), il.body().toString());
+        // Each image: the next image's tile into the other copy, commit, wait for this one's, barrier.
+        assertTrue(il.body().getFirst() instanceof Instr.Load l && l.tensor().equals("x")
+                && l.image() == Instr.Load.Image.NEXT, il.body().toString());
+        assertTrue(il.body().get(1) instanceof Instr.AsyncCommit);
+        assertTrue(il.body().get(2) instanceof Instr.AsyncWait w && w.pending() == 1);
+        assertTrue(il.body().get(3) instanceof Instr.Barrier);
         assertTrue(il.body().getLast() instanceof Instr.Barrier, "the next image must not overwrite what this one reads");
         Instr.Loop loop = (Instr.Loop) il.body().stream().filter(i -> i instanceof Instr.Loop).findFirst().orElseThrow();
         assertFalse(loop.body().stream().anyMatch(i -> i instanceof Instr.LoadWeight));
@@ -56,6 +69,10 @@ class ImageLoopTest {
         assertTrue(src.contains("for (int img = 0; img < 4; ++img) {"), src);
         assertTrue(src.contains("const int n = blockIdx.z * 4 + img;"), src);
         assertTrue(src.contains("if (n >= N) break;"), src);
+        assertTrue(src.contains("__half* const x_s = x_s_buf + (img & 1) * X_S_COPY;"), src);
+        assertTrue(src.contains("if (img + 1 < 4 && n + 1 < N) {"), src);
+        assertTrue(src.contains("tm_cp_async16((x_s_buf + ((img + 1) & 1) * X_S_COPY) + p * X_S_STRIDE + c, "
+                + "x + ((size_t)((n + 1) * H + gh) * W + gw) * 64 + c);"), src);
         // The accumulators start at zero for every image.
         int loop = src.indexOf("for (int img = 0;");
         assertTrue(src.indexOf("float y_acc[Y_ACC_BLOCKS_PER_WARP]") > loop, src);
@@ -75,5 +92,36 @@ class ImageLoopTest {
         Budgets.Check c = Budgets.check(heavier, Targets.builtin().get("sm_90").orElseThrow());
         assertFalse(c.fits(), "136 registers x 32 x 16 warps' worth = 69632 > 65536");
         assertEquals(0, c.occupancy().blocksPerSm());
+    }
+
+    @Test
+    void whenTwoCopiesOfTheTileDoNotFitItIsLoadedAtTheTopOfEachImage() {
+        // sm_86 allows 99 KB per block: one 8x32 tile of 64 channels (36 KB) fits with the weights (72.7 KB in
+        // all), a second copy does not (109.6 KB).
+        String text = """
+                block B {
+                  param C = 64, E = 2 * C
+                  in  x  : f16[N, H, W, C]
+                  w   w1 : f16[E, C]
+                  w   w2 : f16[C, E]
+                  out y  : f16[N, H, W, C]
+                  h = relu(pointwise(x, w1))
+                  y = pointwise(h, w2) + x
+                }
+                plan p for B on sm_86 {
+                  tile N 2, H 8, W 32
+                  stream E by E
+                  warps 16
+                }
+                """;
+        Tmc.Compilation c = Tmc.compileText("b.tm", text, Tmc.Options.DEFAULTS.withArch("sm_86"));
+        assertTrue(c.ok(), c.report());
+        if (!(c.compile("p") instanceof Tmc.Outcome.Compiled p)) throw new AssertionError("plan p should compile");
+        Kernel k = p.program().program().kernels().getFirst();
+        Instr.ImageLoop il = (Instr.ImageLoop) k.body().getLast();
+        assertTrue(il.body().getFirst() instanceof Instr.Load l && l.image() == Instr.Load.Image.THIS && !l.async(),
+                il.body().toString());
+        assertTrue(k.buffers().stream().allMatch(b -> b.stages() == 1));
+        assertTrue(k.sharedBytes() <= 101376, "fits sm_86: " + k.sharedBytes());
     }
 }
