@@ -545,16 +545,8 @@ final class KernelWriter {
             return;
         }
         if (fragments.containsKey(src.name())) {
-            MmaTiling f = fragments.get(src.name());
-            w.line("#pragma unroll");
-            w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
-            w.line("const int grp = warp + i * (THREADS / 32);");
-            if (f.groups() % k.warps() != 0) w.line("if (grp >= " + f.groups() + ") continue;");
-            w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
-            String elem = src.name() + "[i][mi][ni][rh * 2 + ";
-            fragmentPairs(f, "mb", "nb", f.pixels(), k.tileW(), 0, "0", true, rc -> elem + rc + "]",
+            accumulatorPairs(src, true, rc -> accElement(src, "" + rc),
                     (v0, v1) -> storePair(cname(a.name()) + " + ((size_t)(n * H + gh) * W + gw) * " + ch + " + c0", dt, v0, v1));
-            w.close();
             return;
         }
         if (src.space() == Space.REGISTERS) {
@@ -579,7 +571,6 @@ final class KernelWriter {
 
     // ---- element loops ------------------------------------------------------------------------------
 
-    /** Emits the per-element work; returns the name of the f32 variable holding the result. */
     /**
      * The store of mma fragments through a shared buffer nobody reads any more (Instr.Store#staging): each lane
      * writes its pairs of channels there, then each thread copies 16-byte pieces of pixel rows to global memory, so
@@ -588,7 +579,6 @@ final class KernelWriter {
     private void storeStaged(Instr.Store s, Activation a, DType dt) {
         Buffer src = s.src();
         Buffer stage = s.staging();
-        MmaTiling f = fragments.get(src.name());
         int ch = a.channels();
         int stride = ch + Buffer.ROW_PAD_BYTES / dt.bytes;
         int pieces = ch * dt.bytes / 16;
@@ -596,15 +586,8 @@ final class KernelWriter {
         w.comment("through " + stage.name() + " (free after the loop), rows of " + stride + " elements: fragments -> shared, then "
                 + "16-byte pieces of pixel rows -> global");
         w.line(t + "* const " + src.name() + "_stage = reinterpret_cast<" + t + "*>(" + stage.name() + ");");
-        w.line("#pragma unroll");
-        w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
-        w.line("const int grp = warp + i * (THREADS / 32);");
-        if (f.groups() % k.warps() != 0) w.line("if (grp >= " + f.groups() + ") continue;");
-        w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
-        String elem = src.name() + "[i][mi][ni][rh * 2 + ";
-        fragmentPairs(f, "mb", "nb", f.pixels(), k.tileW(), 0, "0", true, rc -> elem + rc + "]",
+        accumulatorPairs(src, true, rc -> accElement(src, "" + rc),
                 (v0, v1) -> storePair("&" + src.name() + "_stage[p * " + stride + " + c0]", dt, v0, v1));
-        w.close();
         w.line("__syncthreads();");
         w.open("for (int i = tid; i < " + k.tilePixels() * pieces + "; i += THREADS)");
         w.line("const int p = i / " + pieces + ", c = (i % " + pieces + ") * " + 16 / dt.bytes + ";");
@@ -614,6 +597,7 @@ final class KernelWriter {
         w.close();
     }
 
+    /** Emits the per-element work; returns the name of the f32 variable holding the result. */
     private interface Body {
         String emit();
     }
@@ -676,6 +660,16 @@ final class KernelWriter {
     private String globalElement(Buffer dst) {
         Activation a = CudaEmitter.activationOf(block, k, dst.tensor());
         return cname(a.name()) + "[((size_t)(n * H + gh) * W + gw) * " + a.channels() + " + oc]";
+    }
+
+    /**
+     * The tile coordinates (ly, lx), image coordinates (gh, gw) and whether it is inside the image, of pixel p of a
+     * region {@code side} wide grown by {@code halo}; {@code note} (or null) comments the inside test.
+     */
+    private void pixelGeometry(int side, int halo, String note) {
+        w.line("const int ly = p / " + side + ", lx = p % " + side + ";");
+        w.line("const int gh = h0 - " + halo + " + ly, gw = w0 - " + halo + " + lx;");
+        w.line("const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;" + (note == null ? "" : "  // " + note));
     }
 
     private void pointHeader(Region rg, String index) {
@@ -865,9 +859,7 @@ final class KernelWriter {
         w.open("");
         w.line("const int lane = tid & 31, warp = tid >> 5;");
         w.open("for (int p = warp; p < " + rg.pixels() + "; p += THREADS / 32)");
-        w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
-        w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
-        w.line("const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;  // the same for the whole warp");
+        pixelGeometry(rg.side(), rg.halo(), "the same for the whole warp");
         w.line("float mean = 0.0f, rstd = 0.0f;");
         w.open("if (inside)");
         Map<String, String> none = Map.of();
@@ -1209,9 +1201,7 @@ final class KernelWriter {
         w.open("for (int rh = 0; rh < 2; ++rh)");
         w.line("const int p = (" + mbVar + " * " + f.wm() + " + mi) * 16 + lane_row + rh * 8;");
         w.line("if (p >= " + pixels + ") continue;  // padding rows of the last row tile");
-        w.line("const int ly = p / " + side + ", lx = p % " + side + ";");
-        w.line("const int gh = h0 - " + halo + " + ly, gw = w0 - " + halo + " + lx;");
-        w.line("const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;");
+        pixelGeometry(side, halo, null);
         if (maskOnly) w.line("if (!inside) continue;");
         w.line("#pragma unroll");
         w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
@@ -1227,6 +1217,26 @@ final class KernelWriter {
         w.close();
         w.close();
         w.close();
+    }
+
+    /**
+     * The pairs of every accumulator block the warp owns (see fragmentPairs): {@code elem} + "rc]" names element rc
+     * of the current pair in the accumulator.
+     */
+    private void accumulatorPairs(Buffer acc, boolean maskOnly, PairValue value, PairStore store) {
+        MmaTiling f = fragments.get(acc.name());
+        w.line("#pragma unroll");
+        w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
+        w.line("const int grp = warp + i * (THREADS / 32);");
+        if (f.groups() % k.warps() != 0) w.line("if (grp >= " + f.groups() + ") continue;");
+        w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
+        fragmentPairs(f, "mb", "nb", f.pixels(), k.tileW(), 0, "0", maskOnly, value, store);
+        w.close();
+    }
+
+    /** The accumulator element {@code rc} of the current pair in {@link #accumulatorPairs}. */
+    private static String accElement(Buffer acc, String rc) {
+        return acc.name() + "[i][mi][ni][rh * 2 + " + rc + "]";
     }
 
     /** One store of two adjacent values (the address is aligned: even channel, even row stride). */
@@ -1316,9 +1326,7 @@ final class KernelWriter {
             w.open("for (int rh = 0; rh < 2; ++rh)");
             w.line("const int p = mt * 16 + lane_row + rh * 8;");
             w.line("if (p >= " + rg.pixels() + ") continue;  // padding rows of the last row tile");
-            w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
-            w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
-            w.line("const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;  // outside: zero, the next conv's padding");
+            pixelGeometry(rg.side(), rg.halo(), "outside: zero, the next conv's padding");
             w.line("const int c0 = grp * 8 + 2 * lane_col;");
             w.line("float v[2] = {0.0f, 0.0f};");
             for (int rc = 0; rc < 2; rc++) {
@@ -1541,23 +1549,14 @@ final class KernelWriter {
     private void finishMma(Instr.Finish fin, Region rg) {
         Buffer acc = fin.acc();
         Buffer dst = fin.dst();
-        MmaTiling f = fragments.get(acc.name());
         boolean inPlace = dst == acc || dst.name().equals(acc.name());
         if (!inPlace && dst.space() != Space.SHARED) {
             throw new IllegalStateException("finish into a register buffer other than the accumulator");
         }
         w.comment("epilogue of " + fin.layer().describe() + " on the accumulator fragments -> " + dst.name() + "   ("
                 + sourceName + ":" + fin.layer().span().line() + ")");
-        w.line("#pragma unroll");
-        w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
-        w.line("const int grp = warp + i * (THREADS / 32);");
-        if (f.groups() % k.warps() != 0) w.line("if (grp >= " + f.groups() + ") continue;");
-        w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
-        String elem = acc.name() + "[i][mi][ni][rh * 2 + ";
-        fragmentPairs(f, "mb", "nb", f.pixels(), k.tileW(), 0, "0", false,
-                rc -> evaluate(fin.layer(), rg, fin.sources(), elem + rc + "]"),
-                (v0, v1) -> inPlace ? elem + "0] = " + v0 + "; " + elem + "1] = " + v1 + ";"
+        accumulatorPairs(acc, false, rc -> evaluate(fin.layer(), rg, fin.sources(), accElement(acc, "" + rc)),
+                (v0, v1) -> inPlace ? accElement(acc, "0") + " = " + v0 + "; " + accElement(acc, "1") + " = " + v1 + ";"
                         : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), v0, v1));
-        w.close();
     }
 }

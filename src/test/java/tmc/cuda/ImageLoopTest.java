@@ -114,10 +114,7 @@ class ImageLoopTest {
                   warps 16
                 }
                 """;
-        Tmc.Compilation c = Tmc.compileText("b.tm", text, Tmc.Options.DEFAULTS.withArch("sm_86"));
-        assertTrue(c.ok(), c.report());
-        if (!(c.compile("p") instanceof Tmc.Outcome.Compiled p)) throw new AssertionError("plan p should compile");
-        Kernel k = p.program().program().kernels().getFirst();
+        Kernel k = RegisterChainTest.compiled(text).program().kernels().getFirst();
         Instr.ImageLoop il = (Instr.ImageLoop) k.body().getLast();
         assertTrue(il.body().getFirst() instanceof Instr.Load l && l.image() == Instr.Load.Image.THIS && !l.async(),
                 il.body().toString());
