@@ -50,6 +50,7 @@ def main():
             for d, prog, args, status in progs:
                 if status == "ok" or a.time_wrong:
                     times[d].append(bm.time_ms(lambda: prog(x, **args), a.reps))
+    status_of = {d: status for d, _, _, status in progs}
     base = statistics.median(times[a.dirs[0]]) if times[a.dirs[0]] else None
     print("| variant | ms | first / this |")
     print("|---|---|---|")
@@ -58,7 +59,7 @@ def main():
             print(f"| {d} | wrong | |")
             continue
         t = statistics.median(times[d])
-        mark = "" if dict((dd, st) for dd, _, _, st in progs)[d] == "ok" else " (output wrong: ablation)"
+        mark = "" if status_of[d] == "ok" else " (output wrong: ablation)"
         print(f"| {d}{mark} | {t:.4f} | {base / t:.3f} |" if base else f"| {d}{mark} | {t:.4f} | |", flush=True)
 
 

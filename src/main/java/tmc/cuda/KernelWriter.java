@@ -1413,7 +1413,7 @@ final class KernelWriter {
         w.line("// A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the");
         w.line("// tile read a real pixel and their results are dropped");
         w.line("const int pa = min(mb * 16 + (lane & 15), " + (k.tilePixels() - 1) + ");");
-        int hoisted = 0;
+        boolean hoisted = false;  // the A fragments of a pointwise producer stay in registers (af)
         switch (pl.main()) {
             case Op.Pointwise pw -> {
                 Buffer src = sourceBuffer(pw.in(), prod.sources(), "pointwise");
@@ -1421,7 +1421,7 @@ final class KernelWriter {
                 w.line("const " + t + "* arow = " + rowAddress(src, "pa", k.tileW(), 0) + " + (lane >> 4) * 8;");
                 int kSteps = pw.in().channels() / 16;
                 if (Instr.Chain.hoistsInput(pw.in().channels(), chunk)) {
-                    hoisted = kSteps;
+                    hoisted = true;
                     w.line("unsigned af[" + kSteps + "][4];  // A fragments of " + pw.in().name() + ", all " + pw.in().channels()
                             + " channels, for every slice");
                     w.line("#pragma unroll");
@@ -1468,7 +1468,7 @@ final class KernelWriter {
                 w.line("#pragma unroll");
                 w.open("for (int kk = 0; kk < " + kSteps + "; ++kk)");
                 String a = "af[kk]";
-                if (hoisted == 0) {
+                if (!hoisted) {
                     w.line("unsigned a[4];");
                     w.line("tm_ldsm_x4(a, arow + kk * 16);");
                     a = "a";

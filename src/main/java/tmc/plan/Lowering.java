@@ -115,25 +115,25 @@ public final class Lowering {
             // buffer while the current image is computed, when the second buffer fits.
             String note = "single-buffered: with tile N " + c.tileN() + ", the slices are staged for every image's chunk";
             if (target.computeCapability() >= 80) {
-                Result r = fused(block, planName, c, planSpan, true, note);
+                Result r = fused(block, planName, c, planSpan, target, true, note);
                 if (r instanceof Result.Ok ok && ok.kernels().getFirst().sharedBytes() <= target.sharedPerBlockOptIn()) {
                     return r;
                 }
             }
-            return fused(block, planName, c, planSpan, false, note);
+            return fused(block, planName, c, planSpan, target, false, note);
         }
         if (target.computeCapability() < 80) {
             // cp.async (global to shared without registers) exists from compute capability 8.0 on. The note only
             // reaches the kernel when its loop stages weights.
-            return fused(block, planName, c, planSpan, false, "single-buffered: " + target.name() + " (" + target.arch()
+            return fused(block, planName, c, planSpan, target, false, "single-buffered: " + target.name() + " (" + target.arch()
                     + ") has no cp.async, which needs sm_80 or later");
         }
-        Result r = fused(block, planName, c, planSpan, true, null);
+        Result r = fused(block, planName, c, planSpan, target, true, null);
         if (!(r instanceof Result.Ok ok) || !pipelined(ok.kernels().getFirst())) return r;
         Kernel two = ok.kernels().getFirst();
         long doubled = two.sharedBytes();
         if (doubled > target.sharedPerBlockOptIn()) {
-            return fused(block, planName, c, planSpan, false, "single-buffered: double-buffering the weight slices would "
+            return fused(block, planName, c, planSpan, target, false, "single-buffered: double-buffering the weight slices would "
                     + "need " + doubled + " B of shared memory per block, over the " + target.sharedPerBlockOptIn()
                     + " B of " + target.name());
         }
@@ -146,7 +146,7 @@ public final class Lowering {
         int withTwo = Budgets.occupancy(two, target).blocksPerSm();
         int withOne = Budgets.occupancy(one, target).blocksPerSm();
         if (withTwo < withOne) {
-            return fused(block, planName, c, planSpan, false, "single-buffered: double-buffering the weight slices ("
+            return fused(block, planName, c, planSpan, target, false, "single-buffered: double-buffering the weight slices ("
                     + doubled + " B of shared memory per block) would leave room for " + withTwo + " block"
                     + (withTwo == 1 ? "" : "s") + " per SM instead of " + withOne + " on " + target.name());
         }
@@ -162,19 +162,17 @@ public final class Lowering {
      * @param pipeline   double-buffer the streamed weight slices that can be copied 16 bytes at a time
      * @param loopNote   what the loop's comment says when it is not pipelined (null: nothing)
      */
-    static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, boolean pipeline, String loopNote) {
+    static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, Target target, boolean pipeline,
+                        String loopNote) {
         Result r = fused(block, planName, c, planSpan, pipeline, loopNote, true);
         // A chain the plan did not ask for must not make a plan too big that fits without it: its accumulators are
         // dealt by whole rows, which can cost a warp more registers than the even share of the staged path.
-        if (r instanceof Result.Ok ok && ok.kernels().getFirst().registersPerThread() > MAX_REGISTERS_PER_THREAD) {
+        if (r instanceof Result.Ok ok && ok.kernels().getFirst().registersPerThread() > target.maxRegistersPerThread()) {
             Result staged = fused(block, planName, c, planSpan, pipeline, loopNote, false);
             if (staged instanceof Result.Ok) return staged;
         }
         return r;
     }
-
-    /** Registers per thread on every target tmc knows (sm_80 to sm_90). */
-    static final int MAX_REGISTERS_PER_THREAD = 255;
 
     /** @param chainByDefault keep an unplaced in-loop chunk in registers when it can be (see Instr.Chain) */
     static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, boolean pipeline, String loopNote,
@@ -418,7 +416,7 @@ public final class Lowering {
                 String why = chainRefusal(block, layers, stream, c, layer, r, onChip);
                 if (why == null) {
                     Buffer frag = withRegisterSize(activationBuffer(out, out.name() + "_frag", Space.REGISTERS, out.dtype(),
-                            0, c.tileH(), c.tileW(), channels, originOf(p, out)), CHAIN_SLICE_REGISTERS);
+                            0, c.tileH(), c.tileW(), channels, originOf(p, out)), chainSliceRegisters(channels));
                     chained = new Instr.Compute(layer, frag, 0, outChannels, Map.copyOf(onChip), Instr.MathPath.TENSOR_CORE);
                     onChip.put(out.name(), frag);
                     continue;
@@ -537,10 +535,8 @@ public final class Lowering {
         if (result.space() != Space.REGISTERS || !(body.getLast() instanceof Instr.Finish fin) || fin.dst() != result) {
             return null;
         }
-        int loopAt = -1;
-        for (int i = 0; i < body.size(); i++) if (body.get(i) instanceof Instr.Loop) loopAt = i;
-        if (loopAt < 0 || loopAt != body.size() - 2) return null;
-        Instr.Loop loop = (Instr.Loop) body.get(loopAt);
+        // The stream loop right before the epilogue: nothing between its last barrier and the epilogue.
+        if (body.size() < 2 || !(body.get(body.size() - 2) instanceof Instr.Loop loop)) return null;
         boolean fragments = loop.body().stream().anyMatch(i -> i instanceof Instr.Chain
                 || i instanceof Instr.Accumulate a && a.acc() == result && a.math() == Instr.MathPath.TENSOR_CORE);
         if (!fragments || !(loop.body().getLast() instanceof Instr.Barrier)) return null;
@@ -559,8 +555,13 @@ public final class Lowering {
         return null;
     }
 
-    /** The producer's slice of 16 channels as the chain holds it: two m16n8 C fragments (8 floats per lane). */
-    static final int CHAIN_SLICE_REGISTERS = 8;
+    /**
+     * The producer's group of channels as the chain holds it at a time: two m16n8 C fragments (8 floats per lane)
+     * per k16 step of the group (Instr.Chain#sliceGroup).
+     */
+    static int chainSliceRegisters(int chunk) {
+        return 8 * Instr.Chain.sliceGroup(chunk);
+    }
 
     /**
      * Registers a chain needs besides the accumulators and {@link #BASE_REGISTERS} (which already hold one set of

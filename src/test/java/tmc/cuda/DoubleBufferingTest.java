@@ -38,11 +38,15 @@ class DoubleBufferingTest {
     static final Path REPO = Path.of(System.getProperty("tmc.repo", "."));
 
     static CompiledProgram compile(String sample, String plan, Tmc.Options options) {
-        Tmc.Compilation c = Tmc.compile(REPO.resolve("samples").resolve(sample), options);
+        return program(Tmc.compile(REPO.resolve("samples").resolve(sample), options), sample, plan);
+    }
+
+    /** Plan {@code plan} of the compilation of {@code file}, compiled; a check error or a refusal fails the test. */
+    static CompiledProgram program(Tmc.Compilation c, String file, String plan) {
         assertTrue(c.ok(), c.report());
         return switch (c.compile(plan)) {
             case Tmc.Outcome.Compiled p -> p.program();
-            case Tmc.Outcome.Refused r -> throw new AssertionError(sample + " " + plan + ": " + r.why().headline());
+            case Tmc.Outcome.Refused r -> throw new AssertionError(file + " " + plan + ": " + r.why().headline());
         };
     }
 
@@ -70,12 +74,7 @@ class DoubleBufferingTest {
             staged = staged.replaceAll(r.getKey(), r.getValue());
             assertNotEquals(before, staged, sample + " no longer has " + r.getKey());
         }
-        Tmc.Compilation c = Tmc.compileText(sample, staged, options);
-        assertTrue(c.ok(), c.report());
-        return switch (c.compile(plan)) {
-            case Tmc.Outcome.Compiled p -> p.program();
-            case Tmc.Outcome.Refused r -> throw new AssertionError(sample + " " + plan + ": " + r.why().headline());
-        };
+        return program(Tmc.compileText(sample, staged, options), sample, plan);
     }
 
     /** The text of the kernel's stream loop: from its for to the matching closing brace. */

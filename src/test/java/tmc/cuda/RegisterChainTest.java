@@ -59,10 +59,7 @@ class RegisterChainTest {
     }
 
     static CompiledProgram compiled(String text) {
-        return switch (compile(text)) {
-            case Tmc.Outcome.Compiled p -> p.program();
-            case Tmc.Outcome.Refused r -> throw new AssertionError(r.why().headline());
-        };
+        return DoubleBufferingTest.program(Tmc.compileText("b.tm", text, Tmc.Options.DEFAULTS), "b.tm", "p");
     }
 
     static Instr.Loop loopOf(Kernel k) {
