@@ -45,7 +45,15 @@ class Block:
         with open(src_path) as f:
             source = f.read()
         major, minor = torch.cuda.get_device_capability()
-        arch = arch or f"sm_{major}{minor}"
+        device_arch = f"sm_{major}{minor}"
+        wanted = self.manifest.get("arch", "")
+        if arch is None and wanted.endswith("a"):
+            # wgmma kernels exist only in the feature-specific variant (sm_90a) of their own architecture.
+            if wanted != device_arch + "a":
+                raise RuntimeError(f"{self.manifest['block']}_{self.manifest['plan']} uses wgmma and needs {wanted}, "
+                                   f"but this GPU is {device_arch}: compile a plan with 'math tensor_core' for it")
+            arch = wanted
+        arch = arch or device_arch
         cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
         include = os.path.join(cuda_home, "include")
         options = ("-std=c++17", f"--gpu-architecture={arch}", f"-I{include}")

@@ -38,5 +38,15 @@ plan rows for ConvFirst on sm_90 {
   math   tensor_core
 }
 
+// The same kernel with the chain's two products on wgmma (sm_90a): each warpgroup of 4 warps multiplies its 64
+// pixels by a slice of w1, then by w2, reading both from shared memory; the conv stays on mma.sync.
+plan wgmma for ConvFirst on sm_90 {
+  tile   N 1, H 8, W 16
+  stream E by 64
+  place  h in registers
+  warps  8
+  math   wgmma
+}
+
 plan layerwise for ConvFirst { separate }   // one kernel per layer: the baseline
 plan best for ConvFirst on sm_90 { auto }   // the planner chooses everything

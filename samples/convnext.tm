@@ -31,5 +31,17 @@ plan fused for ConvNeXt on sm_90 {
   math   tensor_core
 }
 
+// 'fused' with the MLP's two products on wgmma (sm_90a); the depthwise conv and LayerNorm stay on CUDA cores.
+plan wgmma for ConvNeXt on sm_90 {
+  tile   N 1, H 8, W 8
+  place  x in shared halo 3
+  place  a in shared
+  place  n in shared
+  stream E by 32
+  place  h in registers
+  warps  4
+  math   wgmma
+}
+
 plan layerwise for ConvNeXt { separate }
 plan best for ConvNeXt on sm_90 { auto }

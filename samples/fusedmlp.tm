@@ -22,6 +22,16 @@ plan fused for FusedMLP on sm_90 {
   math   tensor_core
 }
 
+// 'fused' with both products on wgmma (sm_90a): each warpgroup of 4 warps multiplies its 64 pixels by a slice
+// of w1, then by w2, reading both from shared memory.
+plan wgmma for FusedMLP on sm_90 {
+  tile   N 1, H 8, W 16
+  stream E by 64
+  place  h in registers
+  warps  8
+  math   wgmma
+}
+
 plan layerwise for FusedMLP { separate }
 plan best for FusedMLP on sm_90 { auto }
 

@@ -36,5 +36,15 @@ plan recompute for MBConv on sm_90 {
   warps  4
 }
 
+// 'fused' with the projection on wgmma (sm_90a); the expand and the grouped conv stay on mma.sync.
+plan wgmma for MBConv on sm_90 {
+  tile   N 1, H 8, W 8
+  stream E by 32
+  place  h1 in shared halo 1 stage
+  place  h2 in registers
+  warps  4
+  math   wgmma
+}
+
 plan layerwise for MBConv { separate }
 plan best for MBConv on sm_90 { auto }

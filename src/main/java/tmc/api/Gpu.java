@@ -12,6 +12,7 @@ import tmc.runtime.DeviceBuffer;
 import tmc.runtime.DeviceInfo;
 import tmc.runtime.KernelCache;
 import tmc.runtime.Nvrtc;
+import tmc.runtime.Problem;
 import tmc.runtime.Result;
 import tmc.runtime.RuntimeFailure;
 
@@ -107,8 +108,19 @@ public final class Gpu implements AutoCloseable {
 
     /** Compiles (or takes from the cache) and loads a program for this GPU. */
     public LoadedProgram load(CompiledProgram program) throws RuntimeFailure {
+        // Kernels compile for this GPU's architecture, or for its feature-specific variant (sm_90a) when the program
+        // asks for one: wgmma exists only there, so such a program cannot run on another GPU.
+        String wanted = program.manifest().arch();
+        String compileFor = arch();
+        if (wanted.endsWith("a")) {
+            if (!wanted.equals(arch() + "a")) {
+                throw new RuntimeFailure(Problem.of("program " + program.name() + " uses wgmma, which needs "
+                        + wanted + ", but this GPU is " + arch(), "compile a plan with 'math tensor_core' for this GPU"));
+            }
+            compileFor = wanted;
+        }
         Cubin cubin = switch (cache.compile(nvrtc, program.fileName(), program.source(),
-                CompileOptions.forArch(arch()))) {
+                CompileOptions.forArch(compileFor))) {
             case Result.Ok<Cubin> ok -> ok.value();
             case Result.Err<Cubin> err -> throw new RuntimeFailure(err.problem());
         };

@@ -165,9 +165,15 @@ public final class Tmc {
     /** Why a planned program cannot be emitted (a choice the planner knows but no emitter writes yet), if so. */
     public static java.util.Optional<Diagnostic> notEmittable(Planner.Planned p) {
         if (p.chosen().choices().math() != PlanSpec.MathKind.WGMMA) return java.util.Optional.empty();
+        // wgmma runs the products of register chains (Instr.Chain); every other tensor-core layer would stay on
+        // mma.sync, so a wgmma plan without a chain would silently be a tensor_core plan.
+        boolean chained = p.chosen().kernels().stream().anyMatch(k -> !tmc.plan.Lowering.chains(k.body()).isEmpty());
+        if (chained) return java.util.Optional.empty();
         return java.util.Optional.of(Diagnostic.error(p.spec().spans().getOrDefault("math", p.spec().span()),
-                "'math wgmma' plans fine but is not emitted yet: tmc's tensor-core kernels use mma.sync",
-                "write 'math tensor_core' (the same peak on sm_90 for these shapes), or leave math out"));
+                "'math wgmma' runs the two products of a register chain (a streamed chunk kept in registers and "
+                        + "projected at once), and this plan has none",
+                "stream the expansion (e.g. 'stream E by 64') and leave its chunk unplaced or 'place h in registers'; "
+                        + "or write 'math tensor_core'"));
     }
 
     /** Emits CUDA, the manifest and the Java binding of a planned program. */

@@ -58,6 +58,9 @@ public final class CudaEmitter {
                 + "reference interpreter (docs/semantics.md).");
         w.line();
         Prelude.write(w);
+        java.util.SortedSet<Integer> widths = new java.util.TreeSet<>();
+        for (Kernel k : program.kernels()) widths.addAll(KernelWriter.wgmmaWidths(k));
+        if (!widths.isEmpty()) Prelude.writeWgmma(w, widths);
         List<KernelSignature> signatures = new ArrayList<>();
         for (Kernel k : program.kernels()) {
             KernelSignature sig = signature(block, k);

@@ -135,8 +135,8 @@ final class KernelWriter {
                 if (b.stages() == 2) {
                     // The loop declares b.name() as the copy of the current chunk (see loop()).
                     w.line(t + "* " + b.name() + "_buf = reinterpret_cast<" + t + "*>(smem + " + offset + ");  // "
-                            + b.tensor() + ": 2 copies of " + b.pixels() + "x" + b.channels() + " (row stride "
-                            + b.rowStride() + "), " + b.stageBytes() + " B each, " + b.bytes() + " B"
+                            + b.tensor() + ": 2 copies of " + b.pixels() + "x" + b.channels() + (b.layout() == Buffer.Layout.CORE_MATRICES
+                            ? " (8x8 core matrices for wgmma)" : " (row stride " + b.rowStride() + ")") + ", " + b.stageBytes() + " B each, " + b.bytes() + " B"
                             + (b.origin().isReal() ? " (line " + b.origin().line() + ")" : ""));
                 } else {
                     w.line(t + "* " + b.name() + " = reinterpret_cast<" + t + "*>(smem + " + offset + ");  // "
@@ -161,6 +161,9 @@ final class KernelWriter {
         if (b.space() == Space.REGISTERS) {
             return b.tensor() + ": " + b.pixels() + " pixels x " + b.channels() + " channels, " + b.rowStride()
                     + " per thread" + where;
+        }
+        if (b.layout() == Buffer.Layout.CORE_MATRICES) {
+            return b.tensor() + ": " + b.pixels() + "x" + b.channels() + " in 8x8 core matrices for wgmma, " + b.bytes() + " B" + where;
         }
         int side = k.tileW() + 2 * b.halo();
         int rows = b.pixels() / side;
@@ -197,7 +200,12 @@ final class KernelWriter {
             case Instr.Store s -> store(s);
             case Instr.Loop l -> loop(l);
             case Instr.ImageLoop il -> imageLoop(il);
-            case Instr.Barrier b -> w.line("__syncthreads();");
+            case Instr.Barrier b -> {
+                // wgmma reads shared memory through the async proxy: what this thread wrote before the barrier
+                // (cp.async copies it waited for, plain stores) is visible to it only after this fence.
+                if (k.usesWgmma()) w.line("tm_fence_proxy_async();");
+                w.line("__syncthreads();");
+            }
             case Instr.AsyncCommit ac -> w.line("tm_cp_async_commit();");
             case Instr.AsyncWait aw -> {
                 if (loop == null && inImages) {
@@ -956,13 +964,16 @@ final class KernelWriter {
             }
         }
         boolean vectorized = count % vec == 0 && cols % vec == 0 && b.rowStride() % vec == 0;
-        w.comment("stage " + wt.name() + "[" + range(lw.rows()) + ", " + range(lw.cols()) + "] -> " + b.name() + copy + " (rows padded to " + b.rowStride() + ")" + (lw.async() ? ", cp.async 16 B per copy" : ""));
+        boolean core = b.layout() == Buffer.Layout.CORE_MATRICES;
+        w.comment("stage " + wt.name() + "[" + range(lw.rows()) + ", " + range(lw.cols()) + "] -> " + b.name() + copy
+                + (core ? " (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row)"
+                : " (rows padded to " + b.rowStride() + ")") + (lw.async() ? ", cp.async 16 B per copy" : ""));
         if (lw.async()) {
             if (!vectorized) throw new IllegalStateException("async copy of " + wt.name() + " is not in 16-byte pieces");
             int per = count / vec;
             w.open("for (int i = tid; i < " + rows * per + "; i += THREADS)");
             w.line("const int row = i / " + per + ", col = (i % " + per + ") * " + vec + ";");
-            w.line("tm_cp_async16(" + dst + " + row * " + b.rowStride() + " + col, " + cname(wt.name()) + " + (size_t)(" + r0
+            w.line("tm_cp_async16(" + dst + " + " + weightOffset(b, "row", "col", true) + ", " + cname(wt.name()) + " + (size_t)(" + r0
                     + " + row) * " + cols + " + " + c0 + " + col);");
             w.close();
             return;
@@ -972,17 +983,27 @@ final class KernelWriter {
             int per = count / vec;
             w.open("for (int i = tid; i < " + rows * per + "; i += THREADS)");
             w.line("const int row = i / " + per + ", col = (i % " + per + ") * " + vec + ";");
-            w.line("*reinterpret_cast<uint4*>(" + b.name() + " + row * " + b.rowStride() + " + col) = "
+            w.line("*reinterpret_cast<uint4*>(" + b.name() + " + " + weightOffset(b, "row", "col", true) + ") = "
                     + "*reinterpret_cast<const uint4*>(" + cname(wt.name()) + " + (size_t)(" + r0 + " + row) * " + cols
                     + " + " + c0 + " + col);");
             w.close();
         } else {
             w.open("for (int i = tid; i < " + rows * count + "; i += THREADS)");
             w.line("const int row = i / " + count + ", col = i % " + count + ";");
-            w.line(b.name() + "[row * " + b.rowStride() + " + col] = " + cname(wt.name()) + "[(size_t)(" + r0 + " + row) * "
+            w.line(b.name() + "[" + weightOffset(b, "row", "col", false) + "] = " + cname(wt.name()) + "[(size_t)(" + r0 + " + row) * "
                     + cols + " + " + c0 + " + col];");
             w.close();
         }
+    }
+
+    /**
+     * The element offset of row {@code row}, column {@code col} in a weight slice buffer; {@code piece}: col is a
+     * multiple of 8 (the start of a 16-byte piece), which in core matrices is the start of one of its rows.
+     */
+    private static String weightOffset(Buffer b, String row, String col, boolean piece) {
+        if (b.layout() == Buffer.Layout.ROWS) return row + " * " + b.rowStride() + " + " + col;
+        return "((" + row + " / 8) * " + b.channels() / 8 + " + " + col + " / 8) * 64 + (" + row + " % 8) * 8"
+                + (piece ? "" : " + " + col + " % 8");
     }
 
     /** A slice's range for comments: "0 : 0+64", "e0 : e0+64", or "e0+64 : e0+128" for the next chunk. */
@@ -1409,7 +1430,11 @@ final class KernelWriter {
         w.line("#pragma unroll");
         w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
         w.line("const int mb = warp + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15");
-        if (f.mt() % k.warps() != 0) w.line("if (mb >= " + f.mt() + ") continue;");
+        boolean wg = k.usesWgmma();
+        if (f.mt() % k.warps() != 0) {
+            if (wg) w.line("// no skip past the last row tile: every warp of a warpgroup takes part in each wgmma");
+            else w.line("if (mb >= " + f.mt() + ") continue;");
+        }
         w.line("// A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the");
         w.line("// tile read a real pixel and their results are dropped");
         w.line("const int pa = min(mb * 16 + (lane & 15), " + (k.tilePixels() - 1) + ");");
@@ -1441,6 +1466,16 @@ final class KernelWriter {
             }
             default -> throw new IllegalStateException("chain producer " + pl.describe());
         }
+        boolean wgProducer = wg && pl.main() instanceof Op.Pointwise;
+        if (wg) {
+            // Core matrices (Buffer.Layout.CORE_MATRICES): 128 bytes apart along K, a band of 8 rows apart along N.
+            if (wgProducer) {
+                w.line("const unsigned long long " + prodW.name() + "_desc = tm_wgmma_desc(" + prodW.name() + ", 128, "
+                        + prodW.channels() / 8 * 128 + ");  // B of the producer: rows " + h + " channels, columns K");
+            }
+            w.line("const unsigned long long " + projW.name() + "_desc = tm_wgmma_desc(" + projW.name() + ", 128, "
+                    + projW.channels() / 8 * 128 + ");  // B of the projection: rows its outputs, columns the chunk");
+        }
         // The epilogue reads only weights and constants unless it names another activation: then rows past the
         // tile or the image must not read it (their results are dropped anyway).
         boolean guard = !pl.epilogueInputs().isEmpty();
@@ -1457,9 +1492,30 @@ final class KernelWriter {
         // calibrated for that: unrolling 2 of 4 groups spilled at 128 registers).
         w.line(chunk <= 2 * width ? "#pragma unroll" : "#pragma unroll 1");
         w.open("for (int sl = 0; sl < " + chunk + "; sl += " + width + ")");
-        w.line("float d[" + 2 * g + "][4] = {};  // " + h + "[16 pixels, e0+sl .. e0+sl+" + width + "] before the epilogue: "
-                + 2 * g + " m16n8 tiles");
+        w.line("float d[" + 2 * g + "][4]" + (wgProducer ? "" : " = {}") + ";  // " + h + "[16 pixels, e0+sl .. e0+sl+"
+                + width + "] before the epilogue: " + 2 * g + " m16n8 tiles");
         switch (pl.main()) {
+            case Op.Pointwise pw when wgProducer -> {
+                int kSteps = pw.in().channels() / 16;
+                String a = "af";
+                if (!hoisted) {
+                    w.line("unsigned a[" + kSteps + "][4];  // A fragments of " + pw.in().name() + " for this slice");
+                    w.line("#pragma unroll");
+                    w.line("for (int kk = 0; kk < " + kSteps + "; ++kk) tm_ldsm_x4(a[kk], arow + kk * 16);");
+                    a = "a";
+                }
+                w.line("// the warpgroup's 64 pixels x " + width + " channels, one wgmma per k16 step (the first overwrites d); B: rows");
+                w.line("// sl .. sl+" + width + " of the slice (sl / 8 bands of " + prodW.channels() / 8 * 128
+                        + " bytes), k16 step kk 256 bytes further");
+                w.line("tm_wgmma_fence();");
+                w.line("#pragma unroll");
+                w.open("for (int kk = 0; kk < " + kSteps + "; ++kk)");
+                w.line("tm_wgmma_n" + width + "(d, arow, " + a + "[kk][0], " + a + "[kk][1], " + a + "[kk][2], " + a + "[kk][3], "
+                        + prodW.name() + "_desc + ((sl / 8 * " + prodW.channels() / 8 * 128 + " + kk * 256) >> 4), kk);");
+                w.close();
+                w.line("tm_wgmma_commit();");
+                w.line("tm_wgmma_wait<0>();  // d is complete (and the previous slice's projection, issued before it)");
+            }
             case Op.Pointwise pw -> {
                 int kSteps = pw.in().channels() / 16;
                 w.line("// B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15");
@@ -1526,7 +1582,26 @@ final class KernelWriter {
         w.line("hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);");
         w.close();
         w.close();
-        w.line("// " + acc.acc().name() + " += the slice . " + cname(proj.weight().name()) + "[:, e0+sl .. e0+sl+" + width
+        String accName = acc.acc().name();
+        if (wg) {
+            w.line("// " + accName + " += the slice . " + cname(proj.weight().name()) + "[:, e0+sl .. e0+sl+" + width
+                    + "]^T: one wgmma per k16 step, all " + f.nt() * 8 + " outputs; B: columns sl + 16 kk of the slice,");
+            w.line("// 2 core matrices (256 bytes) per k16 step. Not waited for here: the next slice's wait (or the one after");
+            w.line("// the loop) completes it before hf or " + accName + " is touched again.");
+            w.line("tm_wgmma_fence();");
+            w.line("#pragma unroll");
+            w.open("for (int kk = 0; kk < " + g + "; ++kk)");
+            w.line("tm_wgmma_n" + f.nt() * 8 + "(" + accName + "[i][0], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], "
+                    + projW.name() + "_desc + ((sl / 8 + 2 * kk) * 128 >> 4), 1);");
+            w.close();
+            w.line("tm_wgmma_commit();");
+            w.close();
+            w.line("tm_wgmma_wait<0>();  // the last projection is complete: the barrier after the chain may free its B");
+            w.close();
+            w.close();
+            return;
+        }
+        w.line("// " + accName + " += the slice . " + cname(proj.weight().name()) + "[:, e0+sl .. e0+sl+" + width
                 + "]^T, one k16 step per hf, two n8 tiles per B load");
         w.line("const " + CudaEmitter.ctype(projW.dtype()) + "* brow2 = " + projW.name() + " + (((lane >> 4) & 1) * 8 + (lane & 7)) * "
                 + projW.rowStride() + " + sl + ((lane >> 3) & 1) * 8;");
@@ -1536,7 +1611,6 @@ final class KernelWriter {
         w.open("for (int nj = 0; nj < " + f.nt() / 2 + "; ++nj)");
         w.line("unsigned b[4];");
         w.line("tm_ldsm_x4(b, brow2 + nj * 16 * " + projW.rowStride() + " + kk * 16);");
-        String accName = acc.acc().name();
         w.line("tm_mma(" + accName + "[i][0][2 * nj], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[0], b[1]);");
         w.line("tm_mma(" + accName + "[i][0][2 * nj + 1], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[2], b[3]);");
         w.close();
@@ -1544,6 +1618,22 @@ final class KernelWriter {
         w.close();
         w.close();
         w.close();
+    }
+
+    /**
+     * The N of every m64nNk16 a kernel issues (empty without wgmma): a pointwise producer's slice width and the
+     * projection's output channels, per chain.
+     */
+    static java.util.Set<Integer> wgmmaWidths(Kernel k) {
+        java.util.Set<Integer> out = new java.util.TreeSet<>();
+        if (!k.usesWgmma()) return out;
+        for (Instr.Chain ch : tmc.plan.Lowering.chains(k.body())) {
+            if (ch.producer().layer().main() instanceof Op.Pointwise) {
+                out.add(16 * Instr.Chain.sliceGroup(ch.producer().out().count()));
+            }
+            out.add(ch.consumer().layer().out().channels());
+        }
+        return out;
     }
 
     private void finishMma(Instr.Finish fin, Region rg) {

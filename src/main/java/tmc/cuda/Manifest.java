@@ -20,8 +20,9 @@ import tmc.ir.TmProgram;
 /**
  * The launch manifest: everything a launcher (the Java runtime, the Python module, a framework) needs to
  * run the emitted kernels without reading the CUDA: entries in launch order, parameters in order with dtype,
- * shape and layout, grid as a function of N, H and W, threads, dynamic shared memory, arch, source hash, and
- * the scratch tensors a separate plan passes between its kernels.
+ * shape and layout, grid as a function of N, H and W, threads, dynamic shared memory, arch (the one to compile
+ * for: sm_90a when the kernels use wgmma), source hash, and the scratch tensors a separate plan passes between
+ * its kernels.
  */
 public record Manifest(int format, String block, String plan, String kind, String arch, String source,
                        String sourceSha256, List<Tensor> inputs, List<Tensor> weights, List<Tensor> outputs,
@@ -59,7 +60,7 @@ public record Manifest(int format, String block, String plan, String kind, Strin
         }
         scratch.addAll(seenScratch.values());
         return new Manifest(FORMAT, b.name(), program.plan().name(),
-                program.plan().kind().name().toLowerCase(java.util.Locale.ROOT), program.arch(), emitted.fileName(),
+                program.plan().kind().name().toLowerCase(java.util.Locale.ROOT), program.compileArch(), emitted.fileName(),
                 sha256(emitted.source()),
                 b.inputs().stream().map(a -> activation(a.name(), a.dtype().keyword, a.channels())).toList(),
                 b.weights().stream().map(Manifest::weight).toList(),

@@ -118,4 +118,68 @@ final class Prelude {
         w.line("#endif");
         w.line();
     }
+
+    /**
+     * The wgmma helpers (sm_90a) of the widths {@code widths} (N of m64nNk16), after {@link #write}. Each width has its
+     * own function because the accumulator registers are listed one by one in the instruction.
+     */
+    static void writeWgmma(CodeWriter w, java.util.SortedSet<Integer> widths) {
+        w.line("#ifndef TMC_WGMMA_PRELUDE");
+        w.line("#define TMC_WGMMA_PRELUDE");
+        w.line("#if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)");
+        w.line("#error \"this kernel uses wgmma: compile it for sm_90a (the manifest's arch)\"");
+        w.line("#endif");
+        w.comment("wgmma (sm_90a): the 4 warps of a warpgroup (warps 4k .. 4k+3) multiply a 64-row A by a K16 x N slice of B\n"
+                + "together, asynchronously. A comes from registers, each warp's 16 rows in the mma.sync A fragment layout; B is\n"
+                + "read from shared memory through a descriptor; the accumulators are each warp's 16 rows in the m16n8 C layout,\n"
+                + "N / 8 tiles of 4 floats. Issue order: tm_wgmma_fence() after the registers were written, the products,\n"
+                + "tm_wgmma_commit(), then tm_wgmma_wait<0>() before the registers are read or written again.");
+        w.line("__device__ __forceinline__ void tm_wgmma_fence() { asm volatile(\"wgmma.fence.sync.aligned;\\n\" ::: \"memory\"); }");
+        w.line("__device__ __forceinline__ void tm_wgmma_commit() { asm volatile(\"wgmma.commit_group.sync.aligned;\\n\" ::: \"memory\"); }");
+        w.line("template <int PENDING> __device__ __forceinline__ void tm_wgmma_wait() {");
+        w.line("    asm volatile(\"wgmma.wait_group.sync.aligned %0;\\n\" :: \"n\"(PENDING) : \"memory\");");
+        w.line("}");
+        w.comment("Shared memory written by ordinary stores or cp.async is seen by wgmma (the async proxy) only after this\n"
+                + "fence and the barrier that follows it.");
+        w.line("__device__ __forceinline__ void tm_fence_proxy_async() { asm volatile(\"fence.proxy.async.shared::cta;\\n\" ::: \"memory\"); }");
+        w.comment("The descriptor of a B operand in shared memory, without swizzling (Buffer.Layout.CORE_MATRICES): 8x8 core\n"
+                + "matrices of 128 contiguous bytes; k_stride bytes from one core matrix to the next along K, n_stride along N.\n"
+                + "Start address, k_stride and n_stride are stored in units of 16 bytes (bits 0-13, 16-29 and 32-45).");
+        w.line("__device__ __forceinline__ unsigned long long tm_wgmma_desc(const void* smem, unsigned k_stride, unsigned n_stride) {");
+        w.line("    const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(smem));");
+        w.line("    return (unsigned long long)((a & 0x3FFFF) >> 4) | (unsigned long long)(k_stride >> 4) << 16");
+        w.line("           | (unsigned long long)(n_stride >> 4) << 32;");
+        w.line("}");
+        w.line("#endif");
+        for (int n : widths) {
+            w.line("#ifndef TMC_WGMMA_N" + n);
+            w.line("#define TMC_WGMMA_N" + n);
+            w.comment("d[" + n / 8 + "][4] = A (this warp's 16 rows x 16, 4 registers) * B (16 x " + n + ", descriptor) + (accumulate ? d : 0)");
+            for (String[] t : new String[][] {{"__half", "f16"}, {"__nv_bfloat16", "bf16"}}) {
+                int regs = n / 2;
+                StringBuilder outs = new StringBuilder();
+                StringBuilder list = new StringBuilder();
+                for (int r = 0; r < regs; r++) {
+                    if (r > 0) {
+                        outs.append(", ");
+                        list.append(",");
+                    }
+                    if (r > 0 && r % 8 == 0) outs.append("\n          ");
+                    outs.append("\"+f\"(d[").append(r / 4).append("][").append(r % 4).append("])");
+                    list.append("%").append(r);
+                }
+                w.line("__device__ __forceinline__ void tm_wgmma_n" + n + "(float (&d)[" + n / 8 + "][4], const " + t[0]
+                        + "*, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned long long desc, int accumulate) {");
+                w.line("    asm volatile(\"{\\n.reg .pred p;\\nsetp.ne.b32 p, %" + (regs + 5) + ", 0;\\n\"");
+                w.line("        \"wgmma.mma_async.sync.aligned.m64n" + n + "k16.f32." + t[1] + "." + t[1] + " {" + list + "}, \"");
+                w.line("        \"{%" + regs + ",%" + (regs + 1) + ",%" + (regs + 2) + ",%" + (regs + 3) + "}, %" + (regs + 4)
+                        + ", p, 1, 1, 0;\\n}\\n\"");
+                w.line("        : " + outs);
+                w.line("        : \"r\"(a0), \"r\"(a1), \"r\"(a2), \"r\"(a3), \"l\"(desc), \"r\"(accumulate));");
+                w.line("}");
+            }
+            w.line("#endif");
+        }
+        w.line();
+    }
 }

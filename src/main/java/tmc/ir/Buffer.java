@@ -23,17 +23,32 @@ import tmc.diag.Span;
  * @param origin    the .tm line that caused it (the tensor's declaration or the plan's place directive)
  * @param stages    1, or 2 for a streamed weight slice that is double-buffered: the chunk being computed is read
  *                  from one copy while the next chunk is copied into the other (cp.async)
+ * @param layout    how a weight slice's rows and columns are arranged (activations are always {@link Layout#ROWS})
  */
 public record Buffer(String name, String tensor, Space space, DType dtype, int halo, int pixels, int channels,
-                     int rowStride, long bytes, Span origin, int stages) {
+                     int rowStride, long bytes, Span origin, int stages, Layout layout) {
     public Buffer {
         if (stages < 1 || stages > 2) throw new IllegalArgumentException("stages " + stages);
         if (bytes % stages != 0) throw new IllegalArgumentException("bytes " + bytes + " not " + stages + " equal copies");
+        if (layout == Layout.CORE_MATRICES && (pixels % 8 != 0 || channels % 8 != 0 || rowStride != channels)) {
+            throw new IllegalArgumentException(name + ": core matrices need whole 8x8 blocks and no row padding");
+        }
     }
 
     public Buffer(String name, String tensor, Space space, DType dtype, int halo, int pixels, int channels,
                   int rowStride, long bytes, Span origin) {
-        this(name, tensor, space, dtype, halo, pixels, channels, rowStride, bytes, origin, 1);
+        this(name, tensor, space, dtype, halo, pixels, channels, rowStride, bytes, origin, 1, Layout.ROWS);
+    }
+
+    /**
+     * ROWS: row r, column c at {@code r * rowStride + c} (rows padded against bank conflicts; ldmatrix reads them).
+     * CORE_MATRICES: the operand layout wgmma reads through a shared-memory descriptor without swizzling: the slice
+     * is cut into 8x8 blocks ("core matrices", 8 rows of 16 bytes, 128 contiguous bytes each), the blocks of one
+     * 8-row band stored one after another along the columns, the bands one after another. Row r, column c is at
+     * {@code ((r / 8) * (channels / 8) + c / 8) * 64 + (r % 8) * 8 + c % 8} elements (for 16-bit types).
+     */
+    public enum Layout {
+        ROWS, CORE_MATRICES
     }
 
     /** Shared-memory rows are padded by this many bytes so that consecutive pixels start in different banks. */
@@ -50,7 +65,14 @@ public record Buffer(String name, String tensor, Space space, DType dtype, int h
 
     /** This buffer with {@code n} copies of its single-copy size. */
     public Buffer withStages(int n) {
-        return new Buffer(name, tensor, space, dtype, halo, pixels, channels, rowStride, stageBytes() * n, origin, n);
+        return new Buffer(name, tensor, space, dtype, halo, pixels, channels, rowStride, stageBytes() * n, origin, n, layout);
+    }
+
+    /** This weight slice in the core-matrix layout wgmma reads (no row padding; the same number of copies). */
+    public Buffer asCoreMatrices() {
+        long copy = align16((long) pixels * channels * dtype.bytes);
+        return new Buffer(name, tensor, space, dtype, halo, pixels, channels, channels, copy * stages, origin, stages,
+                Layout.CORE_MATRICES);
     }
 
     public List<Integer> shape() {

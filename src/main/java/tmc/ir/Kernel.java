@@ -30,6 +30,11 @@ public record Kernel(String name, int tileN, int tileH, int tileW, int threads, 
         return buffers.stream().filter(b -> b.space() == PlanSpec.Space.SHARED).mapToLong(Buffer::bytes).sum();
     }
 
+    /** Whether the kernel issues wgmma (sm_90a): a 'math wgmma' kernel runs its register chains' products on it. */
+    public boolean usesWgmma() {
+        return math == PlanSpec.MathKind.WGMMA;
+    }
+
     public int warps() {
         return threads / 32;
     }

@@ -17,4 +17,13 @@ public record TmProgram(TypedBlock block, PlanSpec plan, String arch, List<Kerne
     public String name() {
         return block.name() + "_" + plan.name();
     }
+
+    /**
+     * The architecture the kernels must be compiled for: the target's, with the {@code a} suffix (sm_90a) when a
+     * kernel uses wgmma, which exists only in the architecture-specific feature set.
+     */
+    public String compileArch() {
+        boolean wgmma = kernels.stream().anyMatch(Kernel::usesWgmma);
+        return wgmma && !arch.endsWith("a") ? arch + "a" : arch;
+    }
 }

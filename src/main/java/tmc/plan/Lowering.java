@@ -153,6 +153,83 @@ public final class Lowering {
         return r;
     }
 
+    /** The largest N of one wgmma (m64nNk16). */
+    static final int WGMMA_MAX_N = 256;
+
+    /**
+     * Why a 'math wgmma' kernel cannot run its register chains on wgmma, or null. wgmma is issued by warpgroups of 4
+     * warps and reads B from shared memory; tmc uses it for the chain's products (see Instr.Chain), whose A operands
+     * are already in registers: the producer's when it is a pointwise layer (a grouped conv producer stays on
+     * mma.sync m16n8k8) and the projection's. Plans without a chain are refused later, where the 'math' directive
+     * can be pointed at (Tmc.notEmittable).
+     */
+    static String wgmmaRefusal(List<Instr> body, Choices c) {
+        List<Instr.Chain> chains = chains(body);
+        if (chains.isEmpty()) return null;
+        if (c.warps() % 4 != 0) {
+            return "wgmma is issued by warpgroups of 4 warps, and this plan has " + c.warps() + " warps";
+        }
+        for (Instr.Chain ch : chains) {
+            int out = ch.consumer().layer().out().channels();
+            if (out > WGMMA_MAX_N) {
+                return "one wgmma computes at most " + WGMMA_MAX_N + " output channels, and "
+                        + ch.consumer().layer().describe() + " has " + out;
+            }
+        }
+        return null;
+    }
+
+    /** The register chains of a body, in loops and image loops too. */
+    public static List<Instr.Chain> chains(List<Instr> body) {
+        List<Instr.Chain> out = new ArrayList<>();
+        for (Instr i : body) {
+            switch (i) {
+                case Instr.Chain ch -> out.add(ch);
+                case Instr.Loop l -> out.addAll(chains(l.body()));
+                case Instr.ImageLoop il -> out.addAll(chains(il.body()));
+                default -> { }
+            }
+        }
+        return out;
+    }
+
+    /** The weights a chain reads through wgmma descriptors: the projection's, and a pointwise producer's. */
+    static List<tmc.check.Weight> wgmmaWeights(Instr.Chain ch) {
+        Op.Pointwise proj = (Op.Pointwise) ch.consumer().layer().main();
+        return ch.producer().layer().main() instanceof Op.Pointwise pw ? List.of(pw.weight(), proj.weight())
+                : List.of(proj.weight());
+    }
+
+    /** An instruction with its buffers replaced as {@code map} says (the same instruction when none is). */
+    static Instr withBuffers(Instr i, Map<Buffer, Buffer> map) {
+        if (map.isEmpty()) return i;
+        java.util.function.UnaryOperator<Buffer> b = x -> x == null ? null : map.getOrDefault(x, x);
+        java.util.function.UnaryOperator<Map<String, Buffer>> m = src -> {
+            Map<String, Buffer> out = new LinkedHashMap<>();
+            src.forEach((k, v) -> out.put(k, b.apply(v)));
+            return Map.copyOf(out);
+        };
+        return switch (i) {
+            case Instr.Load l -> new Instr.Load(b.apply(l.dst()), l.tensor(), l.async(), l.image());
+            case Instr.LoadWeight lw -> new Instr.LoadWeight(b.apply(lw.dst()), lw.weight(), lw.rows(), lw.cols(),
+                    lw.tapMajor(), lw.async());
+            case Instr.Compute c -> new Instr.Compute(c.layer(), b.apply(c.dst()), c.halo(), c.out(), m.apply(c.sources()),
+                    c.math(), c.inlined());
+            case Instr.Accumulate a -> new Instr.Accumulate(a.layer(), b.apply(a.acc()), b.apply(a.input()), a.reduce(),
+                    a.math());
+            case Instr.Chain ch -> new Instr.Chain((Instr.Compute) withBuffers(ch.producer(), map),
+                    (Instr.Accumulate) withBuffers(ch.consumer(), map));
+            case Instr.Finish f -> new Instr.Finish(f.layer(), b.apply(f.acc()), b.apply(f.dst()), m.apply(f.sources()));
+            case Instr.Store st -> new Instr.Store(b.apply(st.src()), st.tensor(), b.apply(st.staging()));
+            case Instr.Loop l -> new Instr.Loop(l.var(), l.dim(), l.extent(), l.chunk(),
+                    l.body().stream().map(x -> withBuffers(x, map)).toList(), l.note());
+            case Instr.ImageLoop il -> new Instr.ImageLoop(il.images(), il.body().stream().map(x -> withBuffers(x, map)).toList());
+            case Instr.Barrier x -> x;
+            case Instr.AsyncCommit x -> x;
+            case Instr.AsyncWait x -> x;
+        };
+    }
+
     /** Whether some buffer of the kernel is double-buffered. */
     public static boolean pipelined(Kernel k) {
         return k.buffers().stream().anyMatch(b -> b.stages() == 2);
@@ -447,6 +524,21 @@ public final class Lowering {
         body.add(new Instr.Store(result, output.name(), storeStaging(block, body, buffers, result, output, c)));
         String name = block.name() + "_" + planName;
         List<Instr> kernelBody = c.tileN() > 1 ? imageLoop(block, body, buffers, c.tileN(), pipeline) : body;
+        if (c.math() == PlanSpec.MathKind.WGMMA) {
+            String why = wgmmaRefusal(kernelBody, c);
+            if (why != null) return refuse(planSpan, why, c.warps() % 4 != 0
+                    ? "use 'warps " + (c.warps() + 3) / 4 * 4 + "', or 'math tensor_core'" : "use 'math tensor_core'");
+            Map<Buffer, Buffer> core = new java.util.HashMap<>();
+            for (Instr.Chain ch : chains(kernelBody)) {
+                for (tmc.check.Weight wt : wgmmaWeights(ch)) {
+                    for (Buffer b : buffers) {
+                        if (b.space() == Space.SHARED && b.tensor().equals(wt.name())) core.put(b, b.asCoreMatrices());
+                    }
+                }
+            }
+            buffers.replaceAll(b -> core.getOrDefault(b, b));
+            kernelBody = kernelBody.stream().map(i -> withBuffers(i, core)).toList();
+        }
         return new Result.Ok(List.of(new Kernel(name, c.tileN(), c.tileH(), c.tileW(), threads, c.math(), layers, buffers,
                 kernelBody, registers)));
     }

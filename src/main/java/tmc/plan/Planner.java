@@ -366,9 +366,9 @@ public final class Planner {
     /**
      * tensor_core where the storage type and target allow it, else cuda_core. cuda_core is never searched next to
      * tensor_core: with tensor_core the lowering already runs each layer whose shape does not suit the mma on
-     * CUDA cores, so a cuda_core plan has the same kernels, only slower. wgmma is not searched either: on the
-     * built-in targets it has the same peak as mma.sync, and the emitter does not produce it yet (a plan may
-     * still fix 'math wgmma').
+     * CUDA cores, so a cuda_core plan has the same kernels, only slower. wgmma is not searched either: it runs
+     * only a register chain's products, the cost model gives it the same peak as mma.sync, and on the H100 it
+     * measured slower than mma.sync in every sample (docs/benchmarks.md); a plan may still fix 'math wgmma'.
      */
     static List<MathKind> mathKinds(TypedBlock block, Target target) {
         if (block.storage() != DType.F32 && target.supports(MathKind.TENSOR_CORE, block.storage())) {

@@ -17,7 +17,11 @@ import java.util.regex.Pattern;
 final class Nvcc {
     /** What ptxas reports for one entry function. */
     record Usage(String entry, String arch, int registers, int stackFrame, int spillStores, int spillLoads,
-                 int staticShared) {}
+                 int staticShared, List<String> wgmmaNotes) {
+        Usage(String entry, String arch, int registers, int stackFrame, int spillStores, int spillLoads, int staticShared) {
+            this(entry, arch, registers, stackFrame, spillStores, spillLoads, staticShared, List.of());
+        }
+    }
 
     private final Path nvcc;
 
@@ -68,8 +72,22 @@ final class Nvcc {
     private static final Pattern REGS = Pattern.compile("Used (\\d+) registers");
     private static final Pattern SMEM = Pattern.compile("(\\d+) bytes smem");
 
-    /** Parses the -Xptxas -v lines: an entry line, then its frame line, then its register line. */
+    /**
+     * ptxas's notes on wgmma, which name the function they concern: a warpgroup.arrive it had to inject (C7519: a
+     * register an in-flight wgmma uses was touched without a wgmma.fence) or wgmma instructions it serialized (C7510).
+     */
+    private static final Pattern WGMMA_NOTE = Pattern.compile("(?i)(?:wgmma|gmma|warpgroup).*function '([^']+)'");
+
+    /**
+     * Parses the -Xptxas -v lines: an entry line, then its frame line, then its register line; and ptxas's notes on
+     * wgmma anywhere in the output.
+     */
     static Map<String, Usage> parse(String report, String arch) {
+        Map<String, List<String>> notes = new LinkedHashMap<>();
+        for (String line : report.split("\n")) {
+            Matcher m = WGMMA_NOTE.matcher(line);
+            if (m.find()) notes.computeIfAbsent(m.group(1), k -> new ArrayList<>()).add(line.strip());
+        }
         Map<String, Usage> out = new LinkedHashMap<>();
         String entry = null;
         int[] frame = null;
@@ -89,7 +107,8 @@ final class Nvcc {
             if (r.find() && entry != null && frame != null) {
                 Matcher s = SMEM.matcher(line);
                 int smem = s.find() ? Integer.parseInt(s.group(1)) : 0;
-                out.put(entry, new Usage(entry, arch, Integer.parseInt(r.group(1)), frame[0], frame[1], frame[2], smem));
+                out.put(entry, new Usage(entry, arch, Integer.parseInt(r.group(1)), frame[0], frame[1], frame[2], smem,
+                        List.copyOf(notes.getOrDefault(entry, List.of()))));
                 entry = null;
             }
         }

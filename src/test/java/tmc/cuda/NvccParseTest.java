@@ -1,7 +1,9 @@
 package tmc.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -23,5 +25,33 @@ class NvccParseTest {
         assertEquals(new Nvcc.Usage("A_fused", "sm_90", 80, 8, 4, 12, 0), u.get("A_fused"));
         assertEquals(new Nvcc.Usage("B_L1", "sm_90", 32, 0, 0, 0, 1024), u.get("B_L1"));
         assertEquals(2, u.size());
+    }
+
+    @Test
+    void keepsPtxasNotesOnWgmmaWithTheFunctionTheyName() {
+        // The two notes as ptxas 13 words them (the first seen on a hand-written test kernel that loaded A fragments
+        // between two wgmma without a fence).
+        String report = """
+                ptxas info    : (C7519) warpgroup.arrive is injected in around line 692 by compiler to allow use of registers in GMMA in function 'A_wgmma'
+                ptxas warning : (C7510) Potential Performance Loss: wgmma.mma_async instructions are serialized due to the presence of Extern calls in the function 'B_wgmma'
+                ptxas info    : Compiling entry function 'A_wgmma' for 'sm_90a'
+                ptxas info    : Function properties for A_wgmma
+                    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+                ptxas info    : Used 114 registers, used 1 barriers
+                ptxas info    : Compiling entry function 'B_wgmma' for 'sm_90a'
+                ptxas info    : Function properties for B_wgmma
+                    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+                ptxas info    : Used 90 registers, used 1 barriers
+                ptxas info    : Compiling entry function 'C_fused' for 'sm_90a'
+                ptxas info    : Function properties for C_fused
+                    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+                ptxas info    : Used 64 registers, used 1 barriers
+                """;
+        Map<String, Nvcc.Usage> u = Nvcc.parse(report, "sm_90a");
+        assertEquals(1, u.get("A_wgmma").wgmmaNotes().size());
+        assertTrue(u.get("A_wgmma").wgmmaNotes().getFirst().contains("C7519"));
+        assertTrue(u.get("B_wgmma").wgmmaNotes().getFirst().contains("serialized"));
+        assertEquals(List.of(), u.get("C_fused").wgmmaNotes());
+        assertEquals(114, u.get("A_wgmma").registers());
     }
 }
