@@ -54,6 +54,7 @@ public final class IrPrinter {
             d.append(", ").append(b.channels()).append(" ch");
         }
         if (b.space() == Space.SHARED && b.rowStride() != b.channels()) d.append(", row stride ").append(b.rowStride());
+        if (b.layout() == Buffer.Layout.CORE_MATRICES) d.append(", 8x8 core matrices");
         return d.toString();
     }
 
@@ -116,7 +117,10 @@ public final class IrPrinter {
                 case Instr.Chain ch -> {
                     s.append(indent).append("chain (").append(ch.producer().dst().tensor()).append(" stays in registers, ")
                             .append(16 * Instr.Chain.sliceGroup(ch.producer().out().count()))
-                            .append(" channels at a time, each warp whole rows of 16 pixels)\n");
+                            .append(" channels at a time, each warp whole rows of 16 pixels")
+                            .append(k.usesWgmma() ? (ch.producer().layer().main() instanceof tmc.check.Op.Pointwise
+                                    ? "; both products on wgmma, per warpgroup of 64 pixels" : "; the projection on wgmma, "
+                                    + "per warpgroup of 64 pixels") : "").append(")\n");
                     body(s, k, List.of(ch.producer(), ch.consumer()), indent + "  ");
                 }
                 case Instr.Finish f -> line(s, indent, "finish", f.dst().name() + " = "
