@@ -37,7 +37,7 @@ public final class Tmc {
     private Tmc() {}
 
     /** How many of the planner's candidates a tuned winner is looked for among (tmc tune picks from these). */
-    public static final int TUNED_CANDIDATES = 64;
+    public static final int TUNED_CANDIDATES = 1024;
 
     /**
      * @param params overrides of block parameters (like --param C=128)

@@ -26,7 +26,8 @@ import tmc.target.Target;
 @Command(name = "tune", mixinStandardHelpOptions = true,
         description = {"Time the planner's top candidates on the GPU and remember the fastest for auto plans.",
                 "The candidates are the best-ranked of each distinct tile shape among the model's top " + Tmc.TUNED_CANDIDATES
-                        + ".",
+                        + ",",
+                "taken round-robin over tile sizes (pixels in powers of two), so small and large tiles are both timed.",
                 "Each candidate is first checked against the CPU reference at --check-shape; the cost model's",
                 "prediction and the measured time are printed side by side; the winner is stored in the tuning",
                 "file (see --no-tuning) under block, parameters, target and shape class, with the measured over",
@@ -160,15 +161,30 @@ final class TuneCommand implements Callable<Integer> {
     }
 
     /**
-     * The best-ranked candidate of each distinct tile shape, up to {@code k}: the model ranks variants of one large
-     * tile closely together, and measurements say smaller tiles can be faster, so tuning times one of each.
+     * The candidates to time, up to {@code k}: the best-ranked of each distinct tile shape, taken round-robin over
+     * tile sizes (pixels per tile in powers of two: 32-63, 64-127, 128-255, ...), each size class in the model's
+     * order and the classes in the order of their best candidate; the model's choice first. The model ranks variants
+     * of one large tile closely together, and the measurements (docs/benchmarks.md) found smaller tiles faster than
+     * its choice, so every size it found is timed before a second shape of any size.
      */
     static Planner.Planned diverse(Planner.Planned ranked, int k) {
-        List<Planner.Candidate> picked = new ArrayList<>();
+        java.util.Map<Integer, List<Planner.Candidate>> bySize = new java.util.LinkedHashMap<>();
         java.util.Set<String> tiles = new java.util.HashSet<>();
         for (Planner.Candidate c : ranked.top()) {
-            if (picked.size() == k) break;
-            if (tiles.add(c.choices().tileH() + "x" + c.choices().tileW())) picked.add(c);
+            if (!tiles.add(c.choices().tileN() + "x" + c.choices().tileH() + "x" + c.choices().tileW())) continue;
+            int size = 31 - Integer.numberOfLeadingZeros(c.choices().tileN() * c.choices().tilePixels());
+            bySize.computeIfAbsent(size, s -> new ArrayList<>()).add(c);
+        }
+        List<Planner.Candidate> picked = new ArrayList<>();
+        for (int round = 0; picked.size() < k; round++) {
+            boolean any = false;
+            for (List<Planner.Candidate> shapes : bySize.values()) {
+                if (round < shapes.size() && picked.size() < k) {
+                    picked.add(shapes.get(round));
+                    any = true;
+                }
+            }
+            if (!any) break;
         }
         return new Planner.Planned(ranked.spec(), ranked.target(), ranked.shape(), ranked.chosen(), picked,
                 ranked.stats());

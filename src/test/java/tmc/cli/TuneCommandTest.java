@@ -13,31 +13,42 @@ import tmc.plan.LaunchShape;
 import tmc.plan.Planner;
 
 class TuneCommandTest {
+    /** Pixels per tile in powers of two: the size class diverse() deals in. */
+    static int sizeClass(Planner.Candidate c) {
+        return 31 - Integer.numberOfLeadingZeros(c.choices().tileN() * c.choices().tilePixels());
+    }
+
     @Test
-    void tuneTimesTheBestCandidateOfEachTileShapeInRankOrder() {
+    void tuneTimesTheBestCandidateOfEachTileShapeRoundRobinOverTileSizes() {
         Tmc.Compilation c = Tmc.compile(Repo.path("samples", "convfirst.tm"), Tmc.Options.DEFAULTS);
         var planned = (Planner.Planned) Planner.plan(c.program().block("ConvFirst").orElseThrow(),
                 c.program().plan("best").orElseThrow(), c.targets().get("sm_90").orElseThrow(), LaunchShape.REFERENCE,
                 Tmc.TUNED_CANDIDATES);
-        Planner.Planned picked = TuneCommand.diverse(planned, 6);
+        assertTrue(planned.top().size() > 64, "every candidate within budget is ranked: " + planned.top().size());
+        Planner.Planned picked = TuneCommand.diverse(planned, 8);
         List<Planner.Candidate> top = picked.top();
-        assertEquals(6, top.size());
+        for (Planner.Candidate cand : top) System.out.println("  rank " + planned.top().indexOf(cand) + ": " + cand.summary());
+        assertEquals(8, top.size());
+        assertEquals(planned.chosen(), top.getFirst(), "the model's choice is always timed, first");
         Set<String> tiles = new HashSet<>();
         for (Planner.Candidate cand : top) {
             assertTrue(tiles.add(cand.choices().tileH() + "x" + cand.choices().tileW()), "distinct tiles: " + tiles);
-        }
-        // Rank order kept: each pick is the first of its tile shape in the model's ranking, and picks keep that order.
-        int previous = -1;
-        for (Planner.Candidate cand : top) {
+            // Each pick is the first of its tile shape in the model's ranking.
             int rank = planned.top().indexOf(cand);
-            assertTrue(rank > previous, "rank order");
             for (int i = 0; i < rank; i++) {
                 Planner.Candidate earlier = planned.top().get(i);
                 assertTrue(earlier.choices().tileH() != cand.choices().tileH()
                         || earlier.choices().tileW() != cand.choices().tileW(), "first of its tile shape");
             }
-            previous = rank;
         }
-        assertEquals(planned.chosen(), top.getFirst(), "the model's choice is always timed");
+        // Round-robin: every size class the ranking has is timed before any class is timed twice.
+        Set<Integer> classes = new java.util.TreeSet<>();
+        for (Planner.Candidate cand : planned.top()) classes.add(sizeClass(cand));
+        assertTrue(classes.size() >= 3, "tile sizes in the ranking: " + classes);
+        int firstRound = Math.min(classes.size(), top.size());
+        Set<Integer> seen = new HashSet<>();
+        for (Planner.Candidate cand : top.subList(0, firstRound)) assertTrue(seen.add(sizeClass(cand)), "one per class first");
+        // The size of the samples' hand-written ConvFirst tile (8x16 = 128 pixels) is among them.
+        assertTrue(top.stream().anyMatch(x -> sizeClass(x) == 7), "a 128-255 pixel tile");
     }
 }
