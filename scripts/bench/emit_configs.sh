@@ -2,7 +2,9 @@
 # Emits the programs the benchmark times, one directory per configuration of docs/benchmarks.md:
 #   scripts/bench/emit_configs.sh OUT_DIR [f16|bf16]
 # Each gets every plan of its sample (fused: the sample's hand-written plan; best: auto; layerwise: separate),
-# planned for sm_90 at the configuration's own shape.
+# planned for sm_90 at the configuration's own shape. $TMC names the tmc launcher (default: bin/tmc of this checkout;
+# on a GPU host without a JDK, the one of the distribution). auto plans take tmc tune's winner when the tuning file
+# ($TMC_CACHE_DIR/tuning.json) has one for the configuration.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${1:?usage: emit_configs.sh OUT_DIR [f16|bf16]}"; dtype="${2:-f16}"
@@ -12,7 +14,7 @@ emit() {  # name sample shape params...
   if [ "$dtype" = bf16 ]; then
     mkdir -p "$out/.src"; sed 's/\bf16\[/bf16[/g' "$src" > "$out/.src/$sample.tm"; src="$out/.src/$sample.tm"
   fi
-  "$root/bin/tmc" emit "$src" --arch sm_90 --shape "$shape" -o "$out/$name" "$@" >/dev/null
+  "${TMC:-$root/bin/tmc}" emit "$src" --arch sm_90 --shape "$shape" -o "$out/$name" "$@" >/dev/null
 }
 emit convfirst_n128_h56_c64   convfirst N=128,H=56,W=56
 emit convfirst_n128_h28_c128  convfirst N=128,H=28,W=28 -p C=128

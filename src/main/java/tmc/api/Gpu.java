@@ -10,6 +10,8 @@ import tmc.runtime.Cuda;
 import tmc.runtime.CudaEvent;
 import tmc.runtime.DeviceBuffer;
 import tmc.runtime.DeviceInfo;
+import tmc.runtime.Dim3;
+import tmc.runtime.KernelArgs;
 import tmc.runtime.KernelCache;
 import tmc.runtime.Nvrtc;
 import tmc.runtime.Problem;
@@ -142,17 +144,44 @@ public final class Gpu implements AutoCloseable {
     /** Launches per timed sample: see {@link #time}. */
     public static final int BURST = 10;
 
+    /** Cycles the GPU spins before each timed burst (about 0.3 ms at H100 clocks): longer than submitting a burst. */
+    static final long SPIN_CYCLES = 500_000;
+
+    /** A one-thread kernel that waits {@code cycles} clock cycles, compiled on first use. */
+    private static final String SPIN_SOURCE = """
+            extern "C" __global__ void tmc_spin(long long cycles) {
+                const long long t0 = clock64();
+                while (clock64() - t0 < cycles) { }
+            }
+            """;
+
+    private tmc.runtime.Kernel spin;
+
+    private tmc.runtime.Kernel spin() throws RuntimeFailure {
+        if (spin == null) {
+            Cubin cubin = switch (cache.compile(nvrtc, "tmc_spin.cu", SPIN_SOURCE, CompileOptions.forArch(arch()))) {
+                case Result.Ok<Cubin> ok -> ok.value();
+                case Result.Err<Cubin> err -> throw new RuntimeFailure(err.problem());
+            };
+            spin = cuda.load(cubin).kernel("tmc_spin");
+        }
+        return spin;
+    }
+
     /**
      * Times {@code reps} samples after {@code warmup} untimed launches. Each sample is a burst of {@link #BURST}
-     * back-to-back launches between two CUDA events, divided by the burst: a single launch between two events would
-     * also count the host's time to submit it whenever the kernel is shorter than that.
+     * back-to-back launches between two CUDA events, divided by the burst, and queued behind a GPU spin of
+     * {@link #SPIN_CYCLES}: the host submits the whole burst while the GPU waits, so the events time the kernels only.
+     * Without it a kernel shorter than its submission (a few microseconds through JCuda) would be timed as that.
      */
     public Timing time(Launch launch, int warmup, int reps) throws RuntimeFailure {
         for (int i = 0; i < warmup; i++) launch.run();
         cuda.synchronize();
+        tmc.runtime.Kernel wait = spin();
         double[] ms = new double[reps];
         try (CudaEvent start = cuda.event(); CudaEvent stop = cuda.event()) {
             for (int i = 0; i < reps; i++) {
+                wait.launch(new Dim3(1, 1, 1), new Dim3(1, 1, 1), 0, KernelArgs.of().i64(SPIN_CYCLES));
                 start.record();
                 for (int b = 0; b < BURST; b++) launch.run();
                 stop.record();
