@@ -36,6 +36,24 @@ plan recompute for MBConv on sm_90 {
   warps  4
 }
 
+// Rows of 28 pixels, 7 warps: on the H100 1.05x faster than 'best' at N=128, H=W=28 (docs/benchmarks.md, grid2).
+plan rows for MBConv on sm_90 {
+  tile   N 1, H 4, W 28
+  place  h1 in shared halo 1 stage
+  stream E by 64
+  warps  7
+  math   tensor_core
+}
+
+// 4x14 tiles with 4 warps: on the H100 1.03x faster than 'best' at C=128, N=128, H=W=14 (docs/benchmarks.md, grid2).
+plan narrow for MBConv on sm_90 {
+  tile   N 1, H 4, W 14
+  place  h1 in shared halo 1 stage
+  stream E by 64
+  warps  4
+  math   tensor_core
+}
+
 // 'fused' with the projection on wgmma (sm_90a); the expand and the grouped conv stay on mma.sync.
 plan wgmma for MBConv on sm_90 {
   tile   N 1, H 8, W 8

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "bef65622bcf30739a2c72734fcfc6ee5e60da811330dff684ae32722e78d6fe0";
+    public static final String SOURCE_SHA256 = "9155bc9984397acf62a6f662cb5582b49103ad30c9dbd8956f62944f05560823";
 
     private final ProgramLauncher launcher;
 
