@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "896a1fca9a69156c3a3d096c5d64880870ac0b4e56e251df337e32f065e25cf2";
+    public static final String SOURCE_SHA256 = "77be52290c56a8270829938b6d750f308afb66f04bf7bd96b1f62f470bed9cdd";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "30848defe78589472965cdccc27044b1e311ec362b8a592139fadf8773c542f7";
+    public static final String SOURCE_SHA256 = "8dc48584d6d0c8bc89f74be4326176e9d8f8d79da89a6a546ddc6e78a2c25a7d";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "2c985d94b648bbee4f9db8008c17eaeeb311b86717621a2c905d7aa9847e9239";
+    public static final String SOURCE_SHA256 = "8cbec3670f4206f4a53fd004892dabe92c31a70faa8e7a606986b4ba9c2c31e4";
 
     private final ProgramLauncher launcher;
 

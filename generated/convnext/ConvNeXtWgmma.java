@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "1d6a257474fd3d18f9d03037e4f2c862b049bfab061cb82361431808d67eb29f";
+    public static final String SOURCE_SHA256 = "52260b1284651a320ec260c0853ab184b7aac990c23175f35522a670bdfef776";
 
     private final ProgramLauncher launcher;
 

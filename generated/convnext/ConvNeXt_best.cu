@@ -168,16 +168,16 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     }
     __syncthreads();
     // L1 conv2d 7x7 depthwise 96->96 -> a over 8x8 pixels -> a_s   (samples/convnext.tm:16)
-    for (int i = tid; i < 768; i += THREADS) {
-        const int cp = i % 48, seg = (i / 48) % 2, row = i / 96;
-        const int c0 = 2 * cp, x0 = seg * 4;  // channels c0, c0 + 1 of pixels x0 .. x0 + 3
-        float2 acc[4] = {};
+    for (int i = tid; i < 384; i += THREADS) {
+        const int cp = i % 48, seg = (i / 48) % 1, row = i / 48;
+        const int c0 = 2 * cp, x0 = seg * 8;  // channels c0, c0 + 1 of pixels x0 .. x0 + 7
+        float2 acc[8] = {};
         #pragma unroll 1
         for (int ky = 0; ky < 7; ++ky) {
             const __half* in = x_s + ((row + ky + 0) * X_S_W + x0 + 0) * X_S_STRIDE + 0 + c0;
-            float2 xs[10];
+            float2 xs[14];
             #pragma unroll
-            for (int j = 0; j < 10; ++j) {
+            for (int j = 0; j < 14; ++j) {
                 // columns past the region's right edge stay in the buffer (its halo); their results are dropped
                 xs[j] = x0 + 0 + j < X_S_W ? tm_f32x2(in + j * X_S_STRIDE) : make_float2(0.0f, 0.0f);
             }
@@ -185,14 +185,14 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
             for (int kx = 0; kx < 7; ++kx) {
                 const float2 wv = tm_f32x2(wd_s + (ky * 7 + kx) * 96 + 0 + c0);
                 #pragma unroll
-                for (int r = 0; r < 4; ++r) {
+                for (int r = 0; r < 8; ++r) {
                     acc[r].x += xs[r + kx].x * wv.x;
                     acc[r].y += xs[r + kx].y * wv.y;
                 }
             }
         }
         #pragma unroll
-        for (int r = 0; r < 4; ++r) {
+        for (int r = 0; r < 8; ++r) {
             const int ly = row, lx = x0 + r;
             if (lx >= 8) continue;
             const int p = ly * 8 + lx;

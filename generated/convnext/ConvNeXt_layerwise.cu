@@ -153,16 +153,16 @@ ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
     }
     __syncthreads();
     // L1 conv2d 7x7 depthwise 96->96 -> a over 8x32 pixels -> a   (samples/convnext.tm:16)
-    for (int i = tid; i < 3072; i += THREADS) {
-        const int cp = i % 48, seg = (i / 48) % 8, row = i / 384;
-        const int c0 = 2 * cp, x0 = seg * 4;  // channels c0, c0 + 1 of pixels x0 .. x0 + 3
-        float2 acc[4] = {};
+    for (int i = tid; i < 1536; i += THREADS) {
+        const int cp = i % 48, seg = (i / 48) % 4, row = i / 192;
+        const int c0 = 2 * cp, x0 = seg * 8;  // channels c0, c0 + 1 of pixels x0 .. x0 + 7
+        float2 acc[8] = {};
         #pragma unroll 1
         for (int ky = 0; ky < 7; ++ky) {
             const __half* in = x_s + ((row + ky + 0) * X_S_W + x0 + 0) * X_S_STRIDE + 0 + c0;
-            float2 xs[10];
+            float2 xs[14];
             #pragma unroll
-            for (int j = 0; j < 10; ++j) {
+            for (int j = 0; j < 14; ++j) {
                 // columns past the region's right edge stay in the buffer (its halo); their results are dropped
                 xs[j] = x0 + 0 + j < X_S_W ? tm_f32x2(in + j * X_S_STRIDE) : make_float2(0.0f, 0.0f);
             }
@@ -170,14 +170,14 @@ ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
             for (int kx = 0; kx < 7; ++kx) {
                 const float2 wv = tm_f32x2(wd_s + (ky * 7 + kx) * 96 + 0 + c0);
                 #pragma unroll
-                for (int r = 0; r < 4; ++r) {
+                for (int r = 0; r < 8; ++r) {
                     acc[r].x += xs[r + kx].x * wv.x;
                     acc[r].y += xs[r + kx].y * wv.y;
                 }
             }
         }
         #pragma unroll
-        for (int r = 0; r < 4; ++r) {
+        for (int r = 0; r < 8; ++r) {
             const int ly = row, lx = x0 + r;
             if (lx >= 32) continue;
             const int p = ly * 32 + lx;

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "7c236bc1386d0c6230174b2425abd64def2ad541f0fd9211e6a02c700fc631a3";
+    public static final String SOURCE_SHA256 = "ac390057a6110c72e803ee18e3172b0c01979867535fb18706a1a51aa45d7654";
 
     private final ProgramLauncher launcher;
 

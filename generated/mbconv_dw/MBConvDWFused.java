@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "e9fb5f8764abd32ecd990fbe9990cc0006ae19c2e28faa48c31d68650b234d35";
+    public static final String SOURCE_SHA256 = "9ee815cffb2f23769655d99bad1856e3e8a85978139be4a6c7ac6624a22ecfe3";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "cf11dd26408b24da937877bd4f136c6ff9f31466bc49bbeafc9f7ba408c302f9";
+    public static final String SOURCE_SHA256 = "52fb3d569b95abf93eef8c6c111fa3ec411577b4e80f20f6d7f07d73602a61ef";
 
     private final ProgramLauncher launcher;
 

@@ -249,16 +249,16 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
         }
         __syncthreads();
         // L2 conv2d 3x3 depthwise 256->256 -> h2 over 14x14 pixels, channels e0 .. e0+128 -> h2_s   (samples/mbconv_dw.tm:14)
-        for (int i = tid; i < 3584; i += THREADS) {
-            const int cp = i % 64, seg = (i / 64) % 4, row = i / 256;
-            const int c0 = 2 * cp, x0 = seg * 4;  // channels c0, c0 + 1 of pixels x0 .. x0 + 3
-            float2 acc[4] = {};
+        for (int i = tid; i < 1792; i += THREADS) {
+            const int cp = i % 64, seg = (i / 64) % 2, row = i / 128;
+            const int c0 = 2 * cp, x0 = seg * 7;  // channels c0, c0 + 1 of pixels x0 .. x0 + 6
+            float2 acc[7] = {};
             #pragma unroll 1
             for (int ky = 0; ky < 3; ++ky) {
                 const __half* in = h1_s + ((row + ky + 0) * H1_S_W + x0 + 0) * H1_S_STRIDE + e0 + c0 - e0;
-                float2 xs[6];
+                float2 xs[9];
                 #pragma unroll
-                for (int j = 0; j < 6; ++j) {
+                for (int j = 0; j < 9; ++j) {
                     // columns past the region's right edge stay in the buffer (its halo); their results are dropped
                     xs[j] = x0 + 0 + j < H1_S_W ? tm_f32x2(in + j * H1_S_STRIDE) : make_float2(0.0f, 0.0f);
                 }
@@ -266,14 +266,14 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                 for (int kx = 0; kx < 3; ++kx) {
                     const float2 wv = tm_f32x2(wd_s + (ky * 3 + kx) * 128 + e0 + c0 - e0);
                     #pragma unroll
-                    for (int r = 0; r < 4; ++r) {
+                    for (int r = 0; r < 7; ++r) {
                         acc[r].x += xs[r + kx].x * wv.x;
                         acc[r].y += xs[r + kx].y * wv.y;
                     }
                 }
             }
             #pragma unroll
-            for (int r = 0; r < 4; ++r) {
+            for (int r = 0; r < 7; ++r) {
                 const int ly = row, lx = x0 + r;
                 if (lx >= 14) continue;
                 const int p = ly * 14 + lx;

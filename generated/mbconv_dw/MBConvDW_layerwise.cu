@@ -252,16 +252,16 @@ MBConvDW_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ 
     }
     __syncthreads();
     // L2 conv2d 3x3 depthwise 256->256 -> h2 over 16x16 pixels -> h2   (samples/mbconv_dw.tm:14)
-    for (int i = tid; i < 8192; i += THREADS) {
-        const int cp = i % 128, seg = (i / 128) % 4, row = i / 512;
-        const int c0 = 2 * cp, x0 = seg * 4;  // channels c0, c0 + 1 of pixels x0 .. x0 + 3
-        float2 acc[4] = {};
+    for (int i = tid; i < 4096; i += THREADS) {
+        const int cp = i % 128, seg = (i / 128) % 2, row = i / 256;
+        const int c0 = 2 * cp, x0 = seg * 8;  // channels c0, c0 + 1 of pixels x0 .. x0 + 7
+        float2 acc[8] = {};
         #pragma unroll 1
         for (int ky = 0; ky < 3; ++ky) {
             const __half* in = h1_s + ((row + ky + 0) * H1_S_W + x0 + 0) * H1_S_STRIDE + 0 + c0;
-            float2 xs[6];
+            float2 xs[10];
             #pragma unroll
-            for (int j = 0; j < 6; ++j) {
+            for (int j = 0; j < 10; ++j) {
                 // columns past the region's right edge stay in the buffer (its halo); their results are dropped
                 xs[j] = x0 + 0 + j < H1_S_W ? tm_f32x2(in + j * H1_S_STRIDE) : make_float2(0.0f, 0.0f);
             }
@@ -269,14 +269,14 @@ MBConvDW_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ 
             for (int kx = 0; kx < 3; ++kx) {
                 const float2 wv = tm_f32x2(wd_s + (ky * 3 + kx) * 256 + 0 + c0);
                 #pragma unroll
-                for (int r = 0; r < 4; ++r) {
+                for (int r = 0; r < 8; ++r) {
                     acc[r].x += xs[r + kx].x * wv.x;
                     acc[r].y += xs[r + kx].y * wv.y;
                 }
             }
         }
         #pragma unroll
-        for (int r = 0; r < 4; ++r) {
+        for (int r = 0; r < 8; ++r) {
             const int ly = row, lx = x0 + r;
             if (lx >= 16) continue;
             const int p = ly * 16 + lx;

@@ -1021,8 +1021,26 @@ final class KernelWriter {
         return ch.start() == 0 ? ch.loopVar() : ch.loopVar() + " + " + ch.start();
     }
 
-    /** Pixels of a row one thread computes in the register-blocked depthwise conv. */
-    static final int DEPTHWISE_ROW_BLOCK = 4;
+    /** The fewest and the most pixels of a row one thread computes in the register-blocked depthwise conv. */
+    static final int DEPTHWISE_ROW_BLOCK_MIN = 4, DEPTHWISE_ROW_BLOCK_MAX = 8;
+
+    /**
+     * Pixels of a row one thread computes in the register-blocked depthwise conv, for rows of {@code side} pixels:
+     * the block between {@link #DEPTHWISE_ROW_BLOCK_MIN} and {@link #DEPTHWISE_ROW_BLOCK_MAX} that leaves the fewest
+     * columns past the row's end (computed and dropped), the larger on a tie (each input pair loaded serves more
+     * pixels). 14-pixel rows take 7 (blocks of 4 computed 16 columns: 1.14x slower on MBConvDW), 8 and 16 take 8
+     * (docs/benchmarks.md). A row shorter than the smallest block is one block.
+     */
+    static int depthwiseRowBlock(int side) {
+        if (side <= DEPTHWISE_ROW_BLOCK_MIN) return side;
+        int best = DEPTHWISE_ROW_BLOCK_MIN;
+        for (int rb = DEPTHWISE_ROW_BLOCK_MIN; rb <= DEPTHWISE_ROW_BLOCK_MAX; rb++) {
+            int waste = (side + rb - 1) / rb * rb - side;
+            int bestWaste = (side + best - 1) / best * best - side;
+            if (waste <= bestWaste) best = rb;
+        }
+        return best;
+    }
 
     /** The register-blocked path applies to a depthwise conv on CUDA cores with 16-bit staged operands. */
     private boolean depthwiseBlockable(Op.Conv2d cv, Buffer dst, Region rg, Map<String, Buffer> sources) {
@@ -1035,14 +1053,14 @@ final class KernelWriter {
 
     /**
      * Depthwise conv, register-blocked: a thread owns two adjacent channels (one 32-bit load each) of
-     * DEPTHWISE_ROW_BLOCK consecutive pixels of a row, so every input pair it loads serves up to k taps and
+     * {@link #depthwiseRowBlock} consecutive pixels of a row, so every input pair it loads serves up to k taps and
      * every weight pair serves all of its pixels.
      */
     private void computeDepthwiseBlocked(Instr.Compute c, Op.Conv2d cv, Region rg) {
         Buffer src = sourceBuffer(cv.in(), c.sources(), "conv2d");
         Buffer ws = stagedWeight(cv.weight().name());
         Buffer dst = c.dst();
-        int rb = DEPTHWISE_ROW_BLOCK;
+        int rb = depthwiseRowBlock(rg.side());
         int k = cv.kernel();
         int off = src.halo() - rg.halo() - cv.pad();
         int rows = rg.pixels() / rg.side();
