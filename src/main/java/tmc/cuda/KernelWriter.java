@@ -350,26 +350,22 @@ final class KernelWriter {
         int vec = 16 / b.dtype().bytes;
         String t = CudaEmitter.ctype(b.dtype());
         String g = cname(a.name());
+        // Which image, into which copy (Instr.Load.Image): a tile-N block's first image goes to copy 0 before its
+        // image loop; the next image to the copy the current one is not read from.
         String which = switch (l.image()) {
             case THIS -> "n";
             case FIRST -> "blockIdx.z * " + k.tileN();
             case NEXT -> "n + 1";
         };
+        String image = l.image() == Instr.Load.Image.THIS ? which : "(" + which + ")";
         w.comment("load " + a.name() + "[" + which + ", h0" + (r > 0 ? "-" + r : "") + " : h0+" + (k.tileH() + r) + ", w0"
                 + (r > 0 ? "-" + r : "") + " : w0+" + (k.tileW() + r) + ", :] -> " + b.name()
                 + ", zero outside the image");
         String u = upper(b);
-        // Which image, into which copy (Instr.Load.Image): a tile-N block's first image goes to copy 0 before its
-        // image loop; the next image to the copy the current one is not read from.
         String dst = switch (l.image()) {
             case THIS -> b.name();
             case FIRST -> b.name() + "_buf";
             case NEXT -> "(" + b.name() + "_buf + ((img + 1) & 1) * " + u + "_COPY)";
-        };
-        String image = switch (l.image()) {
-            case THIS -> "n";
-            case FIRST -> "(blockIdx.z * " + k.tileN() + ")";
-            case NEXT -> "(n + 1)";
         };
         if (l.image() == Instr.Load.Image.NEXT) {
             w.comment("(the next image of this block, into the other copy, while this one is computed)");
@@ -1033,11 +1029,13 @@ final class KernelWriter {
      */
     static int depthwiseRowBlock(int side) {
         if (side <= DEPTHWISE_ROW_BLOCK_MIN) return side;
-        int best = DEPTHWISE_ROW_BLOCK_MIN;
+        int best = DEPTHWISE_ROW_BLOCK_MIN, bestWaste = Integer.MAX_VALUE;
         for (int rb = DEPTHWISE_ROW_BLOCK_MIN; rb <= DEPTHWISE_ROW_BLOCK_MAX; rb++) {
             int waste = (side + rb - 1) / rb * rb - side;
-            int bestWaste = (side + best - 1) / best * best - side;
-            if (waste <= bestWaste) best = rb;
+            if (waste <= bestWaste) {
+                best = rb;
+                bestWaste = waste;
+            }
         }
         return best;
     }
@@ -1484,7 +1482,7 @@ final class KernelWriter {
             }
             default -> throw new IllegalStateException("chain producer " + pl.describe());
         }
-        boolean wgProducer = wg && pl.main() instanceof Op.Pointwise;
+        boolean wgProducer = wg && ch.producerOnWgmma();
         if (wg) {
             // Core matrices (Buffer.Layout.CORE_MATRICES): 128 bytes apart along K, a band of 8 rows apart along N.
             if (wgProducer) {
@@ -1646,7 +1644,7 @@ final class KernelWriter {
         java.util.Set<Integer> out = new java.util.TreeSet<>();
         if (!k.usesWgmma()) return out;
         for (Instr.Chain ch : tmc.plan.Lowering.chains(k.body())) {
-            if (ch.producer().layer().main() instanceof Op.Pointwise) {
+            if (ch.producerOnWgmma()) {
                 out.add(16 * Instr.Chain.sliceGroup(ch.producer().out().count()));
             }
             out.add(ch.consumer().layer().out().channels());

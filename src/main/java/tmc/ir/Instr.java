@@ -141,6 +141,14 @@ public sealed interface Instr {
         public static boolean hoistsInput(int inputChannels, int chunk) {
             return inputChannels <= HOISTED_INPUT_CHANNELS && chunk <= 2 * 16 * sliceGroup(chunk);
         }
+
+        /**
+         * Whether, under 'math wgmma', the producer's product runs on wgmma too: a pointwise producer does; a grouped
+         * conv producer is block-diagonal and stays on mma.sync m16n8k8 (the projection runs on wgmma either way).
+         */
+        public boolean producerOnWgmma() {
+            return producer.layer().main() instanceof tmc.check.Op.Pointwise;
+        }
     }
 
     /** Applies the epilogue of {@code layer} to the finished accumulator and writes {@code dst}. */

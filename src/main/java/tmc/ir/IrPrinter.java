@@ -118,7 +118,7 @@ public final class IrPrinter {
                     s.append(indent).append("chain (").append(ch.producer().dst().tensor()).append(" stays in registers, ")
                             .append(16 * Instr.Chain.sliceGroup(ch.producer().out().count()))
                             .append(" channels at a time, each warp whole rows of 16 pixels")
-                            .append(k.usesWgmma() ? (ch.producer().layer().main() instanceof tmc.check.Op.Pointwise
+                            .append(k.usesWgmma() ? (ch.producerOnWgmma()
                                     ? "; both products on wgmma, per warpgroup of 64 pixels" : "; the projection on wgmma, "
                                     + "per warpgroup of 64 pixels") : "").append(")\n");
                     body(s, k, List.of(ch.producer(), ch.consumer()), indent + "  ");

@@ -157,23 +157,23 @@ public final class Lowering {
     static final int WGMMA_MAX_N = 256;
 
     /**
-     * Why a 'math wgmma' kernel cannot run its register chains on wgmma, or null. wgmma is issued by warpgroups of 4
-     * warps and reads B from shared memory; tmc uses it for the chain's products (see Instr.Chain), whose A operands
-     * are already in registers: the producer's when it is a pointwise layer (a grouped conv producer stays on
-     * mma.sync m16n8k8) and the projection's. Plans without a chain are refused later, where the 'math' directive
-     * can be pointed at (Tmc.notEmittable).
+     * Why a 'math wgmma' kernel cannot run its register chains on wgmma, with a hint, or null. wgmma is issued by
+     * warpgroups of 4 warps and reads B from shared memory; tmc uses it for the chain's products (see Instr.Chain),
+     * whose A operands are already in registers (Instr.Chain#producerOnWgmma). Plans without a chain are refused
+     * later, where the 'math' directive can be pointed at (Tmc.notEmittable).
      */
-    static String wgmmaRefusal(List<Instr> body, Choices c) {
+    static Result wgmmaRefusal(List<Instr> body, Choices c, Span planSpan) {
         List<Instr.Chain> chains = chains(body);
         if (chains.isEmpty()) return null;
         if (c.warps() % 4 != 0) {
-            return "wgmma is issued by warpgroups of 4 warps, and this plan has " + c.warps() + " warps";
+            return refuse(planSpan, "wgmma is issued by warpgroups of 4 warps, and this plan has " + c.warps() + " warps",
+                    "use 'warps " + (c.warps() + 3) / 4 * 4 + "', or 'math tensor_core'");
         }
         for (Instr.Chain ch : chains) {
             int out = ch.consumer().layer().out().channels();
             if (out > WGMMA_MAX_N) {
-                return "one wgmma computes at most " + WGMMA_MAX_N + " output channels, and "
-                        + ch.consumer().layer().describe() + " has " + out;
+                return refuse(planSpan, "one wgmma computes at most " + WGMMA_MAX_N + " output channels, and "
+                        + ch.consumer().layer().describe() + " has " + out, "use 'math tensor_core'");
             }
         }
         return null;
@@ -196,7 +196,7 @@ public final class Lowering {
     /** The weights a chain reads through wgmma descriptors: the projection's, and a pointwise producer's. */
     static List<tmc.check.Weight> wgmmaWeights(Instr.Chain ch) {
         Op.Pointwise proj = (Op.Pointwise) ch.consumer().layer().main();
-        return ch.producer().layer().main() instanceof Op.Pointwise pw ? List.of(pw.weight(), proj.weight())
+        return ch.producerOnWgmma() ? List.of(((Op.Pointwise) ch.producer().layer().main()).weight(), proj.weight())
                 : List.of(proj.weight());
     }
 
@@ -525,9 +525,8 @@ public final class Lowering {
         String name = block.name() + "_" + planName;
         List<Instr> kernelBody = c.tileN() > 1 ? imageLoop(block, body, buffers, c.tileN(), pipeline) : body;
         if (c.math() == PlanSpec.MathKind.WGMMA) {
-            String why = wgmmaRefusal(kernelBody, c);
-            if (why != null) return refuse(planSpan, why, c.warps() % 4 != 0
-                    ? "use 'warps " + (c.warps() + 3) / 4 * 4 + "', or 'math tensor_core'" : "use 'math tensor_core'");
+            Result why = wgmmaRefusal(kernelBody, c, planSpan);
+            if (why != null) return why;
             Map<Buffer, Buffer> core = new java.util.HashMap<>();
             for (Instr.Chain ch : chains(kernelBody)) {
                 for (tmc.check.Weight wt : wgmmaWeights(ch)) {
