@@ -10,7 +10,7 @@ start=$(date +%s)
 bash "$(dirname "$0")/issue5.sh" "$1"
 echo "== verify and sanitizer took $(( $(date +%s) - start )) s"
 echo "== the random blocks (test-data/random, every plan; chains wherever they apply)"
-tmp="$(mktemp -d)"; tar -xJf "$1" -C "$tmp"; tmc="$(ls -d "$tmp"/tmc-*/bin/tmc)"; export TMC_CACHE_DIR="$tmp/cache"
+source "$(dirname "$0")/lib.sh"; unpack_dist "$1"
 "$tmc" verify test-data/random/*.tm --n 1,3 --hw 7,13 --reps 1 > "$out/verify_random.txt" 2>&1
 echo "random verify exit $?"; tail -2 "$out/verify_random.txt"; grep -E "FAIL" "$out/verify_random.txt" | head
 echo "== A/B: new ($2) against old ($3), one process"

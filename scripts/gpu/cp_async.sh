@@ -6,14 +6,9 @@
 set -uo pipefail
 out="${OUT:-out}"; mkdir -p "$out"
 bash "$(dirname "$0")/issue5.sh" "$1"
-tmp="$(mktemp -d)"; tar -xJf "$1" -C "$tmp"
-tmc="$(ls -d "$tmp"/tmc-*/bin/tmc)"; export TMC_CACHE_DIR="$tmp/cache"
+source "$(dirname "$0")/lib.sh"; unpack_dist "$1"
 echo "== racecheck on the auto plans (double-buffered where they fit)"
-for s in convfirst fusedmlp; do
-  compute-sanitizer --tool racecheck --error-exitcode 9 "$tmc" run samples/$s.tm --plan best --shape N=3,H=17,W=13 \
-    --reps 1 > "$out/racecheck_best_$s.txt" 2>&1
-  echo "$s best racecheck: exit $? $(grep -E 'SUMMARY' "$out/racecheck_best_$s.txt")"
-done
+for s in convfirst fusedmlp; do sanitize $s best "$out" racecheck; done
 echo "== benchmark, kernels after (cp.async)"
 python3 scripts/bench/benchmark.py "$2" --dtype f16 --modes eager --json "$out/bench_new.json" 2>&1 | tee "$out/bench_new.txt"
 echo "== benchmark, kernels before"

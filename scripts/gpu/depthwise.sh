@@ -5,17 +5,11 @@
 #   bash scripts/gpu/depthwise.sh dist/tmc-<version>-linux-x86_64.tar.xz NEW_KERNELS_DIR OLD_KERNELS_DIR
 set -uo pipefail
 out="${OUT:-out}"; mkdir -p "$out"; start=$(date +%s)
-tmp="$(mktemp -d)"; tar -xJf "$1" -C "$tmp"; tmc="$(ls -d "$tmp"/tmc-*/bin/tmc)"; export TMC_CACHE_DIR="$tmp/cache"
+source "$(dirname "$0")/lib.sh"; unpack_dist "$1"
 "$tmc" verify --reps 1 > "$out/verify_samples.txt" 2>&1; echo "verify samples exit $?"; tail -1 "$out/verify_samples.txt"
 "$tmc" verify test-data/random/R*_convnext.tm test-data/random/R*_mbconv.tm --n 1,3 --hw 7,13 --reps 1 > "$out/verify_random.txt" 2>&1
 echo "verify random exit $?"; tail -1 "$out/verify_random.txt"; grep FAIL "$out/verify_samples.txt" "$out/verify_random.txt" | head
-for s in mbconv_dw convnext; do
-  for tool in memcheck racecheck; do
-    compute-sanitizer --tool $tool --error-exitcode 9 "$tmc" run samples/$s.tm --plan fused --shape N=3,H=17,W=13 --reps 1 \
-      > "$out/sanitizer_${s}_$tool.txt" 2>&1
-    echo "$s $tool: exit $?, $(grep -E 'SUMMARY' "$out/sanitizer_${s}_$tool.txt")"
-  done
-done
+for s in mbconv_dw convnext; do sanitize $s fused "$out"; done
 echo "== $(( $(date +%s) - start )) s; A/B"
 python3 scripts/bench/ab.py "$2" "$3" --rounds 5 2>&1 | tee "$out/ab.txt" | tail -20
 echo "== total $(( $(date +%s) - start )) s"

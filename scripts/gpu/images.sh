@@ -6,16 +6,11 @@
 #   bash scripts/gpu/images.sh dist/tmc-<version>-linux-x86_64.tar.xz KERNELS_DIR
 set -uo pipefail
 out="${OUT:-out}"; mkdir -p "$out"
-tmp="$(mktemp -d)"; tar -xJf "$1" -C "$tmp"
-tmc="$(ls -d "$tmp"/tmc-*/bin/tmc)"; export TMC_CACHE_DIR="$tmp/cache"
+source "$(dirname "$0")/lib.sh"; unpack_dist "$1"
 echo "== $(date -u +%F) $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
 "$tmc" verify --reps 3 > "$out/verify.txt" 2>&1; echo "verify exit $?"; tail -1 "$out/verify.txt"
 grep -E "FusedMLP_images" "$out/verify.txt" | head -12; grep -E "FAIL" "$out/verify.txt" | head
-for tool in memcheck racecheck; do
-  compute-sanitizer --tool $tool --error-exitcode 9 "$tmc" run samples/fusedmlp.tm --plan images --shape N=3,H=17,W=13 \
-    --reps 1 > "$out/sanitizer_images_$tool.txt" 2>&1
-  echo "images $tool: exit $? $(grep -E 'SUMMARY' "$out/sanitizer_images_$tool.txt")"
-done
+sanitize fusedmlp images "$out"
 echo "== FusedMLP at N=128, H=W=56, every plan (tmc run, median of 50)"
 "$tmc" run samples/fusedmlp.tm --shape N=128,H=56,W=56 --reps 50 2>&1 | tee "$out/fusedmlp_n128.txt"
 echo "== Nsight Compute: ConvFirst fused at N=128, H=W=56"

@@ -4,9 +4,7 @@
 # Writes verify.txt, bench.txt, tune.txt, bench_tuned.txt and tuning.json under $OUT (or ./out).
 set -uo pipefail
 out="${OUT:-out}"; mkdir -p "$out"
-tmp="$(mktemp -d)"; tar -xJf "$1" -C "$tmp"
-tmc="$(ls -d "$tmp"/tmc-*/bin/tmc)"
-export TMC_CACHE_DIR="$tmp/cache"
+source "$(dirname "$0")/lib.sh"; unpack_dist "$1"
 echo "== $(date -u +%F) $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
 "$tmc" verify --reps 3 > "$out/verify.txt" 2>&1; echo "verify exit $?"; tail -2 "$out/verify.txt"
 echo "== FusedMLP at N=1 (auto plans without a stream)"

@@ -5,7 +5,7 @@
 # Writes tune_configs.txt, tuning.json and kernels-{f16,bf16}.tar.xz (the emitted programs, for benchmark.py) under $OUT.
 set -uo pipefail
 out="${OUT:-out}"; mkdir -p "$out"; top="${2:-10}"
-tmp="$(mktemp -d)"; tar -xJf "$1" -C "$tmp"; export TMC="$(ls -d "$tmp"/tmc-*/bin/tmc)"; export TMC_CACHE_DIR="$tmp/cache"
+source "$(dirname "$0")/lib.sh"; unpack_dist "$1"; export TMC="$tmc"
 start=$(date +%s)
 echo "== $(date -u +%F) $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader); tmc tune --top $top"
 tune() {  # sample shape params...

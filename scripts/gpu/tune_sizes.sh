@@ -5,7 +5,7 @@
 # Writes tune.txt, bench_tuned.txt and tuning.json under $OUT (or ./out).
 set -uo pipefail
 out="${OUT:-out}"; mkdir -p "$out"; top="${2:-10}"
-tmp="$(mktemp -d)"; tar -xJf "$1" -C "$tmp"; tmc="$(ls -d "$tmp"/tmc-*/bin/tmc)"; export TMC_CACHE_DIR="$tmp/cache"
+source "$(dirname "$0")/lib.sh"; unpack_dist "$1"
 start=$(date +%s)
 echo "== $(date -u +%F) $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
 echo "== tmc tune --top $top, N=128, H=W=56"

@@ -8,21 +8,13 @@
 set -uo pipefail
 out="${OUT:-out}"; mkdir -p "$out"
 start=$(date +%s)
-tmp="$(mktemp -d)"; tar -xJf "$1" -C "$tmp"; tmc="$(ls -d "$tmp"/tmc-*/bin/tmc)"; export TMC_CACHE_DIR="$tmp/cache"
+source "$(dirname "$0")/lib.sh"; unpack_dist "$1"
 echo "== $(date -u +%F) $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
 echo "== tmc verify: samples with a wgmma plan, every plan"
 "$tmc" verify samples/convfirst.tm samples/fusedmlp.tm samples/mbconv.tm samples/convnext.tm --reps 1 > "$out/verify.txt" 2>&1
 echo "verify exit $?"; tail -2 "$out/verify.txt"; grep -E "FAIL" "$out/verify.txt" | head -20
 echo "== $(( $(date +%s) - start )) s; compute-sanitizer on the wgmma plans at N=3, H=17, W=13"
-: > "$out/sanitizer.txt"
-for s in convfirst mbconv; do
-  for tool in memcheck racecheck; do
-    compute-sanitizer --tool $tool --error-exitcode 9 "$tmc" run samples/$s.tm --plan wgmma --shape N=3,H=17,W=13 --reps 1 \
-      >> "$out/sanitizer.txt" 2>&1
-    echo "$s $tool: exit $?"
-  done
-done
-grep -E "SUMMARY" "$out/sanitizer.txt"
+for s in convfirst mbconv; do sanitize $s wgmma "$out"; done
 echo "== $(( $(date +%s) - start )) s; variants per configuration"
 for c in "$2"/*/; do
   name="$(basename "$c")"; [ "$name" = all ] && continue
