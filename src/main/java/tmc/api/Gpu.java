@@ -121,11 +121,7 @@ public final class Gpu implements AutoCloseable {
             }
             compileFor = wanted;
         }
-        Cubin cubin = switch (cache.compile(nvrtc, program.fileName(), program.source(),
-                CompileOptions.forArch(compileFor))) {
-            case Result.Ok<Cubin> ok -> ok.value();
-            case Result.Err<Cubin> err -> throw new RuntimeFailure(err.problem());
-        };
+        Cubin cubin = compile(program.fileName(), program.source(), compileFor);
         return new LoadedProgram(this, cuda, cuda.load(cubin), program, cubin);
     }
 
@@ -158,14 +154,16 @@ public final class Gpu implements AutoCloseable {
     private tmc.runtime.Kernel spin;
 
     private tmc.runtime.Kernel spin() throws RuntimeFailure {
-        if (spin == null) {
-            Cubin cubin = switch (cache.compile(nvrtc, "tmc_spin.cu", SPIN_SOURCE, CompileOptions.forArch(arch()))) {
-                case Result.Ok<Cubin> ok -> ok.value();
-                case Result.Err<Cubin> err -> throw new RuntimeFailure(err.problem());
-            };
-            spin = cuda.load(cubin).kernel("tmc_spin");
-        }
+        if (spin == null) spin = cuda.load(compile("tmc_spin.cu", SPIN_SOURCE, arch())).kernel("tmc_spin");
         return spin;
+    }
+
+    /** Compiles a translation unit for {@code arch} through the kernel cache; a compile error is thrown as a failure. */
+    private Cubin compile(String fileName, String source, String arch) throws RuntimeFailure {
+        return switch (cache.compile(nvrtc, fileName, source, CompileOptions.forArch(arch))) {
+            case Result.Ok<Cubin> ok -> ok.value();
+            case Result.Err<Cubin> err -> throw new RuntimeFailure(err.problem());
+        };
     }
 
     /**

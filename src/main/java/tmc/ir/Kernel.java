@@ -52,6 +52,9 @@ public record Kernel(String name, int tileN, int tileH, int tileW, int threads, 
     /** Registers per SM on every target tmc knows (sm_80 to sm_90): 64K 32-bit registers. */
     public static final int REGISTERS_PER_SM = 65536;
 
+    /** Sub-partitions (warp schedulers) per SM on every target tmc knows; each has a quarter of the registers. */
+    public static final int SUB_PARTITIONS = 4;
+
     /**
      * Blocks per SM the register budget allows; the emitter passes it to {@code __launch_bounds__}, so the
      * compiler must fit every thread in {@link #registerLimit()} registers.
@@ -66,8 +69,8 @@ public record Kernel(String name, int tileN, int tileH, int tileW, int threads, 
      * sets the limit: 14 warps put 4 on two of them, 4 x 32 x 128 = 16K registers, so 128 (ptxas agrees).
      */
     public int registerLimit() {
-        int warpsPerPartition = (warps() * minBlocksPerSm() + 3) / 4;
-        return Math.min(255, REGISTERS_PER_SM / 4 / (warpsPerPartition * 32) / 8 * 8);
+        int warpsPerPartition = ceilDiv(warps() * minBlocksPerSm(), SUB_PARTITIONS);
+        return Math.min(255, REGISTERS_PER_SM / SUB_PARTITIONS / (warpsPerPartition * 32) / 8 * 8);
     }
 
     public static int ceilDiv(int a, int b) {

@@ -76,15 +76,12 @@ public final class Budgets {
         // Each of the SM's 4 sub-partitions holds a quarter of the registers and every 4th warp: a block is charged
         // as if its warps were a multiple of 4 (14 warps take the registers of 16).
         long regsPerBlock = (long) allocatedRegistersPerWarp(Math.min(regs, t.maxRegistersPerThread()), t)
-                * ceilDiv(ceilDiv(k.threads(), t.warpSize()), SUB_PARTITIONS) * SUB_PARTITIONS;
+                * ceilDiv(ceilDiv(k.threads(), t.warpSize()), Kernel.SUB_PARTITIONS) * Kernel.SUB_PARTITIONS;
         if (regs <= t.maxRegistersPerThread() && regsPerBlock > t.registersPerBlock()) {
             v.add(new Violation(Resource.REGISTERS_PER_BLOCK, regsPerBlock, t.registersPerBlock()));
         }
         return new Check(k, shared, regs, occupancy(k, t), v);
     }
-
-    /** Sub-partitions (warp schedulers) per SM on every target tmc knows; each has a quarter of the registers. */
-    static final int SUB_PARTITIONS = 4;
 
     /** Registers one warp is given: per-thread count times the warp size, rounded up to the allocation unit. */
     public static int allocatedRegistersPerWarp(int registersPerThread, Target t) {
@@ -104,7 +101,7 @@ public final class Budgets {
         }
         int perWarp = allocatedRegistersPerWarp(Math.max(1, k.registersPerThread()), t);
         // Warps that fit each sub-partition's quarter of the registers, over the SM, in whole blocks.
-        int byRegs = SUB_PARTITIONS * (t.registersPerSm() / SUB_PARTITIONS / Math.max(1, perWarp)) / warps;
+        int byRegs = Kernel.SUB_PARTITIONS * (t.registersPerSm() / Kernel.SUB_PARTITIONS / Math.max(1, perWarp)) / warps;
         if (byRegs < best) {
             best = byRegs;
             by = "registers";
