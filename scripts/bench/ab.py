@@ -26,21 +26,16 @@ def main():
     print(f"# {torch.cuda.get_device_name()}, torch {torch.__version__}, f16, {a.rounds} interleaved rounds")
     print("| config | plan | old ms | new ms | old / new |")
     print("|---|---|---|---|---|")
-    for name, (block, n, hw, C, e, k, gw) in bm.CONFIGS.items():
-        torch.manual_seed(0)
-        mod = bm.MODULES[block](C, e * C, k, gw).cuda().eval().half().to(memory_format=torch.channels_last)
-        x = torch.randn(n, C, hw, hw, device="cuda").half().contiguous(memory_format=torch.channels_last)
+    for name, (block, *_) in bm.CONFIGS.items():
         with torch.no_grad():
-            ref = mod(x).float()
-            weights = {kk: v.detach().to(torch.float32 if kk.startswith("b") or kk in ("g", "beta", "gamma")
-                                         else torch.float16).contiguous() for kk, v in mod.tm_weights().items()}
+            mod, x, ref, weights = bm.setup(name, "f16")
             for plan in ("fused", "best"):
                 progs = {}
                 for build, d in (("old", a.old), ("new", a.new)):
                     prog = bm.tmc_torch.load(os.path.join(d, name, f"{block}_{plan}.json"))
                     args = {kk: weights[kk] for kk in prog.weights}
-                    err = ((prog(x, **args).float() - ref).abs() / (1 + ref.abs())).max().item()
-                    if not err < 5e-2:
+                    err = bm.max_rel_err(prog(x, **args), ref)
+                    if not err < bm.TOLERANCE:
                         raise SystemExit(f"{name} {plan} {build}: differs from PyTorch ({err:.3e})")
                     progs[build] = (prog, args)
                 times = {"old": [], "new": []}

@@ -162,19 +162,36 @@ def measure_ceilings(reps):
     return bw, peak
 
 
-def run_config(name, kernels_dir, dtype, modes, reps, bw, peak):
+# A tmc output matches PyTorch's when its largest error relative to 1 + |reference| is below this.
+TOLERANCE = 5e-2
+
+
+def max_rel_err(got, ref):
+    """The largest |got - ref| / (1 + |ref|): relative for large values, absolute near zero."""
+    return ((got.float() - ref).abs() / (1 + ref.abs())).max().item()
+
+
+def setup(name, dtype):
+    """The PyTorch module of a configuration (seeded, channels_last, in dtype), its input, its f32 output and the
+    weights tmc takes (biases and normalization parameters in f32, the rest in dtype). Call under torch.no_grad()."""
     block, n, hw, C, e, k, gw = CONFIGS[name]
     torch.manual_seed(0)
     mod = MODULES[block](C, e * C, k, gw).cuda().eval()
     x = torch.randn(n, C, hw, hw, device="cuda").to(DT[dtype]).contiguous(memory_format=torch.channels_last)
     mod = mod.to(DT[dtype]).to(memory_format=torch.channels_last)
+    ref = mod(x).float()
+    weights = {kk: v.detach().to(torch.float32 if kk.startswith("b") or kk in ("g", "beta", "gamma") else DT[dtype])
+               .contiguous() for kk, v in mod.tm_weights().items()}
+    return mod, x, ref, weights
+
+
+def run_config(name, kernels_dir, dtype, modes, reps, bw, peak):
+    block, n, hw, C, e, k, gw = CONFIGS[name]
     row = {"config": name, "block": block, "N": n, "HW": hw, "C": C, "dtype": dtype}
     flops, nbytes = counts(block, n, hw, C, e, k, gw)
     row["floor_ms"] = max(nbytes / bw, flops / peak) * 1e3
     with torch.no_grad():
-        ref = mod(x).float()
-        weights = {kk: v.detach().to(torch.float32 if kk.startswith("b") or kk in ("g", "beta", "gamma") else DT[dtype])
-                   .contiguous() for kk, v in mod.tm_weights().items()}
+        mod, x, ref, weights = setup(name, dtype)
         # Every plan the sample has: layerwise (separate), fused (hand-written), best (auto), and any other fused
         # plan the sample writes (e.g. ConvFirst's 'rows').
         prefix = f"{block}_"
@@ -187,10 +204,9 @@ def run_config(name, kernels_dir, dtype, modes, reps, bw, peak):
                 row[f"tmc_{plan}_ms"] = None
                 continue
             prog = tmc_torch.load(path)
-            got = prog(x, **{kk: weights[kk] for kk in prog.weights}).float()
-            err = ((got - ref).abs() / (1 + ref.abs())).max().item()
+            err = max_rel_err(prog(x, **{kk: weights[kk] for kk in prog.weights}), ref)
             row[f"tmc_{plan}_err"] = err
-            if not err < 5e-2:
+            if not err < TOLERANCE:
                 raise SystemExit(f"{name} {plan}: tmc differs from PyTorch (max rel err {err:.3e}); not timing it")
             row[f"tmc_{plan}_ms"] = time_ms(lambda: prog(x, **{kk: weights[kk] for kk in prog.weights}), reps)
         # tmc fused: the fastest of the sample's fused plans (hand-written ones and auto's), all checked above: the

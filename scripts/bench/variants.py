@@ -27,22 +27,16 @@ def main():
     ap.add_argument("--time-wrong", action="store_true",
                     help="time variants whose output differs too (ablations that drop work on purpose)")
     a = ap.parse_args()
-    block, n, hw, C, e, k, gw = bm.CONFIGS[a.config]
     print(f"# {torch.cuda.get_device_name()}, torch {torch.__version__}, f16, {a.config}, {a.rounds} interleaved rounds")
-    torch.manual_seed(0)
-    mod = bm.MODULES[block](C, e * C, k, gw).cuda().eval().half().to(memory_format=torch.channels_last)
-    x = torch.randn(n, C, hw, hw, device="cuda").half().contiguous(memory_format=torch.channels_last)
     progs = []
     with torch.no_grad():
-        ref = mod(x).float()
-        weights = {kk: v.detach().to(torch.float32 if kk.startswith("b") or kk in ("g", "beta", "gamma")
-                                     else torch.float16).contiguous() for kk, v in mod.tm_weights().items()}
+        mod, x, ref, weights = bm.setup(a.config, "f16")
         for d in a.dirs:
             (manifest,) = glob.glob(os.path.join(d, "*.json"))
             prog = bm.tmc_torch.load(manifest)
             args = {kk: weights[kk] for kk in prog.weights}
-            err = ((prog(x, **args).float() - ref).abs() / (1 + ref.abs())).max().item()
-            status = "ok" if err < 5e-2 else "WRONG"
+            err = bm.max_rel_err(prog(x, **args), ref)
+            status = "ok" if err < bm.TOLERANCE else "WRONG"
             print(f"{d}: max rel err {err:.3e} {status}", flush=True)
             progs.append((d, prog, args, status))
         times = {d: [] for d in a.dirs}
