@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "cfa8e971a606c1021e5c84d4e4de1145901d3264be5f599af86a2b155722c55f";
+    public static final String SOURCE_SHA256 = "ebae59ff13a1c3053a4aee70b7c6f4ccbb9b9ce9557e96c85cfc3a7b60965c73";
 
     private final ProgramLauncher launcher;
 

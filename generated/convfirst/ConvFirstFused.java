@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "65efc59e1438e1d5ef5e7d281a7c06622938357aa3be8f5b952d69d9537a31c9";
+    public static final String SOURCE_SHA256 = "0f44001941f1cb4e1f34770530ce6146a4b1b01174d8a8d72ce3f77c1bf266e6";
 
     private final ProgramLauncher launcher;
 

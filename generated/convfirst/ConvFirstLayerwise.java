@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "33c6b96ccc5d2bf2a563cefde22d86b06d21f01e74216ca4109eec8f6cd71b76";
+    public static final String SOURCE_SHA256 = "bf5e4626017db642d2ca2e678f483cb6516cfb7f0d8bfd45aaa3c41533c94ca4";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstRows {
     public static final String SOURCE = "ConvFirst_rows.cu";
 
-    public static final String SOURCE_SHA256 = "b5c31b54aedd26922883e9cd523c5e4d20ed1c40e7086524fa8278e6c8e7443d";
+    public static final String SOURCE_SHA256 = "31a3dc063082c7490814e8c1b23191e828d3f635ccff913015bed9b58d68bf27";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstWgmma {
     public static final String SOURCE = "ConvFirst_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "74fe1950440c73bd3bad2ca3711d038d761ae41ec86f1c5aa4b0539c85a2498c";
+    public static final String SOURCE_SHA256 = "0825441d67ee092b50b1323b7ea857f9b5cb1f621fbf6147178232d29c15be58";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "77be52290c56a8270829938b6d750f308afb66f04bf7bd96b1f62f470bed9cdd";
+    public static final String SOURCE_SHA256 = "8e0501deeade780e119011a581baefe4cb830664bfe9636a3ecd4a0c5237eeb1";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "8dc48584d6d0c8bc89f74be4326176e9d8f8d79da89a6a546ddc6e78a2c25a7d";
+    public static final String SOURCE_SHA256 = "a1b5d1ee62f1997ae25b13d41195aa2bb3c46543ba10e8cb54ca061b074aa902";
 
     private final ProgramLauncher launcher;
 

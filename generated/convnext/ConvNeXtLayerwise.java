@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "8cbec3670f4206f4a53fd004892dabe92c31a70faa8e7a606986b4ba9c2c31e4";
+    public static final String SOURCE_SHA256 = "7c0977f3a84260ceb94f327dd5567f30288d81101ae84b3bc6c09b007d390b10";
 
     private final ProgramLauncher launcher;
 

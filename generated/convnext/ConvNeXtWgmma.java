@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "52260b1284651a320ec260c0853ab184b7aac990c23175f35522a670bdfef776";
+    public static final String SOURCE_SHA256 = "aa82a63c11e807f7179b0af2f040c9b94a42df6e769a010340968d0a85b6c481";
 
     private final ProgramLauncher launcher;
 

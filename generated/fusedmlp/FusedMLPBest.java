@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "7b2427df0997fc10488272820a298d9edca628ea317e18cda1a46a56be7a6b00";
+    public static final String SOURCE_SHA256 = "d59b44d1525899c27f58ad6358d3a8f40d9d0496fa8c8865b3168dec371e29c5";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "95f52b92e55e3b604f5a17bbaf0d137f9d3e253b45d990f4d3ea15b385cb2a62";
+    public static final String SOURCE_SHA256 = "cc953b7f2d4cb346dde3cb3917749fef2ec104ffcbdf63fbd12a5a841ef72e73";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPImages {
     public static final String SOURCE = "FusedMLP_images.cu";
 
-    public static final String SOURCE_SHA256 = "2078608c74110b60f9a68b649f572f51a712f98b333cfa81eb2fc1dfefa14de6";
+    public static final String SOURCE_SHA256 = "4350f6fcc87bc872dccf80329d10e07a0847c4745c3a5f3121d50339547517e4";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "b2e49ebde4c91331ef8fca13344b8cd7cc294fcf1df24936d696c7938ab4f784";
+    public static final String SOURCE_SHA256 = "d77ff8e44f39af80f9689863b87be330933b6e7376a4e7f4136fc3a8782fd94c";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPWgmma {
     public static final String SOURCE = "FusedMLP_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "a44d6391aba49ff52fedfbb5fd62fc396316a931cde87ae72270ce8a293d24fc";
+    public static final String SOURCE_SHA256 = "35c29fe0e996790dfdb20948ece4fb6cb2b77af0226162db4fe689df82c5b2f0";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "543037a24d7bfdef03148be5163ea70e76b33a6a9ef8fc82ff21d59bc1974d4d";
+    public static final String SOURCE_SHA256 = "4c88747f8969961e5bfcf2d7a545996eb2d9536c5d3622d3ab62073a34ea2e42";
 
     private final ProgramLauncher launcher;
 

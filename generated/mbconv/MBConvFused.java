@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "1936b8804ff743f847152d5fddfa377a1bf3d15a7a91a363ff583a420af57347";
+    public static final String SOURCE_SHA256 = "79ecb267d38978f4ccc4b3a6d2e32b23640e4be26a3bc1097881d12a83230a5e";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "610fd055b0bc76bdc8d222bb337f08ef4a6c63145025f0d8de4793c151774cf7";
+    public static final String SOURCE_SHA256 = "e6259a64c3f934d537eb977dd809ac2c8659b254dd6d84f9fb15b7f087cf54f9";
 
     private final ProgramLauncher launcher;
 

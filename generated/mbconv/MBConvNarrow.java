@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "96e9dfc5bf52164122e7676bdcce7d933f299565c73e479f3f748a108358d972";
+    public static final String SOURCE_SHA256 = "cad301b12a03326aba488c00fcdb5247f646603f9fe8575df653d96d01e6a9d0";
 
     private final ProgramLauncher launcher;
 

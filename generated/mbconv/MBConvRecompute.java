@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "237dc8b27cf19e607d79185e30c54d17f6b11fa05dcfa6dde0d89933b2b64ed5";
+    public static final String SOURCE_SHA256 = "ab0af530e2db863b2dabcce2bcf4e6427e1f51964b8a50bc54e321206d2730ab";
 
     private final ProgramLauncher launcher;
 

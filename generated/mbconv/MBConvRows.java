@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "eebbd831bb3ae51c3cbe34c1912877f2a22b80bb133b6ae12701ef4e6f678dfe";
+    public static final String SOURCE_SHA256 = "4d09365dcb4a06c59252fd8a625a7266d115419cb57c2291ee07427ce4c44625";
 
     private final ProgramLauncher launcher;
 

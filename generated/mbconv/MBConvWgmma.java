@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "9155bc9984397acf62a6f662cb5582b49103ad30c9dbd8956f62944f05560823";
+    public static final String SOURCE_SHA256 = "28712739fa6988ce80b1f88dcb6c020838d11032d804b7afe45254ad1e2c9601";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "ac390057a6110c72e803ee18e3172b0c01979867535fb18706a1a51aa45d7654";
+    public static final String SOURCE_SHA256 = "b279acd41b0e1384aa3b6b36f770214f8dae4d7ccbd9b7c1e971abbda4fdfd9d";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "9ee815cffb2f23769655d99bad1856e3e8a85978139be4a6c7ac6624a22ecfe3";
+    public static final String SOURCE_SHA256 = "33eff51558854a0c4147f1f3fb347b4a3b0d184a9f73c7256deaa9a2ae1bb42d";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "52fb3d569b95abf93eef8c6c111fa3ec411577b4e80f20f6d7f07d73602a61ef";
+    public static final String SOURCE_SHA256 = "b131eea36fb270370afb881e7020e123e1a99e7160919919883b9f47b7cc65a9";
 
     private final ProgramLauncher launcher;
 
