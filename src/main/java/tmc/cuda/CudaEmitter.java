@@ -103,16 +103,14 @@ public final class CudaEmitter {
     /** Tensors a kernel writes to global memory: by a store, or by a compute whose destination is global. */
     static List<String> writtenToGlobal(List<Instr> body) {
         List<String> out = new ArrayList<>();
-        for (Instr i : body) {
+        Instr.flatten(body).forEach(i -> {
             switch (i) {
                 case Instr.Store s -> out.add(s.tensor());
                 case Instr.Compute c when c.dst().space() == Space.GLOBAL -> out.add(c.dst().tensor());
                 case Instr.Finish f when f.dst().space() == Space.GLOBAL -> out.add(f.dst().tensor());
-                case Instr.Loop l -> out.addAll(writtenToGlobal(l.body()));
-                case Instr.ImageLoop il -> out.addAll(writtenToGlobal(il.body()));
                 default -> {}
             }
-        }
+        });
         return out;
     }
 

@@ -55,22 +55,14 @@ final class KernelWriter {
         this.k = k;
         this.sig = sig;
         this.sourceName = sourceName;
-        scanFragments(k.body());
-    }
-
-    private void scanFragments(List<Instr> body) {
-        for (Instr i : body) {
+        Instr.flatten(k.body()).forEach(i -> {
             if (i instanceof Instr.Accumulate a && a.math() == Instr.MathPath.TENSOR_CORE) {
                 fragments.put(a.acc().name(), MmaTiling.of(k.tilePixels(), a.layer().out().channels(), k.warps()));
             } else if (i instanceof Instr.Chain ch) {
                 fragments.put(ch.consumer().acc().name(), MmaTiling.rows(k.tilePixels(),
                         ch.consumer().layer().out().channels(), k.warps()));
-            } else if (i instanceof Instr.Loop l) {
-                scanFragments(l.body());
-            } else if (i instanceof Instr.ImageLoop il) {
-                scanFragments(il.body());
             }
-        }
+        });
     }
 
     static String cname(String tensor) {
@@ -671,15 +663,19 @@ final class KernelWriter {
      * region {@code side} wide grown by {@code halo}; {@code note} (or null) comments the inside test.
      */
     private void pixelGeometry(int side, int halo, String note) {
+        pixelCoordinates(side, halo);
+        w.line("const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;" + (note == null ? "" : "  // " + note));
+    }
+
+    /** The tile coordinates (ly, lx) and image coordinates (gh, gw) of pixel p of a region {@code side} wide grown by {@code halo}. */
+    private void pixelCoordinates(int side, int halo) {
         w.line("const int ly = p / " + side + ", lx = p % " + side + ";");
         w.line("const int gh = h0 - " + halo + " + ly, gw = w0 - " + halo + " + lx;");
-        w.line("const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;" + (note == null ? "" : "  // " + note));
     }
 
     private void pointHeader(Region rg, String index) {
         w.line("const int p = " + index + " / " + rg.channels() + ", c = " + index + " % " + rg.channels() + ";");
-        w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
-        w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
+        pixelCoordinates(rg.side(), rg.halo());
         w.line("const int oc = " + (rg.streamed() ? "e0 + c" : "c") + ";");
     }
 
@@ -898,18 +894,12 @@ final class KernelWriter {
     // ---- tensor cores ------------------------------------------------------------------------------------
 
     private static boolean usesMma(List<Instr> body) {
-        for (Instr i : body) {
-            boolean tc = switch (i) {
-                case Instr.Compute c -> c.math() == Instr.MathPath.TENSOR_CORE;
-                case Instr.Accumulate a -> a.math() == Instr.MathPath.TENSOR_CORE;
-                case Instr.Chain ch -> true;
-                case Instr.Loop l -> usesMma(l.body());
-                case Instr.ImageLoop il -> usesMma(il.body());
-                default -> false;
-            };
-            if (tc) return true;
-        }
-        return false;
+        return Instr.flatten(body).anyMatch(i -> switch (i) {
+            case Instr.Compute c -> c.math() == Instr.MathPath.TENSOR_CORE;
+            case Instr.Accumulate a -> a.math() == Instr.MathPath.TENSOR_CORE;
+            case Instr.Chain ch -> true;
+            default -> false;
+        });
     }
 
     /** The address of pixel {@code p} of a region (side, halo) in buffer {@code b}: the start of its channel row. */
@@ -1257,8 +1247,8 @@ final class KernelWriter {
     }
 
     /**
-     * The pairs of every accumulator block the warp owns (see fragmentPairs): {@code elem} + "rc]" names element rc
-     * of the current pair in the accumulator.
+     * The pairs of every accumulator block the warp owns (see fragmentPairs); {@link #accElement} names element rc of
+     * the current pair, for {@code value}.
      */
     private void accumulatorPairs(Buffer acc, boolean maskOnly, PairValue value, PairStore store) {
         MmaTiling f = fragments.get(acc.name());
@@ -1379,8 +1369,7 @@ final class KernelWriter {
             w.open("for (int r = 0; r < 4; ++r)");
             w.line("const int p = mt * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);");
             w.open("if (p < " + rg.pixels() + ")");
-            w.line("const int ly = p / " + rg.side() + ", lx = p % " + rg.side() + ";");
-            w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
+            pixelCoordinates(rg.side(), rg.halo());
             w.line("const int oc = " + ch0 + " + c;");
             writeResult(c, dst, rg, "d[r]");
             w.close();

@@ -9,6 +9,19 @@ import java.util.List;
 public sealed interface Instr {
 
     /**
+     * Every instruction of {@code body} in program order, depth first: a {@link Loop} or {@link ImageLoop} is followed
+     * by the instructions of its body (a {@link Chain}'s halves are not listed apart). For the questions "which
+     * instructions are there" that do not care how often they run.
+     */
+    static java.util.stream.Stream<Instr> flatten(List<Instr> body) {
+        return body.stream().flatMap(i -> switch (i) {
+            case Loop l -> java.util.stream.Stream.concat(java.util.stream.Stream.of(i), flatten(l.body()));
+            case ImageLoop il -> java.util.stream.Stream.concat(java.util.stream.Stream.of(i), flatten(il.body()));
+            default -> java.util.stream.Stream.of(i);
+        });
+    }
+
+    /**
      * Channels {@code [start, start + count)} of a tensor; {@code loopVar} non-null means the range starts at
      * {@code loopVar + start} ({@code start} is then 0 for the current chunk, or the chunk width for the next one,
      * which a double-buffered loop prefetches).

@@ -61,11 +61,9 @@ public final class IrPrinter {
     /** Names of the buffers that LoadWeight instructions fill. */
     static java.util.Set<String> weightBuffers(List<Instr> body) {
         java.util.Set<String> out = new java.util.HashSet<>();
-        for (Instr i : body) {
+        Instr.flatten(body).forEach(i -> {
             if (i instanceof Instr.LoadWeight lw) out.add(lw.dst().name());
-            if (i instanceof Instr.Loop lp) out.addAll(weightBuffers(lp.body()));
-            if (i instanceof Instr.ImageLoop il) out.addAll(weightBuffers(il.body()));
-        }
+        });
         return out;
     }
 

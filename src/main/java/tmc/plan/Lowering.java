@@ -181,16 +181,7 @@ public final class Lowering {
 
     /** The register chains of a body, in loops and image loops too. */
     public static List<Instr.Chain> chains(List<Instr> body) {
-        List<Instr.Chain> out = new ArrayList<>();
-        for (Instr i : body) {
-            switch (i) {
-                case Instr.Chain ch -> out.add(ch);
-                case Instr.Loop l -> out.addAll(chains(l.body()));
-                case Instr.ImageLoop il -> out.addAll(chains(il.body()));
-                default -> { }
-            }
-        }
-        return out;
+        return Instr.flatten(body).filter(i -> i instanceof Instr.Chain).map(i -> (Instr.Chain) i).toList();
     }
 
     /** The weights a chain reads through wgmma descriptors: the projection's, and a pointwise producer's. */

@@ -106,13 +106,8 @@ public final class Planner {
 
     /** Tensors that some Compute of the body recomputes inline (halo recompute). */
     static List<String> inlinedOutputs(List<tmc.ir.Instr> body) {
-        List<String> out = new ArrayList<>();
-        for (tmc.ir.Instr i : body) {
-            if (i instanceof tmc.ir.Instr.Compute c) c.inlined().forEach(l -> out.add(l.out().name()));
-            if (i instanceof tmc.ir.Instr.Loop lp) out.addAll(inlinedOutputs(lp.body()));
-            if (i instanceof tmc.ir.Instr.ImageLoop il) out.addAll(inlinedOutputs(il.body()));
-        }
-        return out;
+        return tmc.ir.Instr.flatten(body).filter(i -> i instanceof tmc.ir.Instr.Compute)
+                .flatMap(i -> ((tmc.ir.Instr.Compute) i).inlined().stream()).map(l -> l.out().name()).toList();
     }
 
     public record Stats(int explored, int lowered, int fitting) {}
