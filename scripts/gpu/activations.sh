@@ -8,9 +8,8 @@ out="${OUT:-out}"; mkdir -p "$out"; start=$(date +%s)
 source "$(dirname "$0")/lib.sh"; unpack_dist "$1"
 python3 scripts/bench/activation_accuracy.py > "$out/activation_accuracy.txt" 2>&1; echo "accuracy exit $?"
 cat "$out/activation_accuracy.txt"
-"$tmc" verify --reps 1 > "$out/verify_samples.txt" 2>&1; echo "verify samples exit $?"; tail -1 "$out/verify_samples.txt"
-"$tmc" verify test-data/random/R*.tm --n 1,3 --hw 7,13 --reps 1 > "$out/verify_random.txt" 2>&1
-echo "verify random exit $?"; tail -1 "$out/verify_random.txt"; grep FAIL "$out/verify_samples.txt" "$out/verify_random.txt" | head
+verify_log samples "$out" --reps 1
+verify_log random "$out" test-data/random/R*.tm --n 1,3 --hw 7,13 --reps 1
 echo "== $(( $(date +%s) - start )) s; A/B"
 python3 scripts/bench/ab.py "$2" "$3" --rounds 5 2>&1 | tee "$out/ab.txt" | tail -20
 echo "== total $(( $(date +%s) - start )) s"

@@ -11,8 +11,7 @@ bash "$(dirname "$0")/issue5.sh" "$1"
 echo "== verify and sanitizer took $(( $(date +%s) - start )) s"
 echo "== the random blocks (test-data/random, every plan; chains wherever they apply)"
 source "$(dirname "$0")/lib.sh"; unpack_dist "$1"
-"$tmc" verify test-data/random/*.tm --n 1,3 --hw 7,13 --reps 1 > "$out/verify_random.txt" 2>&1
-echo "random verify exit $?"; tail -2 "$out/verify_random.txt"; grep -E "FAIL" "$out/verify_random.txt" | head
+verify_log random "$out" test-data/random/*.tm --n 1,3 --hw 7,13 --reps 1
 echo "== A/B: new ($2) against old ($3), one process"
 python3 scripts/bench/ab.py "$2" "$3" --rounds 5 2>&1 | tee "$out/ab.txt"
 echo "== total $(( $(date +%s) - start )) s"

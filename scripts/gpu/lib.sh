@@ -9,6 +9,14 @@ unpack_dist() {
   export TMC_CACHE_DIR="$tmp/cache"
 }
 
+# verify_log NAME DIR ARG...: `tmc verify ARG...` with its output in DIR/verify_NAME.txt; prints its exit status, its
+# summary line ("N checks, M failed") and the failed checks.
+verify_log() {
+  local name="$1" dir="$2"; shift 2
+  "$tmc" verify "$@" > "$dir/verify_$name.txt" 2>&1
+  echo "verify $name exit $?"; tail -1 "$dir/verify_$name.txt"; grep FAIL "$dir/verify_$name.txt" | head
+}
+
 # sanitize SAMPLE PLAN DIR [TOOL...]: compute-sanitizer (memcheck and racecheck unless TOOLs are named) over
 # `tmc run samples/SAMPLE.tm --plan PLAN` at N=3, H=17, W=13. Each tool's output goes to
 # DIR/sanitizer_SAMPLE_PLAN_TOOL.txt; prints a line per tool with its exit status (9: errors found) and its summary.

@@ -3,5 +3,5 @@
 # 'rows' and 'narrow' plans.   bash scripts/gpu/verify_mbconv.sh dist/tmc-<version>-linux-x86_64.tar.xz
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"; unpack_dist "$1"
-"$tmc" verify samples/mbconv.tm --reps 1 > "${OUT:-.}/verify_mbconv.txt" 2>&1; echo "verify exit $?"; tail -1 "${OUT:-.}/verify_mbconv.txt"
+verify_log mbconv "${OUT:-.}" samples/mbconv.tm --reps 1
 for plan in rows narrow; do sanitize mbconv $plan "${OUT:-.}"; done
