@@ -19,7 +19,7 @@ block ConvFirst {
 plan fused for ConvFirst on sm_90 {
   tile   N 1, H 8, W 16          // one thread block owns an 8x16 output patch
   place  x in shared halo 1      // 10x18 input patch, zero-padded at the image edge
-  place  a in shared
+  place  a in registers         // each warp convolves its own 16 pixels into the A fragments of w1's product
   stream E by 64                 // hidden channels in chunks of 64
   place  h in registers       // each warp keeps its pixels' chunk and feeds it to the projection
   place  y in registers          // accumulators

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "ebae59ff13a1c3053a4aee70b7c6f4ccbb9b9ce9557e96c85cfc3a7b60965c73";
+    public static final String SOURCE_SHA256 = "b063a39a50d150189800cdf67cf3d0a09a622d77940e4e39c3a97a655bf37711";
 
     private final ProgramLauncher launcher;
 

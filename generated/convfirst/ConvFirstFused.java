@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "0f44001941f1cb4e1f34770530ce6146a4b1b01174d8a8d72ce3f77c1bf266e6";
+    public static final String SOURCE_SHA256 = "e6ca6dd915d1c0bc77065fc239298df92d3f3875ed7bdc5c9c43493a499cab97";
 
     private final ProgramLauncher launcher;
 

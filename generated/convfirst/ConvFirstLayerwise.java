@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "bf5e4626017db642d2ca2e678f483cb6516cfb7f0d8bfd45aaa3c41533c94ca4";
+    public static final String SOURCE_SHA256 = "9bca7d7a4ea021cc117001883bdd2bf611777621a3b772b379fbe88234fabf3f";
 
     private final ProgramLauncher launcher;
 

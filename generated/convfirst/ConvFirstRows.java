@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstRows {
     public static final String SOURCE = "ConvFirst_rows.cu";
 
-    public static final String SOURCE_SHA256 = "31a3dc063082c7490814e8c1b23191e828d3f635ccff913015bed9b58d68bf27";
+    public static final String SOURCE_SHA256 = "1eb9f94e0bbb7d5f6e42a46349af51661c1ca56c30d632193c71a4b05ad29e92";
 
     private final ProgramLauncher launcher;
 

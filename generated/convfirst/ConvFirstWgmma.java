@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstWgmma {
     public static final String SOURCE = "ConvFirst_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "0825441d67ee092b50b1323b7ea857f9b5cb1f621fbf6147178232d29c15be58";
+    public static final String SOURCE_SHA256 = "7cb4f103f8c0c602c867aead210dbd8b9e0b4a5c6129098f163cb8de25d6827e";
 
     private final ProgramLauncher launcher;
 

@@ -106,7 +106,8 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
-// Two adjacent values (4-byte aligned) converted to f32.
+// Two adjacent values (at an even index: 4-byte aligned, 8 for f32) converted to f32, in one load.
+__device__ __forceinline__ float2 tm_f32x2(const float* p) { return *reinterpret_cast<const float2*>(p); }
 __device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
 __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
     return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
@@ -141,7 +142,7 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel ConvFirst_fused
-//   grid (ceil(W / 16), ceil(H / 8), N),  256 threads (8 warps),  90432 B shared,  ~128 registers per thread (planner estimate)
+//   grid (ceil(W / 16), ceil(H / 8), N),  256 threads (8 warps),  72000 B shared,  ~128 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 conv2d 3x3 gw8 64->64 -> a   (samples/convfirst.tm:14)
 //   L2 pointwise 64->256 -> h   (samples/convfirst.tm:15)
@@ -157,7 +158,6 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
     constexpr int W1_S_COPY = 4608;  // elements per copy of the double buffer
     constexpr int W2_S_W = 16, W2_S_PIXELS = 64, W2_S_STRIDE = 72;
     constexpr int W2_S_COPY = 4608;  // elements per copy of the double buffer
-    constexpr int A_S_W = 16, A_S_PIXELS = 128, A_S_STRIDE = 72;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 8x8 m16n8 tiles in blocks of 1x8
     (void)N;
     const int n = blockIdx.z;
@@ -171,8 +171,8 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
     __half* wc_s = reinterpret_cast<__half*>(smem + 25920);  // wc: 4x16 pixels x 72 channels, 9216 B (line 6)
     __half* w1_s_buf = reinterpret_cast<__half*>(smem + 35136);  // w1: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 8)
     __half* w2_s_buf = reinterpret_cast<__half*>(smem + 53568);  // w2: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 10)
-    __half* a_s = reinterpret_cast<__half*>(smem + 72000);  // a: 8x16 pixels x 64 channels, 18432 B (line 22)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 128 pixels x 64 channels, 32 per thread (line 25)
+    unsigned a_frag[4][4];  // a: the A fragments of the warp's 16 pixels, 64 channels, two packed f16 per register (line 22)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4];  // y: 128 pixels x 64 channels, 32 per thread (line 25); starts at the bias b2 before the loop
 
     // load x[n, h0-1 : h0+9, w0-1 : w0+17, :] -> x_s, zero outside the image
     // (cp.async, 16 B per copy; complete after the wait and barrier below)
@@ -203,53 +203,65 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
     tm_cp_async_commit();
     tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     __syncthreads();
-    // L1 conv2d 3x3 gw8 64->64 -> a over 8x16 pixels -> a_s   (samples/convfirst.tm:14)
+    // L1 conv2d 3x3 gw8 64->64 -> a over 8x16 pixels -> a_frag   (samples/convfirst.tm:14)
     // on tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap
+    // each warp its row tile of 16 pixels (the rows it owns in the chain), all 8 groups; the result stays in a_frag
     {
-        #pragma unroll 1
-        for (int item = warp; item < 64; item += THREADS / 32) {
-            const int mt = item / 8, grp = item % 8;  // row tile, group of 8 channels
-            // ldmatrix x2: lanes 0-15 give the rows of the 16 pixels (lanes 16-31 repeat them, unused)
-            const int pa = min(mt * 16 + (lane & 15), 127);
-            const int ya = pa / 16 + 0, xa = pa % 16 + 0;
-            const __half* arow = x_s + (ya * X_S_W + xa) * X_S_STRIDE + grp * 8 + 0;
-            const __half* brow = wc_s + (grp * 8 + (lane & 7)) * 72;  // lanes 0-7: the 8 output channels
-            float d[4] = {};
+        const __half* const a_type = nullptr;  // selects the f16 mma
+        const int pa = min(warp * 16 + (lane & 15), 127);
+        const int ya = pa / 16 + 0, xa = pa % 16 + 0;
+        // ldmatrix x4: lanes 0-15 give the 16 pixels' rows of group 2j, lanes 16-31 those of group 2j + 1
+        const __half* arow = x_s + (ya * X_S_W + xa) * X_S_STRIDE + (lane >> 4) * 8;
+        // ldmatrix x2: lanes 0-7 give the 8 output channels of group 2j, lanes 8-15 those of group 2j + 1
+        const __half* brow = wc_s + (((lane >> 3) & 1) * 8 + (lane & 7)) * 72;
+        #pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            float d[2][4] = {};  // groups 2j and 2j + 1
             #pragma unroll
             for (int ky = 0; ky < 3; ++ky) {
                 #pragma unroll
                 for (int kx = 0; kx < 3; ++kx) {
-                    unsigned a[2];
-                    tm_ldsm_x2(a, arow + (ky * X_S_W + kx) * X_S_STRIDE);
-                    tm_mma_k8(d, arow, a[0], a[1], tm_ldsm_x1(brow + (ky * 3 + kx) * 8));
+                    unsigned a[4], b[2];
+                    tm_ldsm_x4(a, arow + (ky * X_S_W + kx) * X_S_STRIDE + j * 16);
+                    tm_ldsm_x2(b, brow + j * 16 * 72 + (ky * 3 + kx) * 8);
+                    tm_mma_k8(d[0], a_type, a[0], a[1], b[0]);
+                    tm_mma_k8(d[1], a_type, a[2], a[3], b[1]);
                 }
             }
+            // epilogue; outside the tile or the image zero, the padding the next layer would read
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = mt * 16 + lane_row + rh * 8;
-                if (p >= 128) continue;  // padding rows of the last row tile
+                const int p = warp * 16 + lane_row + rh * 8;
                 const int ly = p / 16, lx = p % 16;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;  // outside: zero, the next conv's padding
-                const int c0 = grp * 8 + 2 * lane_col;
-                float v[2] = {0.0f, 0.0f};
-                if (inside) {
-                    const int c = c0 + 0, oc = 0 + c;
-                    float v_t1 = d[rh * 2 + 0];
-                    float v_a = v_t1 + tm_f32(bc[oc]);
-                    v[0] = v_a;
+                const bool inside = p < 128 && gh < H && gw < W;
+                #pragma unroll
+                for (int half = 0; half < 2; ++half) {
+                    const int c0 = j * 16 + half * 8 + 2 * lane_col;
+                    float v[2] = {0.0f, 0.0f};
+                    if (inside) {
+                        const int oc = 0 + c0;  // and oc + 1
+                        float v_t1[2] = {d[half][rh * 2 + 0], d[half][rh * 2 + 1]};
+                        const float2 bc_oc = tm_f32x2(bc + oc);
+                        float v_a[2] = {v_t1[0] + bc_oc.x, v_t1[1] + bc_oc.y};
+                        v[0] = v_a[0]; v[1] = v_a[1];
+                    }
+                    a_frag[j][half * 2 + rh] = tm_pack2(a_type, v[0], v[1]);
                 }
-                if (inside) {
-                    const int c = c0 + 1, oc = 0 + c;
-                    float v_t1 = d[rh * 2 + 1];
-                    float v_a = v_t1 + tm_f32(bc[oc]);
-                    v[1] = v_a;
-                }
-                *reinterpret_cast<__half2*>(&a_s[p * A_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
             }
         }
     }
-    __syncthreads();
+    // y_acc starts at the bias b2 (its epilogue does not add it)
+    #pragma unroll
+    for (int i = 0; i < Y_ACC_BLOCKS_PER_WARP; ++i) {
+        const int nb = (warp + i * (THREADS / 32)) % 1;
+        #pragma unroll
+        for (int ni = 0; ni < 8; ++ni) {
+            const float2 b = tm_f32x2(b2 + (nb * 8 + ni) * 8 + 2 * lane_col);
+            #pragma unroll
+            for (int mi = 0; mi < 1; ++mi) { y_acc[i][mi][ni][0] = b.x; y_acc[i][mi][ni][1] = b.y; y_acc[i][mi][ni][2] = b.x; y_acc[i][mi][ni][3] = b.y; }
+        }
+    }
     // stream E in 4 chunks of 64
     // w1_s, w2_s double-buffered: chunk e0 is computed from one copy while chunk e0+64 is copied into the other (cp.async)
     #pragma unroll 1
@@ -282,16 +294,16 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
             #pragma unroll
             for (int i = 0; i < 1; ++i) {
                 const int mb = warp + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15
-                // A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the
-                // tile read a real pixel and their results are dropped
-                const int pa = min(mb * 16 + (lane & 15), 127);
-                const __half* arow = a_s + ((pa / 16 + 0) * A_S_W + pa % 16 + 0) * A_S_STRIDE + (lane >> 4) * 8;
-                unsigned af[4][4];  // A fragments of a, all 64 channels, for every slice
-                #pragma unroll
-                for (int kk = 0; kk < 4; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
+                const __half* const arow = nullptr;  // selects the f16 mma; the A fragments of a are in a_frag
                 #pragma unroll
                 for (int sl = 0; sl < 64; sl += 32) {
-                    float d[4][4] = {};  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
+                    float d[4][4];  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
+                    // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
+                    #pragma unroll
+                    for (int nj = 0; nj < 4; ++nj) {
+                        const float2 b = tm_f32x2(b1 + e0 + sl + nj * 8 + 2 * lane_col);
+                        d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;
+                    }
                     // B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15
                     const __half* brow = w1_s + (sl + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
                     #pragma unroll
@@ -300,8 +312,8 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
                         for (int nj = 0; nj < 2; ++nj) {
                             unsigned b[4];
                             tm_ldsm_x4(b, brow + nj * 16 * 72 + kk * 16);
-                            tm_mma(d[2 * nj], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[0], b[1]);
-                            tm_mma(d[2 * nj + 1], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[2], b[3]);
+                            tm_mma(d[2 * nj], arow, a_frag[kk][0], a_frag[kk][1], a_frag[kk][2], a_frag[kk][3], b[0], b[1]);
+                            tm_mma(d[2 * nj + 1], arow, a_frag[kk][0], a_frag[kk][1], a_frag[kk][2], a_frag[kk][3], b[2], b[3]);
                         }
                     }
                     // epilogue of L2 pointwise 64->256 -> h on the fragments, packed (the packing rounds to f16): hf[k16 step][2 * half + row half]
@@ -313,18 +325,10 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
                             const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
                             {
-                                const int c = c0 + 0, oc = e0 + c;
-                                float v_t3 = d[nj][rh * 2 + 0];
-                                float v_t4 = v_t3 + tm_f32(b1[oc]);
-                                float v_h = tm_silu(v_t4);
-                                v[0] = v_h;
-                            }
-                            {
-                                const int c = c0 + 1, oc = e0 + c;
-                                float v_t3 = d[nj][rh * 2 + 1];
-                                float v_t4 = v_t3 + tm_f32(b1[oc]);
-                                float v_h = tm_silu(v_t4);
-                                v[1] = v_h;
+                                float v_t3[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
+                                float v_t4[2] = {v_t3[0], v_t3[1]};  // b1 started the accumulators
+                                float v_h[2] = {tm_silu(v_t4[0]), tm_silu(v_t4[1])};
+                                v[0] = v_h[0]; v[1] = v_h[1];
                             }
                             hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
@@ -365,20 +369,14 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
                     const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     if (inside) {
-                        const int c = c0 + 0, oc = 0 + c;
-                        float v_t6 = y_acc[i][mi][ni][rh * 2 + 0];
-                        float v_t7 = v_t6 + tm_f32(b2[oc]);
-                        float v_y = v_t7 + tm_f32(x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[0] = v_y;
-                    }
-                    if (inside) {
-                        const int c = c0 + 1, oc = 0 + c;
-                        float v_t6 = y_acc[i][mi][ni][rh * 2 + 1];
-                        float v_t7 = v_t6 + tm_f32(b2[oc]);
-                        float v_y = v_t7 + tm_f32(x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[1] = v_y;
+                        const int oc = 0 + c0;  // and oc + 1
+                        float v_t6[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
+                        float v_t7[2] = {v_t6[0], v_t6[1]};  // b2 started the accumulators
+                        const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
+                        float v_y[2] = {v_t7[0] + x_oc.x, v_t7[1] + x_oc.y};
+                        v_y[0] = tm_round_f16(v_y[0]);
+                        v_y[1] = tm_round_f16(v_y[1]);
+                        v[0] = v_y[0]; v[1] = v_y[1];
                     }
                     y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }
@@ -386,8 +384,8 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
         }
     }
     // store y_acc -> y[n, h0 : h0+8, w0 : w0+16, :], masked at the image edge
-    // through a_s (free after the loop), rows of 72 elements: fragments -> shared, then 16-byte pieces of pixel rows -> global
-    __half* const y_acc_stage = reinterpret_cast<__half*>(a_s);
+    // through w1_s (free after the loop), rows of 72 elements: fragments -> shared, then 16-byte pieces of pixel rows -> global
+    __half* const y_acc_stage = reinterpret_cast<__half*>(w1_s_buf);
     #pragma unroll
     for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);

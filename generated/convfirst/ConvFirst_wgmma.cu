@@ -106,7 +106,8 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
-// Two adjacent values (4-byte aligned) converted to f32.
+// Two adjacent values (at an even index: 4-byte aligned, 8 for f32) converted to f32, in one load.
+__device__ __forceinline__ float2 tm_f32x2(const float* p) { return *reinterpret_cast<const float2*>(p); }
 __device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
 __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
     return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
@@ -213,7 +214,7 @@ __device__ __forceinline__ void tm_wgmma_n64(float (&d)[8][4], const __nv_bfloat
 #endif
 
 // Kernel ConvFirst_wgmma
-//   grid (ceil(W / 16), ceil(H / 8), N),  256 threads (8 warps),  86336 B shared,  ~128 registers per thread (planner estimate)
+//   grid (ceil(W / 16), ceil(H / 8), N),  256 threads (8 warps),  67904 B shared,  ~128 registers per thread (planner estimate)
 //   math wgmma
 //   L1 conv2d 3x3 gw8 64->64 -> a   (samples/convfirst.tm:14)
 //   L2 pointwise 64->256 -> h   (samples/convfirst.tm:15)
@@ -229,7 +230,6 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
     constexpr int W1_S_COPY = 4096;  // elements per copy of the double buffer
     constexpr int W2_S_W = 16, W2_S_PIXELS = 64, W2_S_STRIDE = 64;
     constexpr int W2_S_COPY = 4096;  // elements per copy of the double buffer
-    constexpr int A_S_W = 16, A_S_PIXELS = 128, A_S_STRIDE = 72;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 8x8 m16n8 tiles in blocks of 1x8
     (void)N;
     const int n = blockIdx.z;
@@ -243,7 +243,7 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
     __half* wc_s = reinterpret_cast<__half*>(smem + 25920);  // wc: 4x16 pixels x 72 channels, 9216 B (line 6)
     __half* w1_s_buf = reinterpret_cast<__half*>(smem + 35136);  // w1: 2 copies of 64x64 (8x8 core matrices for wgmma), 8192 B each, 16384 B (line 8)
     __half* w2_s_buf = reinterpret_cast<__half*>(smem + 51520);  // w2: 2 copies of 64x64 (8x8 core matrices for wgmma), 8192 B each, 16384 B (line 10)
-    __half* a_s = reinterpret_cast<__half*>(smem + 67904);  // a: 8x16 pixels x 64 channels, 18432 B (line 14)
+    unsigned a_frag[4][4];  // a: the A fragments of the warp's 16 pixels, 64 channels, two packed f16 per register (line 14)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 128 pixels x 64 channels, 32 per thread (line 12)
 
     // load x[n, h0-1 : h0+9, w0-1 : w0+17, :] -> x_s, zero outside the image
@@ -276,54 +276,54 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
     tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     tm_fence_proxy_async();
     __syncthreads();
-    // L1 conv2d 3x3 gw8 64->64 -> a over 8x16 pixels -> a_s   (samples/convfirst.tm:14)
+    // L1 conv2d 3x3 gw8 64->64 -> a over 8x16 pixels -> a_frag   (samples/convfirst.tm:14)
     // on tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap
+    // each warp its row tile of 16 pixels (the rows it owns in the chain), all 8 groups; the result stays in a_frag
     {
-        #pragma unroll 1
-        for (int item = warp; item < 64; item += THREADS / 32) {
-            const int mt = item / 8, grp = item % 8;  // row tile, group of 8 channels
-            // ldmatrix x2: lanes 0-15 give the rows of the 16 pixels (lanes 16-31 repeat them, unused)
-            const int pa = min(mt * 16 + (lane & 15), 127);
-            const int ya = pa / 16 + 0, xa = pa % 16 + 0;
-            const __half* arow = x_s + (ya * X_S_W + xa) * X_S_STRIDE + grp * 8 + 0;
-            const __half* brow = wc_s + (grp * 8 + (lane & 7)) * 72;  // lanes 0-7: the 8 output channels
-            float d[4] = {};
+        const __half* const a_type = nullptr;  // selects the f16 mma
+        const int pa = min(warp * 16 + (lane & 15), 127);
+        const int ya = pa / 16 + 0, xa = pa % 16 + 0;
+        // ldmatrix x4: lanes 0-15 give the 16 pixels' rows of group 2j, lanes 16-31 those of group 2j + 1
+        const __half* arow = x_s + (ya * X_S_W + xa) * X_S_STRIDE + (lane >> 4) * 8;
+        // ldmatrix x2: lanes 0-7 give the 8 output channels of group 2j, lanes 8-15 those of group 2j + 1
+        const __half* brow = wc_s + (((lane >> 3) & 1) * 8 + (lane & 7)) * 72;
+        #pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            float d[2][4] = {};  // groups 2j and 2j + 1
             #pragma unroll
             for (int ky = 0; ky < 3; ++ky) {
                 #pragma unroll
                 for (int kx = 0; kx < 3; ++kx) {
-                    unsigned a[2];
-                    tm_ldsm_x2(a, arow + (ky * X_S_W + kx) * X_S_STRIDE);
-                    tm_mma_k8(d, arow, a[0], a[1], tm_ldsm_x1(brow + (ky * 3 + kx) * 8));
+                    unsigned a[4], b[2];
+                    tm_ldsm_x4(a, arow + (ky * X_S_W + kx) * X_S_STRIDE + j * 16);
+                    tm_ldsm_x2(b, brow + j * 16 * 72 + (ky * 3 + kx) * 8);
+                    tm_mma_k8(d[0], a_type, a[0], a[1], b[0]);
+                    tm_mma_k8(d[1], a_type, a[2], a[3], b[1]);
                 }
             }
+            // epilogue; outside the tile or the image zero, the padding the next layer would read
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = mt * 16 + lane_row + rh * 8;
-                if (p >= 128) continue;  // padding rows of the last row tile
+                const int p = warp * 16 + lane_row + rh * 8;
                 const int ly = p / 16, lx = p % 16;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;  // outside: zero, the next conv's padding
-                const int c0 = grp * 8 + 2 * lane_col;
-                float v[2] = {0.0f, 0.0f};
-                if (inside) {
-                    const int c = c0 + 0, oc = 0 + c;
-                    float v_t1 = d[rh * 2 + 0];
-                    float v_a = v_t1 + tm_f32(bc[oc]);
-                    v[0] = v_a;
+                const bool inside = p < 128 && gh < H && gw < W;
+                #pragma unroll
+                for (int half = 0; half < 2; ++half) {
+                    const int c0 = j * 16 + half * 8 + 2 * lane_col;
+                    float v[2] = {0.0f, 0.0f};
+                    if (inside) {
+                        const int oc = 0 + c0;  // and oc + 1
+                        float v_t1[2] = {d[half][rh * 2 + 0], d[half][rh * 2 + 1]};
+                        const float2 bc_oc = tm_f32x2(bc + oc);
+                        float v_a[2] = {v_t1[0] + bc_oc.x, v_t1[1] + bc_oc.y};
+                        v[0] = v_a[0]; v[1] = v_a[1];
+                    }
+                    a_frag[j][half * 2 + rh] = tm_pack2(a_type, v[0], v[1]);
                 }
-                if (inside) {
-                    const int c = c0 + 1, oc = 0 + c;
-                    float v_t1 = d[rh * 2 + 1];
-                    float v_a = v_t1 + tm_f32(bc[oc]);
-                    v[1] = v_a;
-                }
-                *reinterpret_cast<__half2*>(&a_s[p * A_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
             }
         }
     }
-    tm_fence_proxy_async();
-    __syncthreads();
     // stream E in 4 chunks of 64
     // w1_s, w2_s double-buffered: chunk e0 is computed from one copy while chunk e0+64 is copied into the other (cp.async)
     #pragma unroll 1
@@ -357,13 +357,7 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
             #pragma unroll
             for (int i = 0; i < 1; ++i) {
                 const int mb = warp + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15
-                // A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the
-                // tile read a real pixel and their results are dropped
-                const int pa = min(mb * 16 + (lane & 15), 127);
-                const __half* arow = a_s + ((pa / 16 + 0) * A_S_W + pa % 16 + 0) * A_S_STRIDE + (lane >> 4) * 8;
-                unsigned af[4][4];  // A fragments of a, all 64 channels, for every slice
-                #pragma unroll
-                for (int kk = 0; kk < 4; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
+                const __half* const arow = nullptr;  // selects the f16 mma; the A fragments of a are in a_frag
                 const unsigned long long w1_s_desc = tm_wgmma_desc(w1_s, 128, 1024);  // B of the producer: rows h channels, columns K
                 const unsigned long long w2_s_desc = tm_wgmma_desc(w2_s, 128, 1024);  // B of the projection: rows its outputs, columns the chunk
                 #pragma unroll
@@ -374,7 +368,7 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
                     tm_wgmma_fence();
                     #pragma unroll
                     for (int kk = 0; kk < 4; ++kk) {
-                        tm_wgmma_n32(d, arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], w1_s_desc + ((sl / 8 * 1024 + kk * 256) >> 4), kk);
+                        tm_wgmma_n32(d, arow, a_frag[kk][0], a_frag[kk][1], a_frag[kk][2], a_frag[kk][3], w1_s_desc + ((sl / 8 * 1024 + kk * 256) >> 4), kk);
                     }
                     tm_wgmma_commit();
                     tm_wgmma_wait<0>();  // d is complete (and the previous slice's projection, issued before it)
@@ -387,18 +381,12 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
                             const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
                             {
-                                const int c = c0 + 0, oc = e0 + c;
-                                float v_t3 = d[nj][rh * 2 + 0];
-                                float v_t4 = v_t3 + tm_f32(b1[oc]);
-                                float v_h = tm_silu(v_t4);
-                                v[0] = v_h;
-                            }
-                            {
-                                const int c = c0 + 1, oc = e0 + c;
-                                float v_t3 = d[nj][rh * 2 + 1];
-                                float v_t4 = v_t3 + tm_f32(b1[oc]);
-                                float v_h = tm_silu(v_t4);
-                                v[1] = v_h;
+                                const int oc = e0 + c0;  // and oc + 1
+                                float v_t3[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
+                                const float2 b1_oc = tm_f32x2(b1 + oc);
+                                float v_t4[2] = {v_t3[0] + b1_oc.x, v_t3[1] + b1_oc.y};
+                                float v_h[2] = {tm_silu(v_t4[0]), tm_silu(v_t4[1])};
+                                v[0] = v_h[0]; v[1] = v_h[1];
                             }
                             hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
@@ -438,20 +426,15 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
                     const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     if (inside) {
-                        const int c = c0 + 0, oc = 0 + c;
-                        float v_t6 = y_acc[i][mi][ni][rh * 2 + 0];
-                        float v_t7 = v_t6 + tm_f32(b2[oc]);
-                        float v_y = v_t7 + tm_f32(x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[0] = v_y;
-                    }
-                    if (inside) {
-                        const int c = c0 + 1, oc = 0 + c;
-                        float v_t6 = y_acc[i][mi][ni][rh * 2 + 1];
-                        float v_t7 = v_t6 + tm_f32(b2[oc]);
-                        float v_y = v_t7 + tm_f32(x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[1] = v_y;
+                        const int oc = 0 + c0;  // and oc + 1
+                        float v_t6[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
+                        const float2 b2_oc = tm_f32x2(b2 + oc);
+                        float v_t7[2] = {v_t6[0] + b2_oc.x, v_t6[1] + b2_oc.y};
+                        const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
+                        float v_y[2] = {v_t7[0] + x_oc.x, v_t7[1] + x_oc.y};
+                        v_y[0] = tm_round_f16(v_y[0]);
+                        v_y[1] = tm_round_f16(v_y[1]);
+                        v[0] = v_y[0]; v[1] = v_y[1];
                     }
                     y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }
@@ -459,8 +442,8 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
         }
     }
     // store y_acc -> y[n, h0 : h0+8, w0 : w0+16, :], masked at the image edge
-    // through a_s (free after the loop), rows of 72 elements: fragments -> shared, then 16-byte pieces of pixel rows -> global
-    __half* const y_acc_stage = reinterpret_cast<__half*>(a_s);
+    // through w1_s (free after the loop), rows of 72 elements: fragments -> shared, then 16-byte pieces of pixel rows -> global
+    __half* const y_acc_stage = reinterpret_cast<__half*>(w1_s_buf);
     #pragma unroll
     for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
@@ -492,6 +475,8 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
             }
         }
     }
+    // the stage may be a slice wgmma read: the fence orders the writes with it, as at every barrier
+    tm_fence_proxy_async();
     __syncthreads();
     for (int i = tid; i < 1024; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "8e0501deeade780e119011a581baefe4cb830664bfe9636a3ecd4a0c5237eeb1";
+    public static final String SOURCE_SHA256 = "11396152cd51216846826f751486b0c16a8219e9c87af8efcf7d01c405c4bc44";
 
     private final ProgramLauncher launcher;
 

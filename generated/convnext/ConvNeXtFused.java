@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "a1b5d1ee62f1997ae25b13d41195aa2bb3c46543ba10e8cb54ca061b074aa902";
+    public static final String SOURCE_SHA256 = "7f3c028729d7e83a578c407a1d5e0be14780faeb78658374aba5973e58ad9f77";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "7c0977f3a84260ceb94f327dd5567f30288d81101ae84b3bc6c09b007d390b10";
+    public static final String SOURCE_SHA256 = "810f79051e1b9daac29e62fd5f779313ae876700cc33320de2f049df4bbfe318";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "aa82a63c11e807f7179b0af2f040c9b94a42df6e769a010340968d0a85b6c481";
+    public static final String SOURCE_SHA256 = "b21d0c8afc160012cb62748354d5dc8b173bf045f474ea4c4b35b8d95f38088b";
 
     private final ProgramLauncher launcher;
 

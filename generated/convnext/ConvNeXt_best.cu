@@ -106,7 +106,8 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
-// Two adjacent values (4-byte aligned) converted to f32.
+// Two adjacent values (at an even index: 4-byte aligned, 8 for f32) converted to f32, in one load.
+__device__ __forceinline__ float2 tm_f32x2(const float* p) { return *reinterpret_cast<const float2*>(p); }
 __device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
 __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
     return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
@@ -173,7 +174,7 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     __half* w2_s = reinterpret_cast<__half*>(smem + 63488);  // w2: 12x8 pixels x 64 channels, 13824 B (line 11)
     __half* a_s = reinterpret_cast<__half*>(smem + 77312);  // a: 8x8 pixels x 96 channels, 13312 B (line 16)
     __half* n_s = reinterpret_cast<__half*>(smem + 90624);  // n: 8x8 pixels x 96 channels, 13312 B (line 17)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][12][4] = {};  // y: 64 pixels x 96 channels, 48 per thread (line 14)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][12][4];  // y: 64 pixels x 96 channels, 48 per thread (line 14); starts at the bias b2 before the loop
 
     // load x[n, h0-3 : h0+11, w0-3 : w0+11, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 12; i += THREADS) {
@@ -272,6 +273,17 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
         }
     }
     __syncthreads();
+    // y_acc starts at the bias b2 (its epilogue does not add it)
+    #pragma unroll
+    for (int i = 0; i < Y_ACC_BLOCKS_PER_WARP; ++i) {
+        const int nb = (warp + i * (THREADS / 32)) % 1;
+        #pragma unroll
+        for (int ni = 0; ni < 12; ++ni) {
+            const float2 b = tm_f32x2(b2 + (nb * 12 + ni) * 8 + 2 * lane_col);
+            #pragma unroll
+            for (int mi = 0; mi < 1; ++mi) { y_acc[i][mi][ni][0] = b.x; y_acc[i][mi][ni][1] = b.y; y_acc[i][mi][ni][2] = b.x; y_acc[i][mi][ni][3] = b.y; }
+        }
+    }
     // stream E in 6 chunks of 64
     // single-buffered: double-buffering the weight slices (131072 B of shared memory per block) would leave room for 1 block per SM instead of 2 on sm_90
     #pragma unroll 1
@@ -304,7 +316,13 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                 for (int kk = 0; kk < 6; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
                 #pragma unroll
                 for (int sl = 0; sl < 64; sl += 32) {
-                    float d[4][4] = {};  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
+                    float d[4][4];  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
+                    // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
+                    #pragma unroll
+                    for (int nj = 0; nj < 4; ++nj) {
+                        const float2 b = tm_f32x2(b1 + e0 + sl + nj * 8 + 2 * lane_col);
+                        d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;
+                    }
                     // B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15
                     const __half* brow = w1_s + (sl + ((lane >> 4) & 1) * 8 + (lane & 7)) * 104 + ((lane >> 3) & 1) * 8;
                     #pragma unroll
@@ -326,18 +344,10 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                             const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
                             {
-                                const int c = c0 + 0, oc = e0 + c;
-                                float v_t4 = d[nj][rh * 2 + 0];
-                                float v_t5 = v_t4 + tm_f32(b1[oc]);
-                                float v_h = tm_gelu(v_t5);
-                                v[0] = v_h;
-                            }
-                            {
-                                const int c = c0 + 1, oc = e0 + c;
-                                float v_t4 = d[nj][rh * 2 + 1];
-                                float v_t5 = v_t4 + tm_f32(b1[oc]);
-                                float v_h = tm_gelu(v_t5);
-                                v[1] = v_h;
+                                float v_t4[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
+                                float v_t5[2] = {v_t4[0], v_t4[1]};  // b1 started the accumulators
+                                float v_h[2] = {tm_gelu(v_t5[0]), tm_gelu(v_t5[1])};
+                                v[0] = v_h[0]; v[1] = v_h[1];
                             }
                             hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
@@ -378,22 +388,16 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                     const int c0 = (nb * 12 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     if (inside) {
-                        const int c = c0 + 0, oc = 0 + c;
-                        float v_t7 = y_acc[i][mi][ni][rh * 2 + 0];
-                        float v_t8 = v_t7 + tm_f32(b2[oc]);
-                        float v_t9 = tm_f32(gamma[oc]) * v_t8;
-                        float v_y = v_t9 + tm_f32(x_s[((ly + 3) * X_S_W + lx + 3) * X_S_STRIDE + oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[0] = v_y;
-                    }
-                    if (inside) {
-                        const int c = c0 + 1, oc = 0 + c;
-                        float v_t7 = y_acc[i][mi][ni][rh * 2 + 1];
-                        float v_t8 = v_t7 + tm_f32(b2[oc]);
-                        float v_t9 = tm_f32(gamma[oc]) * v_t8;
-                        float v_y = v_t9 + tm_f32(x_s[((ly + 3) * X_S_W + lx + 3) * X_S_STRIDE + oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[1] = v_y;
+                        const int oc = 0 + c0;  // and oc + 1
+                        float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
+                        float v_t8[2] = {v_t7[0], v_t7[1]};  // b2 started the accumulators
+                        const float2 gamma_oc = tm_f32x2(gamma + oc);
+                        float v_t9[2] = {gamma_oc.x * v_t8[0], gamma_oc.y * v_t8[1]};
+                        const float2 x_oc = tm_f32x2(&x_s[((ly + 3) * X_S_W + lx + 3) * X_S_STRIDE + oc]);
+                        float v_y[2] = {v_t9[0] + x_oc.x, v_t9[1] + x_oc.y};
+                        v_y[0] = tm_round_f16(v_y[0]);
+                        v_y[1] = tm_round_f16(v_y[1]);
+                        v[0] = v_y[0]; v[1] = v_y[1];
                     }
                     y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }

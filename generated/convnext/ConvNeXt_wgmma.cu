@@ -106,7 +106,8 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
-// Two adjacent values (4-byte aligned) converted to f32.
+// Two adjacent values (at an even index: 4-byte aligned, 8 for f32) converted to f32, in one load.
+__device__ __forceinline__ float2 tm_f32x2(const float* p) { return *reinterpret_cast<const float2*>(p); }
 __device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
 __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
     return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
@@ -430,18 +431,12 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
                             const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
                             {
-                                const int c = c0 + 0, oc = e0 + c;
-                                float v_t4 = d[nj][rh * 2 + 0];
-                                float v_t5 = v_t4 + tm_f32(b1[oc]);
-                                float v_h = tm_gelu(v_t5);
-                                v[0] = v_h;
-                            }
-                            {
-                                const int c = c0 + 1, oc = e0 + c;
-                                float v_t4 = d[nj][rh * 2 + 1];
-                                float v_t5 = v_t4 + tm_f32(b1[oc]);
-                                float v_h = tm_gelu(v_t5);
-                                v[1] = v_h;
+                                const int oc = e0 + c0;  // and oc + 1
+                                float v_t4[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
+                                const float2 b1_oc = tm_f32x2(b1 + oc);
+                                float v_t5[2] = {v_t4[0] + b1_oc.x, v_t4[1] + b1_oc.y};
+                                float v_h[2] = {tm_gelu(v_t5[0]), tm_gelu(v_t5[1])};
+                                v[0] = v_h[0]; v[1] = v_h[1];
                             }
                             hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
@@ -481,22 +476,17 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
                     const int c0 = (nb * 12 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     if (inside) {
-                        const int c = c0 + 0, oc = 0 + c;
-                        float v_t7 = y_acc[i][mi][ni][rh * 2 + 0];
-                        float v_t8 = v_t7 + tm_f32(b2[oc]);
-                        float v_t9 = tm_f32(gamma[oc]) * v_t8;
-                        float v_y = v_t9 + tm_f32(x_s[((ly + 3) * X_S_W + lx + 3) * X_S_STRIDE + oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[0] = v_y;
-                    }
-                    if (inside) {
-                        const int c = c0 + 1, oc = 0 + c;
-                        float v_t7 = y_acc[i][mi][ni][rh * 2 + 1];
-                        float v_t8 = v_t7 + tm_f32(b2[oc]);
-                        float v_t9 = tm_f32(gamma[oc]) * v_t8;
-                        float v_y = v_t9 + tm_f32(x_s[((ly + 3) * X_S_W + lx + 3) * X_S_STRIDE + oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[1] = v_y;
+                        const int oc = 0 + c0;  // and oc + 1
+                        float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
+                        const float2 b2_oc = tm_f32x2(b2 + oc);
+                        float v_t8[2] = {v_t7[0] + b2_oc.x, v_t7[1] + b2_oc.y};
+                        const float2 gamma_oc = tm_f32x2(gamma + oc);
+                        float v_t9[2] = {gamma_oc.x * v_t8[0], gamma_oc.y * v_t8[1]};
+                        const float2 x_oc = tm_f32x2(&x_s[((ly + 3) * X_S_W + lx + 3) * X_S_STRIDE + oc]);
+                        float v_y[2] = {v_t9[0] + x_oc.x, v_t9[1] + x_oc.y};
+                        v_y[0] = tm_round_f16(v_y[0]);
+                        v_y[1] = tm_round_f16(v_y[1]);
+                        v[0] = v_y[0]; v[1] = v_y[1];
                     }
                     y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }
@@ -537,6 +527,8 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
             }
         }
     }
+    // the stage may be a slice wgmma read: the fence orders the writes with it, as at every barrier
+    tm_fence_proxy_async();
     __syncthreads();
     for (int i = tid; i < 768; i += THREADS) {
         const int p = i / 12, c = (i % 12) * 8;

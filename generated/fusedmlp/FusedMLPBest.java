@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "d59b44d1525899c27f58ad6358d3a8f40d9d0496fa8c8865b3168dec371e29c5";
+    public static final String SOURCE_SHA256 = "8c45c0f93728f5f3fdbdd293bd19a9eb8d7d202e98f3a57af769ac53a03ced64";
 
     private final ProgramLauncher launcher;
 

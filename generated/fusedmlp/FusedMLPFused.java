@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "cc953b7f2d4cb346dde3cb3917749fef2ec104ffcbdf63fbd12a5a841ef72e73";
+    public static final String SOURCE_SHA256 = "3d501985ff830e11b5ffa7f273595d3f0176b36fe5d312a1cb4941587b6c6568";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPImages {
     public static final String SOURCE = "FusedMLP_images.cu";
 
-    public static final String SOURCE_SHA256 = "4350f6fcc87bc872dccf80329d10e07a0847c4745c3a5f3121d50339547517e4";
+    public static final String SOURCE_SHA256 = "21812f31787e0f4123fc60f4d8eb55b359efcc93e4cd2a9427c876c6b1294f94";
 
     private final ProgramLauncher launcher;
 

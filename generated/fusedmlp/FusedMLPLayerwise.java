@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "d77ff8e44f39af80f9689863b87be330933b6e7376a4e7f4136fc3a8782fd94c";
+    public static final String SOURCE_SHA256 = "1c4a19bf5d47479487b19e91e1dbcf7e54c917efc0e6b2df21b3792ad23ece62";
 
     private final ProgramLauncher launcher;
 

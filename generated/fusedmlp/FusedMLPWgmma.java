@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPWgmma {
     public static final String SOURCE = "FusedMLP_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "35c29fe0e996790dfdb20948ece4fb6cb2b77af0226162db4fe689df82c5b2f0";
+    public static final String SOURCE_SHA256 = "03a7dfa710d17fa6e034ae6016a4ebc408c20ea2cf70de5d9057a844a238de9e";
 
     private final ProgramLauncher launcher;
 

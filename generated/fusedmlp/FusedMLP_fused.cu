@@ -106,7 +106,8 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
-// Two adjacent values (4-byte aligned) converted to f32.
+// Two adjacent values (at an even index: 4-byte aligned, 8 for f32) converted to f32, in one load.
+__device__ __forceinline__ float2 tm_f32x2(const float* p) { return *reinterpret_cast<const float2*>(p); }
 __device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
 __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
     return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
@@ -167,7 +168,7 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 8x16 pixels x 64 channels, 18432 B (line 17)
     __half* w1_s_buf = reinterpret_cast<__half*>(smem + 18432);  // w1: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 5)
     __half* w2_s_buf = reinterpret_cast<__half*>(smem + 36864);  // w2: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 7)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 128 pixels x 64 channels, 32 per thread (line 20)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4];  // y: 128 pixels x 64 channels, 32 per thread (line 20); starts at the bias b2 before the loop
 
     // load x[n, h0 : h0+8, w0 : w0+16, :] -> x_s, zero outside the image
     // (cp.async, 16 B per copy; complete after the wait and barrier below)
@@ -193,6 +194,17 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     tm_cp_async_commit();
     tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     __syncthreads();
+    // y_acc starts at the bias b2 (its epilogue does not add it)
+    #pragma unroll
+    for (int i = 0; i < Y_ACC_BLOCKS_PER_WARP; ++i) {
+        const int nb = (warp + i * (THREADS / 32)) % 1;
+        #pragma unroll
+        for (int ni = 0; ni < 8; ++ni) {
+            const float2 b = tm_f32x2(b2 + (nb * 8 + ni) * 8 + 2 * lane_col);
+            #pragma unroll
+            for (int mi = 0; mi < 1; ++mi) { y_acc[i][mi][ni][0] = b.x; y_acc[i][mi][ni][1] = b.y; y_acc[i][mi][ni][2] = b.x; y_acc[i][mi][ni][3] = b.y; }
+        }
+    }
     // stream E in 4 chunks of 64
     // w1_s, w2_s double-buffered: chunk e0 is computed from one copy while chunk e0+64 is copied into the other (cp.async)
     #pragma unroll 1
@@ -234,7 +246,13 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                 for (int kk = 0; kk < 4; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
                 #pragma unroll
                 for (int sl = 0; sl < 64; sl += 32) {
-                    float d[4][4] = {};  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
+                    float d[4][4];  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
+                    // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
+                    #pragma unroll
+                    for (int nj = 0; nj < 4; ++nj) {
+                        const float2 b = tm_f32x2(b1 + e0 + sl + nj * 8 + 2 * lane_col);
+                        d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;
+                    }
                     // B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15
                     const __half* brow = w1_s + (sl + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
                     #pragma unroll
@@ -256,18 +274,10 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                             const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
                             {
-                                const int c = c0 + 0, oc = e0 + c;
-                                float v_t1 = d[nj][rh * 2 + 0];
-                                float v_t2 = v_t1 + tm_f32(b1[oc]);
-                                float v_h = tm_gelu_tanh(v_t2);
-                                v[0] = v_h;
-                            }
-                            {
-                                const int c = c0 + 1, oc = e0 + c;
-                                float v_t1 = d[nj][rh * 2 + 1];
-                                float v_t2 = v_t1 + tm_f32(b1[oc]);
-                                float v_h = tm_gelu_tanh(v_t2);
-                                v[1] = v_h;
+                                float v_t1[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
+                                float v_t2[2] = {v_t1[0], v_t1[1]};  // b1 started the accumulators
+                                float v_h[2] = {tm_gelu_tanh(v_t2[0]), tm_gelu_tanh(v_t2[1])};
+                                v[0] = v_h[0]; v[1] = v_h[1];
                             }
                             hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
@@ -308,18 +318,11 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                     const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     if (inside) {
-                        const int c = c0 + 0, oc = 0 + c;
-                        float v_t4 = y_acc[i][mi][ni][rh * 2 + 0];
-                        float v_y = v_t4 + tm_f32(b2[oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[0] = v_y;
-                    }
-                    if (inside) {
-                        const int c = c0 + 1, oc = 0 + c;
-                        float v_t4 = y_acc[i][mi][ni][rh * 2 + 1];
-                        float v_y = v_t4 + tm_f32(b2[oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[1] = v_y;
+                        float v_t4[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
+                        float v_y[2] = {v_t4[0], v_t4[1]};  // b2 started the accumulators
+                        v_y[0] = tm_round_f16(v_y[0]);
+                        v_y[1] = tm_round_f16(v_y[1]);
+                        v[0] = v_y[0]; v[1] = v_y[1];
                     }
                     y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }

@@ -106,7 +106,8 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
-// Two adjacent values (4-byte aligned) converted to f32.
+// Two adjacent values (at an even index: 4-byte aligned, 8 for f32) converted to f32, in one load.
+__device__ __forceinline__ float2 tm_f32x2(const float* p) { return *reinterpret_cast<const float2*>(p); }
 __device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
 __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
     return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
@@ -218,18 +219,12 @@ FusedMLP_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
                         const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
                         {
-                            const int c = c0 + 0, oc = 0 + c;
-                            float v_t1 = d[mi][ni][rh * 2 + 0];
-                            float v_t2 = v_t1 + tm_f32(b1[oc]);
-                            float v_h = tm_gelu_tanh(v_t2);
-                            v[0] = v_h;
-                        }
-                        {
-                            const int c = c0 + 1, oc = 0 + c;
-                            float v_t1 = d[mi][ni][rh * 2 + 1];
-                            float v_t2 = v_t1 + tm_f32(b1[oc]);
-                            float v_h = tm_gelu_tanh(v_t2);
-                            v[1] = v_h;
+                            const int oc = 0 + c0;  // and oc + 1
+                            float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                            const float2 b1_oc = tm_f32x2(b1 + oc);
+                            float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
+                            float v_h[2] = {tm_gelu_tanh(v_t2[0]), tm_gelu_tanh(v_t2[1])};
+                            v[0] = v_h[0]; v[1] = v_h[1];
                         }
                         *reinterpret_cast<__half2*>(h + ((size_t)(n * H + gh) * W + gw) * 256 + c0) = __floats2half2_rn(v[0], v[1]);
                     }
@@ -317,16 +312,11 @@ FusedMLP_layerwise_L2(const __half* __restrict__ h, const __half* __restrict__ w
                         const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
                         {
-                            const int c = c0 + 0, oc = 0 + c;
-                            float v_t4 = d[mi][ni][rh * 2 + 0];
-                            float v_y = v_t4 + tm_f32(b2[oc]);
-                            v[0] = v_y;
-                        }
-                        {
-                            const int c = c0 + 1, oc = 0 + c;
-                            float v_t4 = d[mi][ni][rh * 2 + 1];
-                            float v_y = v_t4 + tm_f32(b2[oc]);
-                            v[1] = v_y;
+                            const int oc = 0 + c0;  // and oc + 1
+                            float v_t4[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                            const float2 b2_oc = tm_f32x2(b2 + oc);
+                            float v_y[2] = {v_t4[0] + b2_oc.x, v_t4[1] + b2_oc.y};
+                            v[0] = v_y[0]; v[1] = v_y[1];
                         }
                         *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);
                     }

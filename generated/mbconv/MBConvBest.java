@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "4c88747f8969961e5bfcf2d7a545996eb2d9536c5d3622d3ab62073a34ea2e42";
+    public static final String SOURCE_SHA256 = "818acfb9aac492e7a7964efb266102e06a7c60c6abfc989483553239a62f486a";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "79ecb267d38978f4ccc4b3a6d2e32b23640e4be26a3bc1097881d12a83230a5e";
+    public static final String SOURCE_SHA256 = "53df8e218351a2f3b86fce9d1c294eabe42e21bfc1785d532518c0131b707552";
 
     private final ProgramLauncher launcher;
 

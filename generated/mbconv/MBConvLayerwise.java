@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "e6259a64c3f934d537eb977dd809ac2c8659b254dd6d84f9fb15b7f087cf54f9";
+    public static final String SOURCE_SHA256 = "78a747d2e36518f476da3a42bfb328f2033017445302859596754f68d33c6f5a";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "cad301b12a03326aba488c00fcdb5247f646603f9fe8575df653d96d01e6a9d0";
+    public static final String SOURCE_SHA256 = "8a580fe67655535ef1547cef1ae92098f413cac4e3a365afe504f2d8a5e01952";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "ab0af530e2db863b2dabcce2bcf4e6427e1f51964b8a50bc54e321206d2730ab";
+    public static final String SOURCE_SHA256 = "65768c1776e7828cb352f83dfc405ff2295fc84ec485f2004a57cd41f9979465";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "4d09365dcb4a06c59252fd8a625a7266d115419cb57c2291ee07427ce4c44625";
+    public static final String SOURCE_SHA256 = "89fd7e4ad54f2914548c8ea10825e9c71624706510cfdf8b09c145212d2864d1";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "28712739fa6988ce80b1f88dcb6c020838d11032d804b7afe45254ad1e2c9601";
+    public static final String SOURCE_SHA256 = "e2b6ba73da12ebb366dcb5e97ab2de3a3f1f71daebbec81bc0ed85fb6d9347b9";
 
     private final ProgramLauncher launcher;
 

@@ -106,7 +106,8 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
-// Two adjacent values (4-byte aligned) converted to f32.
+// Two adjacent values (at an even index: 4-byte aligned, 8 for f32) converted to f32, in one load.
+__device__ __forceinline__ float2 tm_f32x2(const float* p) { return *reinterpret_cast<const float2*>(p); }
 __device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
 __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
     return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
@@ -173,7 +174,7 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
     __half* wd_s_buf = reinterpret_cast<__half*>(smem + 23616);  // wd: 2 copies of 32x72 (row stride 72), 4608 B each, 9216 B (line 9)
     __half* w3_s_buf = reinterpret_cast<__half*>(smem + 32832);  // w3: 2 copies of 64x32 (row stride 40), 5120 B each, 10240 B (line 11)
     __half* h1_s = reinterpret_cast<__half*>(smem + 43072);  // h1: 10x10 pixels (halo 1) x 32 channels, 8000 B (line 24)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 64 pixels x 64 channels, 32 per thread (line 26)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4];  // y: 64 pixels x 64 channels, 32 per thread (line 26); starts at the bias b3 before the loop
 
     // load x[n, h0-1 : h0+9, w0-1 : w0+9, :] -> x_s, zero outside the image
     // (cp.async, 16 B per copy; complete after the wait and barrier below)
@@ -204,6 +205,17 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
     tm_cp_async_commit();
     tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     __syncthreads();
+    // y_acc starts at the bias b3 (its epilogue does not add it)
+    #pragma unroll
+    for (int i = 0; i < Y_ACC_BLOCKS_PER_WARP; ++i) {
+        const int nb = (warp + i * (THREADS / 32)) % 1;
+        #pragma unroll
+        for (int ni = 0; ni < 8; ++ni) {
+            const float2 b = tm_f32x2(b3 + (nb * 8 + ni) * 8 + 2 * lane_col);
+            #pragma unroll
+            for (int mi = 0; mi < 1; ++mi) { y_acc[i][mi][ni][0] = b.x; y_acc[i][mi][ni][1] = b.y; y_acc[i][mi][ni][2] = b.x; y_acc[i][mi][ni][3] = b.y; }
+        }
+    }
     // stream E in 8 chunks of 32
     // w1_s, wd_s, w3_s double-buffered: chunk e0 is computed from one copy while chunk e0+32 is copied into the other (cp.async)
     #pragma unroll 1
@@ -281,18 +293,12 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                             const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
                             if (inside) {
-                                const int c = c0 + 0, oc = e0 + c;
-                                float v_t1 = d[mi][ni][rh * 2 + 0];
-                                float v_t2 = v_t1 + tm_f32(b1[oc]);
-                                float v_h1 = tm_silu(v_t2);
-                                v[0] = v_h1;
-                            }
-                            if (inside) {
-                                const int c = c0 + 1, oc = e0 + c;
-                                float v_t1 = d[mi][ni][rh * 2 + 1];
-                                float v_t2 = v_t1 + tm_f32(b1[oc]);
-                                float v_h1 = tm_silu(v_t2);
-                                v[1] = v_h1;
+                                const int oc = e0 + c0;  // and oc + 1
+                                float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                                const float2 b1_oc = tm_f32x2(b1 + oc);
+                                float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
+                                float v_h1[2] = {tm_silu(v_t2[0]), tm_silu(v_t2[1])};
+                                v[0] = v_h1[0]; v[1] = v_h1[1];
                             }
                             *reinterpret_cast<__half2*>(&h1_s[p * H1_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
                         }
@@ -316,7 +322,13 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                 const __half* arow = h1_s + (ya * H1_S_W + xa) * H1_S_STRIDE;  // channel 0 of the chunk at the pixel's top-left tap
                 #pragma unroll
                 for (int sl = 0; sl < 32; sl += 32) {
-                    float d[4][4] = {};  // h2[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
+                    float d[4][4];  // h2[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
+                    // the accumulators start at the bias bd: channels 2 * lane_col and + 1 of each n8 tile, in both rows
+                    #pragma unroll
+                    for (int nj = 0; nj < 4; ++nj) {
+                        const float2 b = tm_f32x2(bd + e0 + sl + nj * 8 + 2 * lane_col);
+                        d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;
+                    }
                     // per group of 8 channels, one m16n8k8 per tap; B rows: lanes 0-7, the group's outputs
                     #pragma unroll
                     for (int nj = 0; nj < 4; ++nj) {
@@ -340,18 +352,10 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                             const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
                             {
-                                const int c = c0 + 0, oc = e0 + c;
-                                float v_t4 = d[nj][rh * 2 + 0];
-                                float v_t5 = v_t4 + tm_f32(bd[oc]);
-                                float v_h2 = tm_silu(v_t5);
-                                v[0] = v_h2;
-                            }
-                            {
-                                const int c = c0 + 1, oc = e0 + c;
-                                float v_t4 = d[nj][rh * 2 + 1];
-                                float v_t5 = v_t4 + tm_f32(bd[oc]);
-                                float v_h2 = tm_silu(v_t5);
-                                v[1] = v_h2;
+                                float v_t4[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
+                                float v_t5[2] = {v_t4[0], v_t4[1]};  // bd started the accumulators
+                                float v_h2[2] = {tm_silu(v_t5[0]), tm_silu(v_t5[1])};
+                                v[0] = v_h2[0]; v[1] = v_h2[1];
                             }
                             hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
@@ -392,20 +396,14 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                     const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     if (inside) {
-                        const int c = c0 + 0, oc = 0 + c;
-                        float v_t7 = y_acc[i][mi][ni][rh * 2 + 0];
-                        float v_t8 = v_t7 + tm_f32(b3[oc]);
-                        float v_y = v_t8 + tm_f32(x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[0] = v_y;
-                    }
-                    if (inside) {
-                        const int c = c0 + 1, oc = 0 + c;
-                        float v_t7 = y_acc[i][mi][ni][rh * 2 + 1];
-                        float v_t8 = v_t7 + tm_f32(b3[oc]);
-                        float v_y = v_t8 + tm_f32(x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[1] = v_y;
+                        const int oc = 0 + c0;  // and oc + 1
+                        float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
+                        float v_t8[2] = {v_t7[0], v_t7[1]};  // b3 started the accumulators
+                        const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
+                        float v_y[2] = {v_t8[0] + x_oc.x, v_t8[1] + x_oc.y};
+                        v_y[0] = tm_round_f16(v_y[0]);
+                        v_y[1] = tm_round_f16(v_y[1]);
+                        v[0] = v_y[0]; v[1] = v_y[1];
                     }
                     y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }
@@ -413,6 +411,8 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
         }
     }
     // store y_acc -> y[n, h0 : h0+8, w0 : w0+8, :], masked at the image edge
+    // through w1_s (free after the loop), rows of 72 elements: fragments -> shared, then 16-byte pieces of pixel rows -> global
+    __half* const y_acc_stage = reinterpret_cast<__half*>(w1_s_buf);
     #pragma unroll
     for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
@@ -439,10 +439,16 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                         const int c = c0 + 1, oc = 0 + c;
                         v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                     }
-                    *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);
+                    *reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);
                 }
             }
         }
+    }
+    __syncthreads();
+    for (int i = tid; i < 512; i += THREADS) {
+        const int p = i / 8, c = (i % 8) * 8;
+        const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;
+        if (gh < H && gw < W) *reinterpret_cast<uint4*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c) = *reinterpret_cast<const uint4*>(y_acc_stage + p * 72 + c);
     }
 }
 

@@ -106,7 +106,8 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
-// Two adjacent values (4-byte aligned) converted to f32.
+// Two adjacent values (at an even index: 4-byte aligned, 8 for f32) converted to f32, in one load.
+__device__ __forceinline__ float2 tm_f32x2(const float* p) { return *reinterpret_cast<const float2*>(p); }
 __device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
 __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
     return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
@@ -330,20 +331,15 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
                     const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     if (inside) {
-                        const int c = c0 + 0, oc = 0 + c;
-                        float v_t7 = y_acc[i][mi][ni][rh * 2 + 0];
-                        float v_t8 = v_t7 + tm_f32(b3[oc]);
-                        float v_y = v_t8 + tm_f32(x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[0] = v_y;
-                    }
-                    if (inside) {
-                        const int c = c0 + 1, oc = 0 + c;
-                        float v_t7 = y_acc[i][mi][ni][rh * 2 + 1];
-                        float v_t8 = v_t7 + tm_f32(b3[oc]);
-                        float v_y = v_t8 + tm_f32(x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
-                        v_y = tm_round_f16(v_y);
-                        v[1] = v_y;
+                        const int oc = 0 + c0;  // and oc + 1
+                        float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
+                        const float2 b3_oc = tm_f32x2(b3 + oc);
+                        float v_t8[2] = {v_t7[0] + b3_oc.x, v_t7[1] + b3_oc.y};
+                        const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
+                        float v_y[2] = {v_t8[0] + x_oc.x, v_t8[1] + x_oc.y};
+                        v_y[0] = tm_round_f16(v_y[0]);
+                        v_y[1] = tm_round_f16(v_y[1]);
+                        v[0] = v_y[0]; v[1] = v_y[1];
                     }
                     y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }
@@ -351,6 +347,8 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
         }
     }
     // store y_acc -> y[n, h0 : h0+8, w0 : w0+8, :], masked at the image edge
+    // through w1_s (free after the loop), rows of 72 elements: fragments -> shared, then 16-byte pieces of pixel rows -> global
+    __half* const y_acc_stage = reinterpret_cast<__half*>(w1_s_buf);
     #pragma unroll
     for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
@@ -377,10 +375,16 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
                         const int c = c0 + 1, oc = 0 + c;
                         v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                     }
-                    *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);
+                    *reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);
                 }
             }
         }
+    }
+    __syncthreads();
+    for (int i = tid; i < 512; i += THREADS) {
+        const int p = i / 8, c = (i % 8) * 8;
+        const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;
+        if (gh < H && gw < W) *reinterpret_cast<uint4*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c) = *reinterpret_cast<const uint4*>(y_acc_stage + p * 72 + c);
     }
 }
 

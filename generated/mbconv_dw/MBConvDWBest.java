@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "b279acd41b0e1384aa3b6b36f770214f8dae4d7ccbd9b7c1e971abbda4fdfd9d";
+    public static final String SOURCE_SHA256 = "976250a095449d33fb25c70feeb2a13f725e90a082c3feb580a0ad6104c66afb";
 
     private final ProgramLauncher launcher;
 

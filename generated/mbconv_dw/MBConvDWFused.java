@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "33eff51558854a0c4147f1f3fb347b4a3b0d184a9f73c7256deaa9a2ae1bb42d";
+    public static final String SOURCE_SHA256 = "5a8d4f4c6e4c8f0344d076a0cc491a57cf09b82114886ae18a30c33ce55a5635";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "b131eea36fb270370afb881e7020e123e1a99e7160919919883b9f47b7cc65a9";
+    public static final String SOURCE_SHA256 = "01a36225646b13fa379f058bba34a902b3ccee16e82de78420ea793e511eabdc";
 
     private final ProgramLauncher launcher;
 

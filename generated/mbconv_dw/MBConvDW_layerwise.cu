@@ -106,7 +106,8 @@ __device__ __forceinline__ unsigned tm_ldsm_x1(const void* row) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n" : "=r"(r) : "r"(a));
     return r;
 }
-// Two adjacent values (4-byte aligned) converted to f32.
+// Two adjacent values (at an even index: 4-byte aligned, 8 for f32) converted to f32, in one load.
+__device__ __forceinline__ float2 tm_f32x2(const float* p) { return *reinterpret_cast<const float2*>(p); }
 __device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
 __device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {
     return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
@@ -218,18 +219,12 @@ MBConvDW_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
                         const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
                         {
-                            const int c = c0 + 0, oc = 0 + c;
-                            float v_t1 = d[mi][ni][rh * 2 + 0];
-                            float v_t2 = v_t1 + tm_f32(b1[oc]);
-                            float v_h1 = tm_silu(v_t2);
-                            v[0] = v_h1;
-                        }
-                        {
-                            const int c = c0 + 1, oc = 0 + c;
-                            float v_t1 = d[mi][ni][rh * 2 + 1];
-                            float v_t2 = v_t1 + tm_f32(b1[oc]);
-                            float v_h1 = tm_silu(v_t2);
-                            v[1] = v_h1;
+                            const int oc = 0 + c0;  // and oc + 1
+                            float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                            const float2 b1_oc = tm_f32x2(b1 + oc);
+                            float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
+                            float v_h1[2] = {tm_silu(v_t2[0]), tm_silu(v_t2[1])};
+                            v[0] = v_h1[0]; v[1] = v_h1[1];
                         }
                         *reinterpret_cast<__half2*>(h1 + ((size_t)(n * H + gh) * W + gw) * 256 + c0) = __floats2half2_rn(v[0], v[1]);
                     }
@@ -406,18 +401,13 @@ MBConvDW_layerwise_L3(const __half* __restrict__ h2, const __half* __restrict__ 
                         const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
                         {
-                            const int c = c0 + 0, oc = 0 + c;
-                            float v_t7 = d[mi][ni][rh * 2 + 0];
-                            float v_t8 = v_t7 + tm_f32(b3[oc]);
-                            float v_y = v_t8 + tm_f32(x[((size_t)(n * H + gh) * W + gw) * 64 + oc]);
-                            v[0] = v_y;
-                        }
-                        {
-                            const int c = c0 + 1, oc = 0 + c;
-                            float v_t7 = d[mi][ni][rh * 2 + 1];
-                            float v_t8 = v_t7 + tm_f32(b3[oc]);
-                            float v_y = v_t8 + tm_f32(x[((size_t)(n * H + gh) * W + gw) * 64 + oc]);
-                            v[1] = v_y;
+                            const int oc = 0 + c0;  // and oc + 1
+                            float v_t7[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                            const float2 b3_oc = tm_f32x2(b3 + oc);
+                            float v_t8[2] = {v_t7[0] + b3_oc.x, v_t7[1] + b3_oc.y};
+                            const float2 x_oc = tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 64 + oc);
+                            float v_y[2] = {v_t8[0] + x_oc.x, v_t8[1] + x_oc.y};
+                            v[0] = v_y[0]; v[1] = v_y[1];
                         }
                         *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);
                     }

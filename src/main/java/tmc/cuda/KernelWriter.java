@@ -100,6 +100,8 @@ final class KernelWriter {
                     w.line("constexpr int " + upper(b) + "_COPY = " + b.stageBytes() / b.dtype().bytes
                             + ";  // elements per copy of the double buffer");
                 }
+            } else if (b.layout() == Buffer.Layout.A_FRAGMENTS) {
+                continue;  // declared as [k16 steps][4] below
             } else if (fragments.containsKey(b.name())) {
                 MmaTiling f = fragments.get(b.name());
                 w.line("constexpr int " + upper(b) + "_BLOCKS_PER_WARP = " + f.perWarp() + ";  // mma fragments: " + f.mt()
@@ -217,14 +219,42 @@ final class KernelWriter {
 
     /** A register buffer's declaration; accumulators start at zero. */
     private void declareRegisters(Buffer b) {
+        if (b.layout() == Buffer.Layout.A_FRAGMENTS) {
+            w.line("unsigned " + b.name() + "[" + b.channels() / 16 + "][4];  // " + b.tensor() + ": the A fragments of the warp's "
+                    + "16 pixels, " + b.channels() + " channels, two packed " + b.dtype().keyword + " per register"
+                    + (b.origin().isReal() ? " (line " + b.origin().line() + ")" : ""));
+            return;
+        }
         if (fragments.containsKey(b.name())) {
             MmaTiling f = fragments.get(b.name());
-            w.line("float " + b.name() + "[" + upper(b) + "_BLOCKS_PER_WARP][" + f.wm() + "][" + f.wn() + "][4] = {};  // "
-                    + describe(b));
-        } else {
-            String init = b.name().endsWith("_acc") ? " = {}" : "";
-            w.line("float " + b.name() + "[" + upper(b) + "_PER_THREAD]" + init + ";  // " + describe(b));
+            Op.Elementwise bias = accumulatorBias(b);
+            w.line("float " + b.name() + "[" + upper(b) + "_BLOCKS_PER_WARP][" + f.wm() + "][" + f.wn() + "][4]"
+                    + (bias == null ? " = {}" : "") + ";  // " + describe(b)
+                    + (bias == null ? "" : "; starts at the bias " + cname(biasOf(bias).name()) + " before the loop"));
+            return;
         }
+        String init = b.name().endsWith("_acc") ? " = {}" : "";
+        w.line("float " + b.name() + "[" + upper(b) + "_PER_THREAD]" + init + ";  // " + describe(b));
+    }
+
+    /**
+     * The accumulators of {@code b} set to their bias ({@link #accumulatorBias}): right before the loop that accumulates
+     * them, not at their declaration, so that they are not live (32 registers or more) through the layers before it.
+     */
+    private void startAtBias(Buffer b, Op.Elementwise bias) {
+        MmaTiling f = fragments.get(b.name());
+        w.line("// " + b.name() + " starts at the bias " + cname(biasOf(bias).name()) + " (its epilogue does not add it)");
+        w.line("#pragma unroll");
+        w.open("for (int i = 0; i < " + upper(b) + "_BLOCKS_PER_WARP; ++i)");
+        w.line("const int nb = (warp + i * (THREADS / 32)) % " + f.nb() + ";");
+        w.line("#pragma unroll");
+        w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
+        w.line("const float2 b = tm_f32x2(" + cname(biasOf(bias).name()) + " + (nb * " + f.wn() + " + ni) * 8 + 2 * lane_col);");
+        w.line("#pragma unroll");
+        w.line("for (int mi = 0; mi < " + f.wm() + "; ++mi) { " + b.name() + "[i][mi][ni][0] = b.x; " + b.name()
+                + "[i][mi][ni][1] = b.y; " + b.name() + "[i][mi][ni][2] = b.x; " + b.name() + "[i][mi][ni][3] = b.y; }");
+        w.close();
+        w.close();
     }
 
     /** The images of a tile-N block, one after another (Instr.ImageLoop); register buffers start afresh for each. */
@@ -281,6 +311,16 @@ final class KernelWriter {
         List<Buffer> doubled = k.buffers().stream().filter(b -> b.stages() == 2 && sliced.contains(b.name())).toList();
         boolean prefetches = l.body().stream().anyMatch(KernelWriter::isPrefetch);
         if (prefetches) checkPipeline(l);
+        // Accumulators that start at their bias get it here, where they become live.
+        for (Instr i : l.body()) {
+            Buffer acc = switch (i) {
+                case Instr.Accumulate a -> a.acc();
+                case Instr.Chain ch -> ch.consumer().acc();
+                default -> null;
+            };
+            Op.Elementwise bias = acc == null ? null : accumulatorBias(acc);
+            if (bias != null) startAtBias(acc, bias);
+        }
         w.comment("stream " + l.dim() + " in " + l.trips() + " chunks of " + l.chunk()
                 + (l.note() == null ? "" : "\n" + l.note()));
         w.line("#pragma unroll 1");
@@ -581,9 +621,15 @@ final class KernelWriter {
         String t = CudaEmitter.ctype(dt);
         w.comment("through " + stage.name() + " (free after the loop), rows of " + stride + " elements: fragments -> shared, then "
                 + "16-byte pieces of pixel rows -> global");
-        w.line(t + "* const " + src.name() + "_stage = reinterpret_cast<" + t + "*>(" + stage.name() + ");");
+        // A double-buffered weight slice is staged through from the start of its first copy (both copies are free).
+        w.line(t + "* const " + src.name() + "_stage = reinterpret_cast<" + t + "*>(" + stage.name()
+                + (stage.stages() == 2 ? "_buf" : "") + ");");
         accumulatorPairs(src, true, rc -> accElement(src, "" + rc),
                 (v0, v1) -> storePair("&" + src.name() + "_stage[p * " + stride + " + c0]", dt, v0, v1));
+        if (k.usesWgmma()) {
+            w.line("// the stage may be a slice wgmma read: the fence orders the writes with it, as at every barrier");
+            w.line("tm_fence_proxy_async();");
+        }
         w.line("__syncthreads();");
         w.open("for (int i = tid; i < " + k.tilePixels() * pieces + "; i += THREADS)");
         w.line("const int p = i / " + pieces + ", c = (i % " + pieces + ") * " + 16 / dt.bytes + ";");
@@ -714,6 +760,8 @@ final class KernelWriter {
                     case Op.Activate a -> w.line("float " + var + " = " + (a.fn() == Op.ActivationFn.IDENTITY
                             ? read(a.in(), "oc", rg, locals, sources)
                             : "tm_" + a.fn().keyword + "(" + read(a.in(), "oc", rg, locals, sources) + ")") + ";");
+                    case Op.Elementwise e when e == foldedBias -> w.line("float " + var + " = "
+                            + locals.get(layer.main().out().name()) + ";  // " + cname(biasOf(e).name()) + " started the accumulators");
                     case Op.Elementwise e -> w.line("float " + var + " = " + operand(e.left(), rg, locals, sources)
                             + " " + e.fn().symbol + " " + operand(e.right(), rg, locals, sources) + ";");
                 }
@@ -728,6 +776,141 @@ final class KernelWriter {
     private void round(DType dtype, String var) {
         if (dtype == DType.F16) w.line(var + " = tm_round_f16(" + var + ");");
         else if (dtype == DType.BF16) w.line(var + " = tm_round_bf16(" + var + ");");
+    }
+
+    /**
+     * The layer's ops for the two adjacent channels oc and oc + 1 (oc even) of the current pixel, each value a float[2]
+     * named after its tensor: every vector weight and staged activation is read with one load of both channels
+     * (tm_f32x2) instead of two. Returns the result's name, or null (nothing emitted) when an op other than the main
+     * one reads neighbours or reductions (then the caller evaluates each channel with {@link #evaluate}).
+     */
+    private String evaluatePair(Layer layer, Region rg, Map<String, Buffer> sources, String main0, String main1,
+                                boolean roundLast) {
+        if (!pairable(layer, rg, sources, main0 != null)) return null;
+        Map<String, String> locals = new HashMap<>();
+        java.util.Set<String> loaded = new java.util.HashSet<>();
+        String last = null;
+        for (Op op : layer.ops()) {
+            String var = "v_" + op.out().name();
+            switch (op) {
+                case Op.Activate a -> {
+                    String in = pairOperand(new Operand.Act(a.in()), rg, locals, sources, loaded);
+                    w.line("float " + var + "[2] = {" + activation(a.fn(), pick(in, 0)) + ", "
+                            + activation(a.fn(), pick(in, 1)) + "};");
+                }
+                case Op.Elementwise e when e == foldedBias -> {
+                    String sum = locals.get(layer.main().out().name());
+                    w.line("float " + var + "[2] = {" + sum + "[0], " + sum + "[1]};  // " + cname(biasOf(e).name())
+                            + " started the accumulators");
+                }
+                case Op.Elementwise e -> {
+                    String l = pairOperand(e.left(), rg, locals, sources, loaded), r = pairOperand(e.right(), rg, locals, sources, loaded);
+                    w.line("float " + var + "[2] = {" + pick(l, 0) + " " + e.fn().symbol + " " + pick(r, 0)
+                            + ", " + pick(l, 1) + " " + e.fn().symbol + " " + pick(r, 1) + "};");
+                }
+                default -> w.line("float " + var + "[2] = {" + main0 + ", " + main1 + "};");
+            }
+            if (roundLast || op != layer.ops().getLast()) {
+                round(op.out().dtype(), var + "[0]");
+                round(op.out().dtype(), var + "[1]");
+            }
+            locals.put(op.out().name(), var);
+            last = var;
+        }
+        return last;
+    }
+
+    /** Whether {@link #evaluatePair} can evaluate the layer (with its main op's value given, or not). */
+    private static boolean pairable(Layer layer, Region rg, Map<String, Buffer> sources, boolean mainGiven) {
+        for (Op op : layer.ops()) {
+            if (op == layer.main() && mainGiven) continue;
+            if (!(op instanceof Op.Elementwise || op instanceof Op.Activate)) return false;
+            for (Activation a : op.reads()) {
+                Buffer b = sources.get(a.name());
+                if (layer.ops().stream().noneMatch(o -> o.out().name().equals(a.name()))
+                        && (b != null ? b.space() != Space.SHARED || b.halo() < rg.halo() : a.channels() % 2 != 0)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Assigns v[0] and v[1], the layer at channels c0 and c0 + 1 (c0 even) of the current pixel, under {@code guard}
+     * (a condition, or null): both at once where {@link #pairable}, else one channel after the other. {@code main}
+     * has '$' where the channel's index goes; {@code chBase} is added to c to give oc.
+     */
+    private void evaluateInto(Layer layer, Region rg, Map<String, Buffer> sources, String guard, String chBase,
+                              String main, boolean roundLast) {
+        if (pairable(layer, rg, sources, main != null)) {
+            w.open(guard == null ? "" : "if (" + guard + ")");
+            if (readsChannel(layer, main != null)) w.line("const int oc = " + chBase + " + c0;  // and oc + 1");
+            String r = evaluatePair(layer, rg, sources, main == null ? null : pick(main, 0), main == null ? null : pick(main, 1),
+                    roundLast);
+            w.line("v[0] = " + r + "[0]; v[1] = " + r + "[1];");
+            w.close();
+            return;
+        }
+        for (int rc = 0; rc < 2; rc++) {
+            w.open(guard == null ? "" : "if (" + guard + ")");
+            w.line("const int c = c0 + " + rc + ", oc = " + chBase + " + c;");
+            w.line("v[" + rc + "] = " + evaluate(layer, rg, sources, main == null ? null : pick(main, rc), roundLast) + ";");
+            w.close();
+        }
+    }
+
+    /** Whether the layer's ops (past a given main value and a folded bias) read a vector or an activation at oc. */
+    private boolean readsChannel(Layer layer, boolean mainGiven) {
+        for (Op op : layer.ops()) {
+            if ((op == layer.main() && mainGiven) || op == foldedBias) continue;
+            if (op instanceof Op.Elementwise e && (e.left() instanceof Operand.Vec || e.right() instanceof Operand.Vec)) return true;
+            for (Activation a : op.reads()) {
+                if (layer.ops().stream().noneMatch(o -> o.out().name().equals(a.name()))) return true;
+            }
+        }
+        return false;
+    }
+
+    /** Channel i (0 or 1) of a {@link #pairOperand}: '#' is a float2's member, '$' a float[2]'s index. */
+    private static String pick(String template, int i) {
+        return template.replace("#", i == 0 ? "x" : "y").replace("$", String.valueOf(i));
+    }
+
+    private static String activation(Op.ActivationFn fn, String x) {
+        return fn == Op.ActivationFn.IDENTITY ? x : "tm_" + fn.keyword + "(" + x + ")";
+    }
+
+    /**
+     * An operand of {@link #evaluatePair}, a template for {@link #pick}; a vector or a staged or global activation is
+     * loaded first, both channels at once, into a float2 named after it.
+     */
+    private String pairOperand(Operand o, Region rg, Map<String, String> locals, Map<String, Buffer> sources,
+                               java.util.Set<String> loaded) {
+        return switch (o) {
+            case Operand.Scalar s -> CudaEmitter.floatLiteral(s.value());
+            case Operand.Vec v -> {
+                String name = cname(v.weight().name()) + "_oc";
+                if (loaded.add(name)) w.line("const float2 " + name + " = tm_f32x2(" + cname(v.weight().name()) + " + oc);");
+                yield name + ".#";
+            }
+            case Operand.Act a when locals.containsKey(a.value().name()) -> locals.get(a.value().name()) + "[$]";
+            case Operand.Act a -> {
+                Activation act = a.value();
+                Buffer b = sources.get(act.name());
+                String name = cname(act.name()) + "_oc";
+                String address;
+                if (b != null) {
+                    int d = b.halo() - rg.halo();
+                    address = "&" + b.name() + "[((ly + " + d + ") * " + upper(b) + "_W + lx + " + d + ") * " + upper(b)
+                            + "_STRIDE + oc" + (b.channels() < act.channels() ? " - e0" : "") + "]";
+                } else {
+                    address = cname(act.name()) + " + ((size_t)(n * H + gh) * W + gw) * " + act.channels() + " + oc";
+                }
+                if (loaded.add(name)) w.line("const float2 " + name + " = tm_f32x2(" + address + ");");
+                yield name + ".#";
+            }
+        };
     }
 
     private String operand(Operand o, Region rg, Map<String, String> locals, Map<String, Buffer> sources) {
@@ -763,6 +946,49 @@ final class KernelWriter {
 
     /** Layers recomputed inline by the Compute being written (see Instr.Compute#inlined). */
     private List<Layer> inlined = List.of();
+
+    /**
+     * The op whose vector operand the accumulators started with (see {@link #foldableBias}), written as a copy of the
+     * sum while the epilogue around it is emitted; null otherwise.
+     */
+    private Op foldedBias;
+
+    /**
+     * The bias add right after the layer's sum, {@code sum + b} with b a [C] vector, when it can start the accumulators
+     * instead (the sum is f32 and nothing else reads it): docs/semantics.md allows any order of accumulation. Else null.
+     */
+    static Op.Elementwise foldableBias(Layer layer) {
+        if (layer.main() == null || layer.ops().size() < 2 || layer.main().out().dtype() != DType.F32) return null;
+        Activation sum = layer.main().out();
+        if (!(layer.ops().get(1) instanceof Op.Elementwise e) || e.fn() != Op.ElementwiseFn.ADD) return null;
+        boolean sumVec = e.left() instanceof Operand.Act a && a.value().name().equals(sum.name()) && e.right() instanceof Operand.Vec;
+        boolean vecSum = e.right() instanceof Operand.Act a && a.value().name().equals(sum.name()) && e.left() instanceof Operand.Vec;
+        if (!sumVec && !vecSum) return null;
+        for (Op op : layer.ops().subList(2, layer.ops().size())) {
+            if (op.reads().stream().anyMatch(a -> a.name().equals(sum.name()))) return null;
+        }
+        return e;
+    }
+
+    /**
+     * The bias that an mma accumulator starts at: its Finish's {@link #foldableBias}, when a register chain accumulates
+     * it on mma.sync. Elsewhere the accumulators start at zero: the wgmma path issues its own, and where the layers in
+     * the loop keep more registers live (MBConvDW's depthwise conv on sm_80) the bias spilled 16 bytes at 128.
+     */
+    private Op.Elementwise accumulatorBias(Buffer acc) {
+        if (k.usesWgmma() || !fragments.containsKey(acc.name())) return null;
+        boolean chained = Instr.flatten(k.body()).anyMatch(i -> i instanceof Instr.Chain ch
+                && ch.consumer().acc().name().equals(acc.name()));
+        if (!chained) return null;
+        return Instr.flatten(k.body()).filter(i -> i instanceof Instr.Finish f && f.acc().name().equals(acc.name()))
+                .map(i -> foldableBias(((Instr.Finish) i).layer())).filter(java.util.Objects::nonNull).findFirst()
+                .orElse(null);
+    }
+
+    /** The vector a {@link #foldableBias} adds. */
+    static tmc.check.Weight biasOf(Op.Elementwise e) {
+        return ((Operand.Vec) (e.left() instanceof Operand.Vec ? e.left() : e.right())).weight();
+    }
 
     private void conv(Op.Conv2d cv, String var, Region rg, Map<String, Buffer> sources) {
         Layer producer = inlined.stream().filter(l -> l.out().name().equals(cv.in().name())).findFirst().orElse(null);
@@ -1194,8 +1420,8 @@ final class KernelWriter {
         mmaKLoop(src, pw, "d[mi][ni]", pw.in().channels(), "nb * " + f.wn() * 8, staged ? "0" : ch0, "0", f,
                 rg.side(), rg.halo());
         fragmentPairs(f, "mb", "nb", rg.pixels(), rg.side(), rg.halo(), rg.streamed() ? "e0" : "0",
-                dst.space() == Space.GLOBAL, rc -> evaluate(c.layer(), rg, c.sources(), "d[mi][ni][rh * 2 + " + rc + "]",
-                        dst.dtype() != c.layer().out().dtype()),
+                dst.space() == Space.GLOBAL, (guard, base) -> evaluateInto(c.layer(), rg, c.sources(), guard, base,
+                        "d[mi][ni][rh * 2 + $]", dst.dtype() != c.layer().out().dtype()),
                 (v0, v1) -> dst.space() == Space.GLOBAL ? storePair(globalElementAddress(dst, "c0"), dst.dtype(), v0, v1)
                         : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), v0, v1));
         w.close();
@@ -1205,6 +1431,23 @@ final class KernelWriter {
     /** The value of channel {@code c0 + rc} at the current pixel, emitted by the caller. */
     private interface PairValue {
         String emit(int rc);
+    }
+
+    /** Emits statements that assign v[0] and v[1] for channels c0 and c0 + 1, under {@code guard} (or null). */
+    private interface PairValues {
+        void emit(String guard, String ch0);
+    }
+
+    /** The values of a {@link PairValue}, one channel after the other. */
+    private PairValues perChannel(PairValue value) {
+        return (guard, ch0) -> {
+            for (int rc = 0; rc < 2; rc++) {
+                w.open(guard == null ? "" : "if (" + guard + ")");
+                w.line("const int c = c0 + " + rc + ", oc = " + ch0 + " + c;");
+                w.line("v[" + rc + "] = " + value.emit(rc) + ";");
+                w.close();
+            }
+        };
     }
 
     /** Emits the store of the two adjacent channels (c0, c0 + 1) and returns the statement. */
@@ -1221,7 +1464,7 @@ final class KernelWriter {
      *                 are written as zero (a shared destination that a conv may read as padding)
      */
     private void fragmentPairs(MmaTiling f, String mbVar, String nbVar, int pixels, int side, int halo, String ch0,
-                               boolean maskOnly, PairValue value, PairStore store) {
+                               boolean maskOnly, PairValues values, PairStore store) {
         w.line("#pragma unroll");
         w.open("for (int mi = 0; mi < " + f.wm() + "; ++mi)");
         w.line("#pragma unroll");
@@ -1234,12 +1477,7 @@ final class KernelWriter {
         w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
         w.line("const int c0 = (" + nbVar + " * " + f.wn() + " + ni) * 8 + 2 * lane_col;");
         w.line("float v[2] = {0.0f, 0.0f};");
-        for (int rc = 0; rc < 2; rc++) {
-            w.open(maskOnly ? "" : "if (inside)");
-            w.line("const int c = c0 + " + rc + ", oc = " + ch0 + " + c;");
-            w.line("v[" + rc + "] = " + value.emit(rc) + ";");
-            w.close();
-        }
+        values.emit(maskOnly ? null : "inside", ch0);
         w.line(store.statement("v[0]", "v[1]"));
         w.close();
         w.close();
@@ -1251,6 +1489,10 @@ final class KernelWriter {
      * the current pair, for {@code value}.
      */
     private void accumulatorPairs(Buffer acc, boolean maskOnly, PairValue value, PairStore store) {
+        accumulatorPairs(acc, maskOnly, perChannel(value), store);
+    }
+
+    private void accumulatorPairs(Buffer acc, boolean maskOnly, PairValues value, PairStore store) {
         MmaTiling f = fragments.get(acc.name());
         w.line("#pragma unroll");
         w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
@@ -1305,6 +1547,10 @@ final class KernelWriter {
     private void computeMmaConv(Instr.Compute c, Op.Conv2d cv, Region rg) {
         Buffer src = sourceBuffer(cv.in(), c.sources(), "conv2d");
         Buffer dst = c.dst();
+        if (dst.layout() == Buffer.Layout.A_FRAGMENTS) {
+            computeMmaConvFragments(c, cv, rg);
+            return;
+        }
         if (dst.space() == Space.REGISTERS) throw new UnsupportedOperationException("tensor-core conv into registers");
         int off = src.halo() - rg.halo() - cv.pad();
         if (off < 0) throw new IllegalStateException("halo of " + src.name() + " too small for the conv");
@@ -1356,12 +1602,7 @@ final class KernelWriter {
             pixelGeometry(rg.side(), rg.halo(), "outside: zero, the next conv's padding");
             w.line("const int c0 = grp * 8 + 2 * lane_col;");
             w.line("float v[2] = {0.0f, 0.0f};");
-            for (int rc = 0; rc < 2; rc++) {
-                w.open("if (inside)");
-                w.line("const int c = c0 + " + rc + ", oc = " + ch0 + " + c;");
-                w.line("v[" + rc + "] = " + evaluate(c.layer(), rg, c.sources(), "d[rh * 2 + " + rc + "]", !sameType) + ";");
-                w.close();
-            }
+            evaluateInto(c.layer(), rg, c.sources(), "inside", ch0, "d[rh * 2 + $]", !sameType);
             w.line(storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), "v[0]", "v[1]"));
             w.close();
         } else {
@@ -1375,6 +1616,68 @@ final class KernelWriter {
             w.close();
             w.close();
         }
+        w.close();
+        w.close();
+    }
+
+    /**
+     * A conv of group width 8 on tensor cores whose result stays in registers as the A fragments of the chained
+     * pointwise layer that reads it (Buffer.Layout.A_FRAGMENTS): each warp convolves its own row tile of 16 pixels,
+     * two groups at a time. One ldmatrix x4 gives both groups' input rows at a tap and one x2 both groups' weights;
+     * the two m16n8 C fragments, after the epilogue, are exactly the A fragment of one k16 step (group 2j in k 0-7,
+     * group 2j + 1 in k 8-15), so they are packed in place.
+     */
+    private void computeMmaConvFragments(Instr.Compute c, Op.Conv2d cv, Region rg) {
+        Buffer src = sourceBuffer(cv.in(), c.sources(), "conv2d");
+        Buffer dst = c.dst();
+        Buffer ws = stagedWeight(cv.weight().name());
+        int off = src.halo() - cv.pad();
+        if (rg.halo() != 0 || off < 0 || ws == null || src.channels() != cv.in().channels()) {
+            throw new IllegalStateException(k.name() + ": a conv into A fragments reads a whole staged tile and staged weights");
+        }
+        String t = CudaEmitter.ctype(src.dtype());
+        String wt = CudaEmitter.ctype(cv.weight().dtype());
+        String u = upper(src);
+        int kk = cv.kernel();
+        int steps = rg.channels() / 16;
+        w.comment("each warp its row tile of 16 pixels (the rows it owns in the chain), all " + rg.channels() / 8
+                + " groups; the result stays in " + dst.name());
+        w.open("");
+        w.line("const " + t + "* const a_type = nullptr;  // selects the " + src.dtype().keyword + " mma");
+        w.line("const int pa = min(warp * 16 + (lane & 15), " + (rg.pixels() - 1) + ");");
+        w.line("const int ya = pa / " + rg.side() + " + " + off + ", xa = pa % " + rg.side() + " + " + off + ";");
+        w.line("// ldmatrix x4: lanes 0-15 give the 16 pixels' rows of group 2j, lanes 16-31 those of group 2j + 1");
+        w.line("const " + t + "* arow = " + src.name() + " + (ya * " + u + "_W + xa) * " + u + "_STRIDE + (lane >> 4) * 8;");
+        w.line("// ldmatrix x2: lanes 0-7 give the 8 output channels of group 2j, lanes 8-15 those of group 2j + 1");
+        w.line("const " + wt + "* brow = " + ws.name() + " + (((lane >> 3) & 1) * 8 + (lane & 7)) * " + ws.rowStride() + ";");
+        w.line("#pragma unroll");
+        w.open("for (int j = 0; j < " + steps + "; ++j)");
+        w.line("float d[2][4] = {};  // groups 2j and 2j + 1");
+        w.line("#pragma unroll");
+        w.open("for (int ky = 0; ky < " + kk + "; ++ky)");
+        w.line("#pragma unroll");
+        w.open("for (int kx = 0; kx < " + kk + "; ++kx)");
+        w.line("unsigned a[4], b[2];");
+        w.line("tm_ldsm_x4(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE + j * 16);");
+        w.line("tm_ldsm_x2(b, brow + j * 16 * " + ws.rowStride() + " + (ky * " + kk + " + kx) * 8);");
+        w.line("tm_mma_k8(d[0], a_type, a[0], a[1], b[0]);");
+        w.line("tm_mma_k8(d[1], a_type, a[2], a[3], b[1]);");
+        w.close();
+        w.close();
+        w.line("// epilogue; outside the tile or the image zero, the padding the next layer would read");
+        w.line("#pragma unroll");
+        w.open("for (int rh = 0; rh < 2; ++rh)");
+        w.line("const int p = warp * 16 + lane_row + rh * 8;");
+        pixelCoordinates(rg.side(), 0);
+        w.line("const bool inside = p < " + rg.pixels() + " && gh < H && gw < W;");
+        w.line("#pragma unroll");
+        w.open("for (int half = 0; half < 2; ++half)");
+        w.line("const int c0 = j * 16 + half * 8 + 2 * lane_col;");
+        w.line("float v[2] = {0.0f, 0.0f};");
+        evaluateInto(c.layer(), rg, c.sources(), "inside", "0", "d[half][rh * 2 + $]", false);
+        w.line(dst.name() + "[j][half * 2 + rh] = tm_pack2(a_type, v[0], v[1]);");
+        w.close();
+        w.close();
         w.close();
         w.close();
     }
@@ -1440,11 +1743,23 @@ final class KernelWriter {
             if (wg) w.line("// no skip past the last row tile: every warp of a warpgroup takes part in each wgmma");
             else w.line("if (mb >= " + f.mt() + ") continue;");
         }
-        w.line("// A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the");
-        w.line("// tile read a real pixel and their results are dropped");
-        w.line("const int pa = min(mb * 16 + (lane & 15), " + (k.tilePixels() - 1) + ");");
+        boolean inputKept = pl.main() instanceof Op.Pointwise ppw && prod.sources().get(ppw.in().name()) != null
+                && prod.sources().get(ppw.in().name()).layout() == Buffer.Layout.A_FRAGMENTS;
+        if (!inputKept) {
+            w.line("// A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the");
+            w.line("// tile read a real pixel and their results are dropped");
+            w.line("const int pa = min(mb * 16 + (lane & 15), " + (k.tilePixels() - 1) + ");");
+        }
         boolean hoisted = false;  // the A fragments of a pointwise producer stay in registers (af)
+        String afName = "af";
         switch (pl.main()) {
+            case Op.Pointwise pw when inputKept -> {
+                Buffer src = prod.sources().get(pw.in().name());
+                hoisted = true;
+                afName = src.name();
+                w.line("const " + CudaEmitter.ctype(src.dtype()) + "* const arow = nullptr;  // selects the "
+                        + src.dtype().keyword + " mma; the A fragments of " + pw.in().name() + " are in " + src.name());
+            }
             case Op.Pointwise pw -> {
                 Buffer src = sourceBuffer(pw.in(), prod.sources(), "pointwise");
                 String t = CudaEmitter.ctype(src.dtype());
@@ -1497,12 +1812,23 @@ final class KernelWriter {
         // calibrated for that: unrolling 2 of 4 groups spilled at 128 registers).
         w.line(chunk <= 2 * width ? "#pragma unroll" : "#pragma unroll 1");
         w.open("for (int sl = 0; sl < " + chunk + "; sl += " + width + ")");
-        w.line("float d[" + 2 * g + "][4]" + (wgProducer ? "" : " = {}") + ";  // " + h + "[16 pixels, e0+sl .. e0+sl+"
+        // The bias after the producer's sum starts its accumulators: the epilogue has one add fewer per value.
+        Op.Elementwise bias = wgProducer ? null : foldableBias(pl);
+        w.line("float d[" + 2 * g + "][4]" + (wgProducer || bias != null ? "" : " = {}") + ";  // " + h + "[16 pixels, e0+sl .. e0+sl+"
                 + width + "] before the epilogue: " + 2 * g + " m16n8 tiles");
+        if (bias != null) {
+            w.line("// the accumulators start at the bias " + cname(biasOf(bias).name()) + ": channels 2 * lane_col and + 1 of"
+                    + " each n8 tile, in both rows");
+            w.line("#pragma unroll");
+            w.open("for (int nj = 0; nj < " + 2 * g + "; ++nj)");
+            w.line("const float2 b = tm_f32x2(" + cname(biasOf(bias).name()) + " + e0 + sl + nj * 8 + 2 * lane_col);");
+            w.line("d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;");
+            w.close();
+        }
         switch (pl.main()) {
             case Op.Pointwise pw when wgProducer -> {
                 int kSteps = pw.in().channels() / 16;
-                String a = "af";
+                String a = afName;
                 if (!hoisted) {
                     w.line("unsigned a[" + kSteps + "][4];  // A fragments of " + pw.in().name() + " for this slice");
                     w.line("#pragma unroll");
@@ -1528,7 +1854,7 @@ final class KernelWriter {
                         + " + (lane & 7)) * " + prodW.rowStride() + " + ((lane >> 3) & 1) * 8;");
                 w.line("#pragma unroll");
                 w.open("for (int kk = 0; kk < " + kSteps + "; ++kk)");
-                String a = "af[kk]";
+                String a = afName + "[kk]";
                 if (!hoisted) {
                     w.line("unsigned a[4];");
                     w.line("tm_ldsm_x4(a, arow + kk * 16);");
@@ -1578,12 +1904,9 @@ final class KernelWriter {
         w.open("for (int nj = 0; nj < " + 2 * g + "; ++nj)");
         w.line("const int c0 = sl + nj * 8 + 2 * lane_col;");
         w.line("float v[2] = {0.0f, 0.0f};");
-        for (int rc = 0; rc < 2; rc++) {
-            w.open(guard ? "if (inside[rh])" : "");
-            w.line("const int c = c0 + " + rc + ", oc = e0 + c;");
-            w.line("v[" + rc + "] = " + evaluate(pl, rg, prod.sources(), "d[nj][rh * 2 + " + rc + "]", false) + ";");
-            w.close();
-        }
+        foldedBias = bias;
+        evaluateInto(pl, rg, prod.sources(), guard ? "inside[rh]" : null, "e0", "d[nj][rh * 2 + $]", false);
+        foldedBias = null;
         w.line("hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);");
         w.close();
         w.close();
@@ -1650,8 +1973,11 @@ final class KernelWriter {
         }
         w.comment("epilogue of " + fin.layer().describe() + " on the accumulator fragments -> " + dst.name() + "   ("
                 + sourceName + ":" + fin.layer().span().line() + ")");
-        accumulatorPairs(acc, false, rc -> evaluate(fin.layer(), rg, fin.sources(), accElement(acc, "" + rc)),
+        foldedBias = accumulatorBias(acc);
+        accumulatorPairs(acc, false, (PairValues) (guard, ch0) -> evaluateInto(fin.layer(), rg, fin.sources(), guard, ch0,
+                        accElement(acc, "$"), true),
                 (v0, v1) -> inPlace ? accElement(acc, "0") + " = " + v0 + "; " + accElement(acc, "1") + " = " + v1 + ";"
                         : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), v0, v1));
+        foldedBias = null;
     }
 }

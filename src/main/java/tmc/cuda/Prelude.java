@@ -117,7 +117,8 @@ final class Prelude {
         w.line("    asm volatile(\"ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\\n\" : \"=r\"(r) : \"r\"(a));");
         w.line("    return r;");
         w.line("}");
-        w.comment("Two adjacent values (4-byte aligned) converted to f32.");
+        w.comment("Two adjacent values (at an even index: 4-byte aligned, 8 for f32) converted to f32, in one load.");
+        w.line("__device__ __forceinline__ float2 tm_f32x2(const float* p) { return *reinterpret_cast<const float2*>(p); }");
         w.line("__device__ __forceinline__ float2 tm_f32x2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }");
         w.line("__device__ __forceinline__ float2 tm_f32x2(const __nv_bfloat16* p) {");
         w.line("    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));");

@@ -33,6 +33,9 @@ public record Buffer(String name, String tensor, Space space, DType dtype, int h
         if (layout == Layout.CORE_MATRICES && (pixels % 8 != 0 || channels % 8 != 0 || rowStride != channels)) {
             throw new IllegalArgumentException(name + ": core matrices need whole 8x8 blocks and no row padding");
         }
+        if (layout == Layout.A_FRAGMENTS && (space != Space.REGISTERS || channels % 16 != 0 || dtype.bytes != 2)) {
+            throw new IllegalArgumentException(name + ": A fragments are registers of a 16-bit tensor, 16 channels per k16 step");
+        }
     }
 
     public Buffer(String name, String tensor, Space space, DType dtype, int halo, int pixels, int channels,
@@ -46,9 +49,12 @@ public record Buffer(String name, String tensor, Space space, DType dtype, int h
      * is cut into 8x8 blocks ("core matrices", 8 rows of 16 bytes, 128 contiguous bytes each), the blocks of one
      * 8-row band stored one after another along the columns, the bands one after another. Row r, column c is at
      * {@code ((r / 8) * (channels / 8) + c / 8) * 64 + (r % 8) * 8 + c % 8} elements (for 16-bit types).
+     * A_FRAGMENTS (registers only): a 16-bit activation held as the mma A fragments of the warp's row tile of 16
+     * pixels, {@code channels / 16} k16 steps of 4 registers per lane, each two packed values (see
+     * Instr.Compute: a tensor-core conv that feeds a chained pointwise layer without passing through shared memory).
      */
     public enum Layout {
-        ROWS, CORE_MATRICES
+        ROWS, CORE_MATRICES, A_FRAGMENTS
     }
 
     /** Shared-memory rows are padded by this many bytes so that consecutive pixels start in different banks. */

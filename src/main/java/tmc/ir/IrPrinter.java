@@ -55,6 +55,7 @@ public final class IrPrinter {
         }
         if (b.space() == Space.SHARED && b.rowStride() != b.channels()) d.append(", row stride ").append(b.rowStride());
         if (b.layout() == Buffer.Layout.CORE_MATRICES) d.append(", 8x8 core matrices");
+        if (b.layout() == Buffer.Layout.A_FRAGMENTS) d.append(", mma A fragments of each warp's 16 pixels");
         return d.toString();
     }
 

@@ -448,7 +448,10 @@ public final class Lowering {
                 // are live at the same time (calibrated against ptxas on random blocks: without this, warps with
                 // three or four blocks spill).
                 if (tiling != null) registers += (tiling.perWarp() - 1) * EXTRA_BLOCK_REGISTERS;
-                if (chain) registers += chainRegisters(chained.layer(), c.streamChunk());
+                // A chain whose input is already in registers (a conv's A fragments) hoists nothing more.
+                boolean inputKept = chain && chained.layer().mainInput() != null
+                        && onChip.get(chained.layer().mainInput().name()).space() == Space.REGISTERS;
+                if (chain && !inputKept) registers += chainRegisters(chained.layer(), c.streamChunk());
                 accumulator = withRegisterSize(activationBuffer(out, out.name() + "_acc", Space.REGISTERS, DType.F32,
                         0, c.tileH(), c.tileW(), out.channels(), originOf(p, out)), perThread);
                 buffers.add(accumulator);
@@ -492,6 +495,26 @@ public final class Lowering {
                 if (p != null) {
                     return refuse(p.span(), "'" + out.name() + "' can stay in registers only when the warp that computes a "
                             + "pixel's chunk also consumes it on tensor cores: " + why, "place '" + out.name() + "' in shared");
+                }
+            }
+            if (!inLoop && layer.main() instanceof Op.Conv2d && (p == null ? chainByDefault : p.space() == Space.REGISTERS)) {
+                // A conv before the loop whose only reader is the chained pointwise layer: each warp convolves its own
+                // row tile and keeps the result as that layer's A fragments (no shared tile, no barrier).
+                String why = convFragmentsRefusal(block, layers, stream, c, layer, halo, onChip, chainByDefault);
+                if (why == null) {
+                    Buffer frag = fragmentBuffer(out, originOf(p, out), c);
+                    buffers.add(frag);
+                    // All channels / 4 registers stay live through the loop, less the 8 of A fragments BASE_REGISTERS
+                    // counts for the shared path's loads in flight (calibrated against ptxas, sm_80 and sm_90, C = 64
+                    // and 128, 4 to 8 warps: C = 128 kept 20 to 35 registers more than the shared path).
+                    registers += out.channels() / 4 - 8;
+                    body.add(new Instr.Compute(layer, frag, 0, outChannels, Map.copyOf(onChip), Instr.MathPath.TENSOR_CORE));
+                    onChip.put(out.name(), frag);
+                    continue;
+                }
+                if (p != null) {
+                    return refuse(p.span(), "'" + out.name() + "' can stay in registers only as the A fragments of the "
+                            + "chained pointwise layer that reads it: " + why, "place '" + out.name() + "' in shared");
                 }
             }
             if (p != null && p.space() == Space.REGISTERS) {
@@ -634,6 +657,14 @@ public final class Lowering {
                 return b;
             }
         }
+        // Else a weight slice the loop stages afresh every trip (both copies when double-buffered): nothing reads it
+        // after the loop's last barrier. Not with several images per block: their loop may run before the image loop.
+        if (c.tileN() > 1) return null;
+        java.util.Set<String> streamed = new java.util.HashSet<>();
+        for (Instr i : loop.body()) if (i instanceof Instr.LoadWeight lw) streamed.add(lw.dst().name());
+        for (Buffer b : buffers) {
+            if (b.space() == Space.SHARED && streamed.contains(b.name()) && b.dtype() == dt && b.bytes() >= need) return b;
+        }
         return null;
     }
 
@@ -682,8 +713,9 @@ public final class Lowering {
         }
         boolean producerOnTensorCores = switch (layer.main()) {
             case Op.Pointwise pw -> loopMathPath(layer, c.math(), stream, c.streamChunk()) == Instr.MathPath.TENSOR_CORE
-                    && onChip.get(pw.in().name()) != null && onChip.get(pw.in().name()).space() == Space.SHARED
-                    && onChip.get(pw.in().name()).channels() == pw.in().channels();
+                    && onChip.get(pw.in().name()) != null && onChip.get(pw.in().name()).channels() == pw.in().channels()
+                    && (onChip.get(pw.in().name()).space() == Space.SHARED
+                        || onChip.get(pw.in().name()).layout() == Buffer.Layout.A_FRAGMENTS);
             case Op.Conv2d cv -> mathPath(layer, c.math()) == Instr.MathPath.TENSOR_CORE
                     && onChip.get(cv.in().name()) != null && onChip.get(cv.in().name()).space() == Space.SHARED;
             case null, default -> false;
@@ -703,6 +735,69 @@ public final class Lowering {
                     + " warps (each warp owns whole rows)";
         }
         return null;
+    }
+
+    /**
+     * Why the conv of {@code layer}, before the stream loop, cannot leave its result in registers as the A fragments
+     * of the chained pointwise layer that reads it ({@link Buffer.Layout#A_FRAGMENTS}), or null when it can. Each warp
+     * then convolves its own row tile of 16 pixels over every group, which is the row tile it owns in the chain; the
+     * tile's shared buffer, its stores, the chain's ldmatrix of it and a barrier go away.
+     */
+    static String convFragmentsRefusal(TypedBlock block, List<Layer> layers, Stream stream, Choices c, Layer layer,
+                                       Map<String, Integer> halo, Map<String, Buffer> onChip, boolean chainByDefault) {
+        Activation out = layer.out();
+        if (!(layer.main() instanceof Op.Conv2d cv) || cv.groupWidth() != 8
+                || mathPath(layer, c.math()) != Instr.MathPath.TENSOR_CORE) {
+            return "line " + layer.span().line() + " does not compute it on tensor cores (a conv of group width 8)";
+        }
+        int r = halo.getOrDefault(out.name(), 0);
+        if (r > 0) return "a conv reads it with a halo of " + r + " (neighbouring pixels belong to other warps)";
+        Buffer in = onChip.get(cv.in().name());
+        if (in == null || in.space() != Space.SHARED) return "its input '" + cv.in().name() + "' is not staged in shared memory";
+        if (stream == null) return "the plan streams no channel dimension, so no chain reads it";
+        List<Layer> readers = layers.stream()
+                .filter(l -> l.inputs().stream().anyMatch(a -> a.name().equals(out.name()))).toList();
+        Layer reader = readers.size() == 1 ? readers.getFirst() : null;
+        if (reader == null || block.consumers(out.name()).size() != 1 || !(reader.main() instanceof Op.Pointwise pw)
+                || !pw.in().name().equals(out.name()) || !stream.inLoop().contains(reader.index())) {
+            return "it is read by " + readersOf(block, out) + ", not only as the input of a pointwise layer in the stream loop";
+        }
+        PlanSpec.Placement rp = c.places().get(reader.out().name());
+        if (rp == null ? !chainByDefault : rp.space() != Space.REGISTERS) {
+            return "'" + reader.out().name() + "', which reads it, is not kept in registers";
+        }
+        if (out.channels() % 16 != 0) return "it has " + out.channels() + " channels, not a multiple of 16 (one k16 step each)";
+        if (out.dtype().bytes != 2 || pw.weight().dtype() != out.dtype()) {
+            return "it is " + out.dtype().keyword + " and '" + pw.weight().name() + "' is " + pw.weight().dtype().keyword
+                    + " (the mma takes both as the same 16-bit type)";
+        }
+        if (!Instr.Chain.hoistsInput(out.channels(), c.streamChunk())) {
+            return "it has " + out.channels() + " channels (at most " + Instr.Chain.HOISTED_INPUT_CHANNELS
+                    + " stay in registers, with a chunk of at most two groups)";
+        }
+        // Calibrated against ptxas (sm_80, sm_90; C = 64 and 128; 4 to 8 warps): with two groups per chunk the
+        // fragments cost what the reloaded ones did; with one, the loop keeps more live and 128 registers spilled.
+        int group = 16 * Instr.Chain.sliceGroup(c.streamChunk());
+        if (c.streamChunk() != 2 * group) {
+            return "the chunk of " + c.streamChunk() + " channels is not two groups of " + group
+                    + " (with fewer, the fragments would not fit the registers; 'stream " + c.streamDim() + " by "
+                    + 2 * group + "' would)";
+        }
+        int rowTiles = ceilDiv(c.tilePixels(), 16);
+        if (rowTiles != c.warps()) {
+            return "the tile has " + rowTiles + " row" + (rowTiles == 1 ? "" : "s") + " of 16 pixels for " + c.warps()
+                    + " warps (each warp convolves exactly one)";
+        }
+        Map<String, Buffer> withFragments = new LinkedHashMap<>(onChip);
+        withFragments.put(out.name(), fragmentBuffer(out, out.span(), c));
+        String why = chainRefusal(block, layers, stream, c, reader, halo.getOrDefault(reader.out().name(), 0), withFragments);
+        return why == null ? null : "line " + reader.span().line() + " cannot keep its chunk in registers: " + why;
+    }
+
+    /** The A fragments of a 16-bit activation in registers: channels / 16 k16 steps of 4 registers per lane. */
+    static Buffer fragmentBuffer(Activation a, Span origin, Choices c) {
+        return new Buffer(a.name() + "_frag", a.name(), Space.REGISTERS, a.dtype(), 0, c.tilePixels(), a.channels(),
+                a.channels() / 4, (long) c.tilePixels() * a.channels() * a.dtype().bytes, origin, 1, Buffer.Layout.A_FRAGMENTS);
     }
 
     /** Where the last layer's result goes before the store: registers unless the plan placed it in shared. */

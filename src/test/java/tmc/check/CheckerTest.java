@@ -313,7 +313,7 @@ class CheckerTest {
         assertEquals(Map.of("N", 1, "H", 8, "W", 16), fused.tile());
         assertEquals(List.of(
                         new Placed("x", PlanSpec.Space.SHARED, 1, PlanSpec.HaloMode.LOAD),
-                        new Placed("a", PlanSpec.Space.SHARED, 0, null),
+                        new Placed("a", PlanSpec.Space.REGISTERS, 0, null),
                         new Placed("h", PlanSpec.Space.REGISTERS, 0, null),
                         new Placed("y", PlanSpec.Space.REGISTERS, 0, null)),
                 fused.places().stream().map(Placed::of).toList());

@@ -34,9 +34,11 @@ class PlanCommandTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("plan fused (fused) on sm_90"), r.out());
         assertTrue(r.out().contains("chosen: tile 8x16, stream E by 64, 8 warps, tensor_core"), r.out());
-        // x with its halo 10x18, a, and the three staged weights, the two streamed slices (w1, w2) twice:
-        // double-buffered (2 x 9216 B more than one copy each); h stays in registers.
-        assertTrue(r.out().contains("shared     90432 B = 88.3 KB per block"), r.out());
+        // x with its halo 10x18 and the three staged weights, the two streamed slices (w1, w2) twice:
+        // double-buffered (2 x 9216 B more than one copy each); a and h stay in registers.
+        assertTrue(r.out().contains("shared     72000 B = 70.3 KB per block"), r.out());
+        assertTrue(r.out().contains("a_frag   a tile 8x16, 64 ch, mma A fragments of each warp's 16 pixels / 256 threads"
+                + "    16 per thread   (line 22)"), r.out());
         assertTrue(r.out().contains("plan best (auto) on sm_90"), r.out());
         assertTrue(r.out().contains("fused vs separate:"), r.out());
         assertTrue(r.out().contains("kernel ConvFirst_layerwise_L3"), r.out());
@@ -46,7 +48,7 @@ class PlanCommandTest {
         assertTrue(r.out().contains("\n          prefetch   w1_s (the other copy), unless past the last chunk <- w1[e0+64 : e0+128, 0 : 64]\n"),
                 r.out());
         assertTrue(r.out().contains("          chain (h stays in registers, 32 channels at a time, each warp whole rows of 16 pixels)\n"
-                + "            compute    h_frag[8x16, e0 : e0+64] = silu(pointwise(a_s, w1_s) + b1)"), r.out());
+                + "            compute    h_frag[8x16, e0 : e0+64] = silu(pointwise(a_frag, w1_s) + b1)"), r.out());
         for (String s : new String[] {"mbconv.tm", "mbconv_dw.tm", "convnext.tm", "fusedmlp.tm"}) {
             Run each = tmc("plan", sample(s), "--top", "2");
             assertEquals(0, each.code(), s + ": " + each.err() + each.out());
@@ -57,7 +59,8 @@ class PlanCommandTest {
     void anOverBudgetPlanIsRefusedAtItsTileWithTheBreakdown(@TempDir Path dir) throws IOException {
         Path f = dir.resolve("big.tm");
         Files.writeString(f, Files.readString(Path.of(sample("convfirst.tm")))
-                .replace("tile   N 1, H 8, W 16 ", "tile   N 1, H 32, W 32"));
+                .replace("tile   N 1, H 8, W 16 ", "tile   N 1, H 32, W 32")
+                .replaceAll("place  a in registers[^\n]*", "place  a in shared"));
         Run r = tmc("plan", f.toString(), "--arch", "sm_86", "--plan", "fused");
         assertEquals(1, r.code());
         String out = r.out();
