@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "b063a39a50d150189800cdf67cf3d0a09a622d77940e4e39c3a97a655bf37711";
+    public static final String SOURCE_SHA256 = "3dfb921c3b5fd1ddef219cb964da421c0bc99464fcb3feeb87916288cbab5d10";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "e6ca6dd915d1c0bc77065fc239298df92d3f3875ed7bdc5c9c43493a499cab97";
+    public static final String SOURCE_SHA256 = "b9b78f9da0e2d49d23b79819d6c565b21772eed4c18a7f1516d0fbebf7f7b42f";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstRows {
     public static final String SOURCE = "ConvFirst_rows.cu";
 
-    public static final String SOURCE_SHA256 = "1eb9f94e0bbb7d5f6e42a46349af51661c1ca56c30d632193c71a4b05ad29e92";
+    public static final String SOURCE_SHA256 = "5e863bb09bfa272fc0b24fdbdd29de2d0dab51b4f2f638e7e678145592f85f40";
 
     private final ProgramLauncher launcher;
 

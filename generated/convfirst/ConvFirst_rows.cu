@@ -172,7 +172,7 @@ ConvFirst_rows(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     __half* w1_s_buf = reinterpret_cast<__half*>(smem + 35136);  // w1: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 8)
     __half* w2_s_buf = reinterpret_cast<__half*>(smem + 53568);  // w2: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 10)
     unsigned a_frag[4][4];  // a: the A fragments of the warp's 16 pixels, 64 channels, two packed f16 per register (line 14)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4];  // y: 112 pixels x 64 channels, 32 per thread (line 12); starts at the bias b2 before the loop
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 112 pixels x 64 channels, 32 per thread (line 12)
 
     // load x[n, h0-1 : h0+5, w0-1 : w0+29, :] -> x_s, zero outside the image
     // (cp.async, 16 B per copy; complete after the wait and barrier below)
@@ -249,17 +249,6 @@ ConvFirst_rows(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                     a_frag[j][half * 2 + rh] = tm_pack2(a_type, v[0], v[1]);
                 }
             }
-        }
-    }
-    // y_acc starts at the bias b2 (its epilogue does not add it)
-    #pragma unroll
-    for (int i = 0; i < Y_ACC_BLOCKS_PER_WARP; ++i) {
-        const int nb = (warp + i * (THREADS / 32)) % 1;
-        #pragma unroll
-        for (int ni = 0; ni < 8; ++ni) {
-            const float2 b = tm_f32x2(b2 + (nb * 8 + ni) * 8 + 2 * lane_col);
-            #pragma unroll
-            for (int mi = 0; mi < 1; ++mi) { y_acc[i][mi][ni][0] = b.x; y_acc[i][mi][ni][1] = b.y; y_acc[i][mi][ni][2] = b.x; y_acc[i][mi][ni][3] = b.y; }
         }
     }
     // stream E in 4 chunks of 64
@@ -371,7 +360,8 @@ ConvFirst_rows(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                     if (inside) {
                         const int oc = 0 + c0;  // and oc + 1
                         float v_t6[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
-                        float v_t7[2] = {v_t6[0], v_t6[1]};  // b2 started the accumulators
+                        const float2 b2_oc = tm_f32x2(b2 + oc);
+                        float v_t7[2] = {v_t6[0] + b2_oc.x, v_t6[1] + b2_oc.y};
                         const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
                         float v_y[2] = {v_t7[0] + x_oc.x, v_t7[1] + x_oc.y};
                         v_y[0] = tm_round_f16(v_y[0]);

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "11396152cd51216846826f751486b0c16a8219e9c87af8efcf7d01c405c4bc44";
+    public static final String SOURCE_SHA256 = "d8a8fe3d3922a8b164691c7ab570c4d396f4305c8758d3e62553bf4ab53c50f6";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "7f3c028729d7e83a578c407a1d5e0be14780faeb78658374aba5973e58ad9f77";
+    public static final String SOURCE_SHA256 = "46da94b8d0731f5aa3d6e0b824528254b2de6a18116031f5abab79514f2ba23c";
 
     private final ProgramLauncher launcher;
 

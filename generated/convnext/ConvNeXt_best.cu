@@ -174,7 +174,7 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     __half* w2_s = reinterpret_cast<__half*>(smem + 63488);  // w2: 12x8 pixels x 64 channels, 13824 B (line 11)
     __half* a_s = reinterpret_cast<__half*>(smem + 77312);  // a: 8x8 pixels x 96 channels, 13312 B (line 16)
     __half* n_s = reinterpret_cast<__half*>(smem + 90624);  // n: 8x8 pixels x 96 channels, 13312 B (line 17)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][12][4];  // y: 64 pixels x 96 channels, 48 per thread (line 14); starts at the bias b2 before the loop
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][12][4] = {};  // y: 64 pixels x 96 channels, 48 per thread (line 14)
 
     // load x[n, h0-3 : h0+11, w0-3 : w0+11, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 12; i += THREADS) {
@@ -273,17 +273,6 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
         }
     }
     __syncthreads();
-    // y_acc starts at the bias b2 (its epilogue does not add it)
-    #pragma unroll
-    for (int i = 0; i < Y_ACC_BLOCKS_PER_WARP; ++i) {
-        const int nb = (warp + i * (THREADS / 32)) % 1;
-        #pragma unroll
-        for (int ni = 0; ni < 12; ++ni) {
-            const float2 b = tm_f32x2(b2 + (nb * 12 + ni) * 8 + 2 * lane_col);
-            #pragma unroll
-            for (int mi = 0; mi < 1; ++mi) { y_acc[i][mi][ni][0] = b.x; y_acc[i][mi][ni][1] = b.y; y_acc[i][mi][ni][2] = b.x; y_acc[i][mi][ni][3] = b.y; }
-        }
-    }
     // stream E in 6 chunks of 64
     // single-buffered: double-buffering the weight slices (131072 B of shared memory per block) would leave room for 1 block per SM instead of 2 on sm_90
     #pragma unroll 1
@@ -390,7 +379,8 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                     if (inside) {
                         const int oc = 0 + c0;  // and oc + 1
                         float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
-                        float v_t8[2] = {v_t7[0], v_t7[1]};  // b2 started the accumulators
+                        const float2 b2_oc = tm_f32x2(b2 + oc);
+                        float v_t8[2] = {v_t7[0] + b2_oc.x, v_t7[1] + b2_oc.y};
                         const float2 gamma_oc = tm_f32x2(gamma + oc);
                         float v_t9[2] = {gamma_oc.x * v_t8[0], gamma_oc.y * v_t8[1]};
                         const float2 x_oc = tm_f32x2(&x_s[((ly + 3) * X_S_W + lx + 3) * X_S_STRIDE + oc]);

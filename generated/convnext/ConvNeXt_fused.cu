@@ -176,7 +176,7 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
     __half* w2_s_buf = reinterpret_cast<__half*>(smem + 63488);  // w2: 2 copies of 96x32 (row stride 40), 7680 B each, 15360 B (line 11)
     __half* a_s = reinterpret_cast<__half*>(smem + 78848);  // a: 8x8 pixels x 96 channels, 13312 B (line 25)
     __half* n_s = reinterpret_cast<__half*>(smem + 92160);  // n: 8x8 pixels x 96 channels, 13312 B (line 26)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][12][4];  // y: 64 pixels x 96 channels, 48 per thread (line 29); starts at the bias b2 before the loop
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][12][4] = {};  // y: 64 pixels x 96 channels, 48 per thread (line 29)
 
     // load x[n, h0-3 : h0+11, w0-3 : w0+11, :] -> x_s, zero outside the image
     // (cp.async, 16 B per copy; complete after the wait and barrier below)
@@ -289,17 +289,6 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
         }
     }
     __syncthreads();
-    // y_acc starts at the bias b2 (its epilogue does not add it)
-    #pragma unroll
-    for (int i = 0; i < Y_ACC_BLOCKS_PER_WARP; ++i) {
-        const int nb = (warp + i * (THREADS / 32)) % 1;
-        #pragma unroll
-        for (int ni = 0; ni < 12; ++ni) {
-            const float2 b = tm_f32x2(b2 + (nb * 12 + ni) * 8 + 2 * lane_col);
-            #pragma unroll
-            for (int mi = 0; mi < 1; ++mi) { y_acc[i][mi][ni][0] = b.x; y_acc[i][mi][ni][1] = b.y; y_acc[i][mi][ni][2] = b.x; y_acc[i][mi][ni][3] = b.y; }
-        }
-    }
     // stream E in 12 chunks of 32
     // w1_s, w2_s double-buffered: chunk e0 is computed from one copy while chunk e0+32 is copied into the other (cp.async)
     #pragma unroll 1
@@ -415,7 +404,8 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
                     if (inside) {
                         const int oc = 0 + c0;  // and oc + 1
                         float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
-                        float v_t8[2] = {v_t7[0], v_t7[1]};  // b2 started the accumulators
+                        const float2 b2_oc = tm_f32x2(b2 + oc);
+                        float v_t8[2] = {v_t7[0] + b2_oc.x, v_t7[1] + b2_oc.y};
                         const float2 gamma_oc = tm_f32x2(gamma + oc);
                         float v_t9[2] = {gamma_oc.x * v_t8[0], gamma_oc.y * v_t8[1]};
                         const float2 x_oc = tm_f32x2(&x_s[((ly + 3) * X_S_W + lx + 3) * X_S_STRIDE + oc]);

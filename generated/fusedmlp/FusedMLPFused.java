@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "3d501985ff830e11b5ffa7f273595d3f0176b36fe5d312a1cb4941587b6c6568";
+    public static final String SOURCE_SHA256 = "089677d7b2d53d8f6ad4e2397fa96c073cb0b8f3051e6f85be7d54703ea893bc";
 
     private final ProgramLauncher launcher;
 

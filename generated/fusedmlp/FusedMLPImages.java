@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPImages {
     public static final String SOURCE = "FusedMLP_images.cu";
 
-    public static final String SOURCE_SHA256 = "21812f31787e0f4123fc60f4d8eb55b359efcc93e4cd2a9427c876c6b1294f94";
+    public static final String SOURCE_SHA256 = "e9871b1ce999d58ba2c58448265163b100c5e40609a8833b45ee3a4cafe9a83c";
 
     private final ProgramLauncher launcher;
 

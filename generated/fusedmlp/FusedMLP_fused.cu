@@ -168,7 +168,7 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 8x16 pixels x 64 channels, 18432 B (line 17)
     __half* w1_s_buf = reinterpret_cast<__half*>(smem + 18432);  // w1: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 5)
     __half* w2_s_buf = reinterpret_cast<__half*>(smem + 36864);  // w2: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 7)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4];  // y: 128 pixels x 64 channels, 32 per thread (line 20); starts at the bias b2 before the loop
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 128 pixels x 64 channels, 32 per thread (line 20)
 
     // load x[n, h0 : h0+8, w0 : w0+16, :] -> x_s, zero outside the image
     // (cp.async, 16 B per copy; complete after the wait and barrier below)
@@ -194,17 +194,6 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     tm_cp_async_commit();
     tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     __syncthreads();
-    // y_acc starts at the bias b2 (its epilogue does not add it)
-    #pragma unroll
-    for (int i = 0; i < Y_ACC_BLOCKS_PER_WARP; ++i) {
-        const int nb = (warp + i * (THREADS / 32)) % 1;
-        #pragma unroll
-        for (int ni = 0; ni < 8; ++ni) {
-            const float2 b = tm_f32x2(b2 + (nb * 8 + ni) * 8 + 2 * lane_col);
-            #pragma unroll
-            for (int mi = 0; mi < 1; ++mi) { y_acc[i][mi][ni][0] = b.x; y_acc[i][mi][ni][1] = b.y; y_acc[i][mi][ni][2] = b.x; y_acc[i][mi][ni][3] = b.y; }
-        }
-    }
     // stream E in 4 chunks of 64
     // w1_s, w2_s double-buffered: chunk e0 is computed from one copy while chunk e0+64 is copied into the other (cp.async)
     #pragma unroll 1
@@ -318,8 +307,10 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                     const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     if (inside) {
+                        const int oc = 0 + c0;  // and oc + 1
                         float v_t4[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
-                        float v_y[2] = {v_t4[0], v_t4[1]};  // b2 started the accumulators
+                        const float2 b2_oc = tm_f32x2(b2 + oc);
+                        float v_y[2] = {v_t4[0] + b2_oc.x, v_t4[1] + b2_oc.y};
                         v_y[0] = tm_round_f16(v_y[0]);
                         v_y[1] = tm_round_f16(v_y[1]);
                         v[0] = v_y[0]; v[1] = v_y[1];

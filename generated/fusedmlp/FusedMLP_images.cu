@@ -195,7 +195,7 @@ FusedMLP_images(const __half* __restrict__ x, const __half* __restrict__ w1, con
         const int n = blockIdx.z * 4 + img;
         if (n >= N) break;  // the last block's images past the batch
         __half* const x_s = x_s_buf + (img & 1) * X_S_COPY;  // this image's copy; the next image's goes to the other
-        float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4];  // y: 224 pixels x 64 channels, 32 per thread (line 9); starts at the bias b2 before the loop
+        float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 224 pixels x 64 channels, 32 per thread (line 9)
         // load x[n + 1, h0 : h0+14, w0 : w0+16, :] -> x_s, zero outside the image
         // (the next image of this block, into the other copy, while this one is computed)
         if (img + 1 < 4 && n + 1 < N) {
@@ -212,17 +212,6 @@ FusedMLP_images(const __half* __restrict__ x, const __half* __restrict__ w1, con
         tm_cp_async_commit();
         tm_cp_async_wait<1>();  // this image's tile has landed; only the next image's may still be in flight
         __syncthreads();
-        // y_acc starts at the bias b2 (its epilogue does not add it)
-        #pragma unroll
-        for (int i = 0; i < Y_ACC_BLOCKS_PER_WARP; ++i) {
-            const int nb = (warp + i * (THREADS / 32)) % 1;
-            #pragma unroll
-            for (int ni = 0; ni < 8; ++ni) {
-                const float2 b = tm_f32x2(b2 + (nb * 8 + ni) * 8 + 2 * lane_col);
-                #pragma unroll
-                for (int mi = 0; mi < 1; ++mi) { y_acc[i][mi][ni][0] = b.x; y_acc[i][mi][ni][1] = b.y; y_acc[i][mi][ni][2] = b.x; y_acc[i][mi][ni][3] = b.y; }
-            }
-        }
         // stream E in 1 chunks of 256
         #pragma unroll 1
         for (int e0 = 0; e0 < 256; e0 += 256) {
@@ -314,8 +303,10 @@ FusedMLP_images(const __half* __restrict__ x, const __half* __restrict__ w1, con
                         const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
                         if (inside) {
+                            const int oc = 0 + c0;  // and oc + 1
                             float v_t4[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
-                            float v_y[2] = {v_t4[0], v_t4[1]};  // b2 started the accumulators
+                            const float2 b2_oc = tm_f32x2(b2 + oc);
+                            float v_y[2] = {v_t4[0] + b2_oc.x, v_t4[1] + b2_oc.y};
                             v_y[0] = tm_round_f16(v_y[0]);
                             v_y[1] = tm_round_f16(v_y[1]);
                             v[0] = v_y[0]; v[1] = v_y[1];

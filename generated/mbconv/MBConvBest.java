@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "818acfb9aac492e7a7964efb266102e06a7c60c6abfc989483553239a62f486a";
+    public static final String SOURCE_SHA256 = "45711b614d4ea3f8a1a359cbb433f1ac8af4cf51768d1e33fab2d7e1b8a29934";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "53df8e218351a2f3b86fce9d1c294eabe42e21bfc1785d532518c0131b707552";
+    public static final String SOURCE_SHA256 = "83cb0ed36176d21ba10d2dbee594e1822b11b383711a1344a73602348f674450";
 
     private final ProgramLauncher launcher;
 

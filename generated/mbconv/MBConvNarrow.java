@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "8a580fe67655535ef1547cef1ae92098f413cac4e3a365afe504f2d8a5e01952";
+    public static final String SOURCE_SHA256 = "4df1be0245e70bab249ee3061d6500a47aebf4ba74ae57577c7d94a9e1dae88e";
 
     private final ProgramLauncher launcher;
 

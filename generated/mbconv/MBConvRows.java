@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "89fd7e4ad54f2914548c8ea10825e9c71624706510cfdf8b09c145212d2864d1";
+    public static final String SOURCE_SHA256 = "5f838bd99fc990d79b8cf671776760f018e9c7aea24a24eacba8d2e48a1bba96";
 
     private final ProgramLauncher launcher;
 

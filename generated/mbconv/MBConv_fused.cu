@@ -174,7 +174,7 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
     __half* wd_s_buf = reinterpret_cast<__half*>(smem + 23616);  // wd: 2 copies of 32x72 (row stride 72), 4608 B each, 9216 B (line 9)
     __half* w3_s_buf = reinterpret_cast<__half*>(smem + 32832);  // w3: 2 copies of 64x32 (row stride 40), 5120 B each, 10240 B (line 11)
     __half* h1_s = reinterpret_cast<__half*>(smem + 43072);  // h1: 10x10 pixels (halo 1) x 32 channels, 8000 B (line 24)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4];  // y: 64 pixels x 64 channels, 32 per thread (line 26); starts at the bias b3 before the loop
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 64 pixels x 64 channels, 32 per thread (line 26)
 
     // load x[n, h0-1 : h0+9, w0-1 : w0+9, :] -> x_s, zero outside the image
     // (cp.async, 16 B per copy; complete after the wait and barrier below)
@@ -205,17 +205,6 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
     tm_cp_async_commit();
     tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     __syncthreads();
-    // y_acc starts at the bias b3 (its epilogue does not add it)
-    #pragma unroll
-    for (int i = 0; i < Y_ACC_BLOCKS_PER_WARP; ++i) {
-        const int nb = (warp + i * (THREADS / 32)) % 1;
-        #pragma unroll
-        for (int ni = 0; ni < 8; ++ni) {
-            const float2 b = tm_f32x2(b3 + (nb * 8 + ni) * 8 + 2 * lane_col);
-            #pragma unroll
-            for (int mi = 0; mi < 1; ++mi) { y_acc[i][mi][ni][0] = b.x; y_acc[i][mi][ni][1] = b.y; y_acc[i][mi][ni][2] = b.x; y_acc[i][mi][ni][3] = b.y; }
-        }
-    }
     // stream E in 8 chunks of 32
     // w1_s, wd_s, w3_s double-buffered: chunk e0 is computed from one copy while chunk e0+32 is copied into the other (cp.async)
     #pragma unroll 1
@@ -398,7 +387,8 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                     if (inside) {
                         const int oc = 0 + c0;  // and oc + 1
                         float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
-                        float v_t8[2] = {v_t7[0], v_t7[1]};  // b3 started the accumulators
+                        const float2 b3_oc = tm_f32x2(b3 + oc);
+                        float v_t8[2] = {v_t7[0] + b3_oc.x, v_t7[1] + b3_oc.y};
                         const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
                         float v_y[2] = {v_t8[0] + x_oc.x, v_t8[1] + x_oc.y};
                         v_y[0] = tm_round_f16(v_y[0]);

@@ -171,7 +171,7 @@ MBConv_narrow(const __half* __restrict__ x, const __half* __restrict__ w1, const
     __half* wd_s = reinterpret_cast<__half*>(smem + 23040);  // wd: 4x14 pixels x 72 channels, 9216 B (line 9)
     __half* w3_s = reinterpret_cast<__half*>(smem + 32256);  // w3: 4x14 pixels x 64 channels, 9216 B (line 11)
     __half* h1_s = reinterpret_cast<__half*>(smem + 41472);  // h1: 6x16 pixels (halo 1) x 64 channels, 13824 B (line 51)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4];  // y: 56 pixels x 64 channels, 32 per thread (line 13); starts at the bias b3 before the loop
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 56 pixels x 64 channels, 32 per thread (line 13)
 
     // load x[n, h0-1 : h0+5, w0-1 : w0+15, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
@@ -183,17 +183,6 @@ MBConv_narrow(const __half* __restrict__ x, const __half* __restrict__ w1, const
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
     __syncthreads();
-    // y_acc starts at the bias b3 (its epilogue does not add it)
-    #pragma unroll
-    for (int i = 0; i < Y_ACC_BLOCKS_PER_WARP; ++i) {
-        const int nb = (warp + i * (THREADS / 32)) % 1;
-        #pragma unroll
-        for (int ni = 0; ni < 8; ++ni) {
-            const float2 b = tm_f32x2(b3 + (nb * 8 + ni) * 8 + 2 * lane_col);
-            #pragma unroll
-            for (int mi = 0; mi < 1; ++mi) { y_acc[i][mi][ni][0] = b.x; y_acc[i][mi][ni][1] = b.y; y_acc[i][mi][ni][2] = b.x; y_acc[i][mi][ni][3] = b.y; }
-        }
-    }
     // stream E in 4 chunks of 64
     // single-buffered: double-buffering the weight slices (82944 B of shared memory per block) would leave room for 2 blocks per SM instead of 3 on sm_90
     #pragma unroll 1
@@ -366,7 +355,8 @@ MBConv_narrow(const __half* __restrict__ x, const __half* __restrict__ w1, const
                     if (inside) {
                         const int oc = 0 + c0;  // and oc + 1
                         float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
-                        float v_t8[2] = {v_t7[0], v_t7[1]};  // b3 started the accumulators
+                        const float2 b3_oc = tm_f32x2(b3 + oc);
+                        float v_t8[2] = {v_t7[0] + b3_oc.x, v_t7[1] + b3_oc.y};
                         const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
                         float v_y[2] = {v_t8[0] + x_oc.x, v_t8[1] + x_oc.y};
                         v_y[0] = tm_round_f16(v_y[0]);

@@ -227,34 +227,12 @@ final class KernelWriter {
         }
         if (fragments.containsKey(b.name())) {
             MmaTiling f = fragments.get(b.name());
-            Op.Elementwise bias = accumulatorBias(b);
-            w.line("float " + b.name() + "[" + upper(b) + "_BLOCKS_PER_WARP][" + f.wm() + "][" + f.wn() + "][4]"
-                    + (bias == null ? " = {}" : "") + ";  // " + describe(b)
-                    + (bias == null ? "" : "; starts at the bias " + cname(biasOf(bias).name()) + " before the loop"));
+            w.line("float " + b.name() + "[" + upper(b) + "_BLOCKS_PER_WARP][" + f.wm() + "][" + f.wn() + "][4] = {};  // "
+                    + describe(b));
             return;
         }
         String init = b.name().endsWith("_acc") ? " = {}" : "";
         w.line("float " + b.name() + "[" + upper(b) + "_PER_THREAD]" + init + ";  // " + describe(b));
-    }
-
-    /**
-     * The accumulators of {@code b} set to their bias ({@link #accumulatorBias}): right before the loop that accumulates
-     * them, not at their declaration, so that they are not live (32 registers or more) through the layers before it.
-     */
-    private void startAtBias(Buffer b, Op.Elementwise bias) {
-        MmaTiling f = fragments.get(b.name());
-        w.line("// " + b.name() + " starts at the bias " + cname(biasOf(bias).name()) + " (its epilogue does not add it)");
-        w.line("#pragma unroll");
-        w.open("for (int i = 0; i < " + upper(b) + "_BLOCKS_PER_WARP; ++i)");
-        w.line("const int nb = (warp + i * (THREADS / 32)) % " + f.nb() + ";");
-        w.line("#pragma unroll");
-        w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
-        w.line("const float2 b = tm_f32x2(" + cname(biasOf(bias).name()) + " + (nb * " + f.wn() + " + ni) * 8 + 2 * lane_col);");
-        w.line("#pragma unroll");
-        w.line("for (int mi = 0; mi < " + f.wm() + "; ++mi) { " + b.name() + "[i][mi][ni][0] = b.x; " + b.name()
-                + "[i][mi][ni][1] = b.y; " + b.name() + "[i][mi][ni][2] = b.x; " + b.name() + "[i][mi][ni][3] = b.y; }");
-        w.close();
-        w.close();
     }
 
     /** The images of a tile-N block, one after another (Instr.ImageLoop); register buffers start afresh for each. */
@@ -311,16 +289,6 @@ final class KernelWriter {
         List<Buffer> doubled = k.buffers().stream().filter(b -> b.stages() == 2 && sliced.contains(b.name())).toList();
         boolean prefetches = l.body().stream().anyMatch(KernelWriter::isPrefetch);
         if (prefetches) checkPipeline(l);
-        // Accumulators that start at their bias get it here, where they become live.
-        for (Instr i : l.body()) {
-            Buffer acc = switch (i) {
-                case Instr.Accumulate a -> a.acc();
-                case Instr.Chain ch -> ch.consumer().acc();
-                default -> null;
-            };
-            Op.Elementwise bias = acc == null ? null : accumulatorBias(acc);
-            if (bias != null) startAtBias(acc, bias);
-        }
         w.comment("stream " + l.dim() + " in " + l.trips() + " chunks of " + l.chunk()
                 + (l.note() == null ? "" : "\n" + l.note()));
         w.line("#pragma unroll 1");
@@ -968,21 +936,6 @@ final class KernelWriter {
             if (op.reads().stream().anyMatch(a -> a.name().equals(sum.name()))) return null;
         }
         return e;
-    }
-
-    /**
-     * The bias that an mma accumulator starts at: its Finish's {@link #foldableBias}, when a register chain accumulates
-     * it on mma.sync. Elsewhere the accumulators start at zero: the wgmma path issues its own, and where the layers in
-     * the loop keep more registers live (MBConvDW's depthwise conv on sm_80) the bias spilled 16 bytes at 128.
-     */
-    private Op.Elementwise accumulatorBias(Buffer acc) {
-        if (k.usesWgmma() || !fragments.containsKey(acc.name())) return null;
-        boolean chained = Instr.flatten(k.body()).anyMatch(i -> i instanceof Instr.Chain ch
-                && ch.consumer().acc().name().equals(acc.name()));
-        if (!chained) return null;
-        return Instr.flatten(k.body()).filter(i -> i instanceof Instr.Finish f && f.acc().name().equals(acc.name()))
-                .map(i -> foldableBias(((Instr.Finish) i).layer())).filter(java.util.Objects::nonNull).findFirst()
-                .orElse(null);
     }
 
     /** The vector a {@link #foldableBias} adds. */
@@ -1973,11 +1926,9 @@ final class KernelWriter {
         }
         w.comment("epilogue of " + fin.layer().describe() + " on the accumulator fragments -> " + dst.name() + "   ("
                 + sourceName + ":" + fin.layer().span().line() + ")");
-        foldedBias = accumulatorBias(acc);
         accumulatorPairs(acc, false, (PairValues) (guard, ch0) -> evaluateInto(fin.layer(), rg, fin.sources(), guard, ch0,
                         accElement(acc, "$"), true),
                 (v0, v1) -> inPlace ? accElement(acc, "0") + " = " + v0 + "; " + accElement(acc, "1") + " = " + v1 + ";"
                         : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), v0, v1));
-        foldedBias = null;
     }
 }

@@ -137,11 +137,11 @@ class ConvFragmentsTest {
     @Test
     void epiloguesReadBothChannelsOfAPairWithOneLoad() {
         String src = DoubleBufferingTest.compile("convfirst.tm", "fused", Tmc.Options.DEFAULTS).source();
-        // a's bias and the residual: one 8-byte or 4-byte load per pair of channels; y's bias starts y_acc, by pairs too.
+        // a's bias, y's bias and the residual: one 8-byte or 4-byte load per pair of channels.
         assertTrue(src.contains("const float2 bc_oc = tm_f32x2(bc + oc);"), src);
         assertTrue(src.contains("float v_a[2] = {v_t1[0] + bc_oc.x, v_t1[1] + bc_oc.y};"), src);
-        assertTrue(src.contains("const float2 b = tm_f32x2(b2 + (nb * 8 + ni) * 8 + 2 * lane_col);"), "y_acc starts at b2");
-        assertTrue(src.contains("float v_t7[2] = {v_t6[0], v_t6[1]};  // b2 started the accumulators"), src);
+        // y's accumulators start at zero: started at b2 (live from before the loop) it timed 2 % slower on the H100.
+        assertTrue(src.contains("const float2 b2_oc = tm_f32x2(b2 + oc);"), src);
         assertTrue(src.contains("const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);"), src);
         assertTrue(src.contains("v_y[1] = tm_round_f16(v_y[1]);"), "y is rounded to f16 per channel");
         assertFalse(src.contains("tm_f32(b1[oc])"), src);
