@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "3dfb921c3b5fd1ddef219cb964da421c0bc99464fcb3feeb87916288cbab5d10";
+    public static final String SOURCE_SHA256 = "9165482fe7651645ab9fa8405ad6e37ae386289db43bca5caceab77b6041d917";
 
     private final ProgramLauncher launcher;
 

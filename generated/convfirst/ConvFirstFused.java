@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "b9b78f9da0e2d49d23b79819d6c565b21772eed4c18a7f1516d0fbebf7f7b42f";
+    public static final String SOURCE_SHA256 = "6b4512ecf8d66fe681f6c3ba06104f62c50d53f934c5e646484b69a411f6a066";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "9bca7d7a4ea021cc117001883bdd2bf611777621a3b772b379fbe88234fabf3f";
+    public static final String SOURCE_SHA256 = "2c8ff59f96f290c6dedf64ed8b0d069845ce8c24d4bbc8fab4e39281aa3248e3";
 
     private final ProgramLauncher launcher;
 

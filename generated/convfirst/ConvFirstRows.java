@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstRows {
     public static final String SOURCE = "ConvFirst_rows.cu";
 
-    public static final String SOURCE_SHA256 = "5e863bb09bfa272fc0b24fdbdd29de2d0dab51b4f2f638e7e678145592f85f40";
+    public static final String SOURCE_SHA256 = "932aabe9317814055d23d4c7f36d302e40e6eee729abe2f55c9da9fc5a507dc0";
 
     private final ProgramLauncher launcher;
 

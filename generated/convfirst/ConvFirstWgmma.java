@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstWgmma {
     public static final String SOURCE = "ConvFirst_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "7cb4f103f8c0c602c867aead210dbd8b9e0b4a5c6129098f163cb8de25d6827e";
+    public static final String SOURCE_SHA256 = "34137239b133aec2f2ab006eb8f4db81efb5ad00e7e62c4094f769f9bb0e382e";
 
     private final ProgramLauncher launcher;
 

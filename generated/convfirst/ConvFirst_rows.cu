@@ -228,23 +228,21 @@ ConvFirst_rows(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                     tm_mma_k8(d[1], a_type, a[2], a[3], b[1]);
                 }
             }
-            // epilogue; outside the tile or the image zero, the padding the next layer would read
+            // epilogue, on every row: rows outside the tile or the image are never stored, so they need no mask
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = warp * 16 + lane_row + rh * 8;
-                const int ly = p / 28, lx = p % 28;
-                const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                const bool inside = p < 112 && gh < H && gw < W;
                 #pragma unroll
                 for (int half = 0; half < 2; ++half) {
                     const int c0 = j * 16 + half * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
-                    if (inside) {
+                    {
                         const int oc = 0 + c0;  // and oc + 1
-                        float v_t1[2] = {d[half][rh * 2 + 0], d[half][rh * 2 + 1]};
                         const float2 bc_oc = tm_f32x2(bc + oc);
-                        float v_a[2] = {v_t1[0] + bc_oc.x, v_t1[1] + bc_oc.y};
-                        v[0] = v_a[0]; v[1] = v_a[1];
+                        {
+                            float v_t1[2] = {d[half][rh * 2 + 0], d[half][rh * 2 + 1]};
+                            float v_a[2] = {v_t1[0] + bc_oc.x, v_t1[1] + bc_oc.y};
+                            v[0] = v_a[0]; v[1] = v_a[1];
+                        }
                     }
                     a_frag[j][half * 2 + rh] = tm_pack2(a_type, v[0], v[1]);
                 }
@@ -357,16 +355,16 @@ ConvFirst_rows(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                 for (int ni = 0; ni < 8; ++ni) {
                     const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
-                    if (inside) {
+                    {
                         const int oc = 0 + c0;  // and oc + 1
-                        float v_t6[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
                         const float2 b2_oc = tm_f32x2(b2 + oc);
-                        float v_t7[2] = {v_t6[0] + b2_oc.x, v_t6[1] + b2_oc.y};
-                        const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
-                        float v_y[2] = {v_t7[0] + x_oc.x, v_t7[1] + x_oc.y};
-                        v_y[0] = tm_round_f16(v_y[0]);
-                        v_y[1] = tm_round_f16(v_y[1]);
-                        v[0] = v_y[0]; v[1] = v_y[1];
+                        if (inside) {
+                            float v_t6[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
+                            float v_t7[2] = {v_t6[0] + b2_oc.x, v_t6[1] + b2_oc.y};
+                            const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
+                            float v_y[2] = {v_t7[0] + x_oc.x, v_t7[1] + x_oc.y};
+                            v[0] = v_y[0]; v[1] = v_y[1];
+                        }
                     }
                     y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "d8a8fe3d3922a8b164691c7ab570c4d396f4305c8758d3e62553bf4ab53c50f6";
+    public static final String SOURCE_SHA256 = "459ed2209f513c0bce39f2d9b59cda9efa9b79d6b132d0c1afb6f12721a7b76e";
 
     private final ProgramLauncher launcher;
 

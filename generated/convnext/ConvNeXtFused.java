@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "46da94b8d0731f5aa3d6e0b824528254b2de6a18116031f5abab79514f2ba23c";
+    public static final String SOURCE_SHA256 = "bafa76bf5a0f94c289bfbb022f8d3126f28c45307cf3884c610c95323f55d5cd";
 
     private final ProgramLauncher launcher;
 

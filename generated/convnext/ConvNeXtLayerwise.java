@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "810f79051e1b9daac29e62fd5f779313ae876700cc33320de2f049df4bbfe318";
+    public static final String SOURCE_SHA256 = "289e25d95ddbe91b7d3ca9d8d154f08c68975a714b0802ceb9a2c568292a9e70";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "b21d0c8afc160012cb62748354d5dc8b173bf045f474ea4c4b35b8d95f38088b";
+    public static final String SOURCE_SHA256 = "f70952f84e8d50db8775c9f1be29a2d9510c9082c570dda566b85df05069ae17";
 
     private final ProgramLauncher launcher;
 

@@ -368,11 +368,13 @@ ConvNeXt_layerwise_L3(const __half* __restrict__ n_g, const __half* __restrict__
                         float v[2] = {0.0f, 0.0f};
                         {
                             const int oc = 0 + c0;  // and oc + 1
-                            float v_t4[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
                             const float2 b1_oc = tm_f32x2(b1 + oc);
-                            float v_t5[2] = {v_t4[0] + b1_oc.x, v_t4[1] + b1_oc.y};
-                            float v_h[2] = {tm_gelu(v_t5[0]), tm_gelu(v_t5[1])};
-                            v[0] = v_h[0]; v[1] = v_h[1];
+                            {
+                                float v_t4[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                                float v_t5[2] = {v_t4[0] + b1_oc.x, v_t4[1] + b1_oc.y};
+                                float v_h[2] = {tm_gelu(v_t5[0]), tm_gelu(v_t5[1])};
+                                v[0] = v_h[0]; v[1] = v_h[1];
+                            }
                         }
                         *reinterpret_cast<__half2*>(h + ((size_t)(n * H + gh) * W + gw) * 384 + c0) = __floats2half2_rn(v[0], v[1]);
                     }
@@ -461,14 +463,16 @@ ConvNeXt_layerwise_L4(const __half* __restrict__ h, const __half* __restrict__ x
                         float v[2] = {0.0f, 0.0f};
                         {
                             const int oc = 0 + c0;  // and oc + 1
-                            float v_t7[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
                             const float2 b2_oc = tm_f32x2(b2 + oc);
-                            float v_t8[2] = {v_t7[0] + b2_oc.x, v_t7[1] + b2_oc.y};
                             const float2 gamma_oc = tm_f32x2(gamma + oc);
-                            float v_t9[2] = {gamma_oc.x * v_t8[0], gamma_oc.y * v_t8[1]};
-                            const float2 x_oc = tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 96 + oc);
-                            float v_y[2] = {v_t9[0] + x_oc.x, v_t9[1] + x_oc.y};
-                            v[0] = v_y[0]; v[1] = v_y[1];
+                            {
+                                float v_t7[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                                float v_t8[2] = {v_t7[0] + b2_oc.x, v_t7[1] + b2_oc.y};
+                                float v_t9[2] = {gamma_oc.x * v_t8[0], gamma_oc.y * v_t8[1]};
+                                const float2 x_oc = tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 96 + oc);
+                                float v_y[2] = {v_t9[0] + x_oc.x, v_t9[1] + x_oc.y};
+                                v[0] = v_y[0]; v[1] = v_y[1];
+                            }
                         }
                         *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 96 + c0) = __floats2half2_rn(v[0], v[1]);
                     }

@@ -432,11 +432,13 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
                             float v[2] = {0.0f, 0.0f};
                             {
                                 const int oc = e0 + c0;  // and oc + 1
-                                float v_t4[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
                                 const float2 b1_oc = tm_f32x2(b1 + oc);
-                                float v_t5[2] = {v_t4[0] + b1_oc.x, v_t4[1] + b1_oc.y};
-                                float v_h[2] = {tm_gelu(v_t5[0]), tm_gelu(v_t5[1])};
-                                v[0] = v_h[0]; v[1] = v_h[1];
+                                {
+                                    float v_t4[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
+                                    float v_t5[2] = {v_t4[0] + b1_oc.x, v_t4[1] + b1_oc.y};
+                                    float v_h[2] = {tm_gelu(v_t5[0]), tm_gelu(v_t5[1])};
+                                    v[0] = v_h[0]; v[1] = v_h[1];
+                                }
                             }
                             hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
@@ -475,18 +477,18 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
                 for (int ni = 0; ni < 12; ++ni) {
                     const int c0 = (nb * 12 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
-                    if (inside) {
+                    {
                         const int oc = 0 + c0;  // and oc + 1
-                        float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
                         const float2 b2_oc = tm_f32x2(b2 + oc);
-                        float v_t8[2] = {v_t7[0] + b2_oc.x, v_t7[1] + b2_oc.y};
                         const float2 gamma_oc = tm_f32x2(gamma + oc);
-                        float v_t9[2] = {gamma_oc.x * v_t8[0], gamma_oc.y * v_t8[1]};
-                        const float2 x_oc = tm_f32x2(&x_s[((ly + 3) * X_S_W + lx + 3) * X_S_STRIDE + oc]);
-                        float v_y[2] = {v_t9[0] + x_oc.x, v_t9[1] + x_oc.y};
-                        v_y[0] = tm_round_f16(v_y[0]);
-                        v_y[1] = tm_round_f16(v_y[1]);
-                        v[0] = v_y[0]; v[1] = v_y[1];
+                        if (inside) {
+                            float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
+                            float v_t8[2] = {v_t7[0] + b2_oc.x, v_t7[1] + b2_oc.y};
+                            float v_t9[2] = {gamma_oc.x * v_t8[0], gamma_oc.y * v_t8[1]};
+                            const float2 x_oc = tm_f32x2(&x_s[((ly + 3) * X_S_W + lx + 3) * X_S_STRIDE + oc]);
+                            float v_y[2] = {v_t9[0] + x_oc.x, v_t9[1] + x_oc.y};
+                            v[0] = v_y[0]; v[1] = v_y[1];
+                        }
                     }
                     y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }

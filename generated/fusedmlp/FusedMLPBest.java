@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "8c45c0f93728f5f3fdbdd293bd19a9eb8d7d202e98f3a57af769ac53a03ced64";
+    public static final String SOURCE_SHA256 = "119a4df3dcd9c3d9e80faec656403d6414b70a6461c04faae8aa2b50bd0f43e3";
 
     private final ProgramLauncher launcher;
 

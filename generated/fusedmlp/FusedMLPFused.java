@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "089677d7b2d53d8f6ad4e2397fa96c073cb0b8f3051e6f85be7d54703ea893bc";
+    public static final String SOURCE_SHA256 = "7626199d4183fa8c36800390350ca1e562a688aabfd509b97cb4cb32514a0b28";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPImages {
     public static final String SOURCE = "FusedMLP_images.cu";
 
-    public static final String SOURCE_SHA256 = "e9871b1ce999d58ba2c58448265163b100c5e40609a8833b45ee3a4cafe9a83c";
+    public static final String SOURCE_SHA256 = "3db493d8e37d91668402be7f9e66afe3927cb2bc78bb0df164cb25f7679581e3";
 
     private final ProgramLauncher launcher;
 

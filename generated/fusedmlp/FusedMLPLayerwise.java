@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "1c4a19bf5d47479487b19e91e1dbcf7e54c917efc0e6b2df21b3792ad23ece62";
+    public static final String SOURCE_SHA256 = "0ca003d57c0e7f2fc5839277a0899b73113f657e4521108c0100ae98fa7f7ff7";
 
     private final ProgramLauncher launcher;
 

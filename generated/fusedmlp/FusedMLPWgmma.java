@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPWgmma {
     public static final String SOURCE = "FusedMLP_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "03a7dfa710d17fa6e034ae6016a4ebc408c20ea2cf70de5d9057a844a238de9e";
+    public static final String SOURCE_SHA256 = "f11e0fa3c5d9e071c20ae6269f7f669c0b647b6b514bc4ed32aac443d629b527";
 
     private final ProgramLauncher launcher;
 

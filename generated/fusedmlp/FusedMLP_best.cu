@@ -236,13 +236,15 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                     for (int ni = 0; ni < 4; ++ni) {
                         const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
-                        if (inside) {
+                        {
                             const int oc = 0 + c0;  // and oc + 1
-                            float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
                             const float2 b1_oc = tm_f32x2(b1 + oc);
-                            float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
-                            float v_h[2] = {tm_gelu_tanh(v_t2[0]), tm_gelu_tanh(v_t2[1])};
-                            v[0] = v_h[0]; v[1] = v_h[1];
+                            if (inside) {
+                                float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                                float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
+                                float v_h[2] = {tm_gelu_tanh(v_t2[0]), tm_gelu_tanh(v_t2[1])};
+                                v[0] = v_h[0]; v[1] = v_h[1];
+                            }
                         }
                         *reinterpret_cast<__half2*>(&h_s[p * H_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
                     }
@@ -297,12 +299,14 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                     for (int ni = 0; ni < 4; ++ni) {
                         const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
-                        if (inside) {
+                        {
                             const int oc = 0 + c0;  // and oc + 1
-                            float v_t4[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
                             const float2 b2_oc = tm_f32x2(b2 + oc);
-                            float v_y[2] = {v_t4[0] + b2_oc.x, v_t4[1] + b2_oc.y};
-                            v[0] = v_y[0]; v[1] = v_y[1];
+                            if (inside) {
+                                float v_t4[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                                float v_y[2] = {v_t4[0] + b2_oc.x, v_t4[1] + b2_oc.y};
+                                v[0] = v_y[0]; v[1] = v_y[1];
+                            }
                         }
                         *reinterpret_cast<__half2*>(&y_s[p * Y_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
                     }

@@ -306,14 +306,14 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                 for (int ni = 0; ni < 8; ++ni) {
                     const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
-                    if (inside) {
+                    {
                         const int oc = 0 + c0;  // and oc + 1
-                        float v_t4[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
                         const float2 b2_oc = tm_f32x2(b2 + oc);
-                        float v_y[2] = {v_t4[0] + b2_oc.x, v_t4[1] + b2_oc.y};
-                        v_y[0] = tm_round_f16(v_y[0]);
-                        v_y[1] = tm_round_f16(v_y[1]);
-                        v[0] = v_y[0]; v[1] = v_y[1];
+                        if (inside) {
+                            float v_t4[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
+                            float v_y[2] = {v_t4[0] + b2_oc.x, v_t4[1] + b2_oc.y};
+                            v[0] = v_y[0]; v[1] = v_y[1];
+                        }
                     }
                     y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }

@@ -220,11 +220,13 @@ FusedMLP_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
                         float v[2] = {0.0f, 0.0f};
                         {
                             const int oc = 0 + c0;  // and oc + 1
-                            float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
                             const float2 b1_oc = tm_f32x2(b1 + oc);
-                            float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
-                            float v_h[2] = {tm_gelu_tanh(v_t2[0]), tm_gelu_tanh(v_t2[1])};
-                            v[0] = v_h[0]; v[1] = v_h[1];
+                            {
+                                float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                                float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
+                                float v_h[2] = {tm_gelu_tanh(v_t2[0]), tm_gelu_tanh(v_t2[1])};
+                                v[0] = v_h[0]; v[1] = v_h[1];
+                            }
                         }
                         *reinterpret_cast<__half2*>(h + ((size_t)(n * H + gh) * W + gw) * 256 + c0) = __floats2half2_rn(v[0], v[1]);
                     }
@@ -313,10 +315,12 @@ FusedMLP_layerwise_L2(const __half* __restrict__ h, const __half* __restrict__ w
                         float v[2] = {0.0f, 0.0f};
                         {
                             const int oc = 0 + c0;  // and oc + 1
-                            float v_t4[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
                             const float2 b2_oc = tm_f32x2(b2 + oc);
-                            float v_y[2] = {v_t4[0] + b2_oc.x, v_t4[1] + b2_oc.y};
-                            v[0] = v_y[0]; v[1] = v_y[1];
+                            {
+                                float v_t4[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                                float v_y[2] = {v_t4[0] + b2_oc.x, v_t4[1] + b2_oc.y};
+                                v[0] = v_y[0]; v[1] = v_y[1];
+                            }
                         }
                         *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);
                     }

@@ -331,11 +331,13 @@ FusedMLP_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                             float v[2] = {0.0f, 0.0f};
                             {
                                 const int oc = e0 + c0;  // and oc + 1
-                                float v_t1[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
                                 const float2 b1_oc = tm_f32x2(b1 + oc);
-                                float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
-                                float v_h[2] = {tm_gelu_tanh(v_t2[0]), tm_gelu_tanh(v_t2[1])};
-                                v[0] = v_h[0]; v[1] = v_h[1];
+                                {
+                                    float v_t1[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
+                                    float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
+                                    float v_h[2] = {tm_gelu_tanh(v_t2[0]), tm_gelu_tanh(v_t2[1])};
+                                    v[0] = v_h[0]; v[1] = v_h[1];
+                                }
                             }
                             hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
                         }
@@ -374,14 +376,14 @@ FusedMLP_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                 for (int ni = 0; ni < 8; ++ni) {
                     const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
-                    if (inside) {
+                    {
                         const int oc = 0 + c0;  // and oc + 1
-                        float v_t4[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
                         const float2 b2_oc = tm_f32x2(b2 + oc);
-                        float v_y[2] = {v_t4[0] + b2_oc.x, v_t4[1] + b2_oc.y};
-                        v_y[0] = tm_round_f16(v_y[0]);
-                        v_y[1] = tm_round_f16(v_y[1]);
-                        v[0] = v_y[0]; v[1] = v_y[1];
+                        if (inside) {
+                            float v_t4[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
+                            float v_y[2] = {v_t4[0] + b2_oc.x, v_t4[1] + b2_oc.y};
+                            v[0] = v_y[0]; v[1] = v_y[1];
+                        }
                     }
                     y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }

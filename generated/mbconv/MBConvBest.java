@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "45711b614d4ea3f8a1a359cbb433f1ac8af4cf51768d1e33fab2d7e1b8a29934";
+    public static final String SOURCE_SHA256 = "2ef61b49c90df237f6a5ce6487ab74690f5ba7bb8f185b7ee2011c5d134dd13e";
 
     private final ProgramLauncher launcher;
 

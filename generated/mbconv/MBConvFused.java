@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "83cb0ed36176d21ba10d2dbee594e1822b11b383711a1344a73602348f674450";
+    public static final String SOURCE_SHA256 = "63cc82fa70e604062119eb2221e186533c75bd62650c0e45b47650e9d4b2edef";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "78a747d2e36518f476da3a42bfb328f2033017445302859596754f68d33c6f5a";
+    public static final String SOURCE_SHA256 = "aa77c2e554e7a37a39bf1816e74fbd059d9ed6631aafe5de3cdb9f64f33a21b3";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "4df1be0245e70bab249ee3061d6500a47aebf4ba74ae57577c7d94a9e1dae88e";
+    public static final String SOURCE_SHA256 = "e40901832eb9c18901734c7d76dbde1c70b3cb9449c272456994d8e84899a731";
 
     private final ProgramLauncher launcher;
 

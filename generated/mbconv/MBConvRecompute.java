@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "65768c1776e7828cb352f83dfc405ff2295fc84ec485f2004a57cd41f9979465";
+    public static final String SOURCE_SHA256 = "e023f53ad852bf1fac9679d9536c0b6e63756b569491a56bc2bcd696123186f6";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "5f838bd99fc990d79b8cf671776760f018e9c7aea24a24eacba8d2e48a1bba96";
+    public static final String SOURCE_SHA256 = "7c95ec067595c2fdfde63c8fc0d78c7053945aeea09674d054315a611594270d";
 
     private final ProgramLauncher launcher;
 

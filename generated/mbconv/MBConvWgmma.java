@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "e2b6ba73da12ebb366dcb5e97ab2de3a3f1f71daebbec81bc0ed85fb6d9347b9";
+    public static final String SOURCE_SHA256 = "13e1ac530db4b3b3f15a2ed35234a4e49c1757bcb496b332aca6bef1590ae6df";
 
     private final ProgramLauncher launcher;
 

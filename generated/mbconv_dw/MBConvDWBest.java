@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "976250a095449d33fb25c70feeb2a13f725e90a082c3feb580a0ad6104c66afb";
+    public static final String SOURCE_SHA256 = "d7bf78884d7a36d9d682c62e4ba1b9794f3dd0c5f055e533db7ec142b46d0676";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "5a8d4f4c6e4c8f0344d076a0cc491a57cf09b82114886ae18a30c33ce55a5635";
+    public static final String SOURCE_SHA256 = "4cf2ffbce8f24fdc822e6fec4963764c39db5f7400eab93ffaf1deb86c91c984";
 
     private final ProgramLauncher launcher;
 

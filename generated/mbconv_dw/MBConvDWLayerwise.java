@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "01a36225646b13fa379f058bba34a902b3ccee16e82de78420ea793e511eabdc";
+    public static final String SOURCE_SHA256 = "797e40951f5aada24e99e42023dc4a10ae270dc0f64b42fb1a5679f2a04ea514";
 
     private final ProgramLauncher launcher;
 

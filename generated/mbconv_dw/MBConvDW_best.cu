@@ -251,13 +251,15 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                         for (int ni = 0; ni < 4; ++ni) {
                             const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
-                            if (inside) {
+                            {
                                 const int oc = e0 + c0;  // and oc + 1
-                                float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
                                 const float2 b1_oc = tm_f32x2(b1 + oc);
-                                float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
-                                float v_h1[2] = {tm_silu(v_t2[0]), tm_silu(v_t2[1])};
-                                v[0] = v_h1[0]; v[1] = v_h1[1];
+                                if (inside) {
+                                    float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                                    float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
+                                    float v_h1[2] = {tm_silu(v_t2[0]), tm_silu(v_t2[1])};
+                                    v[0] = v_h1[0]; v[1] = v_h1[1];
+                                }
                             }
                             *reinterpret_cast<__half2*>(&h1_s[p * H1_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
                         }
@@ -373,16 +375,16 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                 for (int ni = 0; ni < 4; ++ni) {
                     const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
-                    if (inside) {
+                    {
                         const int oc = 0 + c0;  // and oc + 1
-                        float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
                         const float2 b3_oc = tm_f32x2(b3 + oc);
-                        float v_t8[2] = {v_t7[0] + b3_oc.x, v_t7[1] + b3_oc.y};
-                        const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
-                        float v_y[2] = {v_t8[0] + x_oc.x, v_t8[1] + x_oc.y};
-                        v_y[0] = tm_round_f16(v_y[0]);
-                        v_y[1] = tm_round_f16(v_y[1]);
-                        v[0] = v_y[0]; v[1] = v_y[1];
+                        if (inside) {
+                            float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
+                            float v_t8[2] = {v_t7[0] + b3_oc.x, v_t7[1] + b3_oc.y};
+                            const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);
+                            float v_y[2] = {v_t8[0] + x_oc.x, v_t8[1] + x_oc.y};
+                            v[0] = v_y[0]; v[1] = v_y[1];
+                        }
                     }
                     y_acc[i][mi][ni][rh * 2 + 0] = v[0]; y_acc[i][mi][ni][rh * 2 + 1] = v[1];
                 }

@@ -220,11 +220,13 @@ MBConvDW_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
                         float v[2] = {0.0f, 0.0f};
                         {
                             const int oc = 0 + c0;  // and oc + 1
-                            float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
                             const float2 b1_oc = tm_f32x2(b1 + oc);
-                            float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
-                            float v_h1[2] = {tm_silu(v_t2[0]), tm_silu(v_t2[1])};
-                            v[0] = v_h1[0]; v[1] = v_h1[1];
+                            {
+                                float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                                float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
+                                float v_h1[2] = {tm_silu(v_t2[0]), tm_silu(v_t2[1])};
+                                v[0] = v_h1[0]; v[1] = v_h1[1];
+                            }
                         }
                         *reinterpret_cast<__half2*>(h1 + ((size_t)(n * H + gh) * W + gw) * 256 + c0) = __floats2half2_rn(v[0], v[1]);
                     }
@@ -402,12 +404,14 @@ MBConvDW_layerwise_L3(const __half* __restrict__ h2, const __half* __restrict__ 
                         float v[2] = {0.0f, 0.0f};
                         {
                             const int oc = 0 + c0;  // and oc + 1
-                            float v_t7[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
                             const float2 b3_oc = tm_f32x2(b3 + oc);
-                            float v_t8[2] = {v_t7[0] + b3_oc.x, v_t7[1] + b3_oc.y};
-                            const float2 x_oc = tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 64 + oc);
-                            float v_y[2] = {v_t8[0] + x_oc.x, v_t8[1] + x_oc.y};
-                            v[0] = v_y[0]; v[1] = v_y[1];
+                            {
+                                float v_t7[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                                float v_t8[2] = {v_t7[0] + b3_oc.x, v_t7[1] + b3_oc.y};
+                                const float2 x_oc = tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 64 + oc);
+                                float v_y[2] = {v_t8[0] + x_oc.x, v_t8[1] + x_oc.y};
+                                v[0] = v_y[0]; v[1] = v_y[1];
+                            }
                         }
                         *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);
                     }

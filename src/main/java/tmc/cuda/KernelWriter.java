@@ -749,14 +749,14 @@ final class KernelWriter {
     /**
      * The layer's ops for the two adjacent channels oc and oc + 1 (oc even) of the current pixel, each value a float[2]
      * named after its tensor: every vector weight and staged activation is read with one load of both channels
-     * (tm_f32x2) instead of two. Returns the result's name, or null (nothing emitted) when an op other than the main
-     * one reads neighbours or reductions (then the caller evaluates each channel with {@link #evaluate}).
+     * (tm_f32x2) instead of two; {@code loaded} names the float2s already loaded (and gets the ones loaded here).
+     * Returns the result's name, or null (nothing emitted) when an op other than the main one reads neighbours or
+     * reductions (then the caller evaluates each channel with {@link #evaluate}).
      */
     private String evaluatePair(Layer layer, Region rg, Map<String, Buffer> sources, String main0, String main1,
-                                boolean roundLast) {
+                                boolean roundLast, java.util.Set<String> loaded) {
         if (!pairable(layer, rg, sources, main0 != null)) return null;
         Map<String, String> locals = new HashMap<>();
-        java.util.Set<String> loaded = new java.util.HashSet<>();
         String last = null;
         for (Op op : layer.ops()) {
             String var = "v_" + op.out().name();
@@ -812,12 +812,29 @@ final class KernelWriter {
     private void evaluateInto(Layer layer, Region rg, Map<String, Buffer> sources, String guard, String chBase,
                               String main, boolean roundLast) {
         if (pairable(layer, rg, sources, main != null)) {
+            // The vectors are read outside the mask: any row may read them, and the loads of both rows of a fragment
+            // are then one.
+            java.util.Set<String> loaded = new java.util.HashSet<>();
+            boolean vectors = layer.ops().stream().anyMatch(op -> op != foldedBias && op instanceof Op.Elementwise e
+                    && (e.left() instanceof Operand.Vec || e.right() instanceof Operand.Vec));
+            if (vectors) {
+                w.open("");
+                w.line("const int oc = " + chBase + " + c0;  // and oc + 1");
+                for (Op op : layer.ops()) {
+                    if (op != foldedBias && op instanceof Op.Elementwise e) {
+                        for (Operand o : List.of(e.left(), e.right())) {
+                            if (o instanceof Operand.Vec) pairOperand(o, rg, Map.of(), sources, loaded);
+                        }
+                    }
+                }
+            }
             w.open(guard == null ? "" : "if (" + guard + ")");
-            if (readsChannel(layer, main != null)) w.line("const int oc = " + chBase + " + c0;  // and oc + 1");
+            if (!vectors && readsChannel(layer, main != null)) w.line("const int oc = " + chBase + " + c0;  // and oc + 1");
             String r = evaluatePair(layer, rg, sources, main == null ? null : pick(main, 0), main == null ? null : pick(main, 1),
-                    roundLast);
+                    roundLast, loaded);
             w.line("v[0] = " + r + "[0]; v[1] = " + r + "[1];");
             w.close();
+            if (vectors) w.close();
             return;
         }
         for (int rc = 0; rc < 2; rc++) {
@@ -1617,17 +1634,23 @@ final class KernelWriter {
         w.line("tm_mma_k8(d[1], a_type, a[2], a[3], b[1]);");
         w.close();
         w.close();
-        w.line("// epilogue; outside the tile or the image zero, the padding the next layer would read");
+        // Only the chained pointwise layer reads the result, so rows outside the tile or the image (never stored) need
+        // no zero padding; they are skipped only where the epilogue reads another activation there.
+        boolean reads = !c.layer().epilogueInputs().isEmpty();
+        w.line(reads ? "// epilogue; rows outside the tile or the image are left zero (they are never stored)"
+                : "// epilogue, on every row: rows outside the tile or the image are never stored, so they need no mask");
         w.line("#pragma unroll");
         w.open("for (int rh = 0; rh < 2; ++rh)");
-        w.line("const int p = warp * 16 + lane_row + rh * 8;");
-        pixelCoordinates(rg.side(), 0);
-        w.line("const bool inside = p < " + rg.pixels() + " && gh < H && gw < W;");
+        if (reads) {
+            w.line("const int p = warp * 16 + lane_row + rh * 8;");
+            pixelCoordinates(rg.side(), 0);
+            w.line("const bool inside = p < " + rg.pixels() + " && gh < H && gw < W;");
+        }
         w.line("#pragma unroll");
         w.open("for (int half = 0; half < 2; ++half)");
         w.line("const int c0 = j * 16 + half * 8 + 2 * lane_col;");
         w.line("float v[2] = {0.0f, 0.0f};");
-        evaluateInto(c.layer(), rg, c.sources(), "inside", "0", "d[half][rh * 2 + $]", false);
+        evaluateInto(c.layer(), rg, c.sources(), reads ? "inside" : null, "0", "d[half][rh * 2 + $]", false);
         w.line(dst.name() + "[j][half * 2 + rh] = tm_pack2(a_type, v[0], v[1]);");
         w.close();
         w.close();
@@ -1926,8 +1949,13 @@ final class KernelWriter {
         }
         w.comment("epilogue of " + fin.layer().describe() + " on the accumulator fragments -> " + dst.name() + "   ("
                 + sourceName + ":" + fin.layer().span().line() + ")");
-        accumulatorPairs(acc, false, (PairValues) (guard, ch0) -> evaluateInto(fin.layer(), rg, fin.sources(), guard, ch0,
-                        accElement(acc, "$"), true),
+        // In place, the result is only stored, and the store rounds to the storage type: the epilogue rounds nothing
+        // when the types agree. (Without the inside mask it would run fewer branches, but MBConvDW's kernel on sm_80
+        // then spilled 4 bytes at 128 registers.)
+        DType stored = block.storageFor(fin.layer().out());
+        boolean roundHere = !inPlace || stored != fin.layer().out().dtype();
+        accumulatorPairs(acc, false, (PairValues) (guard, ch0) -> evaluateInto(fin.layer(), rg, fin.sources(),
+                        guard, ch0, accElement(acc, "$"), roundHere),
                 (v0, v1) -> inPlace ? accElement(acc, "0") + " = " + v0 + "; " + accElement(acc, "1") + " = " + v1 + ";"
                         : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), v0, v1));
     }

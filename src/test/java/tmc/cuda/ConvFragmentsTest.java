@@ -143,7 +143,12 @@ class ConvFragmentsTest {
         // y's accumulators start at zero: started at b2 (live from before the loop) it timed 2 % slower on the H100.
         assertTrue(src.contains("const float2 b2_oc = tm_f32x2(b2 + oc);"), src);
         assertTrue(src.contains("const float2 x_oc = tm_f32x2(&x_s[((ly + 1) * X_S_W + lx + 1) * X_S_STRIDE + oc]);"), src);
-        assertTrue(src.contains("v_y[1] = tm_round_f16(v_y[1]);"), "y is rounded to f16 per channel");
+        // y is rounded once, by the store's pack to f16 (in place, the epilogue keeps f32).
+        assertFalse(src.contains("v_y[1] = tm_round_f16(v_y[1]);"), src);
+        assertTrue(src.contains("*reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);"), src);
+        // The bias is read outside the inside mask (one load for both rows), the residual inside it.
+        DoubleBufferingTest.assertInOrder(src.substring(src.indexOf("// epilogue of L3")), "const float2 b2_oc = tm_f32x2(b2 + oc);",
+                "if (inside) {", "const float2 x_oc");
         assertFalse(src.contains("tm_f32(b1[oc])"), src);
         assertFalse(src.contains("b1_oc"), "h's bias is not added in its epilogue: it started the accumulators");
         assertTrue(src.contains("__device__ __forceinline__ float2 tm_f32x2(const float* p)"), "the prelude's f32 pair");
