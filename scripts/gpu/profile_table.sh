@@ -4,7 +4,7 @@
 # KDIR is emit_configs.sh's output (KDIR/<config>/<Block>_<plan>.json).
 source "$(dirname "$0")/lib.sh"
 kdir="$1"
-for row in convfirst_n128_h56_c64:ConvFirst_fused convfirst_n128_h28_c128:ConvFirst_rows convfirst_n8_h56_c64:ConvFirst_best \
+for row in convfirst_n128_h56_c64:ConvFirst_rows convfirst_n128_h28_c128:ConvFirst_rows convfirst_n8_h56_c64:ConvFirst_rows \
            mbconv_n128_h28_c64:MBConv_rows mbconv_n128_h14_c128:MBConv_narrow mbconvdw_n128_h28_c64:MBConvDW_best \
            convnext_n128_h56_c96:ConvNeXt_fused; do
   config="${row%%:*}"; prog="${row##*:}"; m="$kdir/$config/$prog.json"
