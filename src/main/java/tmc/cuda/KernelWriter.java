@@ -1551,10 +1551,7 @@ final class KernelWriter {
                     + (kk * kk * 8) + " + 2 * lane_col;");
         }
         w.line("float d[4] = {};");
-        w.line("#pragma unroll");
-        w.open("for (int ky = 0; ky < " + kk + "; ++ky)");
-        w.line("#pragma unroll");
-        w.open("for (int kx = 0; kx < " + kk + "; ++kx)");
+        openTapLoops(kk);
         w.line("unsigned a[2];");
         w.line("tm_ldsm_x2(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE);");
         String b = ws != null ? "tm_ldsm_x1(brow + (ky * " + kk + " + kx) * 8)" : "tm_ld2(wg + (ky * " + kk + " + kx) * 8)";
@@ -1623,10 +1620,7 @@ final class KernelWriter {
         w.line("#pragma unroll");
         w.open("for (int j = 0; j < " + steps + "; ++j)");
         w.line("float d[2][4] = {};  // groups 2j and 2j + 1");
-        w.line("#pragma unroll");
-        w.open("for (int ky = 0; ky < " + kk + "; ++ky)");
-        w.line("#pragma unroll");
-        w.open("for (int kx = 0; kx < " + kk + "; ++kx)");
+        openTapLoops(kk);
         w.line("unsigned a[4], b[2];");
         w.line("tm_ldsm_x4(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE + j * 16);");
         w.line("tm_ldsm_x2(b, brow + j * 16 * " + ws.rowStride() + " + (ky * " + kk + " + kx) * 8);");
@@ -1656,6 +1650,14 @@ final class KernelWriter {
         w.close();
         w.close();
         w.close();
+    }
+
+    /** Opens the unrolled loops over a k x k conv's taps (ky, then kx); the caller closes both. */
+    private void openTapLoops(int kk) {
+        w.line("#pragma unroll");
+        w.open("for (int ky = 0; ky < " + kk + "; ++ky)");
+        w.line("#pragma unroll");
+        w.open("for (int kx = 0; kx < " + kk + "; ++kx)");
     }
 
     private void accumulateMma(Instr.Accumulate a, Op.Pointwise pw) {
@@ -1853,10 +1855,7 @@ final class KernelWriter {
                 w.open("for (int nj = 0; nj < " + 2 * g + "; ++nj)");
                 w.line("const " + CudaEmitter.ctype(prodW.dtype()) + "* brow = " + prodW.name() + " + (sl + nj * 8 + (lane & 7)) * "
                         + prodW.rowStride() + ";");
-                w.line("#pragma unroll");
-                w.open("for (int ky = 0; ky < " + kk + "; ++ky)");
-                w.line("#pragma unroll");
-                w.open("for (int kx = 0; kx < " + kk + "; ++kx)");
+                openTapLoops(kk);
                 w.line("unsigned a[2];");
                 w.line("tm_ldsm_x2(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE + sl + nj * 8);");
                 w.line("tm_mma_k8(d[nj], arow, a[0], a[1], tm_ldsm_x1(brow + (ky * " + kk + " + kx) * 8));");

@@ -101,7 +101,9 @@ public sealed interface Instr {
      * Evaluates a layer over the tile grown by {@code halo} for output channels {@code out}, reading its
      * inputs from the buffers named in {@code sources} (tensor -> buffer; a tensor missing there is read from
      * global memory), and writes buffer {@code dst}. Pixels outside the image are written as zero, because a
-     * conv that reads this value must see zero padding there, not the layer applied to nothing.
+     * conv that reads this value must see zero padding there, not the layer applied to nothing; a {@code dst} of
+     * {@link Buffer.Layout#A_FRAGMENTS}, which only the chained pointwise layer reads, may hold anything there (those
+     * rows are never stored).
      * {@code inlined} are producer layers whose outputs are not stored anywhere: they are recomputed at every
      * point where this layer reads them (the "halo recompute" strategy).
      */
