@@ -795,7 +795,7 @@ final class KernelWriter {
             if (!(op instanceof Op.Elementwise || op instanceof Op.Activate)) return false;
             for (Activation a : op.reads()) {
                 Buffer b = sources.get(a.name());
-                if (layer.ops().stream().noneMatch(o -> o.out().name().equals(a.name()))
+                if (!producedInside(layer, a)
                         && (b != null ? b.space() != Space.SHARED || b.halo() < rg.halo() : a.channels() % 2 != 0)) {
                     return false;
                 }
@@ -815,18 +815,12 @@ final class KernelWriter {
             // The vectors are read outside the mask: any row may read them, and the loads of both rows of a fragment
             // are then one.
             java.util.Set<String> loaded = new java.util.HashSet<>();
-            boolean vectors = layer.ops().stream().anyMatch(op -> op != foldedBias && op instanceof Op.Elementwise e
-                    && (e.left() instanceof Operand.Vec || e.right() instanceof Operand.Vec));
+            List<Operand.Vec> vectorList = vectorOperands(layer);
+            boolean vectors = !vectorList.isEmpty();
             if (vectors) {
                 w.open("");
                 w.line("const int oc = " + chBase + " + c0;  // and oc + 1");
-                for (Op op : layer.ops()) {
-                    if (op != foldedBias && op instanceof Op.Elementwise e) {
-                        for (Operand o : List.of(e.left(), e.right())) {
-                            if (o instanceof Operand.Vec) pairOperand(o, rg, Map.of(), sources, loaded);
-                        }
-                    }
-                }
+                for (Operand.Vec v : vectorList) pairOperand(v, rg, Map.of(), sources, loaded);
             }
             w.open(guard == null ? "" : "if (" + guard + ")");
             if (!vectors && readsChannel(layer, main != null)) w.line("const int oc = " + chBase + " + c0;  // and oc + 1");
@@ -847,14 +841,27 @@ final class KernelWriter {
 
     /** Whether the layer's ops (past a given main value and a folded bias) read a vector or an activation at oc. */
     private boolean readsChannel(Layer layer, boolean mainGiven) {
+        if (!vectorOperands(layer).isEmpty()) return true;
         for (Op op : layer.ops()) {
             if ((op == layer.main() && mainGiven) || op == foldedBias) continue;
-            if (op instanceof Op.Elementwise e && (e.left() instanceof Operand.Vec || e.right() instanceof Operand.Vec)) return true;
-            for (Activation a : op.reads()) {
-                if (layer.ops().stream().noneMatch(o -> o.out().name().equals(a.name()))) return true;
-            }
+            for (Activation a : op.reads()) if (!producedInside(layer, a)) return true;
         }
         return false;
+    }
+
+    /** The vector operands of the layer's elementwise ops, but the bias that started the accumulators. */
+    private List<Operand.Vec> vectorOperands(Layer layer) {
+        List<Operand.Vec> out = new java.util.ArrayList<>();
+        for (Op op : layer.ops()) {
+            if (op == foldedBias || !(op instanceof Op.Elementwise e)) continue;
+            for (Operand o : List.of(e.left(), e.right())) if (o instanceof Operand.Vec v) out.add(v);
+        }
+        return out;
+    }
+
+    /** Whether {@code a} is the result of one of the layer's own ops (a local, not a tensor to load). */
+    private static boolean producedInside(Layer layer, Activation a) {
+        return layer.ops().stream().anyMatch(o -> o.out().name().equals(a.name()));
     }
 
     /** Channel i (0 or 1) of a {@link #pairOperand}: '#' is a float2's member, '$' a float[2]'s index. */
@@ -884,14 +891,7 @@ final class KernelWriter {
                 Activation act = a.value();
                 Buffer b = sources.get(act.name());
                 String name = cname(act.name()) + "_oc";
-                String address;
-                if (b != null) {
-                    int d = b.halo() - rg.halo();
-                    address = "&" + b.name() + "[((ly + " + d + ") * " + upper(b) + "_W + lx + " + d + ") * " + upper(b)
-                            + "_STRIDE + oc" + (b.channels() < act.channels() ? " - e0" : "") + "]";
-                } else {
-                    address = cname(act.name()) + " + ((size_t)(n * H + gh) * W + gw) * " + act.channels() + " + oc";
-                }
+                String address = b != null ? "&" + stagedElement(b, act, "oc", rg) : globalAddress(act, "oc");
                 if (loaded.add(name)) w.line("const float2 " + name + " = tm_f32x2(" + address + ");");
                 yield name + ".#";
             }
@@ -910,15 +910,23 @@ final class KernelWriter {
     private String read(Activation a, String ch, Region rg, Map<String, String> locals, Map<String, Buffer> sources) {
         if (locals.containsKey(a.name())) return locals.get(a.name());
         Buffer b = sources.get(a.name());
-        if (b != null && b.space() == Space.SHARED) {
-            int d = b.halo() - rg.halo();
-            if (d < 0) throw new IllegalStateException(b.name() + " has halo " + b.halo() + " but is read at halo " + rg.halo());
-            boolean chunked = b.channels() < a.channels();
-            return "tm_f32(" + b.name() + "[((ly + " + d + ") * " + upper(b) + "_W + lx + " + d + ") * " + upper(b)
-                    + "_STRIDE + " + ch + (chunked ? " - e0" : "") + "])";
-        }
+        if (b != null && b.space() == Space.SHARED) return "tm_f32(" + stagedElement(b, a, ch, rg) + ")";
         if (b != null) throw new IllegalStateException("register buffer " + b.name() + " read by another instruction");
         return "tm_f32(" + cname(a.name()) + "[((size_t)(n * H + gh) * W + gw) * " + a.channels() + " + " + ch + "])";
+    }
+
+    /** Activation a at the current pixel (ly, lx) of region rg and channel ch, in its staged buffer b (halo b.halo()). */
+    private String stagedElement(Buffer b, Activation a, String ch, Region rg) {
+        int d = b.halo() - rg.halo();
+        if (d < 0) throw new IllegalStateException(b.name() + " has halo " + b.halo() + " but is read at halo " + rg.halo());
+        boolean chunked = b.channels() < a.channels();
+        return b.name() + "[((ly + " + d + ") * " + upper(b) + "_W + lx + " + d + ") * " + upper(b) + "_STRIDE + " + ch
+                + (chunked ? " - e0" : "") + "]";
+    }
+
+    /** The global address of activation a at the current image pixel (gh, gw) and channel {@code channel}. */
+    private static String globalAddress(Activation a, String channel) {
+        return cname(a.name()) + " + ((size_t)(n * H + gh) * W + gw) * " + a.channels() + " + " + channel;
     }
 
     private Buffer sourceBuffer(Activation a, Map<String, Buffer> sources, String what) {
@@ -1489,8 +1497,7 @@ final class KernelWriter {
 
     /** The address of activation dst.tensor() at the current pixel (gh, gw) and channel {@code channel}. */
     private String globalElementAddress(Buffer dst, String channel) {
-        Activation a = CudaEmitter.activationOf(block, k, dst.tensor());
-        return cname(a.name()) + " + ((size_t)(n * H + gh) * W + gw) * " + a.channels() + " + " + channel;
+        return globalAddress(CudaEmitter.activationOf(block, k, dst.tensor()), channel);
     }
 
     /** Stores one computed element (zero outside the image for shared destinations, masked for global ones). */
@@ -1721,8 +1728,7 @@ final class KernelWriter {
             if (wg) w.line("// no skip past the last row tile: every warp of a warpgroup takes part in each wgmma");
             else w.line("if (mb >= " + f.mt() + ") continue;");
         }
-        boolean inputKept = pl.main() instanceof Op.Pointwise ppw && prod.sources().get(ppw.in().name()) != null
-                && prod.sources().get(ppw.in().name()).layout() == Buffer.Layout.A_FRAGMENTS;
+        boolean inputKept = Instr.Chain.inputInFragments(prod);
         if (!inputKept) {
             w.line("// A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the");
             w.line("// tile read a real pixel and their results are dropped");

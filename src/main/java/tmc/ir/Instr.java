@@ -164,6 +164,16 @@ public sealed interface Instr {
         public boolean producerOnWgmma() {
             return producer.layer().main() instanceof tmc.check.Op.Pointwise;
         }
+
+        /**
+         * Whether {@code producer} (the chain's pointwise producer) reads its input as A fragments already in registers
+         * ({@link Buffer.Layout#A_FRAGMENTS}, a conv's result) rather than from a shared tile.
+         */
+        public static boolean inputInFragments(Compute producer) {
+            if (!(producer.layer().main() instanceof tmc.check.Op.Pointwise pw)) return false;
+            Buffer in = producer.sources().get(pw.in().name());
+            return in != null && in.layout() == Buffer.Layout.A_FRAGMENTS;
+        }
     }
 
     /** Applies the epilogue of {@code layer} to the finished accumulator and writes {@code dst}. */

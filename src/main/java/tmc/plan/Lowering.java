@@ -449,9 +449,7 @@ public final class Lowering {
                 // three or four blocks spill).
                 if (tiling != null) registers += (tiling.perWarp() - 1) * EXTRA_BLOCK_REGISTERS;
                 // A chain whose input is already in registers (a conv's A fragments) hoists nothing more.
-                boolean inputKept = chain && chained.layer().mainInput() != null
-                        && onChip.get(chained.layer().mainInput().name()).space() == Space.REGISTERS;
-                if (chain && !inputKept) registers += chainRegisters(chained.layer(), c.streamChunk());
+                if (chain && !Instr.Chain.inputInFragments(chained)) registers += chainRegisters(chained.layer(), c.streamChunk());
                 accumulator = withRegisterSize(activationBuffer(out, out.name() + "_acc", Space.REGISTERS, DType.F32,
                         0, c.tileH(), c.tileW(), out.channels(), originOf(p, out)), perThread);
                 buffers.add(accumulator);
@@ -712,10 +710,12 @@ public final class Lowering {
             return "the projection at line " + reducer.span().line() + " does not run on tensor cores here";
         }
         boolean producerOnTensorCores = switch (layer.main()) {
-            case Op.Pointwise pw -> loopMathPath(layer, c.math(), stream, c.streamChunk()) == Instr.MathPath.TENSOR_CORE
-                    && onChip.get(pw.in().name()) != null && onChip.get(pw.in().name()).channels() == pw.in().channels()
-                    && (onChip.get(pw.in().name()).space() == Space.SHARED
-                        || onChip.get(pw.in().name()).layout() == Buffer.Layout.A_FRAGMENTS);
+            case Op.Pointwise pw -> {
+                Buffer in = onChip.get(pw.in().name());
+                yield loopMathPath(layer, c.math(), stream, c.streamChunk()) == Instr.MathPath.TENSOR_CORE && in != null
+                        && in.channels() == pw.in().channels()
+                        && (in.space() == Space.SHARED || in.layout() == Buffer.Layout.A_FRAGMENTS);
+            }
             case Op.Conv2d cv -> mathPath(layer, c.math()) == Instr.MathPath.TENSOR_CORE
                     && onChip.get(cv.in().name()) != null && onChip.get(cv.in().name()).space() == Space.SHARED;
             case null, default -> false;
