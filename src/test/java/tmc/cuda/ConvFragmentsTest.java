@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import tmc.api.CompiledProgram;
@@ -25,11 +23,7 @@ import tmc.ir.Kernel;
 class ConvFragmentsTest {
 
     static String convFirst() {
-        try {
-            return Files.readString(DoubleBufferingTest.REPO.resolve("samples/convfirst.tm"));
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return DoubleBufferingTest.sampleText("convfirst.tm");
     }
 
     /** The sample's fused plan with {@code from} replaced by {@code to} (which must change it). */

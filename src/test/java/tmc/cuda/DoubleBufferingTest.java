@@ -58,15 +58,19 @@ class DoubleBufferingTest {
         return compileWithHInShared(sample, plan, options, Map.of());
     }
 
-    /** The same, with further text replacements (e.g. a plan's stream chunk as it was when a test was written). */
-    static CompiledProgram compileWithHInShared(String sample, String plan, Tmc.Options options,
-                                                Map<String, String> replacements) {
-        String text;
+    /** The text of {@code samples/<sample>}. */
+    static String sampleText(String sample) {
         try {
-            text = Files.readString(REPO.resolve("samples").resolve(sample));
+            return Files.readString(REPO.resolve("samples").resolve(sample));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    /** The same, with further text replacements (e.g. a plan's stream chunk as it was when a test was written). */
+    static CompiledProgram compileWithHInShared(String sample, String plan, Tmc.Options options,
+                                                Map<String, String> replacements) {
+        String text = sampleText(sample);
         String staged = text.replaceAll("place  h in registers[^\n]*", "place  h in shared");
         assertNotEquals(text, staged, sample + " no longer places h in registers");
         // A conv's result kept as h's A fragments needs h in registers: it goes back to shared with h.

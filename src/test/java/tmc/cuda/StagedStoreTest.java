@@ -25,7 +25,7 @@ class StagedStoreTest {
     @Test
     void convFirstStoresThroughTheConvOutputBufferWhenItIsShared() {
         CompiledProgram p = DoubleBufferingTest.program(tmc.api.Tmc.compileText("convfirst.tm",
-                sample().replaceAll("place  a in registers[^\n]*", "place  a in shared"), tmc.api.Tmc.Options.DEFAULTS),
+                DoubleBufferingTest.sampleText("convfirst.tm").replaceAll("place  a in registers[^\n]*", "place  a in shared"), tmc.api.Tmc.Options.DEFAULTS),
                 "convfirst.tm", "fused");
         Kernel k = p.program().kernels().getFirst();
         Instr.Store st = storeOf(k);
@@ -49,14 +49,6 @@ class StagedStoreTest {
         assertEquals("w1_s", st.staging().name());
         assertEquals(2, st.staging().stages());
         assertTrue(p.source().contains("__half* const y_acc_stage = reinterpret_cast<__half*>(w1_s_buf);"), p.source());
-    }
-
-    static String sample() {
-        try {
-            return java.nio.file.Files.readString(DoubleBufferingTest.REPO.resolve("samples/convfirst.tm"));
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 
     @Test
