@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "2c8ff59f96f290c6dedf64ed8b0d069845ce8c24d4bbc8fab4e39281aa3248e3";
+    public static final String SOURCE_SHA256 = "aa0c4435cbe4cb9fbe0859809066ce9d97cc207dce182a7f564ef94c9f3d089a";
 
     private final ProgramLauncher launcher;
 

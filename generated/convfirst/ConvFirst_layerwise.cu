@@ -247,7 +247,14 @@ ConvFirst_layerwise_L2(const __half* __restrict__ a_g, const __half* __restrict_
         #pragma unroll 1
         for (int grp = warp; grp < 16; grp += THREADS / 32) {
             const int mb = grp / 8, nb = grp % 8;
-            float d[2][4][4] = {};
+            float d[2][4][4];
+            // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
+            #pragma unroll
+            for (int ni = 0; ni < 4; ++ni) {
+                const float2 b = tm_f32x2(b1 + (nb * 4 + ni) * 8 + 2 * lane_col);
+                #pragma unroll
+                for (int mi = 0; mi < 2; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
+            }
             const __half* arow[2];
             #pragma unroll
             for (int mi = 0; mi < 2; ++mi) {
@@ -289,14 +296,10 @@ ConvFirst_layerwise_L2(const __half* __restrict__ a_g, const __half* __restrict_
                         const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
                         {
-                            const int oc = 0 + c0;  // and oc + 1
-                            const float2 b1_oc = tm_f32x2(b1 + oc);
-                            {
-                                float v_t3[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
-                                float v_t4[2] = {v_t3[0] + b1_oc.x, v_t3[1] + b1_oc.y};
-                                float v_h[2] = {tm_silu(v_t4[0]), tm_silu(v_t4[1])};
-                                v[0] = v_h[0]; v[1] = v_h[1];
-                            }
+                            float v_t3[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                            float v_t4[2] = {v_t3[0], v_t3[1]};  // b1 started the accumulators
+                            float v_h[2] = {tm_silu(v_t4[0]), tm_silu(v_t4[1])};
+                            v[0] = v_h[0]; v[1] = v_h[1];
                         }
                         *reinterpret_cast<__half2*>(h + ((size_t)(n * H + gh) * W + gw) * 256 + c0) = __floats2half2_rn(v[0], v[1]);
                     }
@@ -342,7 +345,14 @@ ConvFirst_layerwise_L3(const __half* __restrict__ h, const __half* __restrict__ 
         #pragma unroll 1
         for (int grp = warp; grp < 8; grp += THREADS / 32) {
             const int mb = grp / 2, nb = grp % 2;
-            float d[1][4][4] = {};
+            float d[1][4][4];
+            // the accumulators start at the bias b2: channels 2 * lane_col and + 1 of each n8 tile, in both rows
+            #pragma unroll
+            for (int ni = 0; ni < 4; ++ni) {
+                const float2 b = tm_f32x2(b2 + (nb * 4 + ni) * 8 + 2 * lane_col);
+                #pragma unroll
+                for (int mi = 0; mi < 1; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
+            }
             const __half* arow[1];
             #pragma unroll
             for (int mi = 0; mi < 1; ++mi) {
@@ -385,14 +395,11 @@ ConvFirst_layerwise_L3(const __half* __restrict__ h, const __half* __restrict__ 
                         float v[2] = {0.0f, 0.0f};
                         {
                             const int oc = 0 + c0;  // and oc + 1
-                            const float2 b2_oc = tm_f32x2(b2 + oc);
-                            {
-                                float v_t6[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
-                                float v_t7[2] = {v_t6[0] + b2_oc.x, v_t6[1] + b2_oc.y};
-                                const float2 x_oc = tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 64 + oc);
-                                float v_y[2] = {v_t7[0] + x_oc.x, v_t7[1] + x_oc.y};
-                                v[0] = v_y[0]; v[1] = v_y[1];
-                            }
+                            float v_t6[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                            float v_t7[2] = {v_t6[0], v_t6[1]};  // b2 started the accumulators
+                            const float2 x_oc = tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 64 + oc);
+                            float v_y[2] = {v_t7[0] + x_oc.x, v_t7[1] + x_oc.y};
+                            v[0] = v_y[0]; v[1] = v_y[1];
                         }
                         *reinterpret_cast<__half2*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c0) = __floats2half2_rn(v[0], v[1]);
                     }

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "289e25d95ddbe91b7d3ca9d8d154f08c68975a714b0802ceb9a2c568292a9e70";
+    public static final String SOURCE_SHA256 = "e7e55305ff68ba7797aebecc0c6c614316030ae7ca4fde3af80e549bb6457d3f";
 
     private final ProgramLauncher launcher;
 

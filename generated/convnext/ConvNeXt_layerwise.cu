@@ -325,7 +325,14 @@ ConvNeXt_layerwise_L3(const __half* __restrict__ n_g, const __half* __restrict__
         #pragma unroll 1
         for (int grp = warp; grp < 96; grp += THREADS / 32) {
             const int mb = grp / 12, nb = grp % 12;
-            float d[2][4][4] = {};
+            float d[2][4][4];
+            // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
+            #pragma unroll
+            for (int ni = 0; ni < 4; ++ni) {
+                const float2 b = tm_f32x2(b1 + (nb * 4 + ni) * 8 + 2 * lane_col);
+                #pragma unroll
+                for (int mi = 0; mi < 2; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
+            }
             const __half* arow[2];
             #pragma unroll
             for (int mi = 0; mi < 2; ++mi) {
@@ -367,14 +374,10 @@ ConvNeXt_layerwise_L3(const __half* __restrict__ n_g, const __half* __restrict__
                         const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
                         {
-                            const int oc = 0 + c0;  // and oc + 1
-                            const float2 b1_oc = tm_f32x2(b1 + oc);
-                            {
-                                float v_t4[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
-                                float v_t5[2] = {v_t4[0] + b1_oc.x, v_t4[1] + b1_oc.y};
-                                float v_h[2] = {tm_gelu(v_t5[0]), tm_gelu(v_t5[1])};
-                                v[0] = v_h[0]; v[1] = v_h[1];
-                            }
+                            float v_t4[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                            float v_t5[2] = {v_t4[0], v_t4[1]};  // b1 started the accumulators
+                            float v_h[2] = {tm_gelu(v_t5[0]), tm_gelu(v_t5[1])};
+                            v[0] = v_h[0]; v[1] = v_h[1];
                         }
                         *reinterpret_cast<__half2*>(h + ((size_t)(n * H + gh) * W + gw) * 384 + c0) = __floats2half2_rn(v[0], v[1]);
                     }
@@ -420,7 +423,14 @@ ConvNeXt_layerwise_L4(const __half* __restrict__ h, const __half* __restrict__ x
         #pragma unroll 1
         for (int grp = warp; grp < 24; grp += THREADS / 32) {
             const int mb = grp / 3, nb = grp % 3;
-            float d[2][4][4] = {};
+            float d[2][4][4];
+            // the accumulators start at the bias b2: channels 2 * lane_col and + 1 of each n8 tile, in both rows
+            #pragma unroll
+            for (int ni = 0; ni < 4; ++ni) {
+                const float2 b = tm_f32x2(b2 + (nb * 4 + ni) * 8 + 2 * lane_col);
+                #pragma unroll
+                for (int mi = 0; mi < 2; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
+            }
             const __half* arow[2];
             #pragma unroll
             for (int mi = 0; mi < 2; ++mi) {
@@ -463,11 +473,10 @@ ConvNeXt_layerwise_L4(const __half* __restrict__ h, const __half* __restrict__ x
                         float v[2] = {0.0f, 0.0f};
                         {
                             const int oc = 0 + c0;  // and oc + 1
-                            const float2 b2_oc = tm_f32x2(b2 + oc);
                             const float2 gamma_oc = tm_f32x2(gamma + oc);
                             {
                                 float v_t7[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
-                                float v_t8[2] = {v_t7[0] + b2_oc.x, v_t7[1] + b2_oc.y};
+                                float v_t8[2] = {v_t7[0], v_t7[1]};  // b2 started the accumulators
                                 float v_t9[2] = {gamma_oc.x * v_t8[0], gamma_oc.y * v_t8[1]};
                                 const float2 x_oc = tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 96 + oc);
                                 float v_y[2] = {v_t9[0] + x_oc.x, v_t9[1] + x_oc.y};

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "119a4df3dcd9c3d9e80faec656403d6414b70a6461c04faae8aa2b50bd0f43e3";
+    public static final String SOURCE_SHA256 = "eceb68d45ca446172147e0d3c443bdb235735feb16b627ca831ac52df416c0b2";
 
     private final ProgramLauncher launcher;
 

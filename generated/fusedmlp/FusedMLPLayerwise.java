@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "0ca003d57c0e7f2fc5839277a0899b73113f657e4521108c0100ae98fa7f7ff7";
+    public static final String SOURCE_SHA256 = "6b68e8a22348739853b530e6dc73b8f8cc9918bc3af7ed35b376510b85a7fdf5";
 
     private final ProgramLauncher launcher;
 

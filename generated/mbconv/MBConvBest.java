@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "2ef61b49c90df237f6a5ce6487ab74690f5ba7bb8f185b7ee2011c5d134dd13e";
+    public static final String SOURCE_SHA256 = "d6091086c4ef1c190e9fe4c22d8b29ab1a5e8f3b655a8d88fb4bec3abe08f1f2";
 
     private final ProgramLauncher launcher;
 

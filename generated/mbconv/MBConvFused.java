@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "63cc82fa70e604062119eb2221e186533c75bd62650c0e45b47650e9d4b2edef";
+    public static final String SOURCE_SHA256 = "9bdd1692e82969bf3c9d089d14750a92fb224f01039ce0380cd1f3ebfbd4f1c5";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "aa77c2e554e7a37a39bf1816e74fbd059d9ed6631aafe5de3cdb9f64f33a21b3";
+    public static final String SOURCE_SHA256 = "49b51f4e191af22cb226d61e93ab01254d45dca19edca1df0cb5afdf144be26e";
 
     private final ProgramLauncher launcher;
 

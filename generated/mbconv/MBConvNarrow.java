@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "e40901832eb9c18901734c7d76dbde1c70b3cb9449c272456994d8e84899a731";
+    public static final String SOURCE_SHA256 = "fcacad492fa4445f477cb597fc34794984820070b5a1aa07ae4903722c4fd72d";
 
     private final ProgramLauncher launcher;
 

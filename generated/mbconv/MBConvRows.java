@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "7c95ec067595c2fdfde63c8fc0d78c7053945aeea09674d054315a611594270d";
+    public static final String SOURCE_SHA256 = "6a12572b4b05a320d1e6580d13bb17f87f64b65d9bcbe6901c4ceebe6381782c";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "13e1ac530db4b3b3f15a2ed35234a4e49c1757bcb496b332aca6bef1590ae6df";
+    public static final String SOURCE_SHA256 = "554505b0b68d837218c50e3b97e95bdf383fa4ca4e55dd3cfe366ffeaf70d441";
 
     private final ProgramLauncher launcher;
 

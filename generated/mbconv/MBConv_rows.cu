@@ -241,7 +241,14 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
             #pragma unroll 1
             for (int grp = warp; grp < 12; grp += THREADS / 32) {
                 const int mb = grp / 2, nb = grp % 2;
-                float d[2][4][4] = {};
+                float d[2][4][4];
+                // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
+                #pragma unroll
+                for (int ni = 0; ni < 4; ++ni) {
+                    const float2 b = tm_f32x2(b1 + e0 + (nb * 4 + ni) * 8 + 2 * lane_col);
+                    #pragma unroll
+                    for (int mi = 0; mi < 2; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
+                }
                 const __half* arow[2];
                 #pragma unroll
                 for (int mi = 0; mi < 2; ++mi) {
@@ -281,15 +288,11 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                         for (int ni = 0; ni < 4; ++ni) {
                             const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
-                            {
-                                const int oc = e0 + c0;  // and oc + 1
-                                const float2 b1_oc = tm_f32x2(b1 + oc);
-                                if (inside) {
-                                    float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
-                                    float v_t2[2] = {v_t1[0] + b1_oc.x, v_t1[1] + b1_oc.y};
-                                    float v_h1[2] = {tm_silu(v_t2[0]), tm_silu(v_t2[1])};
-                                    v[0] = v_h1[0]; v[1] = v_h1[1];
-                                }
+                            if (inside) {
+                                float v_t1[2] = {d[mi][ni][rh * 2 + 0], d[mi][ni][rh * 2 + 1]};
+                                float v_t2[2] = {v_t1[0], v_t1[1]};  // b1 started the accumulators
+                                float v_h1[2] = {tm_silu(v_t2[0]), tm_silu(v_t2[1])};
+                                v[0] = v_h1[0]; v[1] = v_h1[1];
                             }
                             *reinterpret_cast<__half2*>(&h1_s[p * H1_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
                         }

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "d7bf78884d7a36d9d682c62e4ba1b9794f3dd0c5f055e533db7ec142b46d0676";
+    public static final String SOURCE_SHA256 = "affc5ce99bfd9cec348513cbb8cc8c07d6a043f43b05a534df202e3444ac9a46";
 
     private final ProgramLauncher launcher;
 

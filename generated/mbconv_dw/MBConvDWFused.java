@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "4cf2ffbce8f24fdc822e6fec4963764c39db5f7400eab93ffaf1deb86c91c984";
+    public static final String SOURCE_SHA256 = "e5f1e1d50f70c751859d7515df708a951a5a8d2344f640a5bc05b699369030ac";
 
     private final ProgramLauncher launcher;
 

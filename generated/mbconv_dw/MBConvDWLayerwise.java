@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "797e40951f5aada24e99e42023dc4a10ae270dc0f64b42fb1a5679f2a04ea514";
+    public static final String SOURCE_SHA256 = "debc726e613fd116c1caf50fb06489bbd44d581c829f5387caa7bd0d7684c7c5";
 
     private final ProgramLauncher launcher;
 

@@ -1394,14 +1394,31 @@ final class KernelWriter {
         w.line("#pragma unroll 1");
         w.open("for (int grp = warp; grp < " + f.groups() + "; grp += THREADS / 32)");
         w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
-        w.line("float d[" + f.wm() + "][" + f.wn() + "][4] = {};");
+        // The bias after the sum starts the accumulators (one add fewer per value, and its loads are issued before
+        // the products rather than in the epilogue); pixels outside the image are still written as zero.
+        Op.Elementwise bias = foldableBias(c.layer());
+        w.line("float d[" + f.wm() + "][" + f.wn() + "][4]" + (bias == null ? " = {}" : "") + ";");
+        if (bias != null) {
+            w.line("// the accumulators start at the bias " + cname(biasOf(bias).name()) + ": channels 2 * lane_col and + 1 of"
+                    + " each n8 tile, in both rows");
+            w.line("#pragma unroll");
+            w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
+            w.line("const float2 b = tm_f32x2(" + cname(biasOf(bias).name()) + (ch0.equals("0") ? "" : " + " + ch0) + " + (nb * " + f.wn()
+                    + " + ni) * 8 + 2 * lane_col);");
+            w.line("#pragma unroll");
+            w.line("for (int mi = 0; mi < " + f.wm() + "; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x;"
+                    + " d[mi][ni][3] = b.y; }");
+            w.close();
+        }
         mmaKLoop(src, pw, "d[mi][ni]", pw.in().channels(), "nb * " + f.wn() * 8, staged ? "0" : ch0, "0", f,
                 rg.side(), rg.halo());
-        fragmentPairs(f, "mb", "nb", rg.pixels(), rg.side(), rg.halo(), rg.streamed() ? "e0" : "0",
+        foldedBias = bias;
+        fragmentPairs(f, "mb", "nb", rg.pixels(), rg.side(), rg.halo(), ch0,
                 dst.space() == Space.GLOBAL, (guard, base) -> evaluateInto(c.layer(), rg, c.sources(), guard, base,
                         "d[mi][ni][rh * 2 + $]", dst.dtype() != c.layer().out().dtype()),
                 (v0, v1) -> dst.space() == Space.GLOBAL ? storePair(globalElementAddress(dst, "c0"), dst.dtype(), v0, v1)
                         : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), v0, v1));
+        foldedBias = null;
         w.close();
         w.close();
     }

@@ -129,6 +129,24 @@ class ConvFragmentsTest {
     }
 
     @Test
+    void theBiasAfterAStagedProductStartsItsAccumulatorsAndHaloPixelsStayZero() {
+        // MBConv's expand over the tile and its halo ring, staged in shared memory for the grouped conv.
+        String src = DoubleBufferingTest.compile("mbconv.tm", "rows", Tmc.Options.DEFAULTS).source();
+        String expand = src.substring(src.indexOf("// L1 pointwise"), src.indexOf("// L2 conv2d"));
+        DoubleBufferingTest.assertInOrder(expand, "float d[2][4][4];",
+                "const float2 b = tm_f32x2(b1 + e0 + (nb * 4 + ni) * 8 + 2 * lane_col);",
+                "d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y;", "tm_mma(d[mi]",
+                "if (inside) {", "float v_t2[2] = {v_t1[0], v_t1[1]};  // b1 started the accumulators",
+                "*reinterpret_cast<__half2*>(&h1_s[p * H1_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);");
+        // outside the image v stays {0, 0} (the conv's zero padding), though the accumulators started at b1
+        assertTrue(expand.contains("float v[2] = {0.0f, 0.0f};"), expand);
+        assertFalse(expand.contains("b1_oc"), expand);
+        // The separate kernels too: the projection's b3 (then the residual) starts its accumulators.
+        String layerwise = DoubleBufferingTest.compile("mbconv.tm", "layerwise", Tmc.Options.DEFAULTS).source();
+        assertTrue(layerwise.contains("const float2 b = tm_f32x2(b3 + (nb * "), "the projection's b3 is right after its sum");
+    }
+
+    @Test
     void epiloguesReadBothChannelsOfAPairWithOneLoad() {
         String src = DoubleBufferingTest.compile("convfirst.tm", "fused", Tmc.Options.DEFAULTS).source();
         // a's bias, y's bias and the residual: one 8-byte or 4-byte load per pair of channels.
