@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "aa0c4435cbe4cb9fbe0859809066ce9d97cc207dce182a7f564ef94c9f3d089a";
+    public static final String SOURCE_SHA256 = "c29c33d640a794cde83b089d362544bcb3530ee9f6ea1cdd0e812fd6ff1c058b";
 
     private final ProgramLauncher launcher;
 

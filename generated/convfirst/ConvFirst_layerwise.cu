@@ -251,7 +251,7 @@ ConvFirst_layerwise_L2(const __half* __restrict__ a_g, const __half* __restrict_
             // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
             #pragma unroll
             for (int ni = 0; ni < 4; ++ni) {
-                const float2 b = tm_f32x2(b1 + (nb * 4 + ni) * 8 + 2 * lane_col);
+                const float2 b = tm_f32x2(b1 + nb * 32 + ni * 8 + 2 * lane_col);
                 #pragma unroll
                 for (int mi = 0; mi < 2; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
             }
@@ -349,7 +349,7 @@ ConvFirst_layerwise_L3(const __half* __restrict__ h, const __half* __restrict__ 
             // the accumulators start at the bias b2: channels 2 * lane_col and + 1 of each n8 tile, in both rows
             #pragma unroll
             for (int ni = 0; ni < 4; ++ni) {
-                const float2 b = tm_f32x2(b2 + (nb * 4 + ni) * 8 + 2 * lane_col);
+                const float2 b = tm_f32x2(b2 + nb * 32 + ni * 8 + 2 * lane_col);
                 #pragma unroll
                 for (int mi = 0; mi < 1; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
             }

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "e7e55305ff68ba7797aebecc0c6c614316030ae7ca4fde3af80e549bb6457d3f";
+    public static final String SOURCE_SHA256 = "8ac5be3dd72f90a4fec72dab9180b12d00fe7dfc35954b2abcf594b702fe424a";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "eceb68d45ca446172147e0d3c443bdb235735feb16b627ca831ac52df416c0b2";
+    public static final String SOURCE_SHA256 = "089909ff8b7382fa430ad654e24a27895ba8ce276dafc739febf92fbd59d6c9f";
 
     private final ProgramLauncher launcher;
 

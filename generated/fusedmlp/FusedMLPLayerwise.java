@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "6b68e8a22348739853b530e6dc73b8f8cc9918bc3af7ed35b376510b85a7fdf5";
+    public static final String SOURCE_SHA256 = "dd0173ee548597374bcbe61893d66e769e8f000891de5f0506ebd4d806d83569";
 
     private final ProgramLauncher launcher;
 

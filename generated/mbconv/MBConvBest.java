@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "d6091086c4ef1c190e9fe4c22d8b29ab1a5e8f3b655a8d88fb4bec3abe08f1f2";
+    public static final String SOURCE_SHA256 = "b655c1f4957e3d4e7d36396bbd35c48bd74c1613d8f70d2cc3a18ceb661f9521";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "9bdd1692e82969bf3c9d089d14750a92fb224f01039ce0380cd1f3ebfbd4f1c5";
+    public static final String SOURCE_SHA256 = "7e7d6f92f65e225aa7f2c531572260959ffac31c55605fc0ba67f8c0ff4876e5";
 
     private final ProgramLauncher launcher;
 

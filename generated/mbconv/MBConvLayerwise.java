@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "49b51f4e191af22cb226d61e93ab01254d45dca19edca1df0cb5afdf144be26e";
+    public static final String SOURCE_SHA256 = "d70756d0e1638821ceafd9836c1b1b2fb1a87ddc9b81641b9a1ce08d837118bf";
 
     private final ProgramLauncher launcher;
 

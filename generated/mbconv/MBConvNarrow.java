@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "fcacad492fa4445f477cb597fc34794984820070b5a1aa07ae4903722c4fd72d";
+    public static final String SOURCE_SHA256 = "1b8ebca9828bae2067a62dbe65d81c7bc14af70af967fc645e4be5e0571acaf3";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "6a12572b4b05a320d1e6580d13bb17f87f64b65d9bcbe6901c4ceebe6381782c";
+    public static final String SOURCE_SHA256 = "3d56fb4cbd271e1cb77038117e983bb079fb616e1d1bf5aba5f41e0903ab577b";
 
     private final ProgramLauncher launcher;
 

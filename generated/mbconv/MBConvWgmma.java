@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "554505b0b68d837218c50e3b97e95bdf383fa4ca4e55dd3cfe366ffeaf70d441";
+    public static final String SOURCE_SHA256 = "35290aaf9250bf19308462416ff46c3ce7de42b7bea04ae00e36afe7f9b760ce";
 
     private final ProgramLauncher launcher;
 

@@ -245,7 +245,7 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                 // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
                 #pragma unroll
                 for (int ni = 0; ni < 4; ++ni) {
-                    const float2 b = tm_f32x2(b1 + e0 + (nb * 4 + ni) * 8 + 2 * lane_col);
+                    const float2 b = tm_f32x2(b1 + e0 + nb * 32 + ni * 8 + 2 * lane_col);
                     #pragma unroll
                     for (int mi = 0; mi < 2; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
                 }

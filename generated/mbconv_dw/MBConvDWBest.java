@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "affc5ce99bfd9cec348513cbb8cc8c07d6a043f43b05a534df202e3444ac9a46";
+    public static final String SOURCE_SHA256 = "c4cdf00b3388983497281e8ca8b50a9b6c4546b3653e9410ffcfab68f12612fd";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "e5f1e1d50f70c751859d7515df708a951a5a8d2344f640a5bc05b699369030ac";
+    public static final String SOURCE_SHA256 = "ef401e5f0a2b92626f31dc79b0caa5e3abd2904ba2b826a8a86841034190b0c2";
 
     private final ProgramLauncher launcher;
 

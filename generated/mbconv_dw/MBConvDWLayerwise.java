@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "debc726e613fd116c1caf50fb06489bbd44d581c829f5387caa7bd0d7684c7c5";
+    public static final String SOURCE_SHA256 = "f941c708764f359bc36a863849247ba02ab75e962f0bcaa2807837b31afd535e";
 
     private final ProgramLauncher launcher;
 

@@ -963,6 +963,27 @@ final class KernelWriter {
         return e;
     }
 
+    /**
+     * Starts the accumulators at a {@link #foldableBias}: for each n8 tile {@code tile} (0 .. tiles - 1), whose first
+     * channel is {@code firstChannel} + tile * 8, the lane's pair of channels (2 * lane_col and + 1) goes to both rows of
+     * {@code fragment}; with {@code rowTiles} above 0, of each of that many row tiles (fragment names {@code mi}).
+     */
+    private void startAtBias(Op.Elementwise bias, String tile, int tiles, String firstChannel, String fragment, int rowTiles) {
+        String b = cname(biasOf(bias).name());
+        w.line("// the accumulators start at the bias " + b + ": channels 2 * lane_col and + 1 of each n8 tile, in both rows");
+        w.line("#pragma unroll");
+        w.open("for (int " + tile + " = 0; " + tile + " < " + tiles + "; ++" + tile + ")");
+        w.line("const float2 b = tm_f32x2(" + b + " + " + firstChannel + tile + " * 8 + 2 * lane_col);");
+        String set = fragment + "[0] = b.x; " + fragment + "[1] = b.y; " + fragment + "[2] = b.x; " + fragment + "[3] = b.y;";
+        if (rowTiles == 0) {
+            w.line(set);
+        } else {
+            w.line("#pragma unroll");
+            w.line("for (int mi = 0; mi < " + rowTiles + "; ++mi) { " + set + " }");
+        }
+        w.close();
+    }
+
     /** The vector a {@link #foldableBias} adds. */
     static tmc.check.Weight biasOf(Op.Elementwise e) {
         return ((Operand.Vec) (e.left() instanceof Operand.Vec ? e.left() : e.right())).weight();
@@ -1399,16 +1420,8 @@ final class KernelWriter {
         Op.Elementwise bias = foldableBias(c.layer());
         w.line("float d[" + f.wm() + "][" + f.wn() + "][4]" + (bias == null ? " = {}" : "") + ";");
         if (bias != null) {
-            w.line("// the accumulators start at the bias " + cname(biasOf(bias).name()) + ": channels 2 * lane_col and + 1 of"
-                    + " each n8 tile, in both rows");
-            w.line("#pragma unroll");
-            w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");
-            w.line("const float2 b = tm_f32x2(" + cname(biasOf(bias).name()) + (ch0.equals("0") ? "" : " + " + ch0) + " + (nb * " + f.wn()
-                    + " + ni) * 8 + 2 * lane_col);");
-            w.line("#pragma unroll");
-            w.line("for (int mi = 0; mi < " + f.wm() + "; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x;"
-                    + " d[mi][ni][3] = b.y; }");
-            w.close();
+            startAtBias(bias, "ni", f.wn(), (ch0.equals("0") ? "" : ch0 + " + ") + "nb * " + f.wn() * 8 + " + ", "d[mi][ni]",
+                    f.wm());
         }
         mmaKLoop(src, pw, "d[mi][ni]", pw.in().channels(), "nb * " + f.wn() * 8, staged ? "0" : ch0, "0", f,
                 rg.side(), rg.halo());
@@ -1817,15 +1830,7 @@ final class KernelWriter {
         Op.Elementwise bias = wgProducer ? null : foldableBias(pl);
         w.line("float d[" + 2 * g + "][4]" + (wgProducer || bias != null ? "" : " = {}") + ";  // " + h + "[16 pixels, e0+sl .. e0+sl+"
                 + width + "] before the epilogue: " + 2 * g + " m16n8 tiles");
-        if (bias != null) {
-            w.line("// the accumulators start at the bias " + cname(biasOf(bias).name()) + ": channels 2 * lane_col and + 1 of"
-                    + " each n8 tile, in both rows");
-            w.line("#pragma unroll");
-            w.open("for (int nj = 0; nj < " + 2 * g + "; ++nj)");
-            w.line("const float2 b = tm_f32x2(" + cname(biasOf(bias).name()) + " + e0 + sl + nj * 8 + 2 * lane_col);");
-            w.line("d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;");
-            w.close();
-        }
+        if (bias != null) startAtBias(bias, "nj", 2 * g, "e0 + sl + ", "d[nj]", 0);
         switch (pl.main()) {
             case Op.Pointwise pw when wgProducer -> {
                 int kSteps = pw.in().channels() / 16;

@@ -134,7 +134,7 @@ class ConvFragmentsTest {
         String src = DoubleBufferingTest.compile("mbconv.tm", "rows", Tmc.Options.DEFAULTS).source();
         String expand = src.substring(src.indexOf("// L1 pointwise"), src.indexOf("// L2 conv2d"));
         DoubleBufferingTest.assertInOrder(expand, "float d[2][4][4];",
-                "const float2 b = tm_f32x2(b1 + e0 + (nb * 4 + ni) * 8 + 2 * lane_col);",
+                "const float2 b = tm_f32x2(b1 + e0 + nb * 32 + ni * 8 + 2 * lane_col);",
                 "d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y;", "tm_mma(d[mi]",
                 "if (inside) {", "float v_t2[2] = {v_t1[0], v_t1[1]};  // b1 started the accumulators",
                 "*reinterpret_cast<__half2*>(&h1_s[p * H1_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);");
@@ -143,7 +143,7 @@ class ConvFragmentsTest {
         assertFalse(expand.contains("b1_oc"), expand);
         // The separate kernels too: the projection's b3 (then the residual) starts its accumulators.
         String layerwise = DoubleBufferingTest.compile("mbconv.tm", "layerwise", Tmc.Options.DEFAULTS).source();
-        assertTrue(layerwise.contains("const float2 b = tm_f32x2(b3 + (nb * "), "the projection's b3 is right after its sum");
+        assertTrue(layerwise.contains("const float2 b = tm_f32x2(b3 + nb * "), "the projection's b3 is right after its sum");
     }
 
     @Test
