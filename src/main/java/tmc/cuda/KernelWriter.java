@@ -831,12 +831,7 @@ final class KernelWriter {
             if (vectors) w.close();
             return;
         }
-        for (int rc = 0; rc < 2; rc++) {
-            w.open(guard == null ? "" : "if (" + guard + ")");
-            w.line("const int c = c0 + " + rc + ", oc = " + chBase + " + c;");
-            w.line("v[" + rc + "] = " + evaluate(layer, rg, sources, main == null ? null : pick(main, rc), roundLast) + ";");
-            w.close();
-        }
+        perChannel(rc -> evaluate(layer, rg, sources, main == null ? null : pick(main, rc), roundLast)).emit(guard, chBase);
     }
 
     /** Whether the layer's ops (past a given main value and a folded bias) read a vector or an activation at oc. */
