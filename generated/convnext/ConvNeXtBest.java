@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "459ed2209f513c0bce39f2d9b59cda9efa9b79d6b132d0c1afb6f12721a7b76e";
+    public static final String SOURCE_SHA256 = "27c8c68b15576c48790cfc7d41fd23464b59c2ac4061857fe03e1337e349b52b";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "bafa76bf5a0f94c289bfbb022f8d3126f28c45307cf3884c610c95323f55d5cd";
+    public static final String SOURCE_SHA256 = "7042efc01c667f764c0781d03c4ed54dc1c42278c5ed25a0b016334ee9302116";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "f70952f84e8d50db8775c9f1be29a2d9510c9082c570dda566b85df05069ae17";
+    public static final String SOURCE_SHA256 = "7d64352fefeb0693848cdd4f839a9790ae79fe3e08eeafe75d1af84cba017261";
 
     private final ProgramLauncher launcher;
 

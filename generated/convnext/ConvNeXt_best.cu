@@ -242,33 +242,55 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     }
     __syncthreads();
     // L2 layernorm 96 -> n over 8x8 pixels -> n_s   (samples/convnext.tm:17)
+    // 2 neighbouring lanes per pixel, 48 channels each held in registers: one pass of 16-byte loads, 1 shuffle per sum
     {
-        const int lane = tid & 31, warp = tid >> 5;
-        for (int p = warp; p < 64; p += THREADS / 32) {
+        const int part = tid % 2, cb = part * 48;  // this lane's channels cb .. cb + 47
+        {
+            const int p = tid / 2;
             const int ly = p / 8, lx = p % 8;
             const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-            const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;  // the same for the whole warp
-            float mean = 0.0f, rstd = 0.0f;
-            if (inside) {
-                float s = 0.0f;
-                for (int c = lane; c < 96; c += 32) s += tm_f32(a_s[((ly + 0) * A_S_W + lx + 0) * A_S_STRIDE + c]);
-                mean = tm_warp_sum(s) / 96.0f;
-                float q = 0.0f;
-                for (int c = lane; c < 96; c += 32) {
-                    const float d = tm_f32(a_s[((ly + 0) * A_S_W + lx + 0) * A_S_STRIDE + c]) - mean;
-                    q += d * d;
-                }
-                rstd = 1.0f / sqrtf(tm_warp_sum(q) / 96.0f + 1.00000000e-06f);
+            const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+            const __half* const row = a_s + ((p / 8 + 0) * A_S_W + p % 8 + 0) * A_S_STRIDE + cb;
+            float v[48];
+            #pragma unroll
+            for (int j = 0; j < 48; j += 8) {
+                const uint4 q = *reinterpret_cast<const uint4*>(row + j);
+                const __half* const e = reinterpret_cast<const __half*>(&q);
+                #pragma unroll
+                for (int u = 0; u < 8; u += 2) { const float2 f = tm_f32x2(e + u); v[j + u] = f.x; v[j + u + 1] = f.y; }
             }
-            for (int c = lane; c < 96; c += 32) {
-                const int oc = c;
-                float v = 0.0f;
-                if (inside) {
-                    float v_n = (tm_f32(a_s[((ly + 0) * A_S_W + lx + 0) * A_S_STRIDE + oc]) - mean) * rstd * tm_f32(g_g[oc]) + tm_f32(beta[oc]);
-                    v_n = tm_round_f16(v_n);
-                    v = v_n;
+            float s = 0.0f;
+            #pragma unroll
+            for (int j = 0; j < 48; ++j) s += v[j];
+            s += __shfl_xor_sync(0xffffffffu, s, 1);
+            const float mean = s / 96.0f;
+            float q = 0.0f;
+            #pragma unroll
+            for (int j = 0; j < 48; ++j) q += (v[j] - mean) * (v[j] - mean);
+            q += __shfl_xor_sync(0xffffffffu, q, 1);
+            const float rstd = 1.0f / sqrtf(q / 96.0f + 1.00000000e-06f);
+            #pragma unroll
+            for (int j = 0; j < 48; j += 8) {
+                uint4 o;
+                unsigned* const o32 = reinterpret_cast<unsigned*>(&o);
+                #pragma unroll
+                for (int u = 0; u < 8; u += 2) {
+                    float r[2] = {0.0f, 0.0f};  // zero outside the image
+                    if (inside) {
+                        {
+                            const int oc = cb + j + u;
+                            float v_n = (v[j + u] - mean) * rstd * tm_f32(g_g[oc]) + tm_f32(beta[oc]);
+                            r[0] = v_n;
+                        }
+                        {
+                            const int oc = cb + j + u + 1;
+                            float v_n = (v[j + u + 1] - mean) * rstd * tm_f32(g_g[oc]) + tm_f32(beta[oc]);
+                            r[1] = v_n;
+                        }
+                    }
+                    o32[u / 2] = tm_pack2(static_cast<const __half*>(nullptr), r[0], r[1]);
                 }
-                n_s[p * N_S_STRIDE + c] = tm_from_f32<__half>(v);
+                *reinterpret_cast<uint4*>(n_s + p * N_S_STRIDE + cb + j) = o;
             }
         }
     }

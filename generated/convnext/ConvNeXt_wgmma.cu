@@ -218,7 +218,7 @@ __device__ __forceinline__ void tm_wgmma_n96(float (&d)[12][4], const __nv_bfloa
 #endif
 
 // Kernel ConvNeXt_wgmma
-//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  101376 B shared,  ~148 registers per thread (planner estimate)
+//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  63488 B shared,  ~148 registers per thread (planner estimate)
 //   math wgmma
 //   L1 conv2d 7x7 depthwise 96->96 -> a   (samples/convnext.tm:16)
 //   L2 layernorm 96 -> n   (samples/convnext.tm:17)
@@ -246,12 +246,13 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
+    // buffers that are never live at the same time share bytes (a barrier lies between the last use of one and the first of the other)
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 14x14 pixels (halo 3) x 96 channels, 40768 B (line 37)
     __half* wd_s = reinterpret_cast<__half*>(smem + 40768);  // wd: 6x8 pixels x 96 channels, 9408 B (line 5)
-    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 50176);  // w1: 2 copies of 32x96 (8x8 core matrices for wgmma), 6144 B each, 12288 B (line 9)
-    __half* w2_s_buf = reinterpret_cast<__half*>(smem + 62464);  // w2: 2 copies of 96x32 (8x8 core matrices for wgmma), 6144 B each, 12288 B (line 11)
-    __half* a_s = reinterpret_cast<__half*>(smem + 74752);  // a: 8x8 pixels x 96 channels, 13312 B (line 38)
-    __half* n_s = reinterpret_cast<__half*>(smem + 88064);  // n: 8x8 pixels x 96 channels, 13312 B (line 39)
+    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 0);  // w1: 2 copies of 32x96 (8x8 core matrices for wgmma), 6144 B each, 12288 B (line 9), over x_s
+    __half* w2_s_buf = reinterpret_cast<__half*>(smem + 12288);  // w2: 2 copies of 96x32 (8x8 core matrices for wgmma), 6144 B each, 12288 B (line 11), over x_s
+    __half* a_s = reinterpret_cast<__half*>(smem + 50176);  // a: 8x8 pixels x 96 channels, 13312 B (line 38)
+    __half* n_s = reinterpret_cast<__half*>(smem + 24576);  // n: 8x8 pixels x 96 channels, 13312 B (line 39), over x_s
     float y_acc[Y_ACC_BLOCKS_PER_WARP][1][12][4] = {};  // y: 64 pixels x 96 channels, 48 per thread (line 14)
 
     // load x[n, h0-3 : h0+11, w0-3 : w0+11, :] -> x_s, zero outside the image
@@ -270,18 +271,7 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
         wd_s[i] = wd[((size_t)(0 + col / 1) * 49 + tap) * 1 + col % 1];
     }
     tm_cp_async_commit();
-    // stage w1[0 : 0+32, 0 : 0+96] -> w1_s copy 0 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
-    for (int i = tid; i < 384; i += THREADS) {
-        const int row = i / 12, col = (i % 12) * 8;
-        tm_cp_async16(w1_s_buf + ((row / 8) * 12 + col / 8) * 64 + (row % 8) * 8, w1 + (size_t)(0 + row) * 96 + 0 + col);
-    }
-    // stage w2[0 : 0+96, 0 : 0+32] -> w2_s copy 0 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
-    for (int i = tid; i < 384; i += THREADS) {
-        const int row = i / 4, col = (i % 4) * 8;
-        tm_cp_async16(w2_s_buf + ((row / 8) * 4 + col / 8) * 64 + (row % 8) * 8, w2 + (size_t)(0 + row) * 384 + 0 + col);
-    }
-    tm_cp_async_commit();
-    tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
+    tm_cp_async_wait<0>();  // every copy has landed
     tm_fence_proxy_async();
     __syncthreads();
     // L1 conv2d 7x7 depthwise 96->96 -> a over 8x8 pixels -> a_s   (samples/convnext.tm:16)
@@ -335,34 +325,67 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
     }
     tm_fence_proxy_async();
     __syncthreads();
+    // stage w1[0 : 0+32, 0 : 0+96] -> w1_s copy 0 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
+    for (int i = tid; i < 384; i += THREADS) {
+        const int row = i / 12, col = (i % 12) * 8;
+        tm_cp_async16(w1_s_buf + ((row / 8) * 12 + col / 8) * 64 + (row % 8) * 8, w1 + (size_t)(0 + row) * 96 + 0 + col);
+    }
+    // stage w2[0 : 0+96, 0 : 0+32] -> w2_s copy 0 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
+    for (int i = tid; i < 384; i += THREADS) {
+        const int row = i / 4, col = (i % 4) * 8;
+        tm_cp_async16(w2_s_buf + ((row / 8) * 4 + col / 8) * 64 + (row % 8) * 8, w2 + (size_t)(0 + row) * 384 + 0 + col);
+    }
+    tm_cp_async_commit();
     // L2 layernorm 96 -> n over 8x8 pixels -> n_s   (samples/convnext.tm:17)
+    // 2 neighbouring lanes per pixel, 48 channels each held in registers: one pass of 16-byte loads, 1 shuffle per sum
     {
-        const int lane = tid & 31, warp = tid >> 5;
-        for (int p = warp; p < 64; p += THREADS / 32) {
+        const int part = tid % 2, cb = part * 48;  // this lane's channels cb .. cb + 47
+        {
+            const int p = tid / 2;
             const int ly = p / 8, lx = p % 8;
             const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-            const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;  // the same for the whole warp
-            float mean = 0.0f, rstd = 0.0f;
-            if (inside) {
-                float s = 0.0f;
-                for (int c = lane; c < 96; c += 32) s += tm_f32(a_s[((ly + 0) * A_S_W + lx + 0) * A_S_STRIDE + c]);
-                mean = tm_warp_sum(s) / 96.0f;
-                float q = 0.0f;
-                for (int c = lane; c < 96; c += 32) {
-                    const float d = tm_f32(a_s[((ly + 0) * A_S_W + lx + 0) * A_S_STRIDE + c]) - mean;
-                    q += d * d;
-                }
-                rstd = 1.0f / sqrtf(tm_warp_sum(q) / 96.0f + 1.00000000e-06f);
+            const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+            const __half* const row = a_s + ((p / 8 + 0) * A_S_W + p % 8 + 0) * A_S_STRIDE + cb;
+            float v[48];
+            #pragma unroll
+            for (int j = 0; j < 48; j += 8) {
+                const uint4 q = *reinterpret_cast<const uint4*>(row + j);
+                const __half* const e = reinterpret_cast<const __half*>(&q);
+                #pragma unroll
+                for (int u = 0; u < 8; u += 2) { const float2 f = tm_f32x2(e + u); v[j + u] = f.x; v[j + u + 1] = f.y; }
             }
-            for (int c = lane; c < 96; c += 32) {
-                const int oc = c;
-                float v = 0.0f;
-                if (inside) {
-                    float v_n = (tm_f32(a_s[((ly + 0) * A_S_W + lx + 0) * A_S_STRIDE + oc]) - mean) * rstd * tm_f32(g_g[oc]) + tm_f32(beta[oc]);
-                    v_n = tm_round_f16(v_n);
-                    v = v_n;
+            float s = 0.0f;
+            #pragma unroll
+            for (int j = 0; j < 48; ++j) s += v[j];
+            s += __shfl_xor_sync(0xffffffffu, s, 1);
+            const float mean = s / 96.0f;
+            float q = 0.0f;
+            #pragma unroll
+            for (int j = 0; j < 48; ++j) q += (v[j] - mean) * (v[j] - mean);
+            q += __shfl_xor_sync(0xffffffffu, q, 1);
+            const float rstd = 1.0f / sqrtf(q / 96.0f + 1.00000000e-06f);
+            #pragma unroll
+            for (int j = 0; j < 48; j += 8) {
+                uint4 o;
+                unsigned* const o32 = reinterpret_cast<unsigned*>(&o);
+                #pragma unroll
+                for (int u = 0; u < 8; u += 2) {
+                    float r[2] = {0.0f, 0.0f};  // zero outside the image
+                    if (inside) {
+                        {
+                            const int oc = cb + j + u;
+                            float v_n = (v[j + u] - mean) * rstd * tm_f32(g_g[oc]) + tm_f32(beta[oc]);
+                            r[0] = v_n;
+                        }
+                        {
+                            const int oc = cb + j + u + 1;
+                            float v_n = (v[j + u + 1] - mean) * rstd * tm_f32(g_g[oc]) + tm_f32(beta[oc]);
+                            r[1] = v_n;
+                        }
+                    }
+                    o32[u / 2] = tm_pack2(static_cast<const __half*>(nullptr), r[0], r[1]);
                 }
-                n_s[p * N_S_STRIDE + c] = tm_from_f32<__half>(v);
+                *reinterpret_cast<uint4*>(n_s + p * N_S_STRIDE + cb + j) = o;
             }
         }
     }
@@ -485,7 +508,7 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
                             float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
                             float v_t8[2] = {v_t7[0] + b2_oc.x, v_t7[1] + b2_oc.y};
                             float v_t9[2] = {gamma_oc.x * v_t8[0], gamma_oc.y * v_t8[1]};
-                            const float2 x_oc = tm_f32x2(&x_s[((ly + 3) * X_S_W + lx + 3) * X_S_STRIDE + oc]);
+                            const float2 x_oc = tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 96 + oc);
                             float v_y[2] = {v_t9[0] + x_oc.x, v_t9[1] + x_oc.y};
                             v[0] = v_y[0]; v[1] = v_y[1];
                         }

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "089909ff8b7382fa430ad654e24a27895ba8ce276dafc739febf92fbd59d6c9f";
+    public static final String SOURCE_SHA256 = "ba3befc6d4cd596b34785c071a4c34c36f9ef3f7163a62b9fc614adddb257fc6";
 
     private final ProgramLauncher launcher;
 

@@ -142,7 +142,7 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel FusedMLP_best
-//   grid (ceil(W / 28), ceil(H / 7), N),  256 threads (8 warps),  230592 B shared,  ~88 registers per thread (planner estimate)
+//   grid (ceil(W / 28), ceil(H / 8), N),  256 threads (8 warps),  221184 B shared,  ~88 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h   (samples/fusedmlp.tm:11)
 //   L2 pointwise 256->64 -> y   (samples/fusedmlp.tm:12)
@@ -150,12 +150,12 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 extern "C" __global__ void __launch_bounds__(256, 2)
 FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const float* __restrict__ b1, const __half* __restrict__ w2, const float* __restrict__ b2, __half* __restrict__ y, int N, int H, int W) {
     constexpr int THREADS = 256;
-    constexpr int TILE_H = 7, TILE_W = 28;
-    constexpr int X_S_W = 28, X_S_PIXELS = 196, X_S_STRIDE = 72;
+    constexpr int TILE_H = 8, TILE_W = 28;
+    constexpr int X_S_W = 28, X_S_PIXELS = 224, X_S_STRIDE = 72;
     constexpr int W1_S_W = 28, W1_S_PIXELS = 256, W1_S_STRIDE = 72;
     constexpr int W2_S_W = 28, W2_S_PIXELS = 64, W2_S_STRIDE = 264;
-    constexpr int H_S_W = 28, H_S_PIXELS = 196, H_S_STRIDE = 264;
-    constexpr int Y_S_W = 28, Y_S_PIXELS = 196, Y_S_STRIDE = 72;
+    constexpr int H_S_W = 28, H_S_PIXELS = 224, H_S_STRIDE = 264;
+    constexpr int Y_S_W = 28, Y_S_PIXELS = 224, Y_S_STRIDE = 72;
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -164,13 +164,14 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 7x28 pixels x 64 channels, 28224 B (line 4)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 28224);  // w1: 9x28 pixels x 64 channels, 36864 B (line 5)
-    __half* w2_s = reinterpret_cast<__half*>(smem + 65088);  // w2: 2x28 pixels x 256 channels, 33792 B (line 7)
-    __half* h_s = reinterpret_cast<__half*>(smem + 98880);  // h: 7x28 pixels x 256 channels, 103488 B (line 11)
-    __half* y_s = reinterpret_cast<__half*>(smem + 202368);  // y: 7x28 pixels x 64 channels, 28224 B (line 9)
+    // buffers that are never live at the same time share bytes (a barrier lies between the last use of one and the first of the other)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 8x28 pixels x 64 channels, 32256 B (line 4)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 32256);  // w1: 9x28 pixels x 64 channels, 36864 B (line 5)
+    __half* w2_s = reinterpret_cast<__half*>(smem + 69120);  // w2: 2x28 pixels x 256 channels, 33792 B (line 7)
+    __half* h_s = reinterpret_cast<__half*>(smem + 102912);  // h: 8x28 pixels x 256 channels, 118272 B (line 11)
+    __half* y_s = reinterpret_cast<__half*>(smem + 0);  // y: 8x28 pixels x 64 channels, 32256 B (line 9), over x_s
 
-    // load x[n, h0 : h0+7, w0 : w0+28, :] -> x_s, zero outside the image
+    // load x[n, h0 : h0+8, w0 : w0+28, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 - 0 + p / X_S_W, gw = w0 - 0 + p % X_S_W;
@@ -190,7 +191,7 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
         *reinterpret_cast<uint4*>(w2_s + row * 264 + col) = *reinterpret_cast<const uint4*>(w2 + (size_t)(0 + row) * 256 + 0 + col);
     }
     __syncthreads();
-    // L1 pointwise 64->256 -> h over 7x28 pixels -> h_s   (samples/fusedmlp.tm:11)
+    // L1 pointwise 64->256 -> h over 8x28 pixels -> h_s   (samples/fusedmlp.tm:11)
     // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
@@ -209,7 +210,7 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
             for (int mi = 0; mi < 2; ++mi) {
                 // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                 // read a real pixel and their results are dropped
-                const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 195);
+                const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 223);
                 arow[mi] = x_s + ((pa / 28 + 0) * X_S_W + pa % 28 + 0) * X_S_STRIDE + (lane >> 4) * 8;
             }
             // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
@@ -235,7 +236,7 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                 #pragma unroll
                 for (int rh = 0; rh < 2; ++rh) {
                     const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                    if (p >= 196) continue;  // padding rows of the last row tile
+                    if (p >= 224) continue;  // padding rows of the last row tile
                     const int ly = p / 28, lx = p % 28;
                     const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                     const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
@@ -256,7 +257,7 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
         }
     }
     __syncthreads();
-    // L2 pointwise 256->64 -> y over 7x28 pixels -> y_s   (samples/fusedmlp.tm:12)
+    // L2 pointwise 256->64 -> y over 8x28 pixels -> y_s   (samples/fusedmlp.tm:12)
     // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
         #pragma unroll 1
@@ -275,7 +276,7 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
             for (int mi = 0; mi < 2; ++mi) {
                 // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                 // read a real pixel and their results are dropped
-                const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 195);
+                const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 223);
                 arow[mi] = h_s + ((pa / 28 + 0) * H_S_W + pa % 28 + 0) * H_S_STRIDE + (lane >> 4) * 8;
             }
             // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
@@ -301,7 +302,7 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                 #pragma unroll
                 for (int rh = 0; rh < 2; ++rh) {
                     const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                    if (p >= 196) continue;  // padding rows of the last row tile
+                    if (p >= 224) continue;  // padding rows of the last row tile
                     const int ly = p / 28, lx = p % 28;
                     const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                     const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
@@ -321,8 +322,8 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
         }
     }
     __syncthreads();
-    // store y_s -> y[n, h0 : h0+7, w0 : w0+28, :], masked at the image edge
-    for (int i = tid; i < 12544; i += THREADS) {
+    // store y_s -> y[n, h0 : h0+8, w0 : w0+28, :], masked at the image edge
+    for (int i = tid; i < 14336; i += THREADS) {
         const int p = i / 64, c = i % 64;
         const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;
         if (gh < H && gw < W) y[((size_t)(n * H + gh) * W + gw) * 64 + c] = tm_from_f32<__half>(tm_f32(y_s[p * Y_S_STRIDE + c]));

@@ -1,5 +1,6 @@
 package tmc.cuda;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -119,30 +120,34 @@ final class KernelWriter {
             w.line("const int warp = tid >> 5, lane = tid & 31;");
             w.line("const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates");
         }
-        long offset = 0;
+        long end = 0;
         boolean anyShared = k.buffers().stream().anyMatch(b -> b.space() == Space.SHARED);
         if (anyShared) w.line("extern __shared__ __align__(16) unsigned char smem[];");
+        if (k.sharesSharedMemory()) {
+            w.comment("buffers that are never live at the same time share bytes (a barrier lies between the last use of one and the first of the other)");
+        }
         for (Buffer b : k.buffers()) {
             String t = CudaEmitter.ctype(b.dtype());
             if (b.space() == Space.GLOBAL) continue;
             if (b.space() == Space.SHARED) {
+                long offset = k.sharedOffset(b);
                 if (b.stages() == 2) {
                     // The loop declares b.name() as the copy of the current chunk (see loop()).
                     w.line(t + "* " + b.name() + "_buf = reinterpret_cast<" + t + "*>(smem + " + offset + ");  // "
                             + b.tensor() + ": 2 copies of " + b.pixels() + "x" + b.channels() + (b.layout() == Buffer.Layout.CORE_MATRICES
                             ? " (8x8 core matrices for wgmma)" : " (row stride " + b.rowStride() + ")") + ", " + b.stageBytes() + " B each, " + b.bytes() + " B"
-                            + (b.origin().isReal() ? " (line " + b.origin().line() + ")" : ""));
+                            + (b.origin().isReal() ? " (line " + b.origin().line() + ")" : "") + sharedWith(b));
                 } else {
                     w.line(t + "* " + b.name() + " = reinterpret_cast<" + t + "*>(smem + " + offset + ");  // "
-                            + describe(b));
+                            + describe(b) + sharedWith(b));
                 }
-                offset += b.bytes();
+                end = Math.max(end, offset + b.bytes());
             } else if (k.tileN() == 1) {
                 declareRegisters(b);
             }
         }
-        if (offset != k.sharedBytes()) {
-            throw new IllegalStateException(k.name() + ": shared buffers take " + offset + " B, the plan says " + k.sharedBytes());
+        if (end != k.sharedBytes()) {
+            throw new IllegalStateException(k.name() + ": shared buffers end at " + end + " B, the plan says " + k.sharedBytes());
         }
         w.line();
         for (Instr i : k.body()) instr(i);
@@ -1073,8 +1078,17 @@ final class KernelWriter {
         w.close();
     }
 
-    /** LayerNorm: one warp per pixel computes mean and variance with shuffles, then writes its channels. */
+    /**
+     * LayerNorm. Where {@link #layerNormParts} allows, a few neighbouring lanes share a pixel and each holds its share of
+     * the channels in registers ({@link #layerNormInRegisters}); otherwise one warp per pixel computes mean and variance
+     * with shuffles, re-reading the input from shared memory for each pass, then writes its channels.
+     */
     private void layerNorm(Layer layer, Op.LayerNorm ln, Buffer dst, Region rg, Map<String, Buffer> sources) {
+        int parts = layerNormParts(ln, dst, rg, sources.get(ln.in().name()), k.threads());
+        if (parts > 0) {
+            layerNormInRegisters(layer, ln, dst, rg, sources, parts);
+            return;
+        }
         int cin = ln.in().channels();
         w.open("");
         w.line("const int lane = tid & 31, warp = tid >> 5;");
@@ -1111,6 +1125,114 @@ final class KernelWriter {
         w.close();
     }
 
+    /** The most input channels one thread of {@link #layerNormInRegisters} holds in registers. */
+    static final int LAYERNORM_CHANNELS_PER_THREAD = 64;
+
+    /**
+     * How many neighbouring lanes share a pixel in {@link #layerNormInRegisters} (1, 2, 4, ... up to 32), or 0 when it
+     * does not apply: the input is a 16-bit shared tile (rows of 16-byte pieces), the output a 16-bit shared tile of the
+     * same region, all channels at once; the threads cover the pixels in whole rounds (so every lane of a warp takes
+     * part in every shuffle), and each lane's share is whole 16-byte pieces of at most
+     * {@link #LAYERNORM_CHANNELS_PER_THREAD} channels.
+     */
+    static int layerNormParts(Op.LayerNorm ln, Buffer dst, Region rg, Buffer src, int threads) {
+        int cin = ln.in().channels();
+        if (src == null || src.space() != Space.SHARED || src.layout() != Buffer.Layout.ROWS || src.dtype().bytes != 2
+                || src.rowStride() % 8 != 0 || src.channels() != cin || src.halo() < rg.halo()) return 0;
+        if (dst.space() != Space.SHARED || dst.layout() != Buffer.Layout.ROWS || dst.dtype().bytes != 2
+                || dst.rowStride() % 8 != 0 || dst.halo() != rg.halo() || rg.streamed() || rg.channels() != cin) return 0;
+        int parts;
+        if (threads % rg.pixels() == 0) parts = threads / rg.pixels();  // one round of pixels
+        else if (rg.pixels() % threads == 0) parts = 1;                  // rounds of one pixel per thread
+        else return 0;
+        // more lanes per pixel (and more rounds) rather than more registers per lane
+        while (cin / parts > LAYERNORM_CHANNELS_PER_THREAD && parts < 32 && rg.pixels() * parts * 2 % threads == 0) {
+            parts *= 2;
+        }
+        boolean fits = parts <= 32 && Integer.bitCount(parts) == 1 && cin % (8 * parts) == 0
+                && cin / parts <= LAYERNORM_CHANNELS_PER_THREAD && rg.pixels() * parts % threads == 0;
+        return fits ? parts : 0;
+    }
+
+    /**
+     * LayerNorm with {@code parts} neighbouring lanes per pixel, each holding {@code C / parts} channels in registers: one
+     * pass of 16-byte loads, the sums of the lanes combined with log2(parts) shuffles, the output written in 16-byte
+     * pieces. Against one warp per pixel (three passes over shared memory with 2-byte loads, 5-step shuffle trees) this
+     * is what made ConvNeXt's LayerNorm cheap (docs/benchmarks.md, ninth session).
+     */
+    private void layerNormInRegisters(Layer layer, Op.LayerNorm ln, Buffer dst, Region rg, Map<String, Buffer> sources,
+                                      int parts) {
+        int cin = ln.in().channels();
+        int per = cin / parts;
+        Buffer src = sources.get(ln.in().name());
+        String st = CudaEmitter.ctype(src.dtype());
+        String dt = CudaEmitter.ctype(dst.dtype());
+        int rounds = rg.pixels() * parts / k.threads();
+        w.comment(parts + (parts == 1 ? " thread" : " neighbouring lanes") + " per pixel, " + per
+                + " channels each held in registers: one pass of 16-byte loads" + (parts > 1 ? ", " + Integer.numberOfTrailingZeros(parts)
+                + " shuffle" + (parts > 2 ? "s" : "") + " per sum" : ""));
+        w.open("");
+        w.line("const int part = tid % " + parts + ", cb = part * " + per + ";  // this lane's channels cb .. cb + " + (per - 1));
+        if (rounds == 1) {
+            w.open("");
+            w.line("const int p = tid / " + parts + ";");
+        } else {
+            w.line("#pragma unroll 1");
+            w.open("for (int p = tid / " + parts + "; p < " + rg.pixels() + "; p += THREADS / " + parts + ")");
+        }
+        pixelGeometry(rg.side(), rg.halo(), null);
+        w.line("const " + st + "* const row = " + rowAddress(src, "p", rg.side(), rg.halo()) + " + cb;");
+        w.line("float v[" + per + "];");
+        w.line("#pragma unroll");
+        w.open("for (int j = 0; j < " + per + "; j += 8)");
+        w.line("const uint4 q = *reinterpret_cast<const uint4*>(row + j);");
+        w.line("const " + st + "* const e = reinterpret_cast<const " + st + "*>(&q);");
+        w.line("#pragma unroll");
+        w.line("for (int u = 0; u < 8; u += 2) { const float2 f = tm_f32x2(e + u); v[j + u] = f.x; v[j + u + 1] = f.y; }");
+        w.close();
+        reduceOverParts("s", "v[j]", per, parts);
+        w.line("const float mean = s / " + cin + ".0f;");
+        reduceOverParts("q", "(v[j] - mean) * (v[j] - mean)", per, parts);
+        w.line("const float rstd = 1.0f / sqrtf(q / " + cin + ".0f + " + CudaEmitter.floatLiteral(ln.eps()) + ");");
+        w.line("#pragma unroll");
+        w.open("for (int j = 0; j < " + per + "; j += 8)");
+        w.line("uint4 o;");
+        w.line("unsigned* const o32 = reinterpret_cast<unsigned*>(&o);");
+        w.line("#pragma unroll");
+        w.open("for (int u = 0; u < 8; u += 2)");
+        w.line("float r[2] = {0.0f, 0.0f};  // zero outside the image");
+        w.open("if (inside)");
+        boolean roundLast = layer.ops().getLast().out().dtype() != dst.dtype();
+        for (int half = 0; half < 2; half++) {
+            w.open("");
+            w.line("const int oc = cb + j + u" + (half == 1 ? " + 1" : "") + ";");
+            String x = "v[j + u" + (half == 1 ? " + 1" : "") + "]";
+            String e = "(" + x + " - mean) * rstd";
+            if (ln.gamma() != null) e += " * tm_f32(" + cname(ln.gamma().name()) + "[oc])";
+            if (ln.beta() != null) e += " + tm_f32(" + cname(ln.beta().name()) + "[oc])";
+            String result = evaluate(layer, rg, sources, e, roundLast);
+            w.line("r[" + half + "] = " + result + ";");
+            w.close();
+        }
+        w.close();
+        w.line("o32[u / 2] = tm_pack2(static_cast<const " + dt + "*>(nullptr), r[0], r[1]);");
+        w.close();
+        w.line("*reinterpret_cast<uint4*>(" + dst.name() + " + p * " + upper(dst) + "_STRIDE + cb + j) = o;");
+        w.close();
+        w.close();
+        w.close();
+    }
+
+    /** {@code float name} = the sum of {@code term} over this lane's {@code per} channels j, then over the pixel's lanes. */
+    private void reduceOverParts(String name, String term, int per, int parts) {
+        w.line("float " + name + " = 0.0f;");
+        w.line("#pragma unroll");
+        w.line("for (int j = 0; j < " + per + "; ++j) " + name + " += " + term + ";");
+        for (int o = 1; o < parts; o <<= 1) {
+            w.line(name + " += __shfl_xor_sync(0xffffffffu, " + name + ", " + o + ");");
+        }
+    }
+
     // ---- tensor cores ------------------------------------------------------------------------------------
 
     private static boolean usesMma(List<Instr> body) {
@@ -1128,6 +1250,20 @@ final class KernelWriter {
         if (d < 0) throw new IllegalStateException(b.name() + " read beyond its halo");
         return b.name() + " + ((" + p + " / " + side + " + " + d + ") * " + upper(b) + "_W + " + p + " % " + side + " + "
                 + d + ") * " + upper(b) + "_STRIDE";
+    }
+
+    /** ", over x_s, wd_s" when shared buffer b shares bytes with buffers declared before it (never live together). */
+    private String sharedWith(Buffer b) {
+        if (!k.sharesSharedMemory()) return "";
+        long lo = k.sharedOffset(b), hi = lo + b.bytes();
+        List<String> under = new ArrayList<>();
+        for (Buffer o : k.buffers()) {
+            if (o.equals(b)) break;
+            if (o.space() != Space.SHARED) continue;
+            long olo = k.sharedOffset(o);
+            if (olo < hi && lo < olo + o.bytes()) under.add(o.name());
+        }
+        return under.isEmpty() ? "" : ", over " + String.join(", ", under);
     }
 
     /** The shared buffer a weight was staged in, if the lowering staged it. */

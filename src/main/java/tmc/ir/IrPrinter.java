@@ -31,9 +31,11 @@ public final class IrPrinter {
         s.append(String.format(Locale.ROOT, "kernel %s  grid (N/%d, H/%d, W/%d)  threads %d (%d warps)  shared %d B"
                         + "  registers ~%d  math %s%n", k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.warps(),
                 k.sharedBytes(), k.registersPerThread(), k.math().keyword));
-        s.append("  buffers\n");
+        s.append(k.sharesSharedMemory() ? "  buffers (@ byte offset: buffers never live at the same time share bytes)\n"
+                : "  buffers\n");
         for (Buffer b : k.buffers()) {
-            String size = b.space() == Space.REGISTERS ? b.rowStride() + " per thread" : b.bytes() + " B";
+            String size = b.space() == Space.REGISTERS ? b.rowStride() + " per thread"
+                    : k.sharesSharedMemory() ? b.bytes() + " B @" + k.sharedOffset(b) : b.bytes() + " B";
             s.append(String.format(Locale.ROOT, "    %-8s %-9s %-4s %-52s %14s   line %d%n", b.name(),
                     b.space().keyword(), b.dtype(), describeBuffer(b, k), size, b.origin().line()));
         }

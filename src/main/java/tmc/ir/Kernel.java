@@ -18,16 +18,55 @@ import tmc.check.PlanSpec;
  * @param registersPerThread the planner's estimate, checked against the target and, in tests, against ptxas
  */
 public record Kernel(String name, int tileN, int tileH, int tileW, int threads, PlanSpec.MathKind math,
-                     List<Layer> layers, List<Buffer> buffers, List<Instr> body, int registersPerThread) {
+                     List<Layer> layers, List<Buffer> buffers, List<Instr> body, int registersPerThread,
+                     java.util.Map<String, Long> sharedOffsets) {
+    /**
+     * @param sharedOffsets byte offset of each shared buffer (by name) in the block's shared memory, where buffers that
+     *                      are never live at the same time share bytes (tmc.plan.SharedLifetimes); empty: every shared
+     *                      buffer has bytes of its own, one after another in {@code buffers} order
+     */
     public Kernel {
         layers = List.copyOf(layers);
         buffers = List.copyOf(buffers);
         body = List.copyOf(body);
+        sharedOffsets = java.util.Map.copyOf(sharedOffsets);
+        if (!sharedOffsets.isEmpty()) {
+            for (Buffer b : buffers) {
+                if (b.space() == PlanSpec.Space.SHARED && !sharedOffsets.containsKey(b.name())) {
+                    throw new IllegalArgumentException(name + ": shared buffer " + b.name() + " has no offset");
+                }
+            }
+        }
     }
 
-    /** Shared memory per block: the sum of shared buffers (all of them live for the whole kernel). */
+    /** A kernel whose shared buffers each have bytes of their own. */
+    public Kernel(String name, int tileN, int tileH, int tileW, int threads, PlanSpec.MathKind math,
+                  List<Layer> layers, List<Buffer> buffers, List<Instr> body, int registersPerThread) {
+        this(name, tileN, tileH, tileW, threads, math, layers, buffers, body, registersPerThread, java.util.Map.of());
+    }
+
+    /** Whether some shared buffers share bytes (they are never live at the same time). */
+    public boolean sharesSharedMemory() {
+        return !sharedOffsets.isEmpty();
+    }
+
+    /** The byte offset of shared buffer {@code b} in the block's shared memory. */
+    public long sharedOffset(Buffer b) {
+        if (!sharedOffsets.isEmpty()) return sharedOffsets.get(b.name());
+        long offset = 0;
+        for (Buffer o : buffers) {
+            if (o.space() != PlanSpec.Space.SHARED) continue;
+            if (o.equals(b)) return offset;
+            offset += o.bytes();
+        }
+        throw new IllegalArgumentException(b.name() + " is not a shared buffer of " + name);
+    }
+
+    /** Shared memory per block: the end of the last shared buffer (the sum of them unless some share bytes). */
     public long sharedBytes() {
-        return buffers.stream().filter(b -> b.space() == PlanSpec.Space.SHARED).mapToLong(Buffer::bytes).sum();
+        return buffers.stream().filter(b -> b.space() == PlanSpec.Space.SHARED)
+                .mapToLong(b -> sharedOffsets.isEmpty() ? b.bytes() : sharedOffsets.get(b.name()) + b.bytes())
+                .reduce(0, sharedOffsets.isEmpty() ? Long::sum : Math::max);
     }
 
     /** Whether the kernel issues wgmma (sm_90a): a 'math wgmma' kernel runs its register chains' products on it. */

@@ -122,10 +122,12 @@ public final class Budgets {
         List<String> lines = new ArrayList<>();
         for (Buffer b : k.buffers()) {
             if (b.space() != Space.SHARED) continue;
-            lines.add(String.format(java.util.Locale.ROOT, "%-8s %-46s %8d B %9s   (line %d)", b.name(),
-                    tmc.ir.IrPrinter.describeBuffer(b, k), b.bytes(), kib(b.bytes()), b.origin().line()));
+            lines.add(String.format(java.util.Locale.ROOT, "%-8s %-46s %8d B %9s   (line %d)%s", b.name(),
+                    tmc.ir.IrPrinter.describeBuffer(b, k), b.bytes(), kib(b.bytes()), b.origin().line(),
+                    k.sharesSharedMemory() ? " at byte " + k.sharedOffset(b) : ""));
         }
-        lines.add(String.format(java.util.Locale.ROOT, "%-8s %-46s %8d B %9s   (limit %s with opt-in on %s)", "total", "",
+        lines.add(String.format(java.util.Locale.ROOT, "%-8s %-46s %8d B %9s   (limit %s with opt-in on %s)", "total",
+                k.sharesSharedMemory() ? "(buffers never live together share bytes)" : "",
                 k.sharedBytes(), kib(k.sharedBytes()), kib(t.sharedPerBlockOptIn()), t.name()));
         return lines;
     }

@@ -109,6 +109,13 @@ public final class Lowering {
      * buffer, as a comment in the kernel says.
      */
     public static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, Target target) {
+        Result r = buffered(block, planName, c, planSpan, target);
+        if (!(r instanceof Result.Ok ok)) return r;
+        return new Result.Ok(ok.kernels().stream().map(k -> SharedLifetimes.compact(block, k, target)).toList());
+    }
+
+    /** The fused kernel with its weight slices double-buffered where that pays (see {@link #fused}), before {@link SharedLifetimes}. */
+    private static Result buffered(TypedBlock block, String planName, Choices c, Span planSpan, Target target) {
         if (c.tileN() > 1) {
             // The weights a block stages once serve its images one after another; a stream loop's slices are staged
             // per image and chunk, synchronously. With cp.async the next image's input tile is loaded into a second

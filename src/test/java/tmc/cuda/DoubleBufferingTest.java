@@ -149,7 +149,7 @@ class DoubleBufferingTest {
         }
     }
 
-    static final Pattern SMEM = Pattern.compile("reinterpret_cast<[^>]+>\\(smem \\+ (\\d+)\\);  // [^\\n]*?(\\d+) B(?: \\(line \\d+\\))?\\n");
+    static final Pattern SMEM = Pattern.compile("reinterpret_cast<[^>]+>\\(smem \\+ (\\d+)\\);  // [^\\n]*?(\\d+) B(?: \\(line \\d+\\))?(?:, over [^\\n]+)?\\n");
 
     @Test
     void everyReportOfSharedMemoryAgreesWithTheEmittedLayout() {

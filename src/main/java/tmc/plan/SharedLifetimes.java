@@ -1,0 +1,277 @@
+package tmc.plan;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import tmc.check.Activation;
+import tmc.check.Op;
+import tmc.check.PlanSpec.Space;
+import tmc.check.TypedBlock;
+import tmc.ir.Buffer;
+import tmc.ir.Instr;
+import tmc.ir.Kernel;
+import tmc.ir.Layer;
+import tmc.target.Target;
+
+/**
+ * Shared memory by lifetime: buffers that are never live at the same time share bytes, when that lets another block
+ * reside on each SM.
+ *
+ * <p>A fused kernel stages its input tile with the halo and the conv's weights for the layers before the stream loop,
+ * then streams weight slices through the loop. The input tile and the conv weights are dead once the conv is done,
+ * except for two uses that keep them alive for nothing: the first chunk's weight slices are copied at the start (to
+ * overlap the copy with the conv), and the final epilogue reads the residual from the staged input. {@link #compact}
+ * tries the kernel as it is and then rearranged ({@link #rearranged}): the first chunk's slices copied after the
+ * barrier that ends the dying buffers' last use, and the residual read from global memory (L2: the tile was read a
+ * moment ago). It keeps whichever fits more blocks per SM, and the kernel unchanged when neither does: the
+ * rearrangement costs a little latency (ConvNeXt on the H100: reading the residual from L2 alone was 2 % slower), which
+ * a third block per SM repays many times (docs/benchmarks.md, ninth session).
+ *
+ * <p>Two buffers may share bytes when one's last use comes before the other's first use with a barrier between them
+ * (so every thread is done reading the first before any thread writes the second). Uses are counted at the top level
+ * of the kernel body: every buffer a stream loop touches is live for the whole loop.
+ */
+final class SharedLifetimes {
+    private SharedLifetimes() {}
+
+    /** {@code k} with shared buffers that are never live together sharing bytes, if that adds a block per SM; else {@code k}. */
+    static Kernel compact(TypedBlock block, Kernel k, Target target) {
+        if (k.tileN() != 1 || k.sharesSharedMemory() || k.buffers().stream().noneMatch(b -> b.space() == Space.SHARED)) {
+            return k;
+        }
+        Kernel best = k;
+        int bestBlocks = Budgets.occupancy(k, target).blocksPerSm();
+        List<List<Instr>> candidates = new ArrayList<>();
+        candidates.add(k.body());
+        List<Instr> moved = rearranged(block, k);
+        if (moved != null) candidates.add(moved);
+        for (List<Instr> body : candidates) {
+            Map<String, Long> offsets = allocate(k.buffers(), body);
+            Kernel c = new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(),
+                    k.buffers(), body, k.registersPerThread(), offsets);
+            int blocks = Budgets.occupancy(c, target).blocksPerSm();
+            if (blocks > bestBlocks && c.sharedBytes() <= target.sharedPerBlockOptIn()) {
+                best = c;
+                bestBlocks = blocks;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The body with the first chunk's weight slices copied after the barrier that follows the last use of the buffers
+     * that die before the stream loop, and every layer after the loop reading the block inputs it does not take as its
+     * main input (a residual) from global memory instead of their staged tile. Null when the body has no such shape
+     * (no double-buffered stream loop with the first chunk copied up front) or nothing would die before the loop.
+     */
+    static List<Instr> rearranged(TypedBlock block, Kernel k) {
+        List<Instr> body = new ArrayList<>(k.body());
+        int loop = indexOfLoop(body);
+        if (loop < 0) return null;
+        // The first chunk's copies: [commit] [chunk 0 slices, async, into double buffers] [commit] [wait 1]
+        int first = -1, end = -1;
+        for (int i = 0; i < loop; i++) {
+            if (body.get(i) instanceof Instr.LoadWeight lw && lw.async() && lw.dst().stages() == 2 && lw.streamed() == null) {
+                if (first < 0) first = i;
+                end = i + 1;
+            } else if (first >= 0) {
+                break;
+            }
+        }
+        if (first < 1 || !(body.get(first - 1) instanceof Instr.AsyncCommit) || end + 1 >= loop
+                || !(body.get(end) instanceof Instr.AsyncCommit) || !(body.get(end + 1) instanceof Instr.AsyncWait w)
+                || w.pending() != 1) {
+            return null;
+        }
+        List<Instr> chunk0 = new ArrayList<>(body.subList(first, end + 1));  // the slices and their commit
+        body.subList(first, end + 2).clear();
+        body.add(first, new Instr.AsyncWait(0));  // everything copied so far has landed at the first barrier
+        loop = indexOfLoop(body);
+
+        // Residuals after the loop come from global memory, so that the staged inputs die with their last main reader.
+        Set<String> inputs = new LinkedHashSet<>();
+        for (Activation a : block.inputs()) inputs.add(a.name());
+        for (int i = loop + 1; i < body.size(); i++) {
+            body.set(i, switch (body.get(i)) {
+                case Instr.Finish f -> new Instr.Finish(f.layer(), f.acc(), f.dst(), withoutResiduals(f.layer(), f.sources(), inputs));
+                case Instr.Compute c -> new Instr.Compute(c.layer(), c.dst(), c.halo(), c.out(),
+                        withoutResiduals(c.layer(), c.sources(), inputs), c.math(), c.inlined());
+                case Instr other -> other;
+            });
+        }
+
+        // The last use of the buffers that die before the loop; the slices go after the next barrier.
+        Map<Buffer, int[]> life = lifetimes(k.buffers(), body);
+        int lastDeath = -1;
+        for (int[] span : life.values()) {
+            if (span[1] < loop) lastDeath = Math.max(lastDeath, span[1]);
+        }
+        if (lastDeath < 0) return null;
+        int barrier = -1;
+        for (int i = lastDeath + 1; i < loop; i++) {
+            if (body.get(i) instanceof Instr.Barrier) {
+                barrier = i;
+                break;
+            }
+        }
+        if (barrier < 0) return null;
+        body.addAll(barrier + 1, chunk0);
+        return List.copyOf(body);
+    }
+
+    private static int indexOfLoop(List<Instr> body) {
+        for (int i = 0; i < body.size(); i++) {
+            if (body.get(i) instanceof Instr.Loop) return i;
+        }
+        return -1;
+    }
+
+    /** {@code sources} without the block inputs that {@code layer} reads other than as its main input. */
+    private static Map<String, Buffer> withoutResiduals(Layer layer, Map<String, Buffer> sources, Set<String> inputs) {
+        Activation main = layer.mainInput();
+        Map<String, Buffer> kept = new HashMap<>(sources);
+        for (Activation a : layer.epilogueInputs()) {
+            if (inputs.contains(a.name()) && (main == null || !main.name().equals(a.name()))) kept.remove(a.name());
+        }
+        return Map.copyOf(kept);
+    }
+
+    /**
+     * For each shared buffer that the body uses, its first and last use as positions in the top-level body (a use
+     * inside a loop is at the loop's position).
+     */
+    static Map<Buffer, int[]> lifetimes(List<Buffer> buffers, List<Instr> body) {
+        List<Buffer> shared = buffers.stream().filter(b -> b.space() == Space.SHARED).toList();
+        Map<Buffer, int[]> life = new LinkedHashMap<>();
+        for (int i = 0; i < body.size(); i++) {
+            for (Buffer b : uses(body.get(i), shared)) {
+                int[] span = life.computeIfAbsent(b, x -> new int[] {Integer.MAX_VALUE, -1});
+                span[0] = Math.min(span[0], i);
+                span[1] = Math.max(span[1], i);
+            }
+        }
+        return life;
+    }
+
+    /** The shared buffers an instruction reads or writes (for a loop, its whole body). */
+    static Set<Buffer> uses(Instr instr, List<Buffer> shared) {
+        Set<Buffer> used = new LinkedHashSet<>();
+        switch (instr) {
+            case Instr.Load l -> used.add(l.dst());
+            case Instr.LoadWeight lw -> used.add(lw.dst());
+            case Instr.Compute c -> {
+                used.add(c.dst());
+                read(c.layer(), c.sources(), shared, used);
+                for (Layer in : c.inlined()) read(in, c.sources(), shared, used);
+            }
+            case Instr.Accumulate a -> {
+                used.add(a.acc());
+                if (a.input() != null) used.add(a.input());
+                read(a.layer(), Map.of(), shared, used);
+            }
+            case Instr.Chain ch -> {
+                used.addAll(uses(ch.producer(), shared));
+                used.addAll(uses(ch.consumer(), shared));
+            }
+            case Instr.Finish f -> {
+                used.add(f.acc());
+                used.add(f.dst());
+                read(f.layer(), f.sources(), shared, used);
+            }
+            case Instr.Store s -> {
+                used.add(s.src());
+                if (s.staging() != null) used.add(s.staging());
+            }
+            case Instr.Loop l -> l.body().forEach(i -> used.addAll(uses(i, shared)));
+            case Instr.ImageLoop il -> il.body().forEach(i -> used.addAll(uses(i, shared)));
+            case Instr.Barrier b -> { }
+            case Instr.AsyncCommit a -> { }
+            case Instr.AsyncWait w -> { }
+        }
+        used.retainAll(shared);
+        return used;
+    }
+
+    /** Adds the shared buffers layer reads: its activations through {@code sources}, and its staged weights. */
+    private static void read(Layer layer, Map<String, Buffer> sources, List<Buffer> shared, Set<Buffer> used) {
+        for (Activation a : layer.inputs()) {
+            Buffer b = sources.get(a.name());
+            if (b != null) used.add(b);
+        }
+        Set<String> weights = new LinkedHashSet<>();
+        for (Op op : layer.ops()) {
+            switch (op) {
+                case Op.Conv2d c -> weights.add(c.weight().name());
+                case Op.Pointwise p -> weights.add(p.weight().name());
+                default -> { }
+            }
+        }
+        for (Buffer b : shared) {
+            if (weights.contains(b.tensor())) used.add(b);
+        }
+    }
+
+    /**
+     * Byte offsets for the shared buffers, sharing bytes between buffers that may (see the class comment): first fit,
+     * in order of first use and in order of size, whichever ends lower. Buffers the body never uses keep bytes of their
+     * own after the rest.
+     */
+    static Map<String, Long> allocate(List<Buffer> buffers, List<Instr> body) {
+        List<Buffer> shared = buffers.stream().filter(b -> b.space() == Space.SHARED).toList();
+        Map<Buffer, int[]> life = lifetimes(buffers, body);
+        List<Integer> barriers = new ArrayList<>();
+        for (int i = 0; i < body.size(); i++) {
+            if (body.get(i) instanceof Instr.Barrier) barriers.add(i);
+        }
+        Comparator<Buffer> byFirstUse = Comparator.comparingInt((Buffer b) -> life.containsKey(b) ? life.get(b)[0] : Integer.MAX_VALUE)
+                .thenComparing(Comparator.comparingLong(Buffer::bytes).reversed());
+        Comparator<Buffer> bySize = Comparator.comparingLong(Buffer::bytes).reversed();
+        Map<String, Long> best = null;
+        for (Comparator<Buffer> order : List.of(byFirstUse, bySize)) {
+            Map<String, Long> offsets = firstFit(shared.stream().sorted(order).toList(), life, barriers);
+            if (best == null || end(offsets, shared) < end(best, shared)) best = offsets;
+        }
+        return best;
+    }
+
+    private static Map<String, Long> firstFit(List<Buffer> order, Map<Buffer, int[]> life, List<Integer> barriers) {
+        Map<String, Long> offsets = new LinkedHashMap<>();
+        List<Buffer> placed = new ArrayList<>();
+        for (Buffer b : order) {
+            List<Buffer> clashes = placed.stream().filter(o -> !mayShare(life.get(b), life.get(o), barriers)).toList();
+            List<Long> candidates = new ArrayList<>();
+            candidates.add(0L);
+            for (Buffer o : clashes) candidates.add(offsets.get(o.name()) + o.bytes());
+            candidates.sort(null);
+            long at = candidates.getLast();
+            for (long c : candidates) {
+                boolean free = clashes.stream().noneMatch(o -> c < offsets.get(o.name()) + o.bytes() && offsets.get(o.name()) < c + b.bytes());
+                if (free) {
+                    at = c;
+                    break;
+                }
+            }
+            offsets.put(b.name(), at);
+            placed.add(b);
+        }
+        return offsets;
+    }
+
+    /** Whether two lifetimes are disjoint with a barrier between them (an unused buffer shares with nothing). */
+    static boolean mayShare(int[] a, int[] b, List<Integer> barriers) {
+        if (a == null || b == null) return false;
+        int[] early = a[1] < b[0] ? a : b[1] < a[0] ? b : null;
+        if (early == null) return false;
+        int[] late = early == a ? b : a;
+        return barriers.stream().anyMatch(p -> early[1] < p && p < late[0]);
+    }
+
+    private static long end(Map<String, Long> offsets, List<Buffer> shared) {
+        return shared.stream().mapToLong(b -> offsets.get(b.name()) + b.bytes()).max().orElse(0);
+    }
+}

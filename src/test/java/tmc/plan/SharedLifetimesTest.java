@@ -1,0 +1,244 @@
+package tmc.plan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import tmc.api.CompiledProgram;
+import tmc.api.Tmc;
+import tmc.check.PlanSpec.Space;
+import tmc.ir.Buffer;
+import tmc.ir.Instr;
+import tmc.ir.Kernel;
+import tmc.target.Target;
+import tmc.target.Targets;
+
+/**
+ * Shared buffers that are never live at the same time share bytes when that adds a block per SM (SharedLifetimes).
+ * The soundness check re-derives, independently of the allocator, which buffers every instruction touches and asserts
+ * that no two buffers with overlapping bytes are touched between the same two barriers or across a barrier-free gap.
+ */
+class SharedLifetimesTest {
+    static final Path REPO = Path.of(System.getProperty("tmc.repo", "."));
+    static final Target H100 = Targets.builtin().get("sm_90").orElseThrow();
+
+    static String sample(String name) {
+        try {
+            return Files.readString(REPO.resolve("samples").resolve(name));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    static CompiledProgram compile(String file, String text, String plan) {
+        Tmc.Compilation c = Tmc.compileText(file, text, Tmc.Options.DEFAULTS);
+        assertTrue(c.ok(), c.report());
+        return switch (c.compile(plan)) {
+            case Tmc.Outcome.Compiled p -> p.program();
+            case Tmc.Outcome.Refused r -> throw new AssertionError(plan + ": " + r.why().headline());
+        };
+    }
+
+    /** The same kernel with every shared buffer in bytes of its own. */
+    static Kernel unshared(Kernel k) {
+        return new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(), k.buffers(),
+                k.body(), k.registersPerThread());
+    }
+
+    @Test
+    void convNeXtsFusedKernelFitsAThirdBlockPerSm() {
+        Kernel k = compile("convnext.tm", sample("convnext.tm"), "fused").program().kernels().getFirst();
+        assertTrue(k.sharesSharedMemory());
+        assertEquals(2, Budgets.occupancy(unshared(k), H100).blocksPerSm());
+        assertEquals(3, Budgets.occupancy(k, H100).blocksPerSm());
+        // The staged input tile and the conv weights die with the conv: the weight slices and n take their bytes.
+        Map<String, Buffer> byName = new java.util.HashMap<>();
+        for (Buffer b : k.buffers()) byName.put(b.name(), b);
+        assertTrue(overlap(k, byName.get("x_s"), byName.get("w1_s")));
+        assertTrue(overlap(k, byName.get("x_s"), byName.get("n_s")));
+        assertFalse(overlap(k, byName.get("a_s"), byName.get("n_s")), "LayerNorm reads a and writes n");
+        assertTrue(k.sharedBytes() < unshared(k).sharedBytes());
+    }
+
+    @Test
+    void theRearrangedBodyCopiesChunkZeroAfterTheConvAndReadsTheResidualFromGlobalMemory() {
+        CompiledProgram p = compile("convnext.tm", sample("convnext.tm"), "fused");
+        String src = p.source();
+        int conv = src.indexOf("// L1 conv2d 7x7 depthwise");
+        int chunk0 = src.indexOf("// stage w1[0 : 0+32, 0 : 0+96] -> w1_s copy 0");
+        int layerNorm = src.indexOf("// L2 layernorm");
+        assertTrue(conv > 0 && chunk0 > conv && layerNorm > chunk0, "chunk 0's slices between the conv and the LayerNorm");
+        assertTrue(src.substring(conv, chunk0).contains("__syncthreads();"), "a barrier ends the conv before x_s is overwritten");
+        assertTrue(src.contains("tm_cp_async_wait<0>();  // every copy has landed"), src);
+        // The residual: from global memory, under the mask (pixels outside the image have no address).
+        String epilogue = src.substring(src.indexOf("// epilogue of L4"));
+        int inside = epilogue.indexOf("if (inside) {");
+        int residual = epilogue.indexOf("tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 96 + oc)");
+        assertTrue(inside >= 0 && residual > inside, epilogue);
+        assertFalse(epilogue.contains("x_s["), epilogue);
+    }
+
+    @Test
+    void aKernelThatGainsNoBlockKeepsItsLayout() {
+        // ConvFirst's fused kernel fits 2 blocks per SM by its registers already: nothing to gain, nothing moved.
+        Kernel k = compile("convfirst.tm", sample("convfirst.tm"), "fused").program().kernels().getFirst();
+        assertFalse(k.sharesSharedMemory());
+        assertTrue(k.body().stream().anyMatch(i -> i instanceof Instr.AsyncWait w && w.pending() == 1));
+    }
+
+    @Test
+    void buffersMayShareOnlyWithABarrierBetweenTheirLifetimes() {
+        List<Integer> barriers = List.of(3, 7);
+        assertTrue(SharedLifetimes.mayShare(new int[] {0, 2}, new int[] {4, 9}, barriers));
+        assertTrue(SharedLifetimes.mayShare(new int[] {4, 9}, new int[] {0, 2}, barriers));
+        assertFalse(SharedLifetimes.mayShare(new int[] {0, 4}, new int[] {5, 6}, barriers), "no barrier between 4 and 5");
+        assertFalse(SharedLifetimes.mayShare(new int[] {0, 4}, new int[] {4, 6}, barriers), "one instruction uses both");
+        assertFalse(SharedLifetimes.mayShare(new int[] {0, 5}, new int[] {2, 9}, barriers), "overlapping");
+        assertFalse(SharedLifetimes.mayShare(null, new int[] {2, 9}, barriers), "an unused buffer has no lifetime");
+    }
+
+    @Test
+    void everySampleKernelThatSharesBytesIsSound() {
+        int sharing = 0;
+        for (String arch : List.of("sm_80", "sm_86", "sm_90")) {
+            for (String file : List.of("convfirst.tm", "mbconv.tm", "mbconv_dw.tm", "convnext.tm", "fusedmlp.tm")) {
+                Tmc.Compilation c = Tmc.compileText(file, sample(file), Tmc.Options.DEFAULTS.withArch(arch));
+                assertTrue(c.ok(), c.report());
+                for (Tmc.Outcome o : c.compileAll()) {
+                    if (!(o instanceof Tmc.Outcome.Compiled compiled)) continue;
+                    for (Kernel k : compiled.program().program().kernels()) {
+                        if (!k.sharesSharedMemory()) continue;
+                        sharing++;
+                        assertSound(k, arch + " " + file + " " + k.name());
+                    }
+                }
+            }
+        }
+        assertTrue(sharing > 0, "no sample kernel shares shared memory");
+    }
+
+    @Test
+    void randomBlocksThatShareBytesAreSound() {
+        int sharing = 0;
+        for (RandomBlocks.Spec spec : RandomBlocks.sample(11, 40)) {
+            String text = spec.blockText() + "plan best for B on sm_90 { auto }\n"
+                    + "plan fused for B on sm_90 {\n  tile N 1, H 8, W 8\n  stream E by " + spec.c() + "\n  warps 4\n}\n";
+            Tmc.Compilation c = Tmc.compileText(spec.name() + ".tm", text, Tmc.Options.DEFAULTS);
+            assertTrue(c.ok(), c.report());
+            for (Tmc.Outcome o : c.compileAll()) {
+                if (!(o instanceof Tmc.Outcome.Compiled compiled)) continue;
+                for (Kernel k : compiled.program().program().kernels()) {
+                    if (!k.sharesSharedMemory()) continue;
+                    sharing++;
+                    assertSound(k, spec.name() + " " + k.name());
+                }
+            }
+        }
+        assertTrue(sharing > 0, "no random kernel shares shared memory: the check above checked nothing");
+    }
+
+    static boolean overlap(Kernel k, Buffer a, Buffer b) {
+        long a0 = k.sharedOffset(a), b0 = k.sharedOffset(b);
+        return a0 < b0 + b.bytes() && b0 < a0 + a.bytes();
+    }
+
+    /**
+     * Independently of SharedLifetimes: split the top-level body at its barriers into epochs, note the epochs in which
+     * each shared buffer is named by an instruction (a loop is one epoch with everything in it), and require that two
+     * buffers whose bytes overlap never share an epoch and that between the epochs of one and of the other lies at
+     * least one barrier (an epoch boundary), which the split guarantees.
+     */
+    static void assertSound(Kernel k, String where) {
+        List<Buffer> shared = k.buffers().stream().filter(b -> b.space() == Space.SHARED).toList();
+        Map<Buffer, java.util.Set<Integer>> epochs = new java.util.HashMap<>();
+        int epoch = 0;
+        for (Instr i : k.body()) {
+            if (i instanceof Instr.Barrier) {
+                epoch++;
+                continue;
+            }
+            for (Buffer b : named(i, shared)) epochs.computeIfAbsent(b, x -> new java.util.TreeSet<>()).add(epoch);
+        }
+        for (int x = 0; x < shared.size(); x++) {
+            for (int y = x + 1; y < shared.size(); y++) {
+                Buffer a = shared.get(x), b = shared.get(y);
+                if (!overlap(k, a, b)) continue;
+                java.util.Set<Integer> ea = epochs.getOrDefault(a, java.util.Set.of());
+                java.util.Set<Integer> eb = epochs.getOrDefault(b, java.util.Set.of());
+                assertFalse(ea.isEmpty() || eb.isEmpty(), where + ": " + a.name() + " / " + b.name() + " unused but shared");
+                int aLast = java.util.Collections.max(ea), bFirst = java.util.Collections.min(eb);
+                int bLast = java.util.Collections.max(eb), aFirst = java.util.Collections.min(ea);
+                assertTrue(aLast < bFirst || bLast < aFirst, where + ": " + a.name() + " and " + b.name()
+                        + " share bytes and are used between the same barriers: " + ea + " " + eb);
+            }
+        }
+    }
+
+    /** The shared buffers an instruction names, reading every tensor of its sources a layer reads (weights by tensor). */
+    static List<Buffer> named(Instr i, List<Buffer> shared) {
+        List<Buffer> out = new ArrayList<>();
+        switch (i) {
+            case Instr.Loop l -> l.body().forEach(x -> out.addAll(named(x, shared)));
+            case Instr.Chain ch -> {
+                out.addAll(named(ch.producer(), shared));
+                out.addAll(named(ch.consumer(), shared));
+            }
+            default -> {
+                for (Buffer b : shared) {
+                    if (mentions(i, b)) out.add(b);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Whether the instruction's record text names the buffer or reads its tensor: deliberately blunt. */
+    static boolean mentions(Instr i, Buffer b) {
+        return switch (i) {
+            case Instr.Load l -> l.dst().equals(b);
+            case Instr.LoadWeight lw -> lw.dst().equals(b);
+            case Instr.Store s -> b.equals(s.src()) || b.equals(s.staging());
+            case Instr.Compute c -> c.dst().equals(b) || readsTensor(c.layer(), c.inlined(), b, c.sources());
+            case Instr.Finish f -> f.dst().equals(b) || f.acc().equals(b) || readsTensor(f.layer(), List.of(), b, f.sources());
+            case Instr.Accumulate a -> a.acc().equals(b) || b.equals(a.input()) || readsTensor(a.layer(), List.of(), b, Map.of());
+            default -> false;
+        };
+    }
+
+    static boolean readsTensor(tmc.ir.Layer layer, List<tmc.ir.Layer> inlined, Buffer b, Map<String, Buffer> sources) {
+        List<tmc.ir.Layer> all = new ArrayList<>(inlined);
+        all.add(layer);
+        for (tmc.ir.Layer l : all) {
+            for (tmc.check.Op op : l.ops()) {
+                // weights: by tensor name in the op; activations: only through the sources the instruction was given
+                if (b.tensor().equals(weightOf(op))) return true;
+                for (tmc.check.Activation a : op.reads()) {
+                    if (b.equals(sources.get(a.name()))) return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    static String weightOf(tmc.check.Op op) {
+        return switch (op) {
+            case tmc.check.Op.Conv2d c -> c.weight().name();
+            case tmc.check.Op.Pointwise p -> p.weight().name();
+            default -> null;
+        };
+    }
+
+    @Test
+    void withoutADoubleBufferedLoopNothingIsRearranged() {
+        Kernel k = compile("convfirst.tm", sample("convfirst.tm"), "layerwise").program().kernels().getFirst();
+        assertNull(SharedLifetimes.rearranged(null, k));
+    }
+}
