@@ -110,16 +110,8 @@ class SharedLifetimesTest {
         int sharing = 0;
         for (String arch : List.of("sm_80", "sm_86", "sm_90")) {
             for (String file : List.of("convfirst.tm", "mbconv.tm", "mbconv_dw.tm", "convnext.tm", "fusedmlp.tm")) {
-                Tmc.Compilation c = Tmc.compileText(file, sample(file), Tmc.Options.DEFAULTS.withArch(arch));
-                assertTrue(c.ok(), c.report());
-                for (Tmc.Outcome o : c.compileAll()) {
-                    if (!(o instanceof Tmc.Outcome.Compiled compiled)) continue;
-                    for (Kernel k : compiled.program().program().kernels()) {
-                        if (!k.sharesSharedMemory()) continue;
-                        sharing++;
-                        assertSound(k, arch + " " + file + " " + k.name());
-                    }
-                }
+                sharing += assertSoundWhereShared(Tmc.compileText(file, sample(file), Tmc.Options.DEFAULTS.withArch(arch)),
+                        arch + " " + file);
             }
         }
         assertTrue(sharing > 0, "no sample kernel shares shared memory");
@@ -131,18 +123,24 @@ class SharedLifetimesTest {
         for (RandomBlocks.Spec spec : RandomBlocks.sample(11, 40)) {
             String text = spec.blockText() + "plan best for B on sm_90 { auto }\n"
                     + "plan fused for B on sm_90 {\n  tile N 1, H 8, W 8\n  stream E by " + spec.c() + "\n  warps 4\n}\n";
-            Tmc.Compilation c = Tmc.compileText(spec.name() + ".tm", text, Tmc.Options.DEFAULTS);
-            assertTrue(c.ok(), c.report());
-            for (Tmc.Outcome o : c.compileAll()) {
-                if (!(o instanceof Tmc.Outcome.Compiled compiled)) continue;
-                for (Kernel k : compiled.program().program().kernels()) {
-                    if (!k.sharesSharedMemory()) continue;
-                    sharing++;
-                    assertSound(k, spec.name() + " " + k.name());
-                }
-            }
+            sharing += assertSoundWhereShared(Tmc.compileText(spec.name() + ".tm", text, Tmc.Options.DEFAULTS), spec.name());
         }
         assertTrue(sharing > 0, "no random kernel shares shared memory: the check above checked nothing");
+    }
+
+    /** {@link #assertSound} on every kernel of every compiled plan whose buffers share bytes; returns how many there were. */
+    static int assertSoundWhereShared(Tmc.Compilation c, String where) {
+        assertTrue(c.ok(), c.report());
+        int sharing = 0;
+        for (Tmc.Outcome o : c.compileAll()) {
+            if (!(o instanceof Tmc.Outcome.Compiled compiled)) continue;
+            for (Kernel k : compiled.program().program().kernels()) {
+                if (!k.sharesSharedMemory()) continue;
+                sharing++;
+                assertSound(k, where + " " + k.name());
+            }
+        }
+        return sharing;
     }
 
     static boolean overlap(Kernel k, Buffer a, Buffer b) {
