@@ -195,9 +195,10 @@ public final class PlanReport {
         s.append("  kernel ").append(kernel.name()).append('\n');
         s.append(String.format(Locale.ROOT, "    grid       (N/%d, H/%d, W/%d) = %d blocks of %d threads (%d warps)%n",
                 kernel.tileN(), kernel.tileH(), kernel.tileW(), k.blocks(), kernel.threads(), kernel.warps()));
-        s.append(String.format(Locale.ROOT, "    shared     %d B = %s per block%s; limit %s%n", check.sharedBytes(),
+        s.append(String.format(Locale.ROOT, "    shared     %d B = %s per block%s; limit %s%s%n", check.sharedBytes(),
                 Budgets.kib(check.sharedBytes()), check.sharedBytes() > t.sharedPerBlockDefault() ? " (needs the opt-in above "
-                        + Budgets.kib(t.sharedPerBlockDefault()) + ")" : "", Budgets.kib(t.sharedPerBlockOptIn())));
+                        + Budgets.kib(t.sharedPerBlockDefault()) + ")" : "", Budgets.kib(t.sharedPerBlockOptIn()),
+                kernel.sharesSharedMemory() ? "; buffers never live at the same time share bytes" : ""));
         for (String line : Budgets.sharedBreakdown(kernel, t)) {
             if (!line.startsWith("total")) s.append("      ").append(line).append('\n');
         }

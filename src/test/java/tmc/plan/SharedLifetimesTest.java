@@ -87,6 +87,21 @@ class SharedLifetimesTest {
     }
 
     @Test
+    void tmcPlanSaysWhichBuffersShareBytes() {
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        int code = tmc.cli.Main.run(new String[] {"plan", REPO.resolve("samples/convnext.tm").toString(), "--arch", "sm_90",
+                "--plan", "fused", "--ir"}, new java.io.PrintWriter(out), new java.io.PrintWriter(err));
+        assertEquals(0, code, err.toString());
+        String o = out.toString();
+        assertTrue(o.contains("limit 227.0 KB; buffers never live at the same time share bytes"), o);
+        // the budget breakdown and the IR give each buffer's byte offset: x_s and the w1 slices both start at 0
+        assertTrue(o.matches("(?s).*x_s +x tile 14x14 \\(halo 3\\).*\\(line \\d+\\) at byte 0\n.*"), o);
+        assertTrue(o.matches("(?s).*w1_s +w1 weight slice 32 x 96 twice.*\\(line \\d+\\) at byte 0\n.*"), o);
+        assertTrue(o.contains("buffers (@ byte offset: buffers never live at the same time share bytes)"), o);
+    }
+
+    @Test
     void aKernelThatGainsNoBlockKeepsItsLayout() {
         // ConvFirst's fused kernel fits 2 blocks per SM by its registers already: nothing to gain, nothing moved.
         Kernel k = compile("convfirst.tm", sample("convfirst.tm"), "fused").program().kernels().getFirst();
