@@ -109,6 +109,29 @@ class SharedLifetimesTest {
         assertTrue(k.body().stream().anyMatch(i -> i instanceof Instr.AsyncWait w && w.pending() == 1));
     }
 
+    static Buffer tile(String name, long bytes) {
+        return new Buffer(name, name.substring(0, name.indexOf('_')), Space.SHARED, tmc.check.DType.F16, 0, 64, 64, 72,
+                bytes, tmc.diag.Span.none("test"));
+    }
+
+    @Test
+    void firstFitPutsABufferOverOneThatDiedBeforeABarrier() {
+        Buffer x = tile("x_s", 4096), w = tile("w_s", 2048), y = tile("y_s", 4096);
+        // x loaded, barrier, w loaded, y stored: y and w may go over x (dead at the barrier), not over each other
+        List<Instr> body = List.of(new Instr.Load(x, "x"), new Instr.Barrier(), new Instr.Load(w, "w"), new Instr.Store(y, "y"));
+        Map<String, Long> at = SharedLifetimes.allocate(List.of(x, w, y), body);
+        assertEquals(0L, at.get("x_s"));
+        long w0 = at.get("w_s"), y0 = at.get("y_s");
+        assertTrue(w0 + 2048 <= y0 || y0 + 4096 <= w0, "w_s and y_s are live together: " + at);
+        assertEquals(6144L, Math.max(w0 + 2048, y0 + 4096), "w_s and y_s fill x_s's bytes and no more: " + at);
+        // without the barrier nothing may share: three buffers one after another
+        List<Instr> noBarrier = List.of(new Instr.Load(x, "x"), new Instr.Load(w, "w"), new Instr.Store(y, "y"));
+        Map<String, Long> apart = SharedLifetimes.allocate(List.of(x, w, y), noBarrier);
+        long end = 0;
+        for (Buffer b : List.of(x, w, y)) end = Math.max(end, apart.get(b.name()) + b.bytes());
+        assertEquals(4096 + 2048 + 4096, end, apart.toString());
+    }
+
     @Test
     void buffersMayShareOnlyWithABarrierBetweenTheirLifetimes() {
         List<Integer> barriers = List.of(3, 7);
