@@ -723,13 +723,8 @@ final class KernelWriter {
                 switch (op) {
                     case Op.Conv2d cv -> conv(cv, var, rg, sources);
                     case Op.Pointwise pw -> pointwise(pw, var, rg, sources);
-                    case Op.LayerNorm ln -> {
-                        String x = read(ln.in(), "oc", rg, locals, sources);
-                        String e = "(" + x + " - mean) * rstd";
-                        if (ln.gamma() != null) e += " * tm_f32(" + cname(ln.gamma().name()) + "[oc])";
-                        if (ln.beta() != null) e += " + tm_f32(" + cname(ln.beta().name()) + "[oc])";
-                        w.line("float " + var + " = " + e + ";");
-                    }
+                    case Op.LayerNorm ln -> w.line("float " + var + " = "
+                            + normalized(ln, read(ln.in(), "oc", rg, locals, sources)) + ";");
                     case Op.Activate a -> w.line("float " + var + " = " + (a.fn() == Op.ActivationFn.IDENTITY
                             ? read(a.in(), "oc", rg, locals, sources)
                             : "tm_" + a.fn().keyword + "(" + read(a.in(), "oc", rg, locals, sources) + ")") + ";");
@@ -1206,11 +1201,7 @@ final class KernelWriter {
         for (int half = 0; half < 2; half++) {
             w.open("");
             w.line("const int oc = cb + j + u" + (half == 1 ? " + 1" : "") + ";");
-            String x = "v[j + u" + (half == 1 ? " + 1" : "") + "]";
-            String e = "(" + x + " - mean) * rstd";
-            if (ln.gamma() != null) e += " * tm_f32(" + cname(ln.gamma().name()) + "[oc])";
-            if (ln.beta() != null) e += " + tm_f32(" + cname(ln.beta().name()) + "[oc])";
-            String result = evaluate(layer, rg, sources, e, roundLast);
+            String result = evaluate(layer, rg, sources, normalized(ln, "v[j + u" + (half == 1 ? " + 1" : "") + "]"), roundLast);
             w.line("r[" + half + "] = " + result + ";");
             w.close();
         }
@@ -1221,6 +1212,14 @@ final class KernelWriter {
         w.close();
         w.close();
         w.close();
+    }
+
+    /** LayerNorm's value for input {@code x} at channel oc, given mean and rstd: (x - mean) * rstd, then gamma and beta. */
+    private static String normalized(Op.LayerNorm ln, String x) {
+        String e = "(" + x + " - mean) * rstd";
+        if (ln.gamma() != null) e += " * tm_f32(" + cname(ln.gamma().name()) + "[oc])";
+        if (ln.beta() != null) e += " + tm_f32(" + cname(ln.beta().name()) + "[oc])";
+        return e;
     }
 
     /** {@code float name} = the sum of {@code term} over this lane's {@code per} channels j, then over the pixel's lanes. */
@@ -1255,13 +1254,10 @@ final class KernelWriter {
     /** ", over x_s, wd_s" when shared buffer b shares bytes with buffers declared before it (never live together). */
     private String sharedWith(Buffer b) {
         if (!k.sharesSharedMemory()) return "";
-        long lo = k.sharedOffset(b), hi = lo + b.bytes();
         List<String> under = new ArrayList<>();
         for (Buffer o : k.buffers()) {
             if (o.equals(b)) break;
-            if (o.space() != Space.SHARED) continue;
-            long olo = k.sharedOffset(o);
-            if (olo < hi && lo < olo + o.bytes()) under.add(o.name());
+            if (o.space() == Space.SHARED && k.overlapInShared(o, b)) under.add(o.name());
         }
         return under.isEmpty() ? "" : ", over " + String.join(", ", under);
     }

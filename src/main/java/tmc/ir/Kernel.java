@@ -62,6 +62,12 @@ public record Kernel(String name, int tileN, int tileH, int tileW, int threads, 
         throw new IllegalArgumentException(b.name() + " is not a shared buffer of " + name);
     }
 
+    /** Whether shared buffers {@code a} and {@code b} have bytes in common. */
+    public boolean overlapInShared(Buffer a, Buffer b) {
+        long a0 = sharedOffset(a), b0 = sharedOffset(b);
+        return a0 < b0 + b.bytes() && b0 < a0 + a.bytes();
+    }
+
     /** Shared memory per block: the end of the last shared buffer (the sum of them unless some share bytes). */
     public long sharedBytes() {
         return buffers.stream().filter(b -> b.space() == PlanSpec.Space.SHARED)

@@ -62,9 +62,9 @@ class SharedLifetimesTest {
         // The staged input tile and the conv weights die with the conv: the weight slices and n take their bytes.
         Map<String, Buffer> byName = new java.util.HashMap<>();
         for (Buffer b : k.buffers()) byName.put(b.name(), b);
-        assertTrue(overlap(k, byName.get("x_s"), byName.get("w1_s")));
-        assertTrue(overlap(k, byName.get("x_s"), byName.get("n_s")));
-        assertFalse(overlap(k, byName.get("a_s"), byName.get("n_s")), "LayerNorm reads a and writes n");
+        assertTrue(k.overlapInShared(byName.get("x_s"), byName.get("w1_s")));
+        assertTrue(k.overlapInShared(byName.get("x_s"), byName.get("n_s")));
+        assertFalse(k.overlapInShared(byName.get("a_s"), byName.get("n_s")), "LayerNorm reads a and writes n");
         assertTrue(k.sharedBytes() < unshared(k).sharedBytes());
     }
 
@@ -181,11 +181,6 @@ class SharedLifetimesTest {
         return sharing;
     }
 
-    static boolean overlap(Kernel k, Buffer a, Buffer b) {
-        long a0 = k.sharedOffset(a), b0 = k.sharedOffset(b);
-        return a0 < b0 + b.bytes() && b0 < a0 + a.bytes();
-    }
-
     /**
      * Independently of SharedLifetimes: split the top-level body at its barriers into epochs, note the epochs in which
      * each shared buffer is named by an instruction (a loop is one epoch with everything in it), and require that two
@@ -206,7 +201,7 @@ class SharedLifetimesTest {
         for (int x = 0; x < shared.size(); x++) {
             for (int y = x + 1; y < shared.size(); y++) {
                 Buffer a = shared.get(x), b = shared.get(y);
-                if (!overlap(k, a, b)) continue;
+                if (!k.overlapInShared(a, b)) continue;
                 java.util.Set<Integer> ea = epochs.getOrDefault(a, java.util.Set.of());
                 java.util.Set<Integer> eb = epochs.getOrDefault(b, java.util.Set.of());
                 assertFalse(ea.isEmpty() || eb.isEmpty(), where + ": " + a.name() + " / " + b.name() + " unused but shared");
