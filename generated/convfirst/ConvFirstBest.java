@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "9165482fe7651645ab9fa8405ad6e37ae386289db43bca5caceab77b6041d917";
+    public static final String SOURCE_SHA256 = "c2c7ab6037c5b05cde92141a70dd0c631fb01175582c34467f948245ac4c3f81";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "6b4512ecf8d66fe681f6c3ba06104f62c50d53f934c5e646484b69a411f6a066";
+    public static final String SOURCE_SHA256 = "0c58097b1e946d05b9b26f3b1084fb54b98cebad116259da894cf28397aefc3b";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "c29c33d640a794cde83b089d362544bcb3530ee9f6ea1cdd0e812fd6ff1c058b";
+    public static final String SOURCE_SHA256 = "8646e30fd46f6a48c10ed81550a706bdbd3856cb858ab1b141b94ed80bf6f77e";
 
     private final ProgramLauncher launcher;
 

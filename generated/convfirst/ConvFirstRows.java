@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstRows {
     public static final String SOURCE = "ConvFirst_rows.cu";
 
-    public static final String SOURCE_SHA256 = "932aabe9317814055d23d4c7f36d302e40e6eee729abe2f55c9da9fc5a507dc0";
+    public static final String SOURCE_SHA256 = "a8764f561c1e22da1518ae4b0bb274dbe5deb9b228501dcc14c1162ab29c892d";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstWgmma {
     public static final String SOURCE = "ConvFirst_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "34137239b133aec2f2ab006eb8f4db81efb5ad00e7e62c4094f769f9bb0e382e";
+    public static final String SOURCE_SHA256 = "79364b94b39ec439090579c0e4c124a9a5663f8672fe37173d870cab6703313b";
 
     private final ProgramLauncher launcher;
 

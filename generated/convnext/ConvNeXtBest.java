@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "27c8c68b15576c48790cfc7d41fd23464b59c2ac4061857fe03e1337e349b52b";
+    public static final String SOURCE_SHA256 = "9442e492a7d4f6f6f6fa2fdf0cd56d69d5f1f630efca1abc51412b5e5acfea1d";
 
     private final ProgramLauncher launcher;
 

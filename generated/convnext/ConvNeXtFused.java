@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "7042efc01c667f764c0781d03c4ed54dc1c42278c5ed25a0b016334ee9302116";
+    public static final String SOURCE_SHA256 = "7f57e81112e74e6c039987db23b378eb82489e42891e610ad9dda84be7005294";
 
     private final ProgramLauncher launcher;
 

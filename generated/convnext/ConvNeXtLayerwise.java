@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "8ac5be3dd72f90a4fec72dab9180b12d00fe7dfc35954b2abcf594b702fe424a";
+    public static final String SOURCE_SHA256 = "fcb57b7072bc0e2f49a709397c69f64d1d0c6e2d539d0dbdb2baa7eaca489a7d";
 
     private final ProgramLauncher launcher;
 

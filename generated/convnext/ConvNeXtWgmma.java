@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "7d64352fefeb0693848cdd4f839a9790ae79fe3e08eeafe75d1af84cba017261";
+    public static final String SOURCE_SHA256 = "40c6df3b6ff921d4a90a30f40b01c117a4929744fff9a30a24bea20164b70116";
 
     private final ProgramLauncher launcher;
 

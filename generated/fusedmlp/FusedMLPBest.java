@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "ba3befc6d4cd596b34785c071a4c34c36f9ef3f7163a62b9fc614adddb257fc6";
+    public static final String SOURCE_SHA256 = "2fa754aa594b621a71888c1523f2a1887500faf9a187407a49911b479dd754a1";
 
     private final ProgramLauncher launcher;
 

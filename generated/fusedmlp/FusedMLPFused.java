@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "7626199d4183fa8c36800390350ca1e562a688aabfd509b97cb4cb32514a0b28";
+    public static final String SOURCE_SHA256 = "782321fc7dc79555a0dc04db0409a40599047cd6d274202f9b7ec636388c0fa8";
 
     private final ProgramLauncher launcher;
 

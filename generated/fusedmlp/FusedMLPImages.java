@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPImages {
     public static final String SOURCE = "FusedMLP_images.cu";
 
-    public static final String SOURCE_SHA256 = "3db493d8e37d91668402be7f9e66afe3927cb2bc78bb0df164cb25f7679581e3";
+    public static final String SOURCE_SHA256 = "6e194d7a032c68e7d48b52f8bd7bd5de8c376890760b8224eb2d37abf0f940b8";
 
     private final ProgramLauncher launcher;
 

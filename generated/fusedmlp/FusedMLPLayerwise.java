@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "dd0173ee548597374bcbe61893d66e769e8f000891de5f0506ebd4d806d83569";
+    public static final String SOURCE_SHA256 = "27c1688c41142f2e89946efa582d18e7352baeccc6aa0f1d52803325250c3457";
 
     private final ProgramLauncher launcher;
 

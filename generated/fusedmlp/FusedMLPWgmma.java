@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPWgmma {
     public static final String SOURCE = "FusedMLP_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "f11e0fa3c5d9e071c20ae6269f7f669c0b647b6b514bc4ed32aac443d629b527";
+    public static final String SOURCE_SHA256 = "1feadde3155eae06fbd3544a4b36fba8ecffbaadefeab2c62b3486b1f1c60a7f";
 
     private final ProgramLauncher launcher;
 

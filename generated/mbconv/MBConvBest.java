@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "b655c1f4957e3d4e7d36396bbd35c48bd74c1613d8f70d2cc3a18ceb661f9521";
+    public static final String SOURCE_SHA256 = "fbe5fa797cb39e01bf28f71c3e76cc061e9d0ffaf9ba0eeea451b3cbe3054869";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "7e7d6f92f65e225aa7f2c531572260959ffac31c55605fc0ba67f8c0ff4876e5";
+    public static final String SOURCE_SHA256 = "23cfc522cbc88b3738dd194a31cfcb533d5ba936b151cd143ad54380ca1e2998";
 
     private final ProgramLauncher launcher;
 

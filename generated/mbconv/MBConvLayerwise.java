@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "d70756d0e1638821ceafd9836c1b1b2fb1a87ddc9b81641b9a1ce08d837118bf";
+    public static final String SOURCE_SHA256 = "2e77b551fd72914d9adf7eda495521a0e00d53097f08c1818a87b7c5a557bf13";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "1b8ebca9828bae2067a62dbe65d81c7bc14af70af967fc645e4be5e0571acaf3";
+    public static final String SOURCE_SHA256 = "423cde3a2310aac486e0b3b0d7e7b86c93393e80b61c6607bbe5bc4949c2dd39";
 
     private final ProgramLauncher launcher;
 

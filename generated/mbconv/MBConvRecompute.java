@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "e023f53ad852bf1fac9679d9536c0b6e63756b569491a56bc2bcd696123186f6";
+    public static final String SOURCE_SHA256 = "58177b1c36cb848b9dbcd85de5f9b9977fcdc0f5b1e8bde8093fa46047cc64a7";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "3d56fb4cbd271e1cb77038117e983bb079fb616e1d1bf5aba5f41e0903ab577b";
+    public static final String SOURCE_SHA256 = "ba9a0b3057e9c73281bf6a1f0877b876d80d3ba1a17c1e0ad8a9039f01a70bd6";
 
     private final ProgramLauncher launcher;
 

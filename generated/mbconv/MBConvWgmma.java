@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "35290aaf9250bf19308462416ff46c3ce7de42b7bea04ae00e36afe7f9b760ce";
+    public static final String SOURCE_SHA256 = "14fdc628f74ba64efa4bba033121449299f9e9bb4fc06e84ad7a6078cedda512";
 
     private final ProgramLauncher launcher;
 

@@ -28,10 +28,10 @@ __device__ __forceinline__ float tm_round_bf16(float v) { return __bfloat162floa
 // Activation functions, in f32, matching PyTorch's definitions, each within 2^-17 * max(1, |x|) of the exact
 // value (docs/semantics.md): far below the f16/bf16 rounding of a named value. silu uses the hardware tanh
 // (MUFU.TANH, relative error about 1.1e-5): one multi-function op where exp and a reciprocal took two, the
-// pipe and the issue slots that SiLU epilogues run short of. gelu evaluates erfc(|x| / sqrt 2) as
-// t * P(t) * exp(-x^2 / 2), t = 1 / (1 + 0.3275911 |x| / sqrt 2) (Abramowitz & Stegun 7.1.26, error below
-// 1.5e-7; P's coefficients halved, so q is Phi(-|x|)): branch-free, and about 10 % faster than erff in
-// ConvNeXt. sigmoid keeps __expf and __fdividef (a few f32 ulp); tanh is the accurate library function.
+// pipe and the issue slots that SiLU epilogues run short of. gelu is the same tanh of an odd polynomial
+// fitted to atanh(erf(x / sqrt 2)): one multi-function op and about 10 others (the Abramowitz & Stegun
+// erfc it replaces took two and about 15; ConvNeXt 1.03x faster on the H100). sigmoid keeps __expf and
+// __fdividef (a few f32 ulp); tanh is the accurate library function.
 __device__ __forceinline__ float tm_tanh_approx(float x) {
 #if __CUDA_ARCH__ >= 750
     float y;
@@ -46,14 +46,15 @@ __device__ __forceinline__ float tm_sigmoid(float x) { return __fdividef(1.0f, 1
 // x * sigmoid(x) = x/2 + x/2 * tanh(x/2)
 __device__ __forceinline__ float tm_silu(float x) { const float h = 0.5f * x; return fmaf(h, tm_tanh_approx(h), h); }
 __device__ __forceinline__ float tm_gelu(float x) {
-    const float z = fabsf(x) * 0.70710678118654752f;
-    const float t = __fdividef(1.0f, fmaf(0.3275911f, z, 1.0f));
-    float p = fmaf(0.5307027f, t, -0.72657603f);
-    p = fmaf(p, t, 0.7107069f);
-    p = fmaf(p, t, -0.14224836f);
-    p = fmaf(p, t, 0.1274148f);
-    const float q = p * t * __expf(-z * z);  // Phi(-|x|) = erfc(z) / 2
-    return x * (x >= 0.0f ? 1.0f - q : q);
+    const float u = fminf(x * x, 25.0f);
+    float p = -6.5212554E-8f;
+    p = fmaf(p, u, 3.0585097E-6f);
+    p = fmaf(p, u, -4.9902927E-5f);
+    p = fmaf(p, u, -4.7045833E-5f);
+    p = fmaf(p, u, 0.036348704f);
+    p = fmaf(p, u, 0.79788f);
+    const float h = 0.5f * x;
+    return fmaf(h, tm_tanh_approx(x * p), h);  // x/2 + x/2 * tanh(x * p) = x * Phi(x)
 }
 __device__ __forceinline__ float tm_gelu_tanh(float x) {
     return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
@@ -182,27 +183,29 @@ MBConv_narrow(const __half* __restrict__ x, const __half* __restrict__ w1, const
             v = *reinterpret_cast<const uint4*>(x + ((size_t)(n * H + gh) * W + gw) * 64 + c);
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
+    // stage w1[0 : 0+64, 0 : 0+64] -> w1_s (rows padded to 72), cp.async 16 B per copy
+    for (int i = tid; i < 512; i += THREADS) {
+        const int row = i / 8, col = (i % 8) * 8;
+        tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    }
+    // stage wd[0 : 0+64, 0 : 0+72] -> wd_s (rows padded to 72), cp.async 16 B per copy
+    for (int i = tid; i < 576; i += THREADS) {
+        const int row = i / 9, col = (i % 9) * 8;
+        tm_cp_async16(wd_s + row * 72 + col, wd + (size_t)(0 + row) * 72 + 0 + col);
+    }
+    // stage w3[0 : 0+64, 0 : 0+64] -> w3_s (rows padded to 72), cp.async 16 B per copy
+    for (int i = tid; i < 512; i += THREADS) {
+        const int row = i / 8, col = (i % 8) * 8;
+        tm_cp_async16(w3_s + row * 72 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+    }
+    tm_cp_async_commit();
+    tm_cp_async_wait<0>();  // every copy has landed
     __syncthreads();
     // stream E in 4 chunks of 64
     // single-buffered: double-buffering the weight slices (82944 B of shared memory per block) would leave room for 2 blocks per SM instead of 3 on sm_90
+    // each slice is copied for the next chunk right after the barrier that ends its last read in this one, landing while the phases that do not read it compute
     #pragma unroll 1
     for (int e0 = 0; e0 < 256; e0 += 64) {
-        // stage w1[e0 : e0+64, 0 : 0+64] -> w1_s (rows padded to 72)
-        for (int i = tid; i < 512; i += THREADS) {
-            const int row = i / 8, col = (i % 8) * 8;
-            *reinterpret_cast<uint4*>(w1_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w1 + (size_t)(e0 + row) * 64 + 0 + col);
-        }
-        // stage wd[e0 : e0+64, 0 : 0+72] -> wd_s (rows padded to 72)
-        for (int i = tid; i < 576; i += THREADS) {
-            const int row = i / 9, col = (i % 9) * 8;
-            *reinterpret_cast<uint4*>(wd_s + row * 72 + col) = *reinterpret_cast<const uint4*>(wd + (size_t)(e0 + row) * 72 + 0 + col);
-        }
-        // stage w3[0 : 0+64, e0 : e0+64] -> w3_s (rows padded to 72)
-        for (int i = tid; i < 512; i += THREADS) {
-            const int row = i / 8, col = (i % 8) * 8;
-            *reinterpret_cast<uint4*>(w3_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w3 + (size_t)(0 + row) * 256 + e0 + col);
-        }
-        __syncthreads();
         // L1 pointwise 64->256 -> h1 over 6x16 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv.tm:15)
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
@@ -268,7 +271,18 @@ MBConv_narrow(const __half* __restrict__ x, const __half* __restrict__ w1, const
                 }
             }
         }
+        tm_cp_async_wait<0>();  // every refill this thread issued has landed
         __syncthreads();
+        // refill for chunk e0+64: this trip's last read of the slice came before the barrier above; the copy
+        // lands while the phases that do not read it compute, and is waited for before the next barrier
+        if (e0 + 64 < 256) {
+            // stage w1[e0+64 : e0+128, 0 : 0+64] -> w1_s (rows padded to 72), cp.async 16 B per copy
+            for (int i = tid; i < 512; i += THREADS) {
+                const int row = i / 8, col = (i % 8) * 8;
+                tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+            }
+        }
+        tm_cp_async_commit();
         // L2 conv2d 3x3 gw8 256->256 -> h2, channels e0 .. e0+64, kept in registers and fed to L3 pointwise 256->64 -> y   (samples/mbconv.tm:16, 17)
         // y_acc[p, :] += h2[p, e0 : e0+64] . w3[:, e0 : e0+64]^T. Each warp owns whole rows of 16 pixels; 32 channels of h2 at a time:
         // the producer's 4 m16n8 C fragments, after its epilogue, are the A fragments of 2 k16 steps of the projection
@@ -337,7 +351,23 @@ MBConv_narrow(const __half* __restrict__ x, const __half* __restrict__ w1, const
                 }
             }
         }
+        tm_cp_async_wait<0>();  // every refill this thread issued has landed
         __syncthreads();
+        // refill for chunk e0+64: this trip's last read of the slice came before the barrier above; the copy
+        // lands while the phases that do not read it compute, and is waited for before the next barrier
+        if (e0 + 64 < 256) {
+            // stage wd[e0+64 : e0+128, 0 : 0+72] -> wd_s (rows padded to 72), cp.async 16 B per copy
+            for (int i = tid; i < 576; i += THREADS) {
+                const int row = i / 9, col = (i % 9) * 8;
+                tm_cp_async16(wd_s + row * 72 + col, wd + (size_t)(e0 + 64 + row) * 72 + 0 + col);
+            }
+            // stage w3[0 : 0+64, e0+64 : e0+128] -> w3_s (rows padded to 72), cp.async 16 B per copy
+            for (int i = tid; i < 512; i += THREADS) {
+                const int row = i / 8, col = (i % 8) * 8;
+                tm_cp_async16(w3_s + row * 72 + col, w3 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+            }
+        }
+        tm_cp_async_commit();
     }
     // epilogue of L3 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/mbconv.tm:17)
     #pragma unroll

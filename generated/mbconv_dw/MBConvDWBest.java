@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "c4cdf00b3388983497281e8ca8b50a9b6c4546b3653e9410ffcfab68f12612fd";
+    public static final String SOURCE_SHA256 = "f673fde862fc6b821e77661c893e4de91e0906c5ae7f7ba016d32c1d44e3285a";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "ef401e5f0a2b92626f31dc79b0caa5e3abd2904ba2b826a8a86841034190b0c2";
+    public static final String SOURCE_SHA256 = "b989e323c1678bbf23745293eaa5bc1b38cc0fae11e7861e84c7b392dd3f0830";
 
     private final ProgramLauncher launcher;
 

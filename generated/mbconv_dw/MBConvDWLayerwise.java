@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "f941c708764f359bc36a863849247ba02ab75e962f0bcaa2807837b31afd535e";
+    public static final String SOURCE_SHA256 = "1f5afbd55205b05d2eb401e608d876cf92fbd43e122e347f91171ed9c9751498";
 
     private final ProgramLauncher launcher;
 

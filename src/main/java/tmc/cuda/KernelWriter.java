@@ -214,6 +214,8 @@ final class KernelWriter {
                     w.line("tm_cp_async_wait<" + aw.pending() + ">();  // " + (aw.pending() == 1
                             ? "all but the newest group (chunk 0's slices) have landed" : aw.pending() == 0
                             ? "every copy has landed" : "all but the newest " + aw.pending() + " groups have landed"));
+                } else if (aw.pending() == 0) {
+                    w.line("tm_cp_async_wait<0>();  // every refill this thread issued has landed");
                 } else {
                     w.line("tm_cp_async_wait<" + aw.pending() + ">();  // chunk e0 has landed; only chunk e0+" + loop.chunk()
                             + "'s group may still be in flight");
@@ -293,13 +295,16 @@ final class KernelWriter {
         for (Instr i : l.body()) if (i instanceof Instr.LoadWeight lw) sliced.add(lw.dst().name());
         List<Buffer> doubled = k.buffers().stream().filter(b -> b.stages() == 2 && sliced.contains(b.name())).toList();
         boolean prefetches = l.body().stream().anyMatch(KernelWriter::isPrefetch);
-        if (prefetches) checkPipeline(l);
+        // Prefetches into single buffers are refills during the phases that do not read them (tmc.plan.SliceRefill).
+        boolean refills = prefetches && doubled.isEmpty();
+        if (refills) checkRefills(l);
+        else if (prefetches) checkPipeline(l);
         w.comment("stream " + l.dim() + " in " + l.trips() + " chunks of " + l.chunk()
                 + (l.note() == null ? "" : "\n" + l.note()));
         w.line("#pragma unroll 1");
         w.open("for (int e0 = 0; e0 < " + l.extent() + "; e0 += " + l.chunk() + ")");
         loop = l;
-        if (prefetches) {
+        if (prefetches && !refills) {
             w.line("const int stage = (e0 / " + l.chunk() + ") & 1;  // the copy that holds chunk e0; chunk e0+" + l.chunk()
                     + " goes to copy stage ^ 1");
             for (Buffer b : doubled) {
@@ -313,8 +318,13 @@ final class KernelWriter {
                 instr(body.get(i));
                 continue;
             }
-            w.comment("prefetch chunk e0+" + l.chunk() + " while computing chunk e0: the copy it overwrites was last read\n"
-                    + "in the previous trip, before the barrier that ended it");
+            if (refills) {
+                w.comment("refill for chunk e0+" + l.chunk() + ": this trip's last read of the slice came before the barrier above; the copy\n"
+                        + "lands while the phases that do not read it compute, and is waited for before the next barrier");
+            } else {
+                w.comment("prefetch chunk e0+" + l.chunk() + " while computing chunk e0: the copy it overwrites was last read\n"
+                        + "in the previous trip, before the barrier that ended it");
+            }
             w.open("if (e0 + " + l.chunk() + " < " + l.extent() + ")");
             for (; i < body.size() && isPrefetch(body.get(i)); i++) instr(body.get(i));
             i--;
@@ -326,6 +336,50 @@ final class KernelWriter {
 
     private static boolean isPrefetch(Instr i) {
         return i instanceof Instr.LoadWeight lw && lw.streamed() != null && lw.streamed().start() > 0;
+    }
+
+    /**
+     * The discipline of refilled single buffers (tmc.plan.SliceRefill), a lowering that breaks it is a bug: the loop
+     * ends with a barrier, a wait for every copy precedes each barrier, and no instruction between two barriers both
+     * reads a buffer and refills it (the refill must come after the barrier that ends the trip's last read, and land
+     * before the next barrier, after which the next chunk's first reader runs).
+     */
+    private void checkRefills(Instr.Loop l) {
+        List<Instr> body = l.body();
+        List<Instr> tail = body.subList(body.size() - body.reversed().stream()
+                .takeWhile(i -> isPrefetch(i) || i instanceof Instr.AsyncCommit).toList().size(), body.size());
+        if (body.size() == tail.size() || !(body.get(body.size() - tail.size() - 1) instanceof Instr.Barrier)) {
+            throw new IllegalStateException(k.name() + ": a loop with refilled slices must end with a barrier (and refills)");
+        }
+        List<Buffer> shared = k.buffers().stream().filter(b -> b.space() == Space.SHARED).toList();
+        java.util.Set<Buffer> refilled = new java.util.HashSet<>();
+        java.util.Set<Buffer> read = new java.util.HashSet<>();
+        boolean copying = false;  // a cp.async refill since the last barrier (plain stores need no wait)
+        Instr previous = null;
+        // Two trips in a row: the refills after the last barrier are read in the next trip.
+        List<Instr> twoTrips = new ArrayList<>(body);
+        twoTrips.addAll(body);
+        for (Instr i : twoTrips) {
+            if (i instanceof Instr.Barrier) {
+                if (copying && !(previous instanceof Instr.AsyncWait w && w.pending() == 0)) {
+                    throw new IllegalStateException(k.name() + ": a barrier after a refill without a wait for it");
+                }
+                refilled.clear();
+                read.clear();
+                copying = false;
+            } else if (isPrefetch(i)) {
+                refilled.add(((Instr.LoadWeight) i).dst());
+                copying |= ((Instr.LoadWeight) i).async();
+            } else if (!(i instanceof Instr.AsyncCommit || i instanceof Instr.AsyncWait)) {
+                read.addAll(Instr.touched(i, shared));
+            }
+            for (Buffer b : refilled) {
+                if (read.contains(b)) {
+                    throw new IllegalStateException(k.name() + ": " + b.name() + " is refilled and read between the same barriers");
+                }
+            }
+            previous = i;
+        }
     }
 
     /** The barrier discipline the comment above loop() relies on; a lowering that breaks it is a bug. */

@@ -22,6 +22,68 @@ public sealed interface Instr {
     }
 
     /**
+     * The buffers among {@code among} that an instruction reads or writes (for a loop, its whole body): its
+     * destination, the buffers its sources name, and the buffers holding its layers' weights. The question shared-memory
+     * reuse (which buffers may share bytes) and slice refills (which phase reads a slice) both ask.
+     */
+    static java.util.Set<Buffer> touched(Instr instr, List<Buffer> among) {
+        java.util.Set<Buffer> used = new java.util.LinkedHashSet<>();
+        switch (instr) {
+            case Load l -> used.add(l.dst());
+            case LoadWeight lw -> used.add(lw.dst());
+            case Compute c -> {
+                used.add(c.dst());
+                read(c.layer(), c.sources(), among, used);
+                for (Layer in : c.inlined()) read(in, c.sources(), among, used);
+            }
+            case Accumulate a -> {
+                used.add(a.acc());
+                if (a.input() != null) used.add(a.input());
+                read(a.layer(), java.util.Map.of(), among, used);
+            }
+            case Chain ch -> {
+                used.addAll(touched(ch.producer(), among));
+                used.addAll(touched(ch.consumer(), among));
+            }
+            case Finish f -> {
+                used.add(f.acc());
+                used.add(f.dst());
+                read(f.layer(), f.sources(), among, used);
+            }
+            case Store s -> {
+                used.add(s.src());
+                if (s.staging() != null) used.add(s.staging());
+            }
+            case Loop l -> l.body().forEach(i -> used.addAll(touched(i, among)));
+            case ImageLoop il -> il.body().forEach(i -> used.addAll(touched(i, among)));
+            case Barrier b -> { }
+            case AsyncCommit a -> { }
+            case AsyncWait w -> { }
+        }
+        used.retainAll(among);
+        return used;
+    }
+
+    /** Adds the buffers among {@code among} that layer reads: its activations through {@code sources}, its staged weights. */
+    private static void read(Layer layer, java.util.Map<String, Buffer> sources, List<Buffer> among, java.util.Set<Buffer> used) {
+        for (tmc.check.Activation a : layer.inputs()) {
+            Buffer b = sources.get(a.name());
+            if (b != null) used.add(b);
+        }
+        java.util.Set<String> weights = new java.util.HashSet<>();
+        for (tmc.check.Op op : layer.ops()) {
+            switch (op) {
+                case tmc.check.Op.Conv2d c -> weights.add(c.weight().name());
+                case tmc.check.Op.Pointwise p -> weights.add(p.weight().name());
+                default -> { }
+            }
+        }
+        for (Buffer b : among) {
+            if (weights.contains(b.tensor())) used.add(b);
+        }
+    }
+
+    /**
      * Channels {@code [start, start + count)} of a tensor; {@code loopVar} non-null means the range starts at
      * {@code loopVar + start} ({@code start} is then 0 for the current chunk, or the chunk width for the next one,
      * which a double-buffered loop prefetches).

@@ -94,9 +94,12 @@ public final class IrPrinter {
                 case Instr.LoadWeight lw -> {
                     Instr.Channels st = lw.streamed();
                     boolean ahead = st != null && st.start() > 0;
+                    // Ahead into a single buffer: a refill during the phases that do not read the slice (tmc.plan.SliceRefill).
                     String copy = lw.dst().stages() == 2
-                            ? (st == null ? " (copy 0)" : ahead ? " (the other copy), unless past the last chunk" : "") : "";
-                    line(s, indent, lw.async() ? (ahead ? "prefetch" : "load async") : "load", lw.dst().name() + copy
+                            ? (st == null ? " (copy 0)" : ahead ? " (the other copy), unless past the last chunk" : "")
+                            : ahead ? ", unless past the last chunk" : "";
+                    String verb = ahead ? (lw.dst().stages() == 2 ? "prefetch" : "refill") : lw.async() ? "load async" : "load";
+                    line(s, indent, verb, lw.dst().name() + copy
                             + " <- " + lw.weight() + "[" + channels(lw.rows()) + ", " + channels(lw.cols()) + "]", null, -1);
                 }
                 case Instr.Compute c -> {
@@ -135,7 +138,9 @@ public final class IrPrinter {
                     s.append(indent).append("for ").append(lp.var()).append(" in 0 .. ").append(lp.extent()).append(" by ")
                             .append(lp.chunk()).append("   (").append(lp.dim()).append(", ").append(lp.trips())
                             .append(lp.trips() == 1 ? " trip)" : " trips)").append('\n');
-                    if (lp.note() != null) s.append(indent).append("  # ").append(lp.note()).append('\n');
+                    if (lp.note() != null) {
+                        for (String line : lp.note().split("\n")) s.append(indent).append("  # ").append(line).append('\n');
+                    }
                     body(s, k, lp.body(), indent + "  ");
                 }
                 case Instr.ImageLoop il -> {

@@ -105,13 +105,15 @@ public final class Lowering {
     /**
      * The fused kernel for {@code target}. A streamed loop's weight slices are double-buffered with cp.async when
      * the target has it (sm_80 and later), the second copies fit the target's shared memory per block, and they
-     * do not lower the blocks resident per SM; otherwise the loop stages each chunk synchronously into one
-     * buffer, as a comment in the kernel says.
+     * do not lower the blocks resident per SM; otherwise each slice has one buffer, refilled during the phases of
+     * the loop that do not read it where it can be ({@link SliceRefill}), else copied at the top of every trip, as a
+     * comment in the kernel says. Shared buffers never live together then share bytes ({@link SharedLifetimes}).
      */
     public static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, Target target) {
         Result r = buffered(block, planName, c, planSpan, target);
         if (!(r instanceof Result.Ok ok)) return r;
-        return new Result.Ok(ok.kernels().stream().map(k -> SharedLifetimes.compact(block, k, target)).toList());
+        return new Result.Ok(ok.kernels().stream()
+                .map(k -> SharedLifetimes.compact(block, SliceRefill.apply(block, k, target), target)).toList());
     }
 
     /** The fused kernel with its weight slices double-buffered where that pays (see {@link #fused}), before {@link SharedLifetimes}. */
@@ -905,7 +907,7 @@ public final class Lowering {
     }
 
     /** Chunk 0 of a streamed range; an unstreamed range as it is. */
-    private static Instr.Channels firstChunk(Instr.Channels ch) {
+    static Instr.Channels firstChunk(Instr.Channels ch) {
         return ch.streamed() ? new Instr.Channels(null, 0, ch.count()) : ch;
     }
 

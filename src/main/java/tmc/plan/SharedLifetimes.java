@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import tmc.check.Activation;
-import tmc.check.Op;
 import tmc.check.PlanSpec.Space;
 import tmc.check.TypedBlock;
 import tmc.ir.Buffer;
@@ -149,71 +148,13 @@ final class SharedLifetimes {
         List<Buffer> shared = buffers.stream().filter(b -> b.space() == Space.SHARED).toList();
         Map<Buffer, int[]> life = new LinkedHashMap<>();
         for (int i = 0; i < body.size(); i++) {
-            for (Buffer b : uses(body.get(i), shared)) {
+            for (Buffer b : Instr.touched(body.get(i), shared)) {
                 int[] span = life.computeIfAbsent(b, x -> new int[] {Integer.MAX_VALUE, -1});
                 span[0] = Math.min(span[0], i);
                 span[1] = Math.max(span[1], i);
             }
         }
         return life;
-    }
-
-    /** The shared buffers an instruction reads or writes (for a loop, its whole body). */
-    static Set<Buffer> uses(Instr instr, List<Buffer> shared) {
-        Set<Buffer> used = new LinkedHashSet<>();
-        switch (instr) {
-            case Instr.Load l -> used.add(l.dst());
-            case Instr.LoadWeight lw -> used.add(lw.dst());
-            case Instr.Compute c -> {
-                used.add(c.dst());
-                read(c.layer(), c.sources(), shared, used);
-                for (Layer in : c.inlined()) read(in, c.sources(), shared, used);
-            }
-            case Instr.Accumulate a -> {
-                used.add(a.acc());
-                if (a.input() != null) used.add(a.input());
-                read(a.layer(), Map.of(), shared, used);
-            }
-            case Instr.Chain ch -> {
-                used.addAll(uses(ch.producer(), shared));
-                used.addAll(uses(ch.consumer(), shared));
-            }
-            case Instr.Finish f -> {
-                used.add(f.acc());
-                used.add(f.dst());
-                read(f.layer(), f.sources(), shared, used);
-            }
-            case Instr.Store s -> {
-                used.add(s.src());
-                if (s.staging() != null) used.add(s.staging());
-            }
-            case Instr.Loop l -> l.body().forEach(i -> used.addAll(uses(i, shared)));
-            case Instr.ImageLoop il -> il.body().forEach(i -> used.addAll(uses(i, shared)));
-            case Instr.Barrier b -> { }
-            case Instr.AsyncCommit a -> { }
-            case Instr.AsyncWait w -> { }
-        }
-        used.retainAll(shared);
-        return used;
-    }
-
-    /** Adds the shared buffers layer reads: its activations through {@code sources}, and its staged weights. */
-    private static void read(Layer layer, Map<String, Buffer> sources, List<Buffer> shared, Set<Buffer> used) {
-        for (Activation a : layer.inputs()) {
-            Buffer b = sources.get(a.name());
-            if (b != null) used.add(b);
-        }
-        Set<String> weights = new LinkedHashSet<>();
-        for (Op op : layer.ops()) {
-            switch (op) {
-                case Op.Conv2d c -> weights.add(c.weight().name());
-                case Op.Pointwise p -> weights.add(p.weight().name());
-                default -> { }
-            }
-        }
-        for (Buffer b : shared) {
-            if (weights.contains(b.tensor())) used.add(b);
-        }
     }
 
     /**
