@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "430656a4978c60e2ac7400e3b3ed9dae60daf4617bc9992c09ae30182794b22b";
+    public static final String SOURCE_SHA256 = "fcb57b7072bc0e2f49a709397c69f64d1d0c6e2d539d0dbdb2baa7eaca489a7d";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "2ab4df36aaea15527d00aea1defabe8008e44aeb1dc11974564eb4e3bd75de0a";
+    public static final String SOURCE_SHA256 = "fbe5fa797cb39e01bf28f71c3e76cc061e9d0ffaf9ba0eeea451b3cbe3054869";
 
     private final ProgramLauncher launcher;
 

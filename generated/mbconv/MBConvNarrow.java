@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "24422d6b4a1835cf662c31201116d6409db2dbec1c278f6629e9f68472231e2c";
+    public static final String SOURCE_SHA256 = "423cde3a2310aac486e0b3b0d7e7b86c93393e80b61c6607bbe5bc4949c2dd39";
 
     private final ProgramLauncher launcher;
 

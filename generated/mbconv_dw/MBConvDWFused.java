@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "3fa1c27b0a69b46219d780a0cc3382c94abb773f99ce99f3fc08a8891fb31cd7";
+    public static final String SOURCE_SHA256 = "b989e323c1678bbf23745293eaa5bc1b38cc0fae11e7861e84c7b392dd3f0830";
 
     private final ProgramLauncher launcher;
 

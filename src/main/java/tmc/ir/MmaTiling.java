@@ -25,24 +25,6 @@ public record MmaTiling(int pixels, int channels, int mt, int nt, int wm, int wn
     }
 
     /**
-     * {@link #of}, for blocks a warp computes one after another (a staged product written to shared memory, its
-     * accumulators dead after each block): one row tile per block instead of two when that leaves the busiest warp
-     * fewer tiles, since every warp waits for the busiest at the barrier after the product. MBConv's expand over 6x16
-     * halo pixels with 4 warps: blocks of 2 row tiles deal 2, 2, 1, 1 blocks, 16 tiles on the busiest warp; blocks of
-     * one row tile deal 3 each, 12. (An accumulator keeps every block of its warp live, each costing registers, so
-     * {@link #of} does not trade reuse for balance.)
-     */
-    public static MmaTiling sequential(int pixels, int channels, int warps) {
-        MmaTiling t = of(pixels, channels, warps);
-        if (t.wm() == 1) return t;
-        int mb = t.mt();
-        int groups = mb * t.nb();
-        int perWarp = (groups + warps - 1) / warps;
-        if (perWarp * t.wn() >= t.perWarp() * t.wm() * t.wn()) return t;
-        return new MmaTiling(pixels, channels, t.mt(), t.nt(), 1, t.wn(), mb, t.nb(), groups, perWarp);
-    }
-
-    /**
      * Whole rows: each warp owns 16-pixel row tiles with every n8 tile of {@code channels} (one block of 1 x nt per
      * row tile, dealt round-robin). A chained product needs it: the warp that computes a row tile of the producer,
      * all of the chunk's channels, is the one that accumulates those pixels' outputs (see Instr.Chain).
