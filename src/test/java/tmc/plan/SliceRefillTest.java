@@ -100,6 +100,75 @@ class SliceRefillTest {
         assertTrue(checked > 0, "no single-buffered ConvFirst kernel: the test checked nothing");
     }
 
+    /** narrow at C=128 as the lowering made it before SliceRefill: the three copies at the top of every trip. */
+    static Kernel unrefilled(Kernel k) {
+        List<Instr> body = new ArrayList<>();
+        for (Instr i : k.body()) {
+            if (i instanceof Instr.LoadWeight || i instanceof Instr.AsyncCommit || i instanceof Instr.AsyncWait) continue;
+            body.add(i);
+        }
+        List<Instr> trip = new ArrayList<>();
+        for (Instr i : loop(k).body()) {
+            if (isRefill(i)) {
+                Instr.LoadWeight lw = (Instr.LoadWeight) i;
+                trip.add(new Instr.LoadWeight(lw.dst(), lw.weight(), chunk0(lw.rows()), chunk0(lw.cols()), false, false));
+            }
+        }
+        trip.add(new Instr.Barrier());
+        for (Instr i : loop(k).body()) {
+            if (!isRefill(i) && !(i instanceof Instr.AsyncCommit) && !(i instanceof Instr.AsyncWait)) trip.add(i);
+        }
+        Instr.Loop l = loop(k);
+        String why = l.note().lines().findFirst().orElseThrow();  // the single-buffered note; the refill's line follows it
+        body.set(body.indexOf(l), new Instr.Loop(l.var(), l.dim(), l.extent(), l.chunk(), trip, why));
+        return new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(), k.buffers(), body,
+                k.registersPerThread());
+    }
+
+    /** The current chunk of a range the refill reads one chunk ahead. */
+    static Instr.Channels chunk0(Instr.Channels ch) {
+        return ch.streamed() ? new Instr.Channels(ch.loopVar(), 0, ch.count()) : ch;
+    }
+
+    @Test
+    void theLoweringsLoopIsWhatTheRefillsMakeOfTheUnrefilledOne() {
+        Kernel k = narrowAtC128();
+        Tmc.Options o = Tmc.Options.DEFAULTS.withParams(Map.of("C", 128L));
+        tmc.check.TypedBlock block = compile("mbconv.tm", SharedLifetimesTest.sample("mbconv.tm"), "narrow", o).program().block();
+        Kernel again = SliceRefill.apply(block, unrefilled(k), SharedLifetimesTest.H100);
+        assertEquals(k.body(), again.body());
+    }
+
+    @Test
+    void aSliceReadInTheFirstAndTheLastPhaseLeavesTheLoopAsItWas() {
+        Kernel k = narrowAtC128();
+        Tmc.Options o = Tmc.Options.DEFAULTS.withParams(Map.of("C", 128L));
+        tmc.check.TypedBlock block = compile("mbconv.tm", SharedLifetimesTest.sample("mbconv.tm"), "narrow", o).program().block();
+        Kernel before = unrefilled(k);
+        // the expand (reads w1_s) once more in the last phase, before the trip's last barrier
+        List<Instr> trip = new ArrayList<>(loop(before).body());
+        Instr expand = trip.stream().filter(i -> i instanceof Instr.Compute).findFirst().orElseThrow();
+        trip.add(trip.size() - 1, expand);
+        Kernel w1InFirstAndLast = withTrip(before, trip);
+        assertTrue(SliceRefill.apply(block, w1InFirstAndLast, SharedLifetimesTest.H100) == w1InFirstAndLast);
+    }
+
+    @Test
+    void tapMajorDepthwiseWeightsKeepTheirCopiesAtTheTop() {
+        // MBConvDW's depthwise weights are transposed on the way in (2 bytes at a time, no cp.async): its loops stay.
+        Tmc.Compilation c = Tmc.compileText("mbconv_dw.tm", SharedLifetimesTest.sample("mbconv_dw.tm"), Tmc.Options.DEFAULTS);
+        int loops = 0;
+        for (Tmc.Outcome out : c.compileAll()) {
+            if (!(out instanceof Tmc.Outcome.Compiled p)) continue;
+            for (Kernel k : p.program().program().kernels()) {
+                if (k.body().stream().noneMatch(i -> i instanceof Instr.Loop)) continue;
+                assertTrue(Instr.flatten(k.body()).noneMatch(SliceRefillTest::isRefill), k.name());
+                loops++;
+            }
+        }
+        assertTrue(loops >= 2, "MBConvDW's fused kernels have stream loops: " + loops);
+    }
+
     @Test
     void everySampleAndRandomKernelWithRefillsIsSound() {
         int refilled = 0;
