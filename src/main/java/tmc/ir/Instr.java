@@ -105,6 +105,11 @@ public sealed interface Instr {
         public Channels next() {
             return new Channels(loopVar, start + count, count);
         }
+
+        /** Chunk 0 of a streamed range, as copied before the loop (no loop variable); an unstreamed range as it is. */
+        public Channels first() {
+            return streamed() ? new Channels(null, 0, count) : this;
+        }
     }
 
     /**
@@ -156,6 +161,20 @@ public sealed interface Instr {
         /** The streamed range of the slice (rows or columns), or null when neither is streamed. */
         public Channels streamed() {
             return rows.streamed() ? rows : cols.streamed() ? cols : null;
+        }
+
+        /** A cp.async copy of chunk 0 of this slice into {@code dst}, before the loop. */
+        public LoadWeight firstChunkInto(Buffer dst) {
+            return new LoadWeight(dst, weight, rows.first(), cols.first(), false, true);
+        }
+
+        /**
+         * A cp.async copy of the chunk after this one into {@code dst}: a prefetch into the other copy of a double
+         * buffer, or a refill of a single one; the writer skips it past the last chunk.
+         */
+        public LoadWeight nextChunkInto(Buffer dst) {
+            return new LoadWeight(dst, weight, rows.streamed() ? rows.next() : rows, cols.streamed() ? cols.next() : cols,
+                    false, true);
         }
     }
 

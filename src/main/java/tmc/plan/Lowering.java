@@ -354,7 +354,7 @@ public final class Lowering {
         if (pipeline && c.tileN() == 1 && stream != null && stream.extent() / c.streamChunk() >= 2) {
             for (Instr i : loopWeights) {
                 Instr.LoadWeight lw = (Instr.LoadWeight) i;
-                if (!lw.tapMajor() && vectorizable(block, lw, c.streamChunk())) prefetched.add(lw);
+                if (copiesAsync(block, lw, c.streamChunk())) prefetched.add(lw);
                 else synchronous.add(lw);
             }
         }
@@ -375,7 +375,7 @@ public final class Lowering {
             for (Instr i : body) {
                 pre.add(switch (i) {
                     case Instr.Load l when loadVectorizable(block, l) -> new Instr.Load(l.dst(), l.tensor(), true);
-                    case Instr.LoadWeight lw when !lw.tapMajor() && vectorizable(block, lw, c.streamChunk()) ->
+                    case Instr.LoadWeight lw when copiesAsync(block, lw, c.streamChunk()) ->
                             new Instr.LoadWeight(lw.dst(), lw.weight(), lw.rows(), lw.cols(), false, true);
                     default -> i;
                 });
@@ -384,18 +384,13 @@ public final class Lowering {
             body.addAll(pre);
             if (pre.stream().anyMatch(Lowering::isAsync)) body.add(new Instr.AsyncCommit());
             for (Instr.LoadWeight lw : prefetched) {
-                body.add(new Instr.LoadWeight(stagedWeights.get(lw.weight()), lw.weight(), firstChunk(lw.rows()),
-                        firstChunk(lw.cols()), false, true));
+                body.add(lw.firstChunkInto(stagedWeights.get(lw.weight())));
             }
             body.add(new Instr.AsyncCommit());
             body.add(new Instr.AsyncWait(1));
             // The loop: prefetch the next chunk, then the synchronous copies, then wait for the current chunk.
             loopWeights.clear();
-            for (Instr.LoadWeight lw : prefetched) {
-                Buffer two = stagedWeights.get(lw.weight());
-                loopWeights.add(new Instr.LoadWeight(two, lw.weight(), lw.rows().streamed() ? lw.rows().next() : lw.rows(),
-                        lw.cols().streamed() ? lw.cols().next() : lw.cols(), false, true));
-            }
+            for (Instr.LoadWeight lw : prefetched) loopWeights.add(lw.nextChunkInto(stagedWeights.get(lw.weight())));
             loopWeights.addAll(synchronous);
             loopWeights.add(new Instr.AsyncCommit());
             loopWeights.add(new Instr.AsyncWait(1));
@@ -906,9 +901,12 @@ public final class Lowering {
         return i instanceof Instr.Load l && l.async() || i instanceof Instr.LoadWeight lw && lw.async();
     }
 
-    /** Chunk 0 of a streamed range; an unstreamed range as it is. */
-    static Instr.Channels firstChunk(Instr.Channels ch) {
-        return ch.streamed() ? new Instr.Channels(null, 0, ch.count()) : ch;
+    /**
+     * Whether a weight slice is copied with cp.async (for double buffering and refills): 16-byte pieces, and not the
+     * tap-major transposition of a depthwise weight, which is copied 2 bytes at a time.
+     */
+    static boolean copiesAsync(TypedBlock block, Instr.LoadWeight lw, int chunk) {
+        return !lw.tapMajor() && vectorizable(block, lw, chunk);
     }
 
     /**

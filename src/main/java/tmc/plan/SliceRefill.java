@@ -89,17 +89,13 @@ final class SliceRefill {
                     }
                 }
             }
-            if (first < 0 || (first == 0 && last == m - 1) || !async(block, lw, loop.chunk())) return k;
+            if (first < 0 || (first == 0 && last == m - 1) || !Lowering.copiesAsync(block, lw, loop.chunk())) return k;
             refillAfter.put(lw, last);
         }
 
         // Before the loop: chunk 0's slices, landed at the barrier that precedes the loop.
-        int chunk = loop.chunk();
         List<Instr> chunk0 = new ArrayList<>();
-        for (Instr.LoadWeight lw : refillAfter.keySet()) {
-            chunk0.add(new Instr.LoadWeight(lw.dst(), lw.weight(), Lowering.firstChunk(lw.rows()), Lowering.firstChunk(lw.cols()),
-                    false, true));
-        }
+        for (Instr.LoadWeight lw : refillAfter.keySet()) chunk0.add(lw.firstChunkInto(lw.dst()));
         chunk0.add(new Instr.AsyncCommit());
         chunk0.add(new Instr.AsyncWait(0));
         List<Instr> out = new ArrayList<>(body.subList(0, loopAt));
@@ -119,9 +115,7 @@ final class SliceRefill {
             boolean refilled = false;
             for (Map.Entry<Instr.LoadWeight, Integer> e : refillAfter.entrySet()) {
                 if (e.getValue() != p) continue;
-                Instr.LoadWeight lw = e.getKey();
-                trip.add(new Instr.LoadWeight(lw.dst(), lw.weight(), lw.rows().streamed() ? lw.rows().next() : lw.rows(),
-                        lw.cols().streamed() ? lw.cols().next() : lw.cols(), false, true));
+                trip.add(e.getKey().nextChunkInto(e.getKey().dst()));
                 refilled = true;
             }
             if (refilled) trip.add(new Instr.AsyncCommit());
@@ -129,14 +123,9 @@ final class SliceRefill {
         String note = (loop.note() == null ? "" : loop.note() + "\n")
                 + "each slice is copied for the next chunk right after the barrier that ends its last read in this one,"
                 + " landing while the phases that do not read it compute";
-        out.add(new Instr.Loop(loop.var(), loop.dim(), loop.extent(), chunk, trip, note));
+        out.add(new Instr.Loop(loop.var(), loop.dim(), loop.extent(), loop.chunk(), trip, note));
         out.addAll(body.subList(loopAt + 1, body.size()));
         return new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(), k.buffers(),
                 List.copyOf(out), k.registersPerThread(), k.sharedOffsets());
-    }
-
-    /** cp.async copies 16-byte pieces; the tap-major transposition and odd widths take plain loads and stores. */
-    private static boolean async(TypedBlock block, Instr.LoadWeight lw, int chunk) {
-        return !lw.tapMajor() && Lowering.vectorizable(block, lw, chunk);
     }
 }
