@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "c2c7ab6037c5b05cde92141a70dd0c631fb01175582c34467f948245ac4c3f81";
+    public static final String SOURCE_SHA256 = "369bc11cec96485f8219c2c227f962733450c685ef345cb465c7bf1806bdb9b1";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "0c58097b1e946d05b9b26f3b1084fb54b98cebad116259da894cf28397aefc3b";
+    public static final String SOURCE_SHA256 = "b3a61d6e7d7d2c4565d30d52c7795ddc227a86fc42251de94a2550dc81662225";
 
     private final ProgramLauncher launcher;
 

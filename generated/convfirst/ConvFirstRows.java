@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstRows {
     public static final String SOURCE = "ConvFirst_rows.cu";
 
-    public static final String SOURCE_SHA256 = "a8764f561c1e22da1518ae4b0bb274dbe5deb9b228501dcc14c1162ab29c892d";
+    public static final String SOURCE_SHA256 = "ab54e9ccb36a34c92948c5ef08a4e027c31ce82596cb817ce96c6787d9c534d6";
 
     private final ProgramLauncher launcher;
 

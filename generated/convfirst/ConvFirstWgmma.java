@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstWgmma {
     public static final String SOURCE = "ConvFirst_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "79364b94b39ec439090579c0e4c124a9a5663f8672fe37173d870cab6703313b";
+    public static final String SOURCE_SHA256 = "ae5fe0867453663c24ec24be0dd2dd267b4818817dd82ee9768ee691671b8275";
 
     private final ProgramLauncher launcher;
 

@@ -241,9 +241,9 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 10x18 pixels (halo 1) x 64 channels, 25920 B (line 5)
-    __half* wc_s = reinterpret_cast<__half*>(smem + 25920);  // wc: 4x16 pixels x 72 channels, 9216 B (line 6)
-    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 35136);  // w1: 2 copies of 64x64 (8x8 core matrices for wgmma), 8192 B each, 16384 B (line 8)
-    __half* w2_s_buf = reinterpret_cast<__half*>(smem + 51520);  // w2: 2 copies of 64x64 (8x8 core matrices for wgmma), 8192 B each, 16384 B (line 10)
+    __half* wc_s = reinterpret_cast<__half*>(smem + 25920);  // wc: 64 rows x 72 columns, 9216 B (line 6)
+    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 35136);  // w1: 2 copies of 64 rows x 64 columns (8x8 core matrices for wgmma), 8192 B each, 16384 B (line 8)
+    __half* w2_s_buf = reinterpret_cast<__half*>(smem + 51520);  // w2: 2 copies of 64 rows x 64 columns (8x8 core matrices for wgmma), 8192 B each, 16384 B (line 10)
     unsigned a_frag[4][4];  // a: the A fragments of the warp's 16 pixels, 64 channels, two packed f16 per register (line 14)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 128 pixels x 64 channels, 32 per thread (line 12)
 

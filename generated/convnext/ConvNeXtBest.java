@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "9442e492a7d4f6f6f6fa2fdf0cd56d69d5f1f630efca1abc51412b5e5acfea1d";
+    public static final String SOURCE_SHA256 = "62771022bbd30beb215b560e95068d51e5e181910db9e782119c7cf1c5f89334";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "7f57e81112e74e6c039987db23b378eb82489e42891e610ad9dda84be7005294";
+    public static final String SOURCE_SHA256 = "031571654752f4df3dd5049a1b6c7910e9a4e6d56be8d9cf29ff03f059b94f85";
 
     private final ProgramLauncher launcher;
 

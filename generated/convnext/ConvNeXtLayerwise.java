@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "fcb57b7072bc0e2f49a709397c69f64d1d0c6e2d539d0dbdb2baa7eaca489a7d";
+    public static final String SOURCE_SHA256 = "52e191ca20b49aeb63e1a10008df8eeffc585fbfe4912e252b747ee7945f3138";
 
     private final ProgramLauncher launcher;
 

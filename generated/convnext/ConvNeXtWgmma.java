@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "40c6df3b6ff921d4a90a30f40b01c117a4929744fff9a30a24bea20164b70116";
+    public static final String SOURCE_SHA256 = "56d8432b5d4126817d2960de52124af3741caf4cb8dca3f80ad88d9ae67294ea";
 
     private final ProgramLauncher launcher;
 

@@ -170,9 +170,9 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 14x14 pixels (halo 3) x 96 channels, 40768 B (line 4)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 40768);  // wd: 6x8 pixels x 96 channels, 9408 B (line 5)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 50176);  // w1: 8x8 pixels x 96 channels, 13312 B (line 9)
-    __half* w2_s = reinterpret_cast<__half*>(smem + 63488);  // w2: 12x8 pixels x 64 channels, 13824 B (line 11)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 40768);  // wd: 49 rows x 96 columns, 9408 B (line 5)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 50176);  // w1: 64 rows x 96 columns (rows padded to 104), 13312 B (line 9)
+    __half* w2_s = reinterpret_cast<__half*>(smem + 63488);  // w2: 96 rows x 64 columns (rows padded to 72), 13824 B (line 11)
     __half* a_s = reinterpret_cast<__half*>(smem + 77312);  // a: 8x8 pixels x 96 channels, 13312 B (line 16)
     __half* n_s = reinterpret_cast<__half*>(smem + 90624);  // n: 8x8 pixels x 96 channels, 13312 B (line 17)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][1][12][4] = {};  // y: 64 pixels x 96 channels, 48 per thread (line 14)

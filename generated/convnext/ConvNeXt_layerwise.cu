@@ -160,7 +160,7 @@ ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
     const int tid = threadIdx.x;
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 14x38 pixels (halo 3) x 96 channels, 110656 B (line 4)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 110656);  // wd: 1x32 pixels x 96 channels, 9408 B (line 5)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 110656);  // wd: 49 rows x 96 columns, 9408 B (line 5)
 
     // load x[n, h0-3 : h0+11, w0-3 : w0+35, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 12; i += THREADS) {

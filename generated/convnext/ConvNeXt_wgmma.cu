@@ -249,9 +249,9 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
     extern __shared__ __align__(16) unsigned char smem[];
     // buffers that are never live at the same time share bytes (a barrier lies between the last use of one and the first of the other)
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 14x14 pixels (halo 3) x 96 channels, 40768 B (line 37)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 40768);  // wd: 6x8 pixels x 96 channels, 9408 B (line 5)
-    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 0);  // w1: 2 copies of 32x96 (8x8 core matrices for wgmma), 6144 B each, 12288 B (line 9), over x_s
-    __half* w2_s_buf = reinterpret_cast<__half*>(smem + 12288);  // w2: 2 copies of 96x32 (8x8 core matrices for wgmma), 6144 B each, 12288 B (line 11), over x_s
+    __half* wd_s = reinterpret_cast<__half*>(smem + 40768);  // wd: 49 rows x 96 columns, 9408 B (line 5)
+    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 0);  // w1: 2 copies of 32 rows x 96 columns (8x8 core matrices for wgmma), 6144 B each, 12288 B (line 9), over x_s
+    __half* w2_s_buf = reinterpret_cast<__half*>(smem + 12288);  // w2: 2 copies of 96 rows x 32 columns (8x8 core matrices for wgmma), 6144 B each, 12288 B (line 11), over x_s
     __half* a_s = reinterpret_cast<__half*>(smem + 50176);  // a: 8x8 pixels x 96 channels, 13312 B (line 38)
     __half* n_s = reinterpret_cast<__half*>(smem + 24576);  // n: 8x8 pixels x 96 channels, 13312 B (line 39), over x_s
     float y_acc[Y_ACC_BLOCKS_PER_WARP][1][12][4] = {};  // y: 64 pixels x 96 channels, 48 per thread (line 14)

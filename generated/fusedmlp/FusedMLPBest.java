@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "2fa754aa594b621a71888c1523f2a1887500faf9a187407a49911b479dd754a1";
+    public static final String SOURCE_SHA256 = "cbe242a8b0f340ecc2160270c2270e3050225eb126f892812fe95d8ff9884863";
 
     private final ProgramLauncher launcher;
 

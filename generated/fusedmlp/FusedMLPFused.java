@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "782321fc7dc79555a0dc04db0409a40599047cd6d274202f9b7ec636388c0fa8";
+    public static final String SOURCE_SHA256 = "e95d5bacb08d3edb9c2b5ea1fc8369ab168b9d3458fa8cf15a9dcff76a883db5";
 
     private final ProgramLauncher launcher;
 

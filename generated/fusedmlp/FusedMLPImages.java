@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPImages {
     public static final String SOURCE = "FusedMLP_images.cu";
 
-    public static final String SOURCE_SHA256 = "6e194d7a032c68e7d48b52f8bd7bd5de8c376890760b8224eb2d37abf0f940b8";
+    public static final String SOURCE_SHA256 = "5cef07f2eeb25446a1e3a4241fd1190b2d15cfbf421ae933f30af0ae5ee59b56";
 
     private final ProgramLauncher launcher;
 

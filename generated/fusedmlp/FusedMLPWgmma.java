@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPWgmma {
     public static final String SOURCE = "FusedMLP_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "1feadde3155eae06fbd3544a4b36fba8ecffbaadefeab2c62b3486b1f1c60a7f";
+    public static final String SOURCE_SHA256 = "295a45a6cd3d7422a93d7985287635eb5ac6c64060145888638362467c367aee";
 
     private final ProgramLauncher launcher;
 

@@ -167,8 +167,8 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     extern __shared__ __align__(16) unsigned char smem[];
     // buffers that are never live at the same time share bytes (a barrier lies between the last use of one and the first of the other)
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 8x28 pixels x 64 channels, 32256 B (line 4)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 32256);  // w1: 9x28 pixels x 64 channels, 36864 B (line 5)
-    __half* w2_s = reinterpret_cast<__half*>(smem + 69120);  // w2: 2x28 pixels x 256 channels, 33792 B (line 7)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 32256);  // w1: 256 rows x 64 columns (rows padded to 72), 36864 B (line 5)
+    __half* w2_s = reinterpret_cast<__half*>(smem + 69120);  // w2: 64 rows x 256 columns (rows padded to 264), 33792 B (line 7)
     __half* h_s = reinterpret_cast<__half*>(smem + 102912);  // h: 8x28 pixels x 256 channels, 118272 B (line 11)
     __half* y_s = reinterpret_cast<__half*>(smem + 0);  // y: 8x28 pixels x 64 channels, 32256 B (line 9), over x_s
 

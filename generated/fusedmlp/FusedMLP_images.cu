@@ -164,9 +164,9 @@ FusedMLP_images(const __half* __restrict__ x, const __half* __restrict__ w1, con
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s_buf = reinterpret_cast<__half*>(smem + 0);  // x: 2 copies of 224x64 (row stride 72), 32256 B each, 64512 B (line 4)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 64512);  // w1: 16x16 pixels x 64 channels, 36864 B (line 5)
-    __half* w2_s = reinterpret_cast<__half*>(smem + 101376);  // w2: 4x16 pixels x 256 channels, 33792 B (line 7)
+    __half* x_s_buf = reinterpret_cast<__half*>(smem + 0);  // x: 2 copies of 224 pixels x 64 channels (rows padded to 72), 32256 B each, 64512 B (line 4)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 64512);  // w1: 256 rows x 64 columns (rows padded to 72), 36864 B (line 5)
+    __half* w2_s = reinterpret_cast<__half*>(smem + 101376);  // w2: 64 rows x 256 columns (rows padded to 264), 33792 B (line 7)
 
     // stage w1[0 : 0+256, 0 : 0+64] -> w1_s (rows padded to 72)
     for (int i = tid; i < 2048; i += THREADS) {

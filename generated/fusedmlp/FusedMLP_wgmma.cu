@@ -239,8 +239,8 @@ FusedMLP_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 8x16 pixels x 64 channels, 18432 B (line 4)
-    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 18432);  // w1: 2 copies of 64x64 (8x8 core matrices for wgmma), 8192 B each, 16384 B (line 5)
-    __half* w2_s_buf = reinterpret_cast<__half*>(smem + 34816);  // w2: 2 copies of 64x64 (8x8 core matrices for wgmma), 8192 B each, 16384 B (line 7)
+    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 18432);  // w1: 2 copies of 64 rows x 64 columns (8x8 core matrices for wgmma), 8192 B each, 16384 B (line 5)
+    __half* w2_s_buf = reinterpret_cast<__half*>(smem + 34816);  // w2: 2 copies of 64 rows x 64 columns (8x8 core matrices for wgmma), 8192 B each, 16384 B (line 7)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 128 pixels x 64 channels, 32 per thread (line 9)
 
     // load x[n, h0 : h0+8, w0 : w0+16, :] -> x_s, zero outside the image

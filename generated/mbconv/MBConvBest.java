@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "fbe5fa797cb39e01bf28f71c3e76cc061e9d0ffaf9ba0eeea451b3cbe3054869";
+    public static final String SOURCE_SHA256 = "25935c25c778d6be6266ff3c27bf055ad1ea30cce3ab1d89e930f31b6a433d85";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "23cfc522cbc88b3738dd194a31cfcb533d5ba936b151cd143ad54380ca1e2998";
+    public static final String SOURCE_SHA256 = "8aed977811f65216a4c0b536c37846c37c56b6b5b83774e7660fc29cd613a133";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "423cde3a2310aac486e0b3b0d7e7b86c93393e80b61c6607bbe5bc4949c2dd39";
+    public static final String SOURCE_SHA256 = "a2d9cf54e8b0c88f6754f7f8824197faaed53438ded31beeed0fdee7a921fa2c";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "58177b1c36cb848b9dbcd85de5f9b9977fcdc0f5b1e8bde8093fa46047cc64a7";
+    public static final String SOURCE_SHA256 = "398127fbe3df4d6ab935c85ebb0908cfdf9d557554f69f65cf55e0e4099e23b1";
 
     private final ProgramLauncher launcher;
 

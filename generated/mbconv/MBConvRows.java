@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "ba9a0b3057e9c73281bf6a1f0877b876d80d3ba1a17c1e0ad8a9039f01a70bd6";
+    public static final String SOURCE_SHA256 = "be7a9682f00d7edfd10834519c98f3eb7bb5a405e7a2592f117a5d07520dab82";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "14fdc628f74ba64efa4bba033121449299f9e9bb4fc06e84ad7a6078cedda512";
+    public static final String SOURCE_SHA256 = "7154c751ecf8c402f01ca6ccd48a2460b38c659ecba2da8304bef4b6055bf957";
 
     private final ProgramLauncher launcher;
 

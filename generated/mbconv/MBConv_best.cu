@@ -168,9 +168,9 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 10x10 pixels (halo 1) x 64 channels, 14400 B (line 6)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 14400);  // w1: 16x8 pixels x 64 channels, 18432 B (line 7)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 32832);  // wd: 16x8 pixels x 72 channels, 18432 B (line 9)
-    __half* w3_s = reinterpret_cast<__half*>(smem + 51264);  // w3: 8x8 pixels x 128 channels, 17408 B (line 11)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 14400);  // w1: 128 rows x 64 columns (rows padded to 72), 18432 B (line 7)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 32832);  // wd: 128 rows x 72 columns, 18432 B (line 9)
+    __half* w3_s = reinterpret_cast<__half*>(smem + 51264);  // w3: 64 rows x 128 columns (rows padded to 136), 17408 B (line 11)
     __half* h1_s = reinterpret_cast<__half*>(smem + 68672);  // h1: 10x10 pixels (halo 1) x 128 channels, 27200 B (line 15)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 64 pixels x 64 channels, 32 per thread (line 13)
 

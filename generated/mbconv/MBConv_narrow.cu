@@ -168,9 +168,9 @@ MBConv_narrow(const __half* __restrict__ x, const __half* __restrict__ w1, const
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 6x16 pixels (halo 1) x 64 channels, 13824 B (line 6)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 13824);  // w1: 4x14 pixels x 64 channels, 9216 B (line 7)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 23040);  // wd: 4x14 pixels x 72 channels, 9216 B (line 9)
-    __half* w3_s = reinterpret_cast<__half*>(smem + 32256);  // w3: 4x14 pixels x 64 channels, 9216 B (line 11)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 13824);  // w1: 64 rows x 64 columns (rows padded to 72), 9216 B (line 7)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 23040);  // wd: 64 rows x 72 columns, 9216 B (line 9)
+    __half* w3_s = reinterpret_cast<__half*>(smem + 32256);  // w3: 64 rows x 64 columns (rows padded to 72), 9216 B (line 11)
     __half* h1_s = reinterpret_cast<__half*>(smem + 41472);  // h1: 6x16 pixels (halo 1) x 64 channels, 13824 B (line 51)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 56 pixels x 64 channels, 32 per thread (line 13)
 

@@ -171,9 +171,9 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 10x10 pixels (halo 1) x 64 channels, 14400 B (line 6)
-    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 14400);  // w1: 2 copies of 32x64 (row stride 72), 4608 B each, 9216 B (line 7)
-    __half* wd_s_buf = reinterpret_cast<__half*>(smem + 23616);  // wd: 2 copies of 32x72 (row stride 72), 4608 B each, 9216 B (line 9)
-    __half* w3_s_buf = reinterpret_cast<__half*>(smem + 32832);  // w3: 2 copies of 64x32 (row stride 40), 5120 B each, 10240 B (line 11)
+    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 14400);  // w1: 2 copies of 32 rows x 64 columns (rows padded to 72), 4608 B each, 9216 B (line 7)
+    __half* wd_s_buf = reinterpret_cast<__half*>(smem + 23616);  // wd: 2 copies of 32 rows x 72 columns, 4608 B each, 9216 B (line 9)
+    __half* w3_s_buf = reinterpret_cast<__half*>(smem + 32832);  // w3: 2 copies of 64 rows x 32 columns (rows padded to 40), 5120 B each, 10240 B (line 11)
     __half* h2_s = reinterpret_cast<__half*>(smem + 43072);  // h2: 8x8 pixels x 32 channels, 5120 B (line 16)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 64 pixels x 64 channels, 32 per thread (line 13)
 

@@ -171,9 +171,9 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 6x30 pixels (halo 1) x 64 channels, 25920 B (line 6)
-    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 25920);  // w1: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 7)
-    __half* wd_s_buf = reinterpret_cast<__half*>(smem + 44352);  // wd: 2 copies of 64x72 (row stride 72), 9216 B each, 18432 B (line 9)
-    __half* w3_s_buf = reinterpret_cast<__half*>(smem + 62784);  // w3: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 11)
+    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 25920);  // w1: 2 copies of 64 rows x 64 columns (rows padded to 72), 9216 B each, 18432 B (line 7)
+    __half* wd_s_buf = reinterpret_cast<__half*>(smem + 44352);  // wd: 2 copies of 64 rows x 72 columns, 9216 B each, 18432 B (line 9)
+    __half* w3_s_buf = reinterpret_cast<__half*>(smem + 62784);  // w3: 2 copies of 64 rows x 64 columns (rows padded to 72), 9216 B each, 18432 B (line 11)
     __half* h1_s = reinterpret_cast<__half*>(smem + 81216);  // h1: 6x30 pixels (halo 1) x 64 channels, 25920 B (line 42)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 112 pixels x 64 channels, 32 per thread (line 13)
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "f673fde862fc6b821e77661c893e4de91e0906c5ae7f7ba016d32c1d44e3285a";
+    public static final String SOURCE_SHA256 = "0a3f6b7ac8133ae9f36cb872fda6ada589f0af23745399d8d8b20bee45933cb3";
 
     private final ProgramLauncher launcher;
 

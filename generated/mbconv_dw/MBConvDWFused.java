@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "b989e323c1678bbf23745293eaa5bc1b38cc0fae11e7861e84c7b392dd3f0830";
+    public static final String SOURCE_SHA256 = "dfe5f17ce8e39240bb4d3f351933d705700fd9e9d3ae2cefd161233836e82aec";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "1f5afbd55205b05d2eb401e608d876cf92fbd43e122e347f91171ed9c9751498";
+    public static final String SOURCE_SHA256 = "0e0ed7b1d73c7565711a2bc19c634666b39316f14bf0f6368a83db3d037cf74c";
 
     private final ProgramLauncher launcher;
 

@@ -169,9 +169,9 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 16x16 pixels (halo 1) x 64 channels, 36864 B (line 4)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 36864);  // w1: 9x14 pixels x 64 channels, 18432 B (line 5)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 55296);  // wd: 0x14 pixels x 128 channels, 2304 B (line 7)
-    __half* w3_s = reinterpret_cast<__half*>(smem + 57600);  // w3: 4x14 pixels x 128 channels, 17408 B (line 9)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 36864);  // w1: 128 rows x 64 columns (rows padded to 72), 18432 B (line 5)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 55296);  // wd: 9 rows x 128 columns, 2304 B (line 7)
+    __half* w3_s = reinterpret_cast<__half*>(smem + 57600);  // w3: 64 rows x 128 columns (rows padded to 136), 17408 B (line 9)
     __half* h1_s = reinterpret_cast<__half*>(smem + 75008);  // h1: 16x16 pixels (halo 1) x 128 channels, 69632 B (line 13)
     __half* h2_s = reinterpret_cast<__half*>(smem + 144640);  // h2: 14x14 pixels x 128 channels, 53312 B (line 14)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 196 pixels x 64 channels, 64 per thread (line 11)

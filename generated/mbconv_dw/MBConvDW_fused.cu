@@ -171,9 +171,9 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 9x16 pixels (halo 1) x 64 channels, 20736 B (line 20)
-    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 20736);  // w1: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 5)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 39168);  // wd: 0x14 pixels x 64 channels, 1152 B (line 7)
-    __half* w3_s_buf = reinterpret_cast<__half*>(smem + 40320);  // w3: 2 copies of 64x64 (row stride 72), 9216 B each, 18432 B (line 9)
+    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 20736);  // w1: 2 copies of 64 rows x 64 columns (rows padded to 72), 9216 B each, 18432 B (line 5)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 39168);  // wd: 9 rows x 64 columns, 1152 B (line 7)
+    __half* w3_s_buf = reinterpret_cast<__half*>(smem + 40320);  // w3: 2 copies of 64 rows x 64 columns (rows padded to 72), 9216 B each, 18432 B (line 9)
     __half* h1_s = reinterpret_cast<__half*>(smem + 58752);  // h1: 9x16 pixels (halo 1) x 64 channels, 20736 B (line 22)
     __half* h2_s = reinterpret_cast<__half*>(smem + 79488);  // h2: 7x14 pixels x 64 channels, 14112 B (line 23)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 98 pixels x 64 channels, 32 per thread (line 24)

@@ -258,7 +258,7 @@ MBConvDW_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ 
     const int tid = threadIdx.x;
     extern __shared__ __align__(16) unsigned char smem[];
     __half* h1_s = reinterpret_cast<__half*>(smem + 0);  // h1: 18x18 pixels (halo 1) x 256 channels, 171072 B (line 13)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 171072);  // wd: 0x16 pixels x 256 channels, 4608 B (line 7)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 171072);  // wd: 9 rows x 256 columns, 4608 B (line 7)
 
     // load h1[n, h0-1 : h0+17, w0-1 : w0+17, :] -> h1_s, zero outside the image
     for (int i = tid; i < H1_S_PIXELS * 32; i += THREADS) {

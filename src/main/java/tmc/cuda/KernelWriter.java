@@ -50,6 +50,9 @@ final class KernelWriter {
      */
     private final Map<String, MmaTiling> fragments = new HashMap<>();
 
+    /** The buffers that hold weight slices (the destinations of weight loads): described by rows and columns. */
+    private final java.util.Set<String> weightSlices = new java.util.HashSet<>();
+
     KernelWriter(CodeWriter w, TypedBlock block, Kernel k, KernelSignature sig, String sourceName) {
         this.w = w;
         this.block = block;
@@ -57,6 +60,7 @@ final class KernelWriter {
         this.sig = sig;
         this.sourceName = sourceName;
         Instr.flatten(k.body()).forEach(i -> {
+            if (i instanceof Instr.LoadWeight lw) weightSlices.add(lw.dst().name());
             if (i instanceof Instr.Accumulate a && a.math() == Instr.MathPath.TENSOR_CORE) {
                 fragments.put(a.acc().name(), MmaTiling.of(k.tilePixels(), a.layer().out().channels(), k.warps()));
             } else if (i instanceof Instr.Chain ch) {
@@ -134,8 +138,11 @@ final class KernelWriter {
                 if (b.stages() == 2) {
                     // The loop declares b.name() as the copy of the current chunk (see loop()).
                     w.line(t + "* " + b.name() + "_buf = reinterpret_cast<" + t + "*>(smem + " + offset + ");  // "
-                            + b.tensor() + ": 2 copies of " + b.pixels() + "x" + b.channels() + (b.layout() == Buffer.Layout.CORE_MATRICES
-                            ? " (8x8 core matrices for wgmma)" : " (row stride " + b.rowStride() + ")") + ", " + b.stageBytes() + " B each, " + b.bytes() + " B"
+                            + b.tensor() + ": 2 copies of " + b.pixels() + (weightSlices.contains(b.name()) ? " rows x "
+                            + b.channels() + " columns" : " pixels x " + b.channels() + " channels")
+                            + (b.layout() == Buffer.Layout.CORE_MATRICES ? " (8x8 core matrices for wgmma)"
+                            : b.rowStride() != b.channels() ? " (rows padded to " + b.rowStride() + ")" : "")
+                            + ", " + b.stageBytes() + " B each, " + b.bytes() + " B"
                             + (b.origin().isReal() ? " (line " + b.origin().line() + ")" : "") + sharedWith(b));
                 } else {
                     w.line(t + "* " + b.name() + " = reinterpret_cast<" + t + "*>(smem + " + offset + ");  // "
@@ -163,6 +170,13 @@ final class KernelWriter {
         }
         if (b.layout() == Buffer.Layout.CORE_MATRICES) {
             return b.tensor() + ": " + b.pixels() + "x" + b.channels() + " in 8x8 core matrices for wgmma, " + b.bytes() + " B" + where;
+        }
+        if (weightSlices.contains(b.name())) {
+            // a weight slice has rows and columns, not pixels: rows of the weight matrix (a chunk of a streamed
+            // dimension, or all of it), each padded to rowStride elements against bank conflicts
+            String padding = b.rowStride() != b.channels() ? " (rows padded to " + b.rowStride() + ")" : "";
+            return b.tensor() + ": " + b.pixels() + " rows x " + b.channels() + " columns" + padding + ", "
+                    + b.bytes() + " B" + where;
         }
         int side = k.tileW() + 2 * b.halo();
         int rows = b.pixels() / side;

@@ -149,4 +149,41 @@ class EmittedKernelsTest {
             assertEquals(Manifest.sha256(c.program().source()), c.program().manifest().sourceSha256());
         }
     }
+
+    /**
+     * The comment on each shared buffer says what a kernel author needs to index it: an activation as pixels
+     * (with its halo) and channels, a weight slice as rows and columns of the weight with the padded row stride.
+     * Weight slices were once described as "4x14 pixels", the tile's width dividing the row count.
+     */
+    @Test
+    void sharedBufferCommentsDescribeWeightSlicesByRowsAndColumns() {
+        java.util.regex.Pattern decl = java.util.regex.Pattern.compile(
+                "\\* (\\w+)(?:_buf)? = reinterpret_cast<[^>]+>\\(smem \\+ \\d+\\);  // (\\w+): (.*)");
+        int weightSlices = 0;
+        for (Case c : cases) {
+            java.util.Set<String> weights = new java.util.HashSet<>();
+            c.program().manifest().weights().forEach(t -> weights.add(t.name()));
+            for (String line : c.program().source().lines().toList()) {
+                java.util.regex.Matcher m = decl.matcher(line.strip());
+                if (!m.find()) continue;
+                String tensor = m.group(2), what = m.group(3);
+                String where = c.program().manifest().plan() + " " + c.arch() + ": " + line.strip();
+                if (weights.contains(tensor)) {
+                    assertFalse(what.contains("pixels"), where);
+                    if (!what.contains("core matrices")) {
+                        assertTrue(what.matches("(2 copies of )?\\d+ rows x \\d+ columns( \\(rows padded to \\d+\\))?, \\d+ B.*"), where);
+                        weightSlices++;
+                    }
+                } else {
+                    assertTrue(what.contains("pixels"), where);
+                }
+            }
+        }
+        assertTrue(weightSlices > 20, "weight slices seen: " + weightSlices);
+        // MBConv's narrow plan (C=64): the expand's slice is a chunk of 64 rows of w1[E, C], padded to 72.
+        Case narrow = cases.stream().filter(c -> c.arch().equals("sm_90")
+                && c.program().manifest().plan().equals("narrow")).findFirst().orElseThrow();
+        assertTrue(narrow.program().source().contains("// w1: 64 rows x 64 columns (rows padded to 72), 9216 B (line 7)"),
+                narrow.program().source());
+    }
 }
