@@ -98,6 +98,14 @@ public final class Tmc {
 
         /** Plans, emits and binds one plan: the program, or the diagnostic that refused it. */
         public Outcome compile(String planName) {
+            if (!ok()) {
+                // a file that failed its check may have lost the plan to error recovery, or kept a broken one:
+                // say why nothing is compiled instead of "no plan"
+                int errors = checked.diagnostics().errorCount() + targetProblems.errorCount();
+                return new Outcome.Refused(Diagnostic.error(Span.none(sourceName), sourceName + " has " + errors
+                        + (errors == 1 ? " error" : " errors") + ", so no plan of it is compiled",
+                        "fix what report() lists (tmc check " + sourceName + " prints the same)"));
+            }
             PlanSpec spec = program().plan(planName).orElse(null);
             if (spec == null) {
                 return new Outcome.Refused(Diagnostic.error(Span.none(sourceName), "no plan '" + planName + "' in "

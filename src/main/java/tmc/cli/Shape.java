@@ -22,7 +22,11 @@ public record Shape(int n, int h, int w) {
         return (long) n * h * w;
     }
 
-    /** picocli converter: every one of N, H, W once, positive; missing ones take the default's value. */
+    /**
+     * picocli converter: each of N, H and W exactly once, positive. A partial shape is refused rather than
+     * completed: the commands differ in their defaults (run N=1, plan and compile N=128), so a silently filled
+     * dimension would be a surprise either way.
+     */
     public static final class Converter implements CommandLine.ITypeConverter<Shape> {
         @Override
         public Shape convert(String value) {
@@ -44,8 +48,12 @@ public record Shape(int n, int h, int w) {
                     throw new CommandLine.TypeConversionException(kv[0].trim() + " is given twice in --shape");
                 }
             }
-            return new Shape(dims.getOrDefault("N", DEFAULT.n()), dims.getOrDefault("H", DEFAULT.h()),
-                    dims.getOrDefault("W", DEFAULT.w()));
+            java.util.List<String> missing = java.util.stream.Stream.of("N", "H", "W").filter(d -> !dims.containsKey(d)).toList();
+            if (!missing.isEmpty()) {
+                throw new CommandLine.TypeConversionException("--shape needs N, H and W; " + String.join(" and ", missing)
+                        + (missing.size() == 1 ? " is" : " are") + " missing (example: --shape N=2,H=9,W=9)");
+            }
+            return new Shape(dims.get("N"), dims.get("H"), dims.get("W"));
         }
     }
 }

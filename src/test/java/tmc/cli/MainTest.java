@@ -272,6 +272,9 @@ class MainTest {
         assertTrue(run("compile", "--shape", "N=0,H=9,W=9", sample("convfirst.tm")).err().contains("N must be positive"));
         assertTrue(run("compile", "--shape", "N=2,H=x", sample("convfirst.tm")).err().contains("'x' is not an integer"));
         assertTrue(run("compile", "--shape", "N=2,N=3", sample("convfirst.tm")).err().contains("N is given twice"));
+        // A partial shape is refused, not completed from some default (plan's N=128 and run's N=1 differ).
+        assertTrue(run("plan", "--shape", "H=56", sample("convfirst.tm")).err()
+                .contains("--shape needs N, H and W; N and W are missing"));
     }
 
     // ---- internal errors -----------------------------------------------------------------------
