@@ -41,10 +41,22 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.setOut(out);
         cl.setErr(err);
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            // -V is listed in every command's help (mixinStandardHelpOptions); without a provider it printed nothing
+            sub.getCommandSpec().versionProvider(new Version());
+            flowDescription(sub.getCommandSpec());
+        }
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("tmc: " + ex.getMessage());
-            CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
-            err.println("Run '" + ex.getCommandLine().getCommandName() + " --help' for usage.");
+            CommandLine.Model.CommandSpec where = ex.getCommandLine().getCommandSpec();
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && where.parent() == null
+                    && !u.getUnmatched().isEmpty() && !u.getUnmatched().getFirst().startsWith("-")) {
+                err.println("tmc: unknown command '" + u.getUnmatched().getFirst() + "'; commands: "
+                        + String.join(", ", cl.getSubcommands().keySet()));
+            } else {
+                err.println("tmc: " + ex.getMessage());
+                CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+            }
+            err.println("Run '" + where.qualifiedName() + " --help' for usage.");
             return USER_ERROR;
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> internalError(ex, err));
@@ -56,6 +68,18 @@ public final class Main implements Runnable {
             out.flush();
             err.flush();
         }
+    }
+
+    /**
+     * A command's description is written as a summary line and then prose broken at about 100 columns in the
+     * source; help is wrapped at 80, so the source's breaks left ragged half-lines. The prose becomes one
+     * paragraph that the help formatter wraps itself.
+     */
+    static void flowDescription(CommandLine.Model.CommandSpec spec) {
+        String[] d = spec.usageMessage().description();
+        if (d.length <= 2) return;
+        String prose = String.join(" ", java.util.Arrays.asList(d).subList(1, d.length)).replaceAll("\\s+", " ").strip();
+        spec.usageMessage().description(d[0], prose);
     }
 
     static int internalError(Throwable e, PrintWriter err) {

@@ -93,6 +93,50 @@ class MainTest {
     }
 
     @Test
+    void everyCommandPrintsTheVersion() {
+        for (String cmd : List.of("check", "compile", "plan", "emit", "run", "verify", "bench", "tune", "analyze",
+                "doctor", "smoke", "regen")) {
+            Result r = run(cmd, "-V");
+            assertEquals(0, r.code(), cmd);
+            assertTrue(r.out().startsWith("tmc " + Version.VERSION + "\n"), cmd + ": " + r.out());
+        }
+    }
+
+    @Test
+    void mistakesNameTheCommandToAskForHelp() {
+        Result unknown = run("frob", "x.tm");
+        assertEquals(Main.USER_ERROR, unknown.code());
+        assertTrue(unknown.err().startsWith("tmc: unknown command 'frob'; commands: check, compile, plan,"), unknown.err());
+        Result option = run("check", "--frob", "x.tm");
+        assertEquals(Main.USER_ERROR, option.code());
+        assertTrue(option.err().contains("Run 'tmc check --help' for usage."), option.err());
+    }
+
+    /**
+     * Descriptions are wrapped by the help formatter, not at the source's line breaks: no line of a command's
+     * description (after its summary line) is cut short before the paragraph ends.
+     */
+    @Test
+    void commandDescriptionsAreWrappedAsParagraphs() {
+        for (String cmd : List.of("check", "compile", "plan", "emit", "run", "verify", "bench", "tune", "analyze",
+                "doctor", "smoke", "regen")) {
+            List<String> lines = run(cmd, "--help").out().lines().toList();
+            int first = 0;
+            while (lines.get(first).startsWith("Usage:") || lines.get(first).startsWith(" ")) first++;
+            int end = first;
+            while (end < lines.size() && !lines.get(end).startsWith(" ")) end++;
+            // lines[first] begins the summary; the prose paragraph follows it
+            List<String> description = lines.subList(first, end);
+            for (int i = 0; i + 1 < description.size(); i++) {
+                String line = description.get(i);
+                boolean paragraphEnds = line.endsWith(".") || line.endsWith(")") || line.endsWith(":");
+                assertTrue(paragraphEnds || line.length() >= 60, cmd + " --help, a ragged line: '" + line + "'");
+                assertTrue(line.length() <= 80, cmd + " --help, over 80 columns: '" + line + "'");
+            }
+        }
+    }
+
+    @Test
     void helpOfTmc() {
         for (String[] args : List.of(new String[] {"--help"}, new String[] {"-h"}, new String[] {})) {
             Result r = run(args);
