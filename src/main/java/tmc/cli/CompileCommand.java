@@ -66,7 +66,16 @@ final class CompileCommand implements Callable<Integer> {
                     + String.join(", ", c.program().blocks().stream().map(TypedBlock::name).toList()));
             return Main.USER_ERROR;
         }
-        if (failed) return Main.USER_ERROR;
+        if (c.program().blocks().isEmpty()) {
+            err.println("tmc: " + file + " has no blocks: nothing to compile");
+            return Main.USER_ERROR;
+        }
+        if (failed) {
+            err.println("tmc: nothing written: " + refused.size() + (refused.size() == 1 ? " plan was" : " plans were")
+                    + " refused (" + String.join(", ", refused) + "); fix " + (refused.size() == 1 ? "it" : "them")
+                    + ", or write the others with tmc emit --plan NAME");
+            return Main.USER_ERROR;
+        }
         if (!noEmit) {
             for (Map.Entry<String, tmc.ir.TmProgram> p : planned.entrySet()) {
                 for (Path f : Artifacts.write(tmc.api.Tmc.emit(p.getValue(), file.toString()), dir())) {
@@ -76,6 +85,9 @@ final class CompileCommand implements Callable<Integer> {
         }
         return Main.OK;
     }
+
+    /** The names of the plans {@link #plan} refused. */
+    private final java.util.List<String> refused = new java.util.ArrayList<>();
 
     /** Programs planned by {@link #plan}, by plan name, emitted once every plan has been planned. */
     private final Map<String, tmc.ir.TmProgram> planned = new java.util.LinkedHashMap<>();
@@ -94,6 +106,7 @@ final class CompileCommand implements Callable<Integer> {
             switch (Planner.plan(b, p, t, launch, tmc.api.Tmc.TUNED_CANDIDATES)) {
                 case Planner.Refused r -> {
                     ok = false;
+                    refused.add(p.name());
                     err.print(new Renderer(c.sources()).render(r.why()));
                 }
                 case Planner.Planned modelChoice -> {
@@ -101,6 +114,7 @@ final class CompileCommand implements Callable<Integer> {
                     var why = tmc.api.Tmc.notEmittable(pl);
                     if (why.isPresent() && !noEmit) {
                         ok = false;
+                        refused.add(p.name());
                         err.print(new Renderer(c.sources()).render(why.get()));
                     } else {
                         planned.put(p.name(), pl.program(b));

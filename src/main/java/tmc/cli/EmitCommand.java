@@ -48,6 +48,15 @@ final class EmitCommand implements Callable<Integer> {
             err.print(c.report());
             return Main.USER_ERROR;
         }
+        // the same checks, and the same words, as tmc plan: --arch and --plan are options, not the file's fault
+        if (arch != null && c.targets().get(arch).isEmpty()) {
+            err.println("tmc: unknown target '" + arch + "' for --arch; targets: " + String.join(", ", c.targets().names()));
+            return Main.USER_ERROR;
+        }
+        if (planName != null && !c.planNames().contains(planName)) {
+            err.println("tmc: " + file + " has no plan '" + planName + "'; plans: " + String.join(", ", c.planNames()));
+            return Main.USER_ERROR;
+        }
         List<String> plans = planName != null ? List.of(planName) : c.planNames();
         if (plans.isEmpty()) {
             err.println("tmc: " + file + " has no plans; write one, e.g. 'plan best for <Block> on sm_90 { auto }'");

@@ -76,6 +76,33 @@ class PlanCommandTest {
         assertEquals(1, c.code());
         assertTrue(c.err().contains(":20:15: error: plan 'fused' needs"), c.err());
         assertTrue(c.out().contains("plan best (auto) on sm_90: tile"), c.out());
+        // and says, last, that it wrote nothing and which plan stopped it
+        Run written = tmc("compile", "-o", dir.resolve("out").toString(), f.toString());
+        assertEquals(1, written.code());
+        assertTrue(written.err().strip().endsWith("tmc: nothing written: 1 plan was refused (fused); fix it, or write the "
+                + "others with tmc emit --plan NAME"), written.err());
+        assertFalse(Files.exists(dir.resolve("out")));
+    }
+
+    @Test
+    void emitChecksItsOptionsOnceAndBlamesTheOption(@TempDir Path dir) {
+        Run arch = tmc("emit", sample("convfirst.tm"), "--arch", "sm90", "-o", dir.toString());
+        assertEquals(1, arch.code());
+        assertEquals("tmc: unknown target 'sm90' for --arch; targets: ", arch.err().lines().findFirst().orElseThrow()
+                .replaceAll("targets: .*", "targets: "));
+        assertEquals(1, arch.err().lines().count(), arch.err());
+        Run plan = tmc("emit", sample("convfirst.tm"), "--plan", "fusd", "-o", dir.toString());
+        assertEquals(1, plan.code());
+        assertTrue(plan.err().startsWith("tmc: " + sample("convfirst.tm") + " has no plan 'fusd'; plans: fused,"), plan.err());
+    }
+
+    @Test
+    void compilingAFileWithoutBlocksSaysSo(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("empty.tm");
+        Files.writeString(f, "// nothing yet\n");
+        Run r = tmc("compile", "-o", dir.resolve("out").toString(), f.toString());
+        assertEquals(1, r.code());
+        assertEquals("tmc: " + f + " has no blocks: nothing to compile", r.err().strip());
     }
 
     @Test
