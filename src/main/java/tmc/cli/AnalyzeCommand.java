@@ -70,6 +70,7 @@ final class AnalyzeCommand implements Callable<Integer> {
             }
         }
         List<Analyzer.Report> reports = new ArrayList<>();
+        List<String> seen = new ArrayList<>();  // every network of the files, for the message when --network names none
         boolean usedMeasurements = false;
         for (Path file : files) {
             Frontend.Checked c = input.check(file, input.overrides(), err);
@@ -80,6 +81,7 @@ final class AnalyzeCommand implements Callable<Integer> {
                         + String.join(", ", input.targets.names()));
                 return Main.USER_ERROR;
             }
+            c.program().networks().forEach(n -> seen.add(n.name()));
             List<Network> networks = c.program().networks().stream()
                     .filter(n -> networkName == null || n.name().equals(networkName)).toList();
             if (c.program().networks().isEmpty()) {
@@ -105,7 +107,7 @@ final class AnalyzeCommand implements Callable<Integer> {
             }
         }
         if (reports.isEmpty()) {
-            err.println("tmc: no network named '" + networkName + "' in " + files);
+            err.println("tmc: no network named '" + networkName + "' in " + files + "; networks: " + String.join(", ", seen));
             return Main.USER_ERROR;
         }
         if (data != null && !usedMeasurements) {

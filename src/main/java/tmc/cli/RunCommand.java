@@ -87,6 +87,10 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (reps < 1) {
+            err.println("tmc: --reps must be at least 1");
+            return Main.USER_ERROR;
+        }
         Frontend.Checked c = input.check(file, input.overrides(), err);
         if (!c.ok()) return Main.USER_ERROR;
         TypedBlock block = chooseBlock(c, err);
@@ -158,7 +162,15 @@ final class RunCommand implements Callable<Integer> {
             try {
                 Tensors.writeDir(outDir, all);
             } catch (IOException e) {
-                err.println("tmc: cannot write to " + outDir + ": " + e.getMessage());
+                // the exception's message is often just the path again; say what failed instead
+                String why = switch (e) {
+                    case java.nio.file.AccessDeniedException x -> "permission denied";
+                    case java.nio.file.FileAlreadyExistsException x -> "a file of that name is in the way";
+                    case java.nio.file.NoSuchFileException x -> "its parent cannot hold a new directory";
+                    case java.nio.file.FileSystemException x when x.getReason() != null -> x.getReason();
+                    default -> e.getMessage();
+                };
+                err.println("tmc: cannot write to " + outDir + ": " + why + " (--out names a directory to create or fill)");
                 return Main.USER_ERROR;
             }
             out.println("  wrote " + all.size() + " .npy files to " + outDir);

@@ -32,6 +32,14 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void anUnknownNetworkNameListsTheNetworksThereAre() {
+        MainTest.Result r = MainTest.run(args(args(new String[] {"analyze"}, samples()), "--network", "Nope"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("no network named 'Nope'"), r.err());
+        assertTrue(r.err().strip().endsWith("networks: ConvFirstNet, ConvNeXtT, EfficientNetB0"), r.err());
+    }
+
+    @Test
     void writesTablesCsvJsonAndPlotsForEveryNetwork(@TempDir Path out) throws Exception {
         String[] a = args(new String[] {"analyze"}, samples());
         MainTest.Result r = MainTest.run(args(a, "--out", out.toString()));

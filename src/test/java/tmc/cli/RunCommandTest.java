@@ -47,6 +47,17 @@ class RunCommandTest {
     }
 
     @Test
+    void badRunOptionsSayWhatIsWrong(@org.junit.jupiter.api.io.TempDir Path dir) throws java.io.IOException {
+        Outcome reps = tmc("run", sample("convfirst"), "--cpu", "--reps", "-3");
+        assertEquals(1, reps.code());
+        assertEquals("tmc: --reps must be at least 1", reps.err().strip());
+        Path file = java.nio.file.Files.writeString(dir.resolve("taken"), "");
+        Outcome out = tmc("run", sample("convfirst"), "--cpu", "--shape", "N=1,H=9,W=9", "--out", file.toString());
+        assertEquals(1, out.code());
+        assertTrue(out.err().contains("tmc: cannot write to " + file + ": a file of that name is in the way"), out.err());
+    }
+
+    @Test
     void runsTheReferenceAndSummarisesEachOutput() {
         Outcome o = tmc("run", sample("convfirst"), "--cpu", "--shape", "N=2,H=9,W=9");
         assertEquals(0, o.code(), o.err());
