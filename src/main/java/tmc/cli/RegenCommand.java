@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 
 /** Rewrites generated/ from the samples (bin/regen). Hidden: a maintenance command, not a user one. */
 @Command(name = "regen", hidden = true, mixinStandardHelpOptions = true,
-        description = "Regenerate the checked-in files under generated/ from samples/ (see tmc.cli.Generated).")
+        description = "Regenerate the checked-in files under generated/ from samples/: every plan of every sample at N=128,H=56,W=56, its program and plan.txt (bin/regen runs it; the tests check generated/ is fresh).")
 final class RegenCommand implements Callable<Integer> {
     @Option(names = "--root", paramLabel = "DIR", description = "Repository root (default: the current directory).")
     Path root = Path.of("");
