@@ -495,6 +495,12 @@ public final class Planner {
             s.lowered().stream().filter(Candidate::fits).min(RANK)
                     .ifPresent(c -> relaxations.add(new Relaxation(d, spec.spans().get(d), c)));
         }
+        if (relaxations.isEmpty() && spec.spans().containsKey("tile H") && spec.spans().containsKey("tile W")) {
+            // Neither side of the tile alone may be to blame when both are too large: relax the tile as a whole.
+            Search s = search(block, spec, target, shape, fixed.without("tile H").without("tile W"));
+            s.lowered().stream().filter(Candidate::fits).min(RANK)
+                    .ifPresent(c -> relaxations.add(new Relaxation("tile", spec.spans().get("tile H"), c)));
+        }
         Span span = relaxations.isEmpty() ? spec.span() : relaxations.getFirst().span();
         boolean auto = spec.kind() == PlanSpec.Kind.AUTO || fixedDirectives(spec).isEmpty();
         String what = auto ? "no fused plan for block '" + block.name() + "' fits " + target.name() + ": the smallest"
@@ -564,6 +570,7 @@ public final class Planner {
         return switch (directive) {
             case "tile H" -> String.valueOf(spec.tile().get("H"));
             case "tile W" -> String.valueOf(spec.tile().get("W"));
+            case "tile" -> "H " + spec.tile().get("H") + ", W " + spec.tile().get("W");
             case "warps" -> String.valueOf(spec.warps());
             case "math" -> spec.math().keyword;
             case "stream" -> spec.stream().dim() + " by " + spec.stream().chunk();
@@ -576,6 +583,7 @@ public final class Planner {
         return switch (directive) {
             case "tile H" -> "tile H " + ch.tileH();
             case "tile W" -> "tile W " + ch.tileW();
+            case "tile" -> "tile H " + ch.tileH() + ", W " + ch.tileW();
             case "warps" -> "warps " + ch.warps();
             case "math" -> "math " + ch.math().keyword;
             case "stream" -> ch.streamDim() == null ? "no stream" : "stream " + ch.streamDim() + " by " + ch.streamChunk();

@@ -85,6 +85,23 @@ class PlanCommandTest {
     }
 
     @Test
+    void aTileTooLargeOnBothSidesIsBlamedAsAWhole(@TempDir Path dir) throws IOException {
+        // 'rows' fixes 7 warps: no single side of a 64x64 tile fits when relaxed alone, the tile as a whole does
+        Path f = dir.resolve("big.tm");
+        String text = Files.readString(Path.of(sample("convfirst.tm")));
+        int rows = text.indexOf("plan rows for ConvFirst");
+        int tile = text.indexOf("tile   N 1, H ", rows);
+        Files.writeString(f, text.substring(0, tile) + text.substring(tile).replaceFirst("tile   N 1, H \\d+, W \\d+",
+                "tile   N 1, H 64, W 64"));
+        Run r = tmc("plan", f.toString(), "--plan", "rows");
+        assertEquals(1, r.code());
+        assertTrue(r.out().matches("(?s).*big\\.tm:\\d+:15: error: plan 'rows' needs .* of shared memory per block on sm_90.*"),
+                r.out());
+        assertTrue(r.out().matches("(?s).*hint: 'tile H \\d+, W \\d+' instead of 'tile H 64, W 64' fits.*"), r.out());
+        assertFalse(r.out().contains("no single fixed directive is to blame"), r.out());
+    }
+
+    @Test
     void emitChecksItsOptionsOnceAndBlamesTheOption(@TempDir Path dir) {
         Run arch = tmc("emit", sample("convfirst.tm"), "--arch", "sm90", "-o", dir.toString());
         assertEquals(1, arch.code());

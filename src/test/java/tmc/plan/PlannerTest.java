@@ -78,12 +78,22 @@ class PlannerTest {
         assertTrue(d.details().stream().anyMatch(l -> l.startsWith("total")), d.details().toString());
         assertTrue(d.hint().matches("'tile H \\d+' instead of 'tile H 32' fits .*"), d.hint());
 
-        // With 16 warps fixed as well, no single directive can fix it (registers per block bind every smaller
-        // tile of 32 columns): the error points at the plan.
+        // With 16 warps fixed as well, neither side of the tile alone can fix it (registers per block bind every
+        // smaller tile of 32 columns, and of 32 rows); the tile as a whole can, and is blamed.
         String both = mlp(256, 4) + "plan p for B on sm_89 {\n  tile N 1, H 32, W 32\n  warps 16\n}\n";
         Diagnostic d2 = refused(both, "p", "sm_89");
-        assertEquals(RandomBlocks.lineOf(both, "plan p for B"), d2.span().line(), d2.headline());
-        assertTrue(d2.hint().contains("no single fixed directive"), d2.hint());
+        int tileLine = RandomBlocks.lineOf(both, "tile N 1, H 32");
+        assertEquals(tileLine, d2.span().line(), d2.headline());
+        assertTrue(d2.hint().matches("'tile H \\d+, W \\d+' instead of 'tile H 32, W 32' fits .*"), d2.hint());
+    }
+
+    @Test
+    void whenNoFixedDirectiveAloneIsToBlameThePlanIs() {
+        // 32 warps of registers on sm_89 for any tile, and E in one chunk: each fix needs another one removed too
+        String text = mlp(256, 4) + "plan p for B on sm_89 {\n  tile N 1, H 32, W 32\n  warps 32\n  stream E by 1024\n}\n";
+        Diagnostic d = refused(text, "p", "sm_89");
+        assertEquals(RandomBlocks.lineOf(text, "plan p for B"), d.span().line(), d.headline());
+        assertTrue(d.hint().contains("no single fixed directive"), d.hint());
     }
 
     @Test
