@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "52e191ca20b49aeb63e1a10008df8eeffc585fbfe4912e252b747ee7945f3138";
+    public static final String SOURCE_SHA256 = "f601f9a57fe48eab6911bf861333f58f09a3a5c1bacfc14827f790d0214398c9";
 
     private final ProgramLauncher launcher;
 

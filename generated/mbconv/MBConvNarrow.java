@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "a2d9cf54e8b0c88f6754f7f8824197faaed53438ded31beeed0fdee7a921fa2c";
+    public static final String SOURCE_SHA256 = "1133f69109c2df4a056eedd59f7bc02cdd46b01bc81bf7b1adb4e968a9b27cb6";
 
     private final ProgramLauncher launcher;
 

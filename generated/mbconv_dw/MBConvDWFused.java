@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "dfe5f17ce8e39240bb4d3f351933d705700fd9e9d3ae2cefd161233836e82aec";
+    public static final String SOURCE_SHA256 = "e38b4a6e33042c8bdfb6b267c9086c6e32754988d814669713038a5c55caa42b";
 
     private final ProgramLauncher launcher;
 

@@ -235,47 +235,47 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             #pragma unroll 1
-            for (int grp = warp; grp < 10; grp += THREADS / 32) {
+            for (int grp = warp; grp < 18; grp += THREADS / 32) {
                 const int mb = grp / 2, nb = grp % 2;
-                float d[2][4][4];
+                float d[1][4][4];
                 // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
                 #pragma unroll
                 for (int ni = 0; ni < 4; ++ni) {
                     const float2 b = tm_f32x2(b1 + e0 + nb * 32 + ni * 8 + 2 * lane_col);
                     #pragma unroll
-                    for (int mi = 0; mi < 2; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
+                    for (int mi = 0; mi < 1; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
                 }
-                const __half* arow[2];
+                const __half* arow[1];
                 #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
+                for (int mi = 0; mi < 1; ++mi) {
                     // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                     // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 143);
+                    const int pa = min((mb * 1 + mi) * 16 + (lane & 15), 143);
                     arow[mi] = x_s + ((pa / 16 + 0) * X_S_W + pa % 16 + 0) * X_S_STRIDE + (lane >> 4) * 8;
                 }
                 // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
                 const __half* brow = w1_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
                 #pragma unroll
                 for (int k0 = 0; k0 < 64; k0 += 16) {
-                    unsigned a[2][4];
+                    unsigned a[1][4];
                     #pragma unroll
-                    for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
+                    for (int mi = 0; mi < 1; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
                     #pragma unroll
                     for (int nj = 0; nj < 2; ++nj) {
                         unsigned b[4];
                         tm_ldsm_x4(b, brow + nj * 16 * 72 + k0);
                         #pragma unroll
-                        for (int mi = 0; mi < 2; ++mi) {
+                        for (int mi = 0; mi < 1; ++mi) {
                             { const int ni = 2 * nj; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
                             { const int ni = 2 * nj + 1; tm_mma(d[mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
                         }
                     }
                 }
                 #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
+                for (int mi = 0; mi < 1; ++mi) {
                     #pragma unroll
                     for (int rh = 0; rh < 2; ++rh) {
-                        const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                        const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
                         if (p >= 144) continue;  // padding rows of the last row tile
                         const int ly = p / 16, lx = p % 16;
                         const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;

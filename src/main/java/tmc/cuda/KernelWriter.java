@@ -1603,7 +1603,7 @@ final class KernelWriter {
         }
         Buffer dst = c.dst();
         if (dst.space() == Space.REGISTERS) throw new UnsupportedOperationException("tensor-core compute into registers");
-        MmaTiling f = MmaTiling.of(rg.pixels(), rg.channels(), k.warps());
+        MmaTiling f = MmaTiling.sequential(rg.pixels(), rg.channels(), k.warps());
         String ch0 = rg.streamed() ? "e0" : "0";
         boolean staged = stagedWeight(pw.weight().name()) != null;
         w.open("");
