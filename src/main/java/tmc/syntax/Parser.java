@@ -134,8 +134,40 @@ public final class Parser {
             } else if (token != null && (token.getType() == Token.EOF || antlrMessage.startsWith("missing ")
                     && startsLaterLine(token))) {
                 span = afterPreviousToken(token, span);
+            } else if (token != null && startsLaterLine(token) && message.startsWith("unexpected ")
+                    && message.contains(", expected ")) {
+                // The line before ended too early (a ']' or ')' left out): say so where it ended, not at the
+                // first token of the next line, which is fine where it is.
+                String expected = message.substring(message.indexOf(", expected ") + ", expected ".length());
+                message = "expected " + expected + " at the end of the line, before " + describe(token) + " on line "
+                        + token.getLine();
+                span = afterPreviousToken(token, span);
             }
+            // Once a statement has an error, the parser's recovery inside it (reading the next lines as more
+            // arguments of a call left open, say) only echoes that error: one per statement.
+            // A statement that does not begin its line, after an error, is where recovery resumed in the middle of
+            // the line after: 'h = f(a + )' read on into 'y = g(h)' and 'g(h)' became a statement of its own.
+            Integer statement = enclosingStatement(e != null ? e.getCtx() : ((TmParser) recognizer).getContext());
+            if (statement != null && !statementsReported.add(statement)) return;
+            if (statement != null && statementsReported.size() > 1
+                    && !startsLaterLine(tokens.get(statement))) return;
             if (linesReported.add(span.line())) out.error(span, message, hint);
+        }
+
+        /** Statements with an error already, by their first token's index. */
+        private final java.util.Set<Integer> statementsReported = new java.util.HashSet<>();
+
+        /** The first token's index of the declaration, assignment, directive or network statement being parsed. */
+        private static Integer enclosingStatement(org.antlr.v4.runtime.RuleContext ctx) {
+            for (var c = ctx; c != null; c = c.getParent()) {
+                if (c instanceof TmParser.AssignContext || c instanceof TmParser.ParamDeclContext
+                        || c instanceof TmParser.TensorDeclContext || c instanceof TmParser.DirectiveContext
+                        || c instanceof TmParser.NetStmtContext || c instanceof TmParser.IncludeDeclContext) {
+                    Token start = ((ParserRuleContext) c).getStart();
+                    return start == null ? null : start.getTokenIndex();
+                }
+            }
+            return null;
         }
 
         /**
