@@ -166,11 +166,17 @@ class PlannerPropertyTest {
             }
             Diagnostic d = rf.why();
             int expected = ps.span().line();
+            boolean single = false;
             for (Directive dir : directives) {
                 if (someAlternativeFits(dir.key(), block, ps, fixed, t, placeOptions)) {
                     expected = dir.line();
+                    single = true;
                     break;
                 }
+            }
+            // no single directive: the tile as a whole, if another tile fits
+            if (!single && someAlternativeFits("tile", block, ps, fixed, t, placeOptions)) {
+                expected = RandomBlocks.lineOf(text, "tile   N");
             }
             assertEquals(expected, d.span().line(), what + ": " + d.headline() + "\n  hint: " + d.hint());
             assertTrue(d.message().contains("limit"), d.headline());
@@ -217,6 +223,15 @@ class PlannerPropertyTest {
             Choices f = new Choices(1, fixed.tileH(), fixed.tileW(), fixed.warps(), fixed.math(), fixed.streamDim(),
                     fixed.streamChunk(), places);
             switch (key) {
+                case "tile" -> {  // both sides at once
+                    for (int h : Planner.TILE_SIZES) {
+                        for (int w : Planner.TILE_SIZES) {
+                            if (h * w < 16 || h * w > 512) continue;
+                            alternatives.add(new Choices(1, h, w, f.warps(), f.math(), f.streamDim(), f.streamChunk(),
+                                    f.places()));
+                        }
+                    }
+                }
                 case "tile H", "tile W" -> {
                     for (int v : Planner.TILE_SIZES) {
                         int h = key.equals("tile H") ? v : f.tileH();
