@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "8646e30fd46f6a48c10ed81550a706bdbd3856cb858ab1b141b94ed80bf6f77e";
+    public static final String SOURCE_SHA256 = "3bade55a0240c32563425ee7cdba761dc633f483e9e18542a5cf748f2e9ecdd9";
 
     private final ProgramLauncher launcher;
 

@@ -245,6 +245,7 @@ ConvFirst_layerwise_L2(const __half* __restrict__ a_g, const __half* __restrict_
     // L2 pointwise 64->256 -> h over 8x8 pixels -> h   (samples/convfirst.tm:15)
     // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
+        // 16 blocks of 32 pixels x 32 channels, dealt 2 per warp
         #pragma unroll 1
         for (int grp = warp; grp < 16; grp += THREADS / 32) {
             const int mb = grp / 8, nb = grp % 8;
@@ -343,6 +344,7 @@ ConvFirst_layerwise_L3(const __half* __restrict__ h, const __half* __restrict__ 
     // L3 pointwise 256->64 -> y over 8x8 pixels -> y   (samples/convfirst.tm:16)
     // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
+        // 8 blocks of 16 pixels x 32 channels, dealt 1 per warp
         #pragma unroll 1
         for (int grp = warp; grp < 8; grp += THREADS / 32) {
             const int mb = grp / 2, nb = grp % 2;

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "f601f9a57fe48eab6911bf861333f58f09a3a5c1bacfc14827f790d0214398c9";
+    public static final String SOURCE_SHA256 = "94c72b0e1f8cc6cc8ec761b21eaa222783dec7485b8598fb739a02d710e77365";
 
     private final ProgramLauncher launcher;
 

@@ -323,6 +323,7 @@ ConvNeXt_layerwise_L3(const __half* __restrict__ n_g, const __half* __restrict__
     // L3 pointwise 96->384 -> h over 8x32 pixels -> h   (samples/convnext.tm:18)
     // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
+        // 96 blocks of 32 pixels x 32 channels, dealt 6 per warp
         #pragma unroll 1
         for (int grp = warp; grp < 96; grp += THREADS / 32) {
             const int mb = grp / 12, nb = grp % 12;
@@ -421,6 +422,7 @@ ConvNeXt_layerwise_L4(const __half* __restrict__ h, const __half* __restrict__ x
     // L4 pointwise 384->96 -> y over 8x32 pixels -> y   (samples/convnext.tm:19)
     // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
+        // 48 blocks of 16 pixels x 32 channels, dealt 3 per warp (blocks of 32 pixels would deal 2 to 8 warps, 1 to 8: the busiest warp sets the time to the barrier)
         #pragma unroll 1
         for (int grp = warp; grp < 48; grp += THREADS / 32) {
             const int mb = grp / 3, nb = grp % 3;

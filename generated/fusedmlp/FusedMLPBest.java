@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "cbe242a8b0f340ecc2160270c2270e3050225eb126f892812fe95d8ff9884863";
+    public static final String SOURCE_SHA256 = "f2ed051c5b30cc5acfe923461b345f46765dc0798ee373bb0dd7b6cb2f7296a4";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPLayerwise {
     public static final String SOURCE = "FusedMLP_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "27c1688c41142f2e89946efa582d18e7352baeccc6aa0f1d52803325250c3457";
+    public static final String SOURCE_SHA256 = "c1e9e0e85c391fc1e6a98f14df9b4f514e0e1f6eb8a0719f055da7d6895aadc6";
 
     private final ProgramLauncher launcher;
 

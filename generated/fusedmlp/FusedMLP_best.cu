@@ -195,6 +195,7 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     // L1 pointwise 64->256 -> h over 8x28 pixels -> h_s   (samples/fusedmlp.tm:11)
     // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
+        // 56 blocks of 32 pixels x 32 channels, dealt 7 per warp
         #pragma unroll 1
         for (int grp = warp; grp < 56; grp += THREADS / 32) {
             const int mb = grp / 8, nb = grp % 8;
@@ -261,6 +262,7 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     // L2 pointwise 256->64 -> y over 8x28 pixels -> y_s   (samples/fusedmlp.tm:12)
     // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
+        // 14 blocks of 32 pixels x 32 channels, dealt 2 to 6 warps, 1 to 2
         #pragma unroll 1
         for (int grp = warp; grp < 14; grp += THREADS / 32) {
             const int mb = grp / 2, nb = grp % 2;

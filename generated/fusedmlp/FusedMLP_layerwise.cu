@@ -175,6 +175,7 @@ FusedMLP_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
     // L1 pointwise 64->256 -> h over 2x16 pixels -> h   (samples/fusedmlp.tm:11)
     // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
+        // 16 blocks of 16 pixels x 32 channels, dealt 1 per warp
         #pragma unroll 1
         for (int grp = warp; grp < 16; grp += THREADS / 32) {
             const int mb = grp / 8, nb = grp % 8;
@@ -273,6 +274,7 @@ FusedMLP_layerwise_L2(const __half* __restrict__ h, const __half* __restrict__ w
     // L2 pointwise 256->64 -> y over 2x16 pixels -> y   (samples/fusedmlp.tm:12)
     // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
+        // 4 blocks of 16 pixels x 32 channels, dealt 1 to 4 warps, none to 12
         #pragma unroll 1
         for (int grp = warp; grp < 4; grp += THREADS / 32) {
             const int mb = grp / 2, nb = grp % 2;

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "25935c25c778d6be6266ff3c27bf055ad1ea30cce3ab1d89e930f31b6a433d85";
+    public static final String SOURCE_SHA256 = "d159de53303d1efdc8c90c4136f112a7166f0086c43dd09730fce4b6dd7b62ad";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "8aed977811f65216a4c0b536c37846c37c56b6b5b83774e7660fc29cd613a133";
+    public static final String SOURCE_SHA256 = "de8345f73954cdb937515b0474ea95855851555bad9f5c2b8a778c294a3ab577";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "2e77b551fd72914d9adf7eda495521a0e00d53097f08c1818a87b7c5a557bf13";
+    public static final String SOURCE_SHA256 = "0499e32a16fc91ff131daca419e9f8199fb53b4c5c6311cebbc2359118ff50d8";
 
     private final ProgramLauncher launcher;
 

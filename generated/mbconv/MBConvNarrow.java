@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "1133f69109c2df4a056eedd59f7bc02cdd46b01bc81bf7b1adb4e968a9b27cb6";
+    public static final String SOURCE_SHA256 = "c5c18f25d303cfa37b3396404797565dc92b49254418257dad0c581e83c123fd";
 
     private final ProgramLauncher launcher;
 

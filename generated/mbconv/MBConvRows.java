@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "be7a9682f00d7edfd10834519c98f3eb7bb5a405e7a2592f117a5d07520dab82";
+    public static final String SOURCE_SHA256 = "fa95f3cdd13634b0d6e18fa573dbc1ab5d3e3d0e5bdc59bbe65ffc2546a617e1";
 
     private final ProgramLauncher launcher;
 

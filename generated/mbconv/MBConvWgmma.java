@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "7154c751ecf8c402f01ca6ccd48a2460b38c659ecba2da8304bef4b6055bf957";
+    public static final String SOURCE_SHA256 = "b9c5c32f16d0c70e76ec4464038eded5aca219f4b0afbb43269f48cbb09c8227";
 
     private final ProgramLauncher launcher;
 

@@ -209,6 +209,7 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         // L1 pointwise 64->256 -> h1 over 10x10 pixels, channels e0 .. e0+128 -> h1_s   (samples/mbconv.tm:15)
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
+            // 16 blocks of 32 pixels x 32 channels, dealt 4 per warp
             #pragma unroll 1
             for (int grp = warp; grp < 16; grp += THREADS / 32) {
                 const int mb = grp / 4, nb = grp % 4;

@@ -209,6 +209,7 @@ MBConv_narrow(const __half* __restrict__ x, const __half* __restrict__ w1, const
         // L1 pointwise 64->256 -> h1 over 6x16 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv.tm:15)
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
+            // 12 blocks of 16 pixels x 32 channels, dealt 3 per warp (blocks of 32 pixels would deal 2 to 2 warps, 1 to 2: the busiest warp sets the time to the barrier)
             #pragma unroll 1
             for (int grp = warp; grp < 12; grp += THREADS / 32) {
                 const int mb = grp / 2, nb = grp % 2;

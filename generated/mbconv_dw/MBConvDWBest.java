@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "0a3f6b7ac8133ae9f36cb872fda6ada589f0af23745399d8d8b20bee45933cb3";
+    public static final String SOURCE_SHA256 = "2b231bd65c3ac616e10db58d57b3e71bd7e6eef2a856389eca7632fe73c12de7";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "e38b4a6e33042c8bdfb6b267c9086c6e32754988d814669713038a5c55caa42b";
+    public static final String SOURCE_SHA256 = "a4f433c300add3b2b77c9964433b7826736fd16b28bd3c9b30c5f888ee316aad";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "0e0ed7b1d73c7565711a2bc19c634666b39316f14bf0f6368a83db3d037cf74c";
+    public static final String SOURCE_SHA256 = "11b6fd0f45cef558d96044a146636412a0d1ed481e67b9f1c4ffc06a9cabaf1c";
 
     private final ProgramLauncher launcher;
 

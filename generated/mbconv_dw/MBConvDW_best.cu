@@ -209,6 +209,7 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
         // L1 pointwise 64->256 -> h1 over 16x16 pixels, channels e0 .. e0+128 -> h1_s   (samples/mbconv_dw.tm:13)
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
+            // 32 blocks of 32 pixels x 32 channels, dealt 4 per warp
             #pragma unroll 1
             for (int grp = warp; grp < 32; grp += THREADS / 32) {
                 const int mb = grp / 4, nb = grp % 4;

@@ -234,6 +234,7 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         // L1 pointwise 64->256 -> h1 over 9x16 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv_dw.tm:13)
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
+            // 18 blocks of 16 pixels x 32 channels, dealt 3 to 2 warps, 2 to 6 (blocks of 32 pixels would deal 2 to 2 warps, 1 to 6: the busiest warp sets the time to the barrier)
             #pragma unroll 1
             for (int grp = warp; grp < 18; grp += THREADS / 32) {
                 const int mb = grp / 2, nb = grp % 2;

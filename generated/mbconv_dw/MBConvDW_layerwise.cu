@@ -175,6 +175,7 @@ MBConvDW_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
     // L1 pointwise 64->256 -> h1 over 16x16 pixels -> h1   (samples/mbconv_dw.tm:13)
     // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
+        // 64 blocks of 32 pixels x 32 channels, dealt 4 per warp
         #pragma unroll 1
         for (int grp = warp; grp < 64; grp += THREADS / 32) {
             const int mb = grp / 8, nb = grp % 8;
@@ -362,6 +363,7 @@ MBConvDW_layerwise_L3(const __half* __restrict__ h2, const __half* __restrict__ 
     // L3 pointwise 256->64 -> y over 16x16 pixels -> y   (samples/mbconv_dw.tm:15)
     // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
     {
+        // 16 blocks of 32 pixels x 32 channels, dealt 1 per warp
         #pragma unroll 1
         for (int grp = warp; grp < 16; grp += THREADS / 32) {
             const int mb = grp / 2, nb = grp % 2;

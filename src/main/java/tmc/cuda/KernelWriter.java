@@ -1607,6 +1607,7 @@ final class KernelWriter {
         String ch0 = rg.streamed() ? "e0" : "0";
         boolean staged = stagedWeight(pw.weight().name()) != null;
         w.open("");
+        w.line("// " + dealComment(f, MmaTiling.of(rg.pixels(), rg.channels(), k.warps()), k.warps()));
         w.line("#pragma unroll 1");
         w.open("for (int grp = warp; grp < " + f.groups() + "; grp += THREADS / 32)");
         w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
@@ -1629,6 +1630,28 @@ final class KernelWriter {
         foldedBias = null;
         w.close();
         w.close();
+    }
+
+    /**
+     * What each warp computes of a staged product, and, where single row tiles were dealt instead of pairs, why:
+     * "12 blocks of 16 pixels x 32 channels, 3 per warp (blocks of 32 pixels would deal 2 to 2 warps, 1 to 2)".
+     */
+    static String dealComment(MmaTiling dealt, MmaTiling pairs, int warps) {
+        String s = dealt.groups() + " blocks of " + 16 * dealt.wm() + " pixels x " + 8 * dealt.wn() + " channels, dealt "
+                + deal(dealt.groups(), warps);
+        if (dealt.wm() != pairs.wm()) {
+            s += " (blocks of " + 16 * pairs.wm() + " pixels would deal " + deal(pairs.groups(), warps)
+                    + ": the busiest warp sets the time to the barrier)";
+        }
+        return s;
+    }
+
+    /** How {@code groups} blocks fall to {@code warps} warps round-robin: "3 per warp", "2 to 2 warps, 1 to 2". */
+    private static String deal(int groups, int warps) {
+        int lo = groups / warps, extra = groups % warps;
+        if (extra == 0) return lo + " per warp";
+        return (lo + 1) + " to " + extra + (extra == 1 ? " warp, " : " warps, ") + (lo == 0 ? "none" : lo) + " to "
+                + (warps - extra);
     }
 
     /** The value of channel {@code c0 + rc} at the current pixel, emitted by the caller. */
