@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "369bc11cec96485f8219c2c227f962733450c685ef345cb465c7bf1806bdb9b1";
+    public static final String SOURCE_SHA256 = "3e334d2971ba436fa80a8cc756122488e6c5846767fa139f924726c19ae474e9";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "b3a61d6e7d7d2c4565d30d52c7795ddc227a86fc42251de94a2550dc81662225";
+    public static final String SOURCE_SHA256 = "a404c8c38ac607cc0c8f8c24bec96e9e650c1809a7f60ab271afd05b2f6973ed";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstRows {
     public static final String SOURCE = "ConvFirst_rows.cu";
 
-    public static final String SOURCE_SHA256 = "ab54e9ccb36a34c92948c5ef08a4e027c31ce82596cb817ce96c6787d9c534d6";
+    public static final String SOURCE_SHA256 = "e065f51a7d238ef5f3d4dc3d135ae0da29a146e4aa6a1b2e60b467805c339345";
 
     private final ProgramLauncher launcher;
 

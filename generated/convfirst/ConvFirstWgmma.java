@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstWgmma {
     public static final String SOURCE = "ConvFirst_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "ae5fe0867453663c24ec24be0dd2dd267b4818817dd82ee9768ee691671b8275";
+    public static final String SOURCE_SHA256 = "2987c1dc6827ecd3780425c2e9826f18449ddd9aca3ba4d734708a5664f59b0d";
 
     private final ProgramLauncher launcher;
 

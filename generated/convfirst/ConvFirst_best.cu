@@ -154,9 +154,9 @@ ConvFirst_best(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     constexpr int THREADS = 128;
     constexpr int TILE_H = 8, TILE_W = 8;
     constexpr int X_S_W = 10, X_S_PIXELS = 100, X_S_STRIDE = 72;
-    constexpr int WC_S_W = 8, WC_S_PIXELS = 64, WC_S_STRIDE = 72;
-    constexpr int W1_S_W = 8, W1_S_PIXELS = 64, W1_S_STRIDE = 72;
-    constexpr int W2_S_W = 8, W2_S_PIXELS = 64, W2_S_STRIDE = 72;
+    constexpr int WC_S_ROWS = 64, WC_S_STRIDE = 72;
+    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 72;
+    constexpr int W2_S_ROWS = 64, W2_S_STRIDE = 72;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x8 m16n8 tiles in blocks of 1x8
     (void)N;
     const int n = blockIdx.z;

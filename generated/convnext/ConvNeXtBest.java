@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "62771022bbd30beb215b560e95068d51e5e181910db9e782119c7cf1c5f89334";
+    public static final String SOURCE_SHA256 = "d08b08dd605cb410c383a0859c78f5cc768c8b6196427045b661f5912f38a139";
 
     private final ProgramLauncher launcher;
 

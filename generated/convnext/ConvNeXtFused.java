@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "031571654752f4df3dd5049a1b6c7910e9a4e6d56be8d9cf29ff03f059b94f85";
+    public static final String SOURCE_SHA256 = "e580fac0911427a459c4370a576ec1caabbe1276902ebd43b4aa26d4beadbe35";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "94c72b0e1f8cc6cc8ec761b21eaa222783dec7485b8598fb739a02d710e77365";
+    public static final String SOURCE_SHA256 = "610291d692dcb720babd4727735835afb04800400806bf631dc5e37204ad1169";
 
     private final ProgramLauncher launcher;
 

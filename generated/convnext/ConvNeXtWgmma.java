@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "56d8432b5d4126817d2960de52124af3741caf4cb8dca3f80ad88d9ae67294ea";
+    public static final String SOURCE_SHA256 = "27f35a8cfca38277d50a01a794769d109170bad2329c2c0e57c12dd787642914";
 
     private final ProgramLauncher launcher;
 

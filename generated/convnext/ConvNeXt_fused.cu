@@ -155,10 +155,10 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
     constexpr int THREADS = 128;
     constexpr int TILE_H = 8, TILE_W = 8;
     constexpr int X_S_W = 14, X_S_PIXELS = 196, X_S_STRIDE = 104;
-    constexpr int WD_S_W = 8, WD_S_PIXELS = 49, WD_S_STRIDE = 96;
-    constexpr int W1_S_W = 8, W1_S_PIXELS = 32, W1_S_STRIDE = 104;
+    constexpr int WD_S_ROWS = 49, WD_S_STRIDE = 96;
+    constexpr int W1_S_ROWS = 32, W1_S_STRIDE = 104;
     constexpr int W1_S_COPY = 3328;  // elements per copy of the double buffer
-    constexpr int W2_S_W = 8, W2_S_PIXELS = 96, W2_S_STRIDE = 40;
+    constexpr int W2_S_ROWS = 96, W2_S_STRIDE = 40;
     constexpr int W2_S_COPY = 3840;  // elements per copy of the double buffer
     constexpr int A_S_W = 8, A_S_PIXELS = 64, A_S_STRIDE = 104;
     constexpr int N_S_W = 8, N_S_PIXELS = 64, N_S_STRIDE = 104;

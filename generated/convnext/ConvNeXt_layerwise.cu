@@ -152,7 +152,7 @@ ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
     constexpr int THREADS = 512;
     constexpr int TILE_H = 8, TILE_W = 32;
     constexpr int X_S_W = 38, X_S_PIXELS = 532, X_S_STRIDE = 104;
-    constexpr int WD_S_W = 32, WD_S_PIXELS = 49, WD_S_STRIDE = 96;
+    constexpr int WD_S_ROWS = 49, WD_S_STRIDE = 96;
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "f2ed051c5b30cc5acfe923461b345f46765dc0798ee373bb0dd7b6cb2f7296a4";
+    public static final String SOURCE_SHA256 = "d8e93a17a16d65d10488432eb10339c43b09c83919d7d9747ccb675f52b53e78";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "e95d5bacb08d3edb9c2b5ea1fc8369ab168b9d3458fa8cf15a9dcff76a883db5";
+    public static final String SOURCE_SHA256 = "4870f088129fb9e63d8015213f0c3d6d173b2e5d2537ad8f584c46ca12d52e46";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPImages {
     public static final String SOURCE = "FusedMLP_images.cu";
 
-    public static final String SOURCE_SHA256 = "5cef07f2eeb25446a1e3a4241fd1190b2d15cfbf421ae933f30af0ae5ee59b56";
+    public static final String SOURCE_SHA256 = "584de76a8b03afa8a6094378c2430e46bf032ae7df40286ba8781fbbedd93f5b";
 
     private final ProgramLauncher launcher;
 

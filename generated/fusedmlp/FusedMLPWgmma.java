@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPWgmma {
     public static final String SOURCE = "FusedMLP_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "295a45a6cd3d7422a93d7985287635eb5ac6c64060145888638362467c367aee";
+    public static final String SOURCE_SHA256 = "ce0f1bd39f5a9a21b480f62810bdc964a6ab5fa3e073f81d31c684ccc4bc339d";
 
     private final ProgramLauncher launcher;
 

@@ -153,9 +153,9 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     constexpr int THREADS = 256;
     constexpr int TILE_H = 8, TILE_W = 16;
     constexpr int X_S_W = 16, X_S_PIXELS = 128, X_S_STRIDE = 72;
-    constexpr int W1_S_W = 16, W1_S_PIXELS = 64, W1_S_STRIDE = 72;
+    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 72;
     constexpr int W1_S_COPY = 4608;  // elements per copy of the double buffer
-    constexpr int W2_S_W = 16, W2_S_PIXELS = 64, W2_S_STRIDE = 72;
+    constexpr int W2_S_ROWS = 64, W2_S_STRIDE = 72;
     constexpr int W2_S_COPY = 4608;  // elements per copy of the double buffer
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 8x8 m16n8 tiles in blocks of 1x8
     (void)N;

@@ -154,8 +154,8 @@ FusedMLP_images(const __half* __restrict__ x, const __half* __restrict__ w1, con
     constexpr int TILE_H = 14, TILE_W = 16;
     constexpr int X_S_W = 16, X_S_PIXELS = 224, X_S_STRIDE = 72;
     constexpr int X_S_COPY = 16128;  // elements per copy of the double buffer
-    constexpr int W1_S_W = 16, W1_S_PIXELS = 256, W1_S_STRIDE = 72;
-    constexpr int W2_S_W = 16, W2_S_PIXELS = 64, W2_S_STRIDE = 264;
+    constexpr int W1_S_ROWS = 256, W1_S_STRIDE = 72;
+    constexpr int W2_S_ROWS = 64, W2_S_STRIDE = 264;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 14x8 m16n8 tiles in blocks of 1x8
     (void)N;
     const int h0 = blockIdx.y * TILE_H;

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "d159de53303d1efdc8c90c4136f112a7166f0086c43dd09730fce4b6dd7b62ad";
+    public static final String SOURCE_SHA256 = "b6a15662f9276bbde792240991bcf7d1b893c2da5b10a1b9a3ce47c613daebef";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "de8345f73954cdb937515b0474ea95855851555bad9f5c2b8a778c294a3ab577";
+    public static final String SOURCE_SHA256 = "78eb4c4166f2fc46aac571a6ca4b444964ed7430fbf68b762374df3ad5064e94";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "c5c18f25d303cfa37b3396404797565dc92b49254418257dad0c581e83c123fd";
+    public static final String SOURCE_SHA256 = "c8e03ca54564e0e6d896c29b4e7f0cf18af74377fa899ad3db05e064cee3d2db";
 
     private final ProgramLauncher launcher;
 

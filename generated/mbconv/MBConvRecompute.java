@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "398127fbe3df4d6ab935c85ebb0908cfdf9d557554f69f65cf55e0e4099e23b1";
+    public static final String SOURCE_SHA256 = "0f8148e42cfa8b4025f7b0c0ffd110c4597dfe56ff68b0a2e560738b7c0749e5";
 
     private final ProgramLauncher launcher;
 

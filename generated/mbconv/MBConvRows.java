@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "fa95f3cdd13634b0d6e18fa573dbc1ab5d3e3d0e5bdc59bbe65ffc2546a617e1";
+    public static final String SOURCE_SHA256 = "4a4dab28a68fdd99793638c34887f1febce3f761ec56d65a396d74f101c5a35a";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "b9c5c32f16d0c70e76ec4464038eded5aca219f4b0afbb43269f48cbb09c8227";
+    public static final String SOURCE_SHA256 = "342c60ce9e5ca0816d7a2d235aa4fe59b86c8e439ff2a0a5d15222c2d76fa322";
 
     private final ProgramLauncher launcher;
 

@@ -154,9 +154,9 @@ MBConv_narrow(const __half* __restrict__ x, const __half* __restrict__ w1, const
     constexpr int THREADS = 128;
     constexpr int TILE_H = 4, TILE_W = 14;
     constexpr int X_S_W = 16, X_S_PIXELS = 96, X_S_STRIDE = 72;
-    constexpr int W1_S_W = 14, W1_S_PIXELS = 64, W1_S_STRIDE = 72;
-    constexpr int WD_S_W = 14, WD_S_PIXELS = 64, WD_S_STRIDE = 72;
-    constexpr int W3_S_W = 14, W3_S_PIXELS = 64, W3_S_STRIDE = 72;
+    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 72;
+    constexpr int WD_S_ROWS = 64, WD_S_STRIDE = 72;
+    constexpr int W3_S_ROWS = 64, W3_S_STRIDE = 72;
     constexpr int H1_S_W = 16, H1_S_PIXELS = 96, H1_S_STRIDE = 72;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x8 m16n8 tiles in blocks of 1x8
     (void)N;

@@ -154,11 +154,11 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
     constexpr int THREADS = 128;
     constexpr int TILE_H = 8, TILE_W = 8;
     constexpr int X_S_W = 10, X_S_PIXELS = 100, X_S_STRIDE = 72;
-    constexpr int W1_S_W = 8, W1_S_PIXELS = 32, W1_S_STRIDE = 72;
+    constexpr int W1_S_ROWS = 32, W1_S_STRIDE = 72;
     constexpr int W1_S_COPY = 2304;  // elements per copy of the double buffer
-    constexpr int WD_S_W = 8, WD_S_PIXELS = 32, WD_S_STRIDE = 72;
+    constexpr int WD_S_ROWS = 32, WD_S_STRIDE = 72;
     constexpr int WD_S_COPY = 2304;  // elements per copy of the double buffer
-    constexpr int W3_S_W = 8, W3_S_PIXELS = 64, W3_S_STRIDE = 40;
+    constexpr int W3_S_ROWS = 64, W3_S_STRIDE = 40;
     constexpr int W3_S_COPY = 2560;  // elements per copy of the double buffer
     constexpr int H2_S_W = 8, H2_S_PIXELS = 64, H2_S_STRIDE = 40;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x8 m16n8 tiles in blocks of 2x4

@@ -154,11 +154,11 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
     constexpr int THREADS = 224;
     constexpr int TILE_H = 4, TILE_W = 28;
     constexpr int X_S_W = 30, X_S_PIXELS = 180, X_S_STRIDE = 72;
-    constexpr int W1_S_W = 28, W1_S_PIXELS = 64, W1_S_STRIDE = 72;
+    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 72;
     constexpr int W1_S_COPY = 4608;  // elements per copy of the double buffer
-    constexpr int WD_S_W = 28, WD_S_PIXELS = 64, WD_S_STRIDE = 72;
+    constexpr int WD_S_ROWS = 64, WD_S_STRIDE = 72;
     constexpr int WD_S_COPY = 4608;  // elements per copy of the double buffer
-    constexpr int W3_S_W = 28, W3_S_PIXELS = 64, W3_S_STRIDE = 72;
+    constexpr int W3_S_ROWS = 64, W3_S_STRIDE = 72;
     constexpr int W3_S_COPY = 4608;  // elements per copy of the double buffer
     constexpr int H1_S_W = 30, H1_S_PIXELS = 180, H1_S_STRIDE = 72;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 7x8 m16n8 tiles in blocks of 1x8

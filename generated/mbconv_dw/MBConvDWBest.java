@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "2b231bd65c3ac616e10db58d57b3e71bd7e6eef2a856389eca7632fe73c12de7";
+    public static final String SOURCE_SHA256 = "8bb52e3ceac49331ad3350c40119b2e28ffbd22e809acc042b3a1411019a4abc";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "a4f433c300add3b2b77c9964433b7826736fd16b28bd3c9b30c5f888ee316aad";
+    public static final String SOURCE_SHA256 = "0ed57579d985af5b240b79243a9c6aa664e0a8d14c2c6ae265758ae29a04de25";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "11b6fd0f45cef558d96044a146636412a0d1ed481e67b9f1c4ffc06a9cabaf1c";
+    public static final String SOURCE_SHA256 = "ee2fdfb12ef0231f2fcf7ea955c32b1a5ac580c3949e4bf8a1f49b37a3b497d1";
 
     private final ProgramLauncher launcher;
 

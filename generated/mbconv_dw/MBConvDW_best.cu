@@ -154,9 +154,9 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     constexpr int THREADS = 256;
     constexpr int TILE_H = 14, TILE_W = 14;
     constexpr int X_S_W = 16, X_S_PIXELS = 256, X_S_STRIDE = 72;
-    constexpr int W1_S_W = 14, W1_S_PIXELS = 128, W1_S_STRIDE = 72;
-    constexpr int WD_S_W = 14, WD_S_PIXELS = 9, WD_S_STRIDE = 128;
-    constexpr int W3_S_W = 14, W3_S_PIXELS = 64, W3_S_STRIDE = 136;
+    constexpr int W1_S_ROWS = 128, W1_S_STRIDE = 72;
+    constexpr int WD_S_ROWS = 9, WD_S_STRIDE = 128;
+    constexpr int W3_S_ROWS = 64, W3_S_STRIDE = 136;
     constexpr int H1_S_W = 16, H1_S_PIXELS = 256, H1_S_STRIDE = 136;
     constexpr int H2_S_W = 14, H2_S_PIXELS = 196, H2_S_STRIDE = 136;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 2;  // mma fragments: 13x8 m16n8 tiles in blocks of 2x4

@@ -154,10 +154,10 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     constexpr int THREADS = 256;
     constexpr int TILE_H = 7, TILE_W = 14;
     constexpr int X_S_W = 16, X_S_PIXELS = 144, X_S_STRIDE = 72;
-    constexpr int W1_S_W = 14, W1_S_PIXELS = 64, W1_S_STRIDE = 72;
+    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 72;
     constexpr int W1_S_COPY = 4608;  // elements per copy of the double buffer
-    constexpr int WD_S_W = 14, WD_S_PIXELS = 9, WD_S_STRIDE = 64;
-    constexpr int W3_S_W = 14, W3_S_PIXELS = 64, W3_S_STRIDE = 72;
+    constexpr int WD_S_ROWS = 9, WD_S_STRIDE = 64;
+    constexpr int W3_S_ROWS = 64, W3_S_STRIDE = 72;
     constexpr int W3_S_COPY = 4608;  // elements per copy of the double buffer
     constexpr int H1_S_W = 16, H1_S_PIXELS = 144, H1_S_STRIDE = 72;
     constexpr int H2_S_W = 14, H2_S_PIXELS = 98, H2_S_STRIDE = 72;

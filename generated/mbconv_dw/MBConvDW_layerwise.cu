@@ -251,7 +251,7 @@ MBConvDW_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ 
     constexpr int THREADS = 512;
     constexpr int TILE_H = 16, TILE_W = 16;
     constexpr int H1_S_W = 18, H1_S_PIXELS = 324, H1_S_STRIDE = 264;
-    constexpr int WD_S_W = 16, WD_S_PIXELS = 9, WD_S_STRIDE = 256;
+    constexpr int WD_S_ROWS = 9, WD_S_STRIDE = 256;
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;

@@ -98,7 +98,15 @@ final class KernelWriter {
         for (Buffer b : k.buffers()) {
             int side = k.tileW() + 2 * b.halo();
             if (b.space() == Space.GLOBAL) continue;
-            if (b.space() == Space.SHARED) {
+            if (b.space() == Space.SHARED && weightSlices.contains(b.name())) {
+                // a weight slice has rows of the weight, not pixels of the tile
+                w.line("constexpr int " + upper(b) + "_ROWS = " + b.pixels() + ", " + upper(b) + "_STRIDE = "
+                        + b.rowStride() + ";");
+                if (b.stages() == 2) {
+                    w.line("constexpr int " + upper(b) + "_COPY = " + b.stageBytes() / b.dtype().bytes
+                            + ";  // elements per copy of the double buffer");
+                }
+            } else if (b.space() == Space.SHARED) {
                 w.line("constexpr int " + upper(b) + "_W = " + side + ", " + upper(b) + "_PIXELS = " + b.pixels()
                         + ", " + upper(b) + "_STRIDE = " + b.rowStride() + ";");
                 if (b.stages() == 2) {

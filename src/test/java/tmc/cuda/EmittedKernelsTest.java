@@ -153,7 +153,8 @@ class EmittedKernelsTest {
     /**
      * The comment on each shared buffer says what a kernel author needs to index it: an activation as pixels
      * (with its halo) and channels, a weight slice as rows and columns of the weight with the padded row stride.
-     * Weight slices were once described as "4x14 pixels", the tile's width dividing the row count.
+     * Weight slices were once described as "4x14 pixels", the tile's width dividing the row count, and declared
+     * constants W1_S_W and W1_S_PIXELS; now W1_S_ROWS.
      */
     @Test
     void sharedBufferCommentsDescribeWeightSlicesByRowsAndColumns() {
@@ -163,6 +164,10 @@ class EmittedKernelsTest {
         for (Case c : cases) {
             java.util.Set<String> weights = new java.util.HashSet<>();
             c.program().manifest().weights().forEach(t -> weights.add(t.name()));
+            for (String t : weights) {
+                // nor do a weight slice's constants speak of the tile: rows and the padded stride
+                assertFalse(c.program().source().contains(" " + t.toUpperCase(java.util.Locale.ROOT) + "_S_W = "), t);
+            }
             for (String line : c.program().source().lines().toList()) {
                 java.util.regex.Matcher m = decl.matcher(line.strip());
                 if (!m.find()) continue;
