@@ -103,6 +103,17 @@ class MainTest {
     }
 
     @Test
+    void onlyCommandsThatPlanOfferNoTuning() {
+        for (String cmd : List.of("check", "analyze")) {
+            assertFalse(run(cmd, "--help").out().contains("--no-tuning"), cmd);
+            assertTrue(run(cmd, "--no-tuning", sample("convfirst.tm")).err().contains("Unknown option: '--no-tuning'"), cmd);
+        }
+        for (String cmd : List.of("compile", "plan", "emit", "run", "verify", "bench", "tune")) {
+            assertTrue(run(cmd, "--help").out().contains("--no-tuning"), cmd);
+        }
+    }
+
+    @Test
     void mistakesNameTheCommandToAskForHelp() {
         Result unknown = run("frob", "x.tm");
         assertEquals(Main.USER_ERROR, unknown.code());
