@@ -75,12 +75,8 @@ final class AnalyzeCommand implements Callable<Integer> {
         for (Path file : files) {
             Frontend.Checked c = input.check(file, input.overrides(), err);
             if (!c.ok()) return Main.USER_ERROR;
-            Target target = input.targets.get(arch).orElse(null);
-            if (target == null) {
-                err.println("tmc: unknown target '" + arch + "' for --arch; targets: "
-                        + String.join(", ", input.targets.names()));
-                return Main.USER_ERROR;
-            }
+            if (InputOptions.unknownArch(arch, input.targets, err)) return Main.USER_ERROR;
+            Target target = input.targets.get(arch).orElseThrow();
             c.program().networks().forEach(n -> seen.add(n.name()));
             List<Network> networks = c.program().networks().stream()
                     .filter(n -> networkName == null || n.name().equals(networkName)).toList();

@@ -43,6 +43,9 @@ final class BenchCommand implements Callable<Integer> {
     @CommandLine.Mixin
     InputOptions input;
 
+    @CommandLine.Mixin
+    TuningOption tuning;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -52,7 +55,7 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         LaunchShape launch = shapes.launch();
         try (Gpu gpu = Gpu.open()) {
-            Tmc.Compilation c = Tmc.compile(file, input.options(gpu.arch(), launch));
+            Tmc.Compilation c = Tmc.compile(file, input.options(gpu.arch(), launch, tuning));
             if (!c.ok()) {
                 err.print(c.report());
                 return Main.USER_ERROR;

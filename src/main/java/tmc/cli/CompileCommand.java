@@ -44,6 +44,9 @@ final class CompileCommand implements Callable<Integer> {
     @CommandLine.Mixin
     InputOptions input;
 
+    @CommandLine.Mixin
+    TuningOption tuning;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -54,12 +57,11 @@ final class CompileCommand implements Callable<Integer> {
         Frontend.Checked c = input.check(file, input.overrides(), err);
         if (!c.ok()) return Main.USER_ERROR;
         boolean found = false;
-        boolean failed = false;
         for (TypedBlock b : c.program().blocks()) {
             if (blockName != null && !blockName.equals(b.name())) continue;
             found = true;
             out.print(BlockSummary.render(b, c.program().plansFor(b.name()), shape));
-            if (!plan(b, c, out, err)) failed = true;
+            plan(b, c, out, err);
         }
         if (blockName != null && !found) {
             err.println("tmc: " + file + " has no block '" + blockName + "'; blocks: "
@@ -70,7 +72,7 @@ final class CompileCommand implements Callable<Integer> {
             err.println("tmc: " + file + " has no blocks: nothing to compile");
             return Main.USER_ERROR;
         }
-        if (failed) {
+        if (!refused.isEmpty()) {
             err.println("tmc: nothing written: " + refused.size() + (refused.size() == 1 ? " plan was" : " plans were")
                     + " refused (" + String.join(", ", refused) + "); fix " + (refused.size() == 1 ? "it" : "them")
                     + ", or write the others with tmc emit --plan NAME");
@@ -96,24 +98,21 @@ final class CompileCommand implements Callable<Integer> {
         return outDir != null ? outDir : Artifacts.defaultDir(file);
     }
 
-    /** Plans each plan of the block on its target at --shape; prints one line each, or the refusal. */
-    private boolean plan(TypedBlock b, Frontend.Checked c, java.io.PrintWriter out, java.io.PrintWriter err) {
-        boolean ok = true;
+    /** Plans each plan of the block on its target at --shape; prints one line each, or the refusal (kept in refused). */
+    private void plan(TypedBlock b, Frontend.Checked c, java.io.PrintWriter out, java.io.PrintWriter err) {
         LaunchShape launch = shape.launch();
         java.util.Map<String, Planner.Planned> baselines = new java.util.HashMap<>();
         for (PlanSpec p : c.program().plansFor(b.name())) {
             Target t = input.targets.get(p.arch() != null ? p.arch() : Targets.DEFAULT).orElseThrow();
             switch (Planner.plan(b, p, t, launch, tmc.api.Tmc.TUNED_CANDIDATES)) {
                 case Planner.Refused r -> {
-                    ok = false;
                     refused.add(p.name());
                     err.print(new Renderer(c.sources()).render(r.why()));
                 }
                 case Planner.Planned modelChoice -> {
-                    Planner.Planned pl = tmc.api.Tmc.tuned(modelChoice, b, input.options(null, launch));
+                    Planner.Planned pl = tmc.api.Tmc.tuned(modelChoice, b, input.options(null, launch, tuning));
                     var why = tmc.api.Tmc.notEmittable(pl);
                     if (why.isPresent() && !noEmit) {
-                        ok = false;
                         refused.add(p.name());
                         err.print(new Renderer(c.sources()).render(why.get()));
                     } else {
@@ -126,6 +125,5 @@ final class CompileCommand implements Callable<Integer> {
             }
         }
         if (!c.program().plansFor(b.name()).isEmpty()) out.println();
-        return ok;
     }
 }

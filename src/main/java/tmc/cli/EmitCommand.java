@@ -36,6 +36,9 @@ final class EmitCommand implements Callable<Integer> {
     @CommandLine.Mixin
     InputOptions input;
 
+    @CommandLine.Mixin
+    TuningOption tuning;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -43,18 +46,13 @@ final class EmitCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         var o = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
-        Tmc.Compilation c = Tmc.compile(file, input.options(arch, shape.launch()));
+        Tmc.Compilation c = Tmc.compile(file, input.options(arch, shape.launch(), tuning));
         if (!c.ok()) {
             err.print(c.report());
             return Main.USER_ERROR;
         }
         // the same checks, and the same words, as tmc plan: --arch and --plan are options, not the file's fault
-        if (arch != null && c.targets().get(arch).isEmpty()) {
-            err.println("tmc: unknown target '" + arch + "' for --arch; targets: " + String.join(", ", c.targets().names()));
-            return Main.USER_ERROR;
-        }
-        if (planName != null && !c.planNames().contains(planName)) {
-            err.println("tmc: " + file + " has no plan '" + planName + "'; plans: " + String.join(", ", c.planNames()));
+        if (InputOptions.unknownArch(arch, c.targets(), err) || InputOptions.unknownPlan(planName, file, c.planNames(), err)) {
             return Main.USER_ERROR;
         }
         List<String> plans = planName != null ? List.of(planName) : c.planNames();

@@ -45,14 +45,24 @@ public final class InputOptions {
         return out;
     }
 
-    /** Library options for the parameters and target files given on the command line. */
-    tmc.api.Tmc.Options options(String arch, tmc.plan.LaunchShape shape) {
-        return new tmc.api.Tmc.Options(overrides(), arch, shape, targetFiles,
-                noTuning ? null : tmc.plan.TuningCache.defaultFile(System.getenv()));
+    /** Library options for the parameters, target files and tuning choice given on the command line. */
+    tmc.api.Tmc.Options options(String arch, tmc.plan.LaunchShape shape, TuningOption tuning) {
+        return new tmc.api.Tmc.Options(overrides(), arch, shape, targetFiles, tuning.file());
     }
 
-    @Option(names = "--no-tuning", description = "Ignore tmc tune's measurements: auto plans take the cost model's choice.")
-    boolean noTuning;
+    /** Prints why and returns true when {@code --arch} names no target of {@code targets}. */
+    static boolean unknownArch(String arch, Targets targets, java.io.PrintWriter err) {
+        if (arch == null || targets.get(arch).isPresent()) return false;
+        err.println("tmc: unknown target '" + arch + "' for --arch; targets: " + String.join(", ", targets.names()));
+        return true;
+    }
+
+    /** Prints why and returns true when {@code --plan} names no plan of the file. */
+    static boolean unknownPlan(String plan, Path file, List<String> plans, java.io.PrintWriter err) {
+        if (plan == null || plans.contains(plan)) return false;
+        err.println("tmc: " + file + " has no plan '" + plan + "'; plans: " + String.join(", ", plans));
+        return true;
+    }
 
     /** Checks a file and prints its diagnostics to {@code err}. */
     Frontend.Checked check(Path file, Map<String, Long> overrides, java.io.PrintWriter err) {

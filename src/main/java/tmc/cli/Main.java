@@ -46,11 +46,6 @@ public final class Main implements Runnable {
             sub.getCommandSpec().versionProvider(new Version());
             flowDescription(sub.getCommandSpec());
         }
-        for (String noPlanning : new String[] {"check", "analyze"}) {
-            // InputOptions is shared by every command that reads .tm files; these two never take tmc tune's winners
-            var spec = cl.getSubcommands().get(noPlanning).getCommandSpec();
-            spec.remove(spec.findOption("--no-tuning"));
-        }
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine.Model.CommandSpec where = ex.getCommandLine().getCommandSpec();
             if (ex instanceof CommandLine.UnmatchedArgumentException u && where.parent() == null

@@ -43,12 +43,15 @@ final class PlanCommand implements Callable<Integer> {
     @CommandLine.Mixin
     InputOptions input;
 
+    @CommandLine.Mixin
+    TuningOption tuning;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     /** tmc tune's measured / predicted factors, unless --no-tuning. */
     private java.util.Map<String, tmc.plan.TuningCache.Calibration> calibrations() {
-        java.nio.file.Path file = input.options(arch, LaunchShape.REFERENCE).tuningFile();
+        java.nio.file.Path file = tuning.file();
         return file == null ? java.util.Map.of() : tmc.plan.TuningCache.load(file).calibrationsByTarget();
     }
 
@@ -62,13 +65,8 @@ final class PlanCommand implements Callable<Integer> {
         }
         Frontend.Checked c = input.check(file, input.overrides(), err);
         if (!c.ok()) return Main.USER_ERROR;
-        if (arch != null && input.targets.get(arch).isEmpty()) {
-            err.println("tmc: unknown target '" + arch + "' for --arch; targets: " + String.join(", ", input.targets.names()));
-            return Main.USER_ERROR;
-        }
-        if (planName != null && c.program().plan(planName).isEmpty()) {
-            err.println("tmc: " + file + " has no plan '" + planName + "'; plans: " + String.join(", ",
-                    c.program().plans().stream().map(PlanSpec::name).toList()));
+        if (InputOptions.unknownArch(arch, input.targets, err)
+                || InputOptions.unknownPlan(planName, file, c.program().plans().stream().map(PlanSpec::name).toList(), err)) {
             return Main.USER_ERROR;
         }
         if (c.program().plans().isEmpty()) {

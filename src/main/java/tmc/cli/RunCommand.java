@@ -80,6 +80,9 @@ final class RunCommand implements Callable<Integer> {
     @CommandLine.Mixin
     InputOptions input;
 
+    @CommandLine.Mixin
+    TuningOption tuning;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -186,7 +189,7 @@ final class RunCommand implements Callable<Integer> {
                          PrintWriter out, PrintWriter err) {
         try (Gpu gpu = Gpu.open()) {
             String target = arch != null ? arch : gpu.arch();
-            Tmc.Compilation c = Tmc.compile(file, input.options(target, run.launch()));
+            Tmc.Compilation c = Tmc.compile(file, input.options(target, run.launch(), tuning));
             if (!c.ok()) {
                 err.print(c.report());
                 return Main.USER_ERROR;

@@ -52,6 +52,9 @@ final class TuneCommand implements Callable<Integer> {
     @CommandLine.Mixin
     InputOptions input;
 
+    @CommandLine.Mixin
+    TuningOption tuning;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -65,7 +68,7 @@ final class TuneCommand implements Callable<Integer> {
         }
         LaunchShape launch = shapes.launch();
         try (Gpu gpu = Gpu.open()) {
-            Tmc.Compilation c = Tmc.compile(file, input.options(gpu.arch(), launch));
+            Tmc.Compilation c = Tmc.compile(file, input.options(gpu.arch(), launch, tuning));
             if (!c.ok()) {
                 err.print(c.report());
                 return Main.USER_ERROR;
@@ -77,7 +80,7 @@ final class TuneCommand implements Callable<Integer> {
                         : ": no auto plan (write 'plan best for <Block> { auto }' or name one with --plan)"));
                 return Main.USER_ERROR;
             }
-            Path tuningFile = input.options(null, launch).tuningFile();
+            Path tuningFile = tuning.file();
             TuningCache cache = tuningFile == null ? null : TuningCache.load(tuningFile);
             Target target = c.targets().get(gpu.arch()).orElse(null);
             if (target == null) {

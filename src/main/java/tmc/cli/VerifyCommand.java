@@ -53,6 +53,9 @@ final class VerifyCommand implements Callable<Integer> {
     @CommandLine.Mixin
     InputOptions input;
 
+    @CommandLine.Mixin
+    TuningOption tuning;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -71,7 +74,7 @@ final class VerifyCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "tmc verify on %s (%s): %d file(s), N in %s, H = W in %s, seed %d%n",
                     gpu.device().name(), gpu.arch(), files.size(), batches, sizes, seed);
             for (Path f : files) {
-                Tmc.Compilation c = Tmc.compile(f, input.options(gpu.arch(), LaunchShape.REFERENCE));
+                Tmc.Compilation c = Tmc.compile(f, input.options(gpu.arch(), LaunchShape.REFERENCE, tuning));
                 if (!c.ok()) {
                     err.print(c.report());
                     failures.add(f + ": does not check");
