@@ -149,7 +149,7 @@ final class KernelWriter {
                             + b.tensor() + ": 2 copies of " + b.pixels() + (weightSlices.contains(b.name()) ? " rows x "
                             + b.channels() + " columns" : " pixels x " + b.channels() + " channels")
                             + (b.layout() == Buffer.Layout.CORE_MATRICES ? " (8x8 core matrices for wgmma)"
-                            : b.rowStride() != b.channels() ? " (rows padded to " + b.rowStride() + ")" : "")
+                            : rowPadding(b))
                             + ", " + b.stageBytes() + " B each, " + b.bytes() + " B"
                             + (b.origin().isReal() ? " (line " + b.origin().line() + ")" : "") + sharedWith(b));
                 } else {
@@ -182,14 +182,18 @@ final class KernelWriter {
         if (weightSlices.contains(b.name())) {
             // a weight slice has rows and columns, not pixels: rows of the weight matrix (a chunk of a streamed
             // dimension, or all of it), each padded to rowStride elements against bank conflicts
-            String padding = b.rowStride() != b.channels() ? " (rows padded to " + b.rowStride() + ")" : "";
-            return b.tensor() + ": " + b.pixels() + " rows x " + b.channels() + " columns" + padding + ", "
+            return b.tensor() + ": " + b.pixels() + " rows x " + b.channels() + " columns" + rowPadding(b) + ", "
                     + b.bytes() + " B" + where;
         }
         int side = k.tileW() + 2 * b.halo();
         int rows = b.pixels() / side;
         return b.tensor() + ": " + rows + "x" + side + " pixels" + (b.halo() > 0 ? " (halo " + b.halo() + ")" : "")
                 + " x " + b.channels() + " channels, " + b.bytes() + " B" + where;
+    }
+
+    /** " (rows padded to 72)" when a buffer's rows are padded against bank conflicts, else nothing. */
+    private static String rowPadding(Buffer b) {
+        return b.rowStride() != b.channels() ? " (rows padded to " + b.rowStride() + ")" : "";
     }
 
     private void header() {

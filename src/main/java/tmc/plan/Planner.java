@@ -212,6 +212,7 @@ public final class Planner {
         Fixed without(String directive) {
             if (directive.equals("tile H")) return new Fixed(tileN, null, tileW, warps, math, stream, places);
             if (directive.equals("tile W")) return new Fixed(tileN, tileH, null, warps, math, stream, places);
+            if (directive.equals("tile")) return new Fixed(tileN, null, null, warps, math, stream, places);
             if (directive.equals("warps")) return new Fixed(tileN, tileH, tileW, null, math, stream, places);
             if (directive.equals("math")) return new Fixed(tileN, tileH, tileW, warps, null, stream, places);
             if (directive.equals("stream")) return new Fixed(tileN, tileH, tileW, warps, math, null, places);
@@ -490,16 +491,12 @@ public final class Planner {
 
         // Try each fixed directive, in source order, as if the plan had left it out.
         List<Relaxation> relaxations = new ArrayList<>();
-        for (String d : fixedDirectives(spec)) {
-            Search s = search(block, spec, target, shape, fixed.without(d));
-            s.lowered().stream().filter(Candidate::fits).min(RANK)
-                    .ifPresent(c -> relaxations.add(new Relaxation(d, spec.spans().get(d), c)));
-        }
+        java.util.function.Consumer<String> relax = d -> search(block, spec, target, shape, fixed.without(d)).lowered()
+                .stream().filter(Candidate::fits).min(RANK)
+                .ifPresent(c -> relaxations.add(new Relaxation(d, spec.spans().get(d.equals("tile") ? "tile H" : d), c)));
+        fixedDirectives(spec).forEach(relax);
         if (relaxations.isEmpty() && spec.spans().containsKey("tile H") && spec.spans().containsKey("tile W")) {
-            // Neither side of the tile alone may be to blame when both are too large: relax the tile as a whole.
-            Search s = search(block, spec, target, shape, fixed.without("tile H").without("tile W"));
-            s.lowered().stream().filter(Candidate::fits).min(RANK)
-                    .ifPresent(c -> relaxations.add(new Relaxation("tile", spec.spans().get("tile H"), c)));
+            relax.accept("tile");  // neither side alone may be to blame when both are too large: the tile as a whole
         }
         Span span = relaxations.isEmpty() ? spec.span() : relaxations.getFirst().span();
         boolean auto = spec.kind() == PlanSpec.Kind.AUTO || fixedDirectives(spec).isEmpty();
