@@ -55,7 +55,7 @@ directive   : 'separate'                                        # separateDirect
             | 'tile' tileDim (',' tileDim)*                     # tileDirective
             | 'place' ident 'in' space=ident halo?              # placeDirective
             | 'stream' ident 'by' (INT | chunkParam=ident)      # streamDirective
-            | 'warps' INT                                       # warpsDirective
+            | 'warps' count=INT ('+' consumers=INT)?            # warpsDirective
             | 'math' ident                                      # mathDirective
             ;
 tileDim     : ident INT ;

@@ -54,6 +54,17 @@ plan narrow for MBConv on sm_90 {
   math   tensor_core
 }
 
+// 'narrow' warp-specialized: warps 0-3 expand chunk j into one copy of h1 while warps 4-7 convolve and project chunk
+// j-1 from the other, one block barrier per chunk. By hand on an H200 this was 1.08x faster than 'narrow' at C=128
+// (docs/benchmarks.md, eleventh session); this emitted form is not yet run on a GPU.
+plan specialized for MBConv on sm_90 {
+  tile   N 1, H 4, W 14
+  place  h1 in shared halo 1 stage
+  stream E by 64
+  warps  4 + 4                    // 4 producer warps + 4 consumer warps
+  math   tensor_core
+}
+
 // 'fused' with the projection on wgmma (sm_90a); the expand and the grouped conv stay on mma.sync.
 plan wgmma for MBConv on sm_90 {
   tile   N 1, H 8, W 8

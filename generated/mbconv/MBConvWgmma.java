@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "342c60ce9e5ca0816d7a2d235aa4fe59b86c8e439ff2a0a5d15222c2d76fa322";
+    public static final String SOURCE_SHA256 = "cc2c68c8122b4aebd369255d1f408b99c977b794a5673e34b7fce12ab120d07c";
 
     private final ProgramLauncher launcher;
 

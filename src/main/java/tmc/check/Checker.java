@@ -932,6 +932,7 @@ public final class Checker {
             Map<String, Span> spans = new HashMap<>();
             PlanSpec.StreamSpec stream = null;
             Integer warps = null;
+            Integer producerWarps = null;
             PlanSpec.MathKind math = null;
             for (Ast.Directive d : ds) {
                 switch (d) {
@@ -950,8 +951,15 @@ public final class Checker {
                             if (w.count() < 1 || w.count() > 32) {
                                 diag.error(w.countSpan(), "warps " + w.count() + " is out of range",
                                         "a thread block has 1 to 32 warps (32 to 1024 threads)");
-                            } else {
+                            } else if (w.consumers() == null) {
                                 warps = w.count();
+                            } else if (w.consumers() < 1 || w.count() + w.consumers() > 32) {
+                                diag.error(w.consumersSpan(), "warps " + w.count() + " + " + w.consumers()
+                                        + " is out of range", "each side needs at least 1 warp, and a thread block has "
+                                        + "at most 32 (1024 threads)");
+                            } else {
+                                warps = w.count() + w.consumers();
+                                producerWarps = w.count();
                             }
                         }
                     }
@@ -963,7 +971,8 @@ public final class Checker {
             if (block != null) checkPlacementsAgainstBlock(places);
             if (diag.errorCount() > errorsBefore || block == null) return null;
             return new PlanSpec(plan.name().text(), plan.block().text(), plan.name().span(), kind, arch,
-                    plan.arch() == null ? null : plan.arch().span(), tile, places, stream, warps, math, spans);
+                    plan.arch() == null ? null : plan.arch().span(), tile, places, stream, warps, producerWarps, math,
+                    spans);
         }
 
         private boolean once(String directive, Span span, Map<String, Span> spans) {

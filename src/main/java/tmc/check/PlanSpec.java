@@ -10,16 +10,26 @@ import tmc.diag.Span;
  * @param arch     target name such as sm_90, or null when the plan names none
  * @param tile     tile sizes by dimension (N, H, W) that the plan fixes
  * @param places   placement of named tensors, in source order
+ * @param warps    the block's warps (both sides together when warp-specialized), or null
+ * @param producerWarps with {@code warps P + C}: P, the warps that make each chunk of the staged intermediate while
+ *                 the other C use the previous one (warp specialization); null without the split
  * @param spans    where each directive was written, keyed by directive name ("tile", "stream", "warps",
  *                 "math", "tile N", "place x", ...), for budget errors that point at the culprit
  */
 public record PlanSpec(String name, String block, Span span, Kind kind, String arch, Span archSpan,
                        Map<String, Integer> tile, List<Placement> places, StreamSpec stream, Integer warps,
-                       MathKind math, Map<String, Span> spans) {
+                       Integer producerWarps, MathKind math, Map<String, Span> spans) {
     public PlanSpec {
         tile = Map.copyOf(tile);
         places = List.copyOf(places);
         spans = Map.copyOf(spans);
+    }
+
+    /** A plan whose warps, if fixed, are not split into sides. */
+    public PlanSpec(String name, String block, Span span, Kind kind, String arch, Span archSpan,
+                    Map<String, Integer> tile, List<Placement> places, StreamSpec stream, Integer warps,
+                    MathKind math, Map<String, Span> spans) {
+        this(name, block, span, kind, arch, archSpan, tile, places, stream, warps, null, math, spans);
     }
 
     public enum Kind {

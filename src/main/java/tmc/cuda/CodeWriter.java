@@ -24,6 +24,14 @@ final class CodeWriter {
         return this;
     }
 
+    /** Closes the open brace and opens the next branch of the same statement: "} else {". */
+    CodeWriter reopen(String head) {
+        depth--;
+        line("} " + head + " {");
+        depth++;
+        return this;
+    }
+
     CodeWriter close() {
         return close("");
     }

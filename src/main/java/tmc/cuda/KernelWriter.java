@@ -28,7 +28,7 @@ import tmc.ir.MmaTiling;
 final class KernelWriter {
     /** Names the emitted code uses for its own variables; a tensor with such a name gets a suffix. */
     private static final Set<String> RESERVED = Set.copyOf(List.of("n", "h0", "w0", "tid", "i", "j", "p", "c", "oc", "ly", "lx",
-            "gh", "gw", "e0", "N", "H", "W", "lane", "warp", "acc", "v", "s", "q", "d", "mean", "rstd", "inside",
+            "gh", "gw", "e0", "trip", "N", "H", "W", "lane", "warp", "acc", "v", "s", "q", "d", "mean", "rstd", "inside",
             "smem", "src", "wp", "ky", "kx", "ic", "g", "e", "lane_row", "lane_col", "grp", "mt", "nb", "ni", "r",
             "k0", "img", "a", "mb", "af", "hf", "kk", "sl", "h_type", "brow2", "a0", "a1", "a2", "a3", "a0p", "a1p", "p0", "p1", "wrow", "wv", "pw", "item", "y0", "x0", "y1", "x1",
             "cin", "wg", "icr", "arow", "brow", "pa", "ya", "xa", "mi", "nj", "b", "row", "col", "wb0", "wb1", "rh", "c0", "tap", "cp", "seg", "x0", "xs", "in", "stage", "wv", "ly_c", "lx_c", "gh_c", "gw_c", "oc_c", "int", "float", "double", "char", "auto", "for", "if",
@@ -61,13 +61,61 @@ final class KernelWriter {
         this.sourceName = sourceName;
         Instr.flatten(k.body()).forEach(i -> {
             if (i instanceof Instr.LoadWeight lw) weightSlices.add(lw.dst().name());
-            if (i instanceof Instr.Accumulate a && a.math() == Instr.MathPath.TENSOR_CORE) {
-                fragments.put(a.acc().name(), MmaTiling.of(k.tilePixels(), a.layer().out().channels(), k.warps()));
-            } else if (i instanceof Instr.Chain ch) {
-                fragments.put(ch.consumer().acc().name(), MmaTiling.rows(k.tilePixels(),
-                        ch.consumer().layer().out().channels(), k.warps()));
-            }
         });
+        accumulators(k.body(), null);
+    }
+
+    /** The mma tilings of the accumulators in {@code body}, dealt over the warps of {@code side} (null: the block's). */
+    private void accumulators(List<Instr> body, Instr.Side side) {
+        int warps = side == null ? k.warps() : side.warps();
+        for (Instr i : body) {
+            switch (i) {
+                case Instr.Accumulate a when a.math() == Instr.MathPath.TENSOR_CORE ->
+                        fragments.put(a.acc().name(), MmaTiling.of(k.tilePixels(), a.layer().out().channels(), warps));
+                case Instr.Chain ch -> fragments.put(ch.consumer().acc().name(), MmaTiling.rows(k.tilePixels(),
+                        ch.consumer().layer().out().channels(), warps));
+                case Instr.Loop l -> accumulators(l.body(), side);
+                case Instr.ImageLoop il -> accumulators(il.body(), side);
+                case Instr.Side sd -> {
+                    accumulators(sd.body(), sd);
+                    for (Instr x : sd.body()) {
+                        if (x instanceof Instr.Accumulate a) owners.put(a.acc().name(), sd);
+                        if (x instanceof Instr.Chain ch) owners.put(ch.consumer().acc().name(), sd);
+                    }
+                }
+                default -> { }
+            }
+        }
+    }
+
+    /** The side whose warps hold each accumulator a {@link Instr.Side} accumulates into (warp specialization). */
+    private final Map<String, Instr.Side> owners = new HashMap<>();
+
+    /** The side being written, or null: inside it THREADS, tid and warp count its own threads. */
+    private Instr.Side side;
+
+    /** The warps that run the instruction being written: its side's, else the block's. */
+    private int warps() {
+        return side == null ? k.warps() : side.warps();
+    }
+
+    /**
+     * This thread's index among the threads that run the instruction being written: tid, or inside a side that does
+     * not start at warp 0 its offset from the side's first thread (computed where it is used: a variable held for the
+     * whole side costs the consumer a register it does not have at 128).
+     */
+    private String tid() {
+        return side == null || side.firstWarp() == 0 ? "tid" : "(threadIdx.x - " + side.firstWarp() * 32 + ")";
+    }
+
+    /** This warp's index among the warps that run the instruction being written (see {@link #tid()}). */
+    private String warp() {
+        return side == null || side.firstWarp() == 0 ? "warp" : "(warp - " + side.firstWarp() + ")";
+    }
+
+    /** The threads that run the instruction being written. */
+    private int threads() {
+        return warps() * 32;
     }
 
     static String cname(String tensor) {
@@ -128,7 +176,7 @@ final class KernelWriter {
         w.line("const int h0 = blockIdx.y * TILE_H;");
         w.line("const int w0 = blockIdx.x * TILE_W;");
         w.line("const int tid = threadIdx.x;");
-        if (usesMma(k.body())) {
+        if (usesMma(k.body()) || !owners.isEmpty()) {
             w.line("const int warp = tid >> 5, lane = tid & 31;");
             w.line("const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates");
         }
@@ -196,12 +244,19 @@ final class KernelWriter {
         return b.rowStride() != b.channels() ? " (rows padded to " + b.rowStride() + ")" : "";
     }
 
+    /** ": 4 producer + 4 consumer" for a warp-specialized kernel, else nothing. */
+    private static String sidesOf(Kernel k) {
+        List<String> sides = Instr.flatten(k.body()).filter(i -> i instanceof Instr.Loop).map(i -> (Instr.Loop) i)
+                .flatMap(l -> l.sides().stream()).map(sd -> sd.warps() + " " + sd.role()).toList();
+        return sides.isEmpty() ? "" : ": " + String.join(" + ", sides);
+    }
+
     private void header() {
         StringBuilder s = new StringBuilder();
         s.append("Kernel ").append(k.name()).append("\n");
         s.append("  grid (ceil(W / ").append(k.tileW()).append("), ceil(H / ").append(k.tileH()).append("), ")
                 .append(k.tileN() == 1 ? "N" : "ceil(N / " + k.tileN() + ")").append("),  ")
-                .append(k.threads()).append(" threads (").append(k.warps()).append(" warps),  ")
+                .append(k.threads()).append(" threads (").append(k.warps()).append(" warps").append(sidesOf(k)).append("),  ")
                 .append(k.sharedBytes()).append(" B shared,  ~").append(k.registersPerThread())
                 .append(" registers per thread (planner estimate)\n");
         s.append("  math ").append(k.math().keyword).append("\n");
@@ -231,6 +286,13 @@ final class KernelWriter {
                 if (k.usesWgmma()) w.line("tm_fence_proxy_async();");
                 w.line("__syncthreads();");
             }
+            case Instr.Side sd -> {
+                openSide(sd, null);
+                for (Instr x : sd.body()) instr(x);
+                closeSide();
+            }
+            case Instr.SideBarrier b -> w.line("asm volatile(\"bar.sync " + b.id() + ", " + b.threads()
+                    + ";\" ::: \"memory\");  // this side's " + b.threads() / 32 + " warps only (named barrier " + b.id() + ")");
             case Instr.AsyncCommit ac -> w.line("tm_cp_async_commit();");
             case Instr.AsyncWait aw -> {
                 if (loop == null && inImages) {
@@ -316,6 +378,10 @@ final class KernelWriter {
      * insists on [Z] and on a wait and a barrier before the first instruction that computes.
      */
     private void loop(Instr.Loop l) {
+        if (!l.sides().isEmpty()) {
+            specializedLoop(l);
+            return;
+        }
         // The double-buffered weight slices this loop copies (a double-buffered input tile belongs to the images).
         java.util.Set<String> sliced = new java.util.HashSet<>();
         for (Instr i : l.body()) if (i instanceof Instr.LoadWeight lw) sliced.add(lw.dst().name());
@@ -358,6 +424,132 @@ final class KernelWriter {
         }
         loop = null;
         w.close();
+    }
+
+    /*
+     * A warp-specialized stream loop (tmc.plan.WarpSpecialization). Each side runs the loop on its own warps: trip t of
+     * chunks + lag, it works on chunk t - lag when that is a chunk (its refills come after its own named barrier), then
+     * waits for its copies and meets the other side at the block barrier that ends the trip. The loop is written once
+     * per side, not once with a branch per side inside: ptxas then allocates each side's registers apart (one loop with
+     * both sides spilled at 128 registers, MBConv at C = 128). Both sides reach the trip's barrier at different
+     * instructions, so it is PTX's unaligned barrier.sync 0, not __syncthreads() (bar.sync, which expects every thread
+     * at the same instruction). No block barrier may appear inside a side's work: the other side would never reach it.
+     */
+    private void specializedLoop(Instr.Loop l) {
+        checkSides(l);
+        int trips = l.trips() + l.lag();
+        List<Instr> body = l.body();
+        List<Instr> tripEnd = body.stream().filter(i -> !(i instanceof Instr.Side)).toList();
+        w.comment("stream " + l.dim() + " in " + l.trips() + " chunks of " + l.chunk() + ", " + trips + " trips"
+                + (l.note() == null ? "" : "\n" + l.note()));
+        loop = l;
+        List<Instr.Side> sides = l.sides();
+        for (int s = 0; s < sides.size(); s++) {
+            Instr.Side sd = sides.get(s);
+            int end = sd.firstWarp() + sd.warps();
+            String open = s == sides.size() - 1 ? "else" : "if (warp < " + end + ")";
+            if (s == 0) w.open(open);
+            else w.reopen(open);
+            sideHeader(sd);
+            String chunk = sd.lag() == 0 ? "trip" : "trip - " + sd.lag();
+            w.line("#pragma unroll 1");
+            w.open("for (int trip = 0; trip < " + trips + "; ++trip)");
+            List<String> when = new ArrayList<>();
+            if (sd.lag() > 0) when.add("trip >= " + sd.lag());
+            if (sd.lag() < l.lag()) when.add(chunk + " < " + l.trips());
+            w.open("if (" + String.join(" && ", when) + ")");
+            String chunkTerm = sd.lag() == 0 ? chunk : "(" + chunk + ")";
+            w.line("const int e0 = " + chunkTerm + " * " + l.chunk() + ";");
+            for (Buffer b : k.buffers()) {
+                if (b.space() == Space.SHARED && b.stages() == 2 && !weightSlices.contains(b.name())
+                        && sd.body().stream().anyMatch(x -> Instr.touched(x, List.of(b)).contains(b))) {
+                    String t = CudaEmitter.ctype(b.dtype());
+                    w.line(t + "* const " + b.name() + " = " + b.name() + "_buf + (" + chunkTerm + " & 1) * " + upper(b)
+                            + "_COPY;  // chunk e0's copy");
+                }
+            }
+            side = sd;
+            List<Instr> work = sd.body();
+            for (int j = 0; j < work.size(); j++) {
+                if (!isPrefetch(work.get(j))) {
+                    instr(work.get(j));
+                    continue;
+                }
+                w.comment("refill for chunk e0+" + l.chunk() + ": the barrier above ended this side's last read of the slice; "
+                        + "the copy lands\nbefore the block's barrier at the end of the trip");
+                w.open("if (e0 + " + l.chunk() + " < " + l.extent() + ")");
+                for (; j < work.size() && isPrefetch(work.get(j)); j++) instr(work.get(j));
+                j--;
+                w.close();
+            }
+            side = null;
+            w.close();
+            for (Instr i : tripEnd) {
+                if (i instanceof Instr.Barrier) {
+                    w.line("asm volatile(\"barrier.sync 0;\" ::: \"memory\");  // the trip's end for the whole block; the "
+                            + "other side meets it in its own loop");
+                } else {
+                    instr(i);
+                }
+            }
+            w.close();
+        }
+        w.close();
+        loop = null;
+    }
+
+    /** The comment and THREADS at the top of a side's block. */
+    private void sideHeader(Instr.Side sd) {
+        w.line("// " + sd.role() + ": warps " + sd.firstWarp() + "-" + (sd.firstWarp() + sd.warps() - 1)
+                + "; THREADS is this side's threads" + (sd.firstWarp() > 0 ? ", numbered from threadIdx.x "
+                + sd.firstWarp() * 32 : ""));
+        w.line("constexpr int THREADS = " + sd.threads() + ";");
+    }
+
+    /**
+     * Opens the block that only {@code sd}'s warps run (after the loop: the accumulators' owners), and THREADS there
+     * counts the side's threads, so that every instruction deals its work over them (see {@link #tid()}).
+     */
+    private void openSide(Instr.Side sd, String when) {
+        int end = sd.firstWarp() + sd.warps();
+        List<String> cond = new ArrayList<>();
+        if (sd.firstWarp() > 0) cond.add("warp >= " + sd.firstWarp());
+        if (end < k.warps()) cond.add("warp < " + end);
+        if (when != null && !when.isEmpty()) cond.add(when);
+        w.open("if (" + String.join(" && ", cond) + ")");
+        sideHeader(sd);
+        side = sd;
+    }
+
+    private void closeSide() {
+        side = null;
+        w.close();
+    }
+
+    /** What specializedLoop relies on; a lowering that breaks it is a bug (a deadlock or a race, not a slow kernel). */
+    private void checkSides(Instr.Loop l) {
+        List<Instr> body = l.body();
+        if (!(body.getLast() instanceof Instr.Barrier)) {
+            throw new IllegalStateException(k.name() + ": a warp-specialized loop must end with the block's barrier");
+        }
+        boolean refills = false;
+        for (Instr i : body) {
+            if (!(i instanceof Instr.Side sd)) continue;
+            boolean ownBarrier = false;
+            for (Instr x : sd.body()) {
+                if (Instr.flatten(List.of(x)).anyMatch(y -> y instanceof Instr.Barrier)) {
+                    throw new IllegalStateException(k.name() + ": a block barrier inside the " + sd.role() + " side");
+                }
+                if (x instanceof Instr.SideBarrier) ownBarrier = true;
+                if (isPrefetch(x)) {
+                    if (!ownBarrier) throw new IllegalStateException(k.name() + ": a refill before its side's barrier");
+                    refills |= ((Instr.LoadWeight) x).async();
+                }
+            }
+        }
+        if (refills && !(body.get(body.size() - 2) instanceof Instr.AsyncWait w0 && w0.pending() == 0)) {
+            throw new IllegalStateException(k.name() + ": the block barrier after the sides' refills without a wait for them");
+        }
     }
 
     private static boolean isPrefetch(Instr i) {
@@ -461,7 +653,7 @@ final class KernelWriter {
         if (l.async() && a.channels() % vec == 0) {
             int groups = a.channels() / vec;
             w.comment("(cp.async, 16 B per copy; complete after the wait and barrier below)");
-            w.open("for (int i = tid; i < " + u + "_PIXELS * " + groups + "; i += THREADS)");
+            w.open("for (int i = " + tid() + "; i < " + u + "_PIXELS * " + groups + "; i += THREADS)");
             w.line("const int p = i / " + groups + ", c = (i % " + groups + ") * " + vec + ";");
             w.line("const int gh = h0 - " + r + " + p / " + u + "_W, gw = w0 - " + r + " + p % " + u + "_W;");
             w.line("if (gh >= 0 && gh < H && gw >= 0 && gw < W)");
@@ -477,7 +669,7 @@ final class KernelWriter {
             throw new IllegalStateException("async load of " + a.name() + ": " + a.channels() + " channels are not 16-byte runs");
         } else if (a.channels() % vec == 0) {
             int groups = a.channels() / vec;
-            w.open("for (int i = tid; i < " + u + "_PIXELS * " + groups + "; i += THREADS)");
+            w.open("for (int i = " + tid() + "; i < " + u + "_PIXELS * " + groups + "; i += THREADS)");
             w.line("const int p = i / " + groups + ", c = (i % " + groups + ") * " + vec + ";");
             w.line("const int gh = h0 - " + r + " + p / " + u + "_W, gw = w0 - " + r + " + p % " + u + "_W;");
             w.line("uint4 v = make_uint4(0u, 0u, 0u, 0u);");
@@ -487,7 +679,7 @@ final class KernelWriter {
             w.line("*reinterpret_cast<uint4*>(" + b.name() + " + p * " + u + "_STRIDE + c) = v;");
             w.close();
         } else {
-            w.open("for (int i = tid; i < " + u + "_PIXELS * " + a.channels() + "; i += THREADS)");
+            w.open("for (int i = " + tid() + "; i < " + u + "_PIXELS * " + a.channels() + "; i += THREADS)");
             w.line("const int p = i / " + a.channels() + ", c = i % " + a.channels() + ";");
             w.line("const int gh = h0 - " + r + " + p / " + u + "_W, gw = w0 - " + r + " + p % " + u + "_W;");
             w.line(t + " v = tm_from_f32<" + t + ">(0.0f);");
@@ -561,12 +753,12 @@ final class KernelWriter {
         int d = in.halo();
         String inRow = in.name() + " + ((p / TILE_W + " + d + ") * " + upper(in) + "_W + p % TILE_W + " + d + ") * "
                 + upper(in) + "_STRIDE";
-        if (k.threads() % cout == 0) {
+        if (threads() % cout == 0) {
             // Thread tid owns output channel tid % COUT for pixels tid / COUT + j * (THREADS / COUT): one weight
             // load serves all of its pixels, and the warp's threads read one input pixel at a time (broadcast).
-            int pixelStep = k.threads() / cout;
+            int pixelStep = threads() / cout;
             w.open("");
-            w.line("const int oc = tid % " + cout + ", p0 = tid / " + cout + ";");
+            w.line("const int oc = " + tid() + " % " + cout + ", p0 = " + tid() + " / " + cout + ";");
             w.line("const " + CudaEmitter.ctype(pw.weight().dtype()) + "* wp = " + cname(pw.weight().name())
                     + " + (size_t)oc * " + cin + " + e0;");
             w.line("#pragma unroll 2");
@@ -585,8 +777,8 @@ final class KernelWriter {
         }
         w.line("#pragma unroll");
         w.open("for (int j = 0; j < " + upper(acc) + "_PER_THREAD; ++j)");
-        w.line("const int i = tid + j * THREADS;");
-        boolean guard = total % k.threads() != 0;
+        w.line("const int i = " + tid() + " + j * THREADS;");
+        boolean guard = total % threads() != 0;
         if (guard) w.open("if (i < " + total + ")");
         w.line("const int p = i / " + cout + ", oc = i % " + cout + ";");
         w.line("const " + CudaEmitter.ctype(in.dtype()) + "* src = " + inRow + ";");
@@ -633,29 +825,30 @@ final class KernelWriter {
             storeStaged(s, a, dt);
             return;
         }
+        Instr.Side owner = owners.get(src.name());
+        if (owner != null) openSide(owner, null);
         if (fragments.containsKey(src.name())) {
             accumulatorPairs(src, true, rc -> accElement(src, "" + rc),
                     (v0, v1) -> storePair(cname(a.name()) + " + ((size_t)(n * H + gh) * W + gw) * " + ch + " + c0", dt, v0, v1));
-            return;
-        }
-        if (src.space() == Space.REGISTERS) {
+        } else if (src.space() == Space.REGISTERS) {
             w.line("#pragma unroll");
             w.open("for (int j = 0; j < " + upper(src) + "_PER_THREAD; ++j)");
-            w.line("const int i = tid + j * THREADS;");
+            w.line("const int i = " + tid() + " + j * THREADS;");
             w.line("const int p = i / " + ch + ", c = i % " + ch + ";");
             w.line("const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;");
-            String cond = (total % k.threads() != 0 ? "i < " + total + " && " : "") + "gh < H && gw < W";
+            String cond = (total % threads() != 0 ? "i < " + total + " && " : "") + "gh < H && gw < W";
             w.line("if (" + cond + ") " + cname(a.name()) + "[((size_t)(n * H + gh) * W + gw) * " + ch
                     + " + c] = tm_from_f32<" + t + ">(" + src.name() + "[j]);");
             w.close();
         } else {
-            w.open("for (int i = tid; i < " + total + "; i += THREADS)");
+            w.open("for (int i = " + tid() + "; i < " + total + "; i += THREADS)");
             w.line("const int p = i / " + ch + ", c = i % " + ch + ";");
             w.line("const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;");
             w.line("if (gh < H && gw < W) " + cname(a.name()) + "[((size_t)(n * H + gh) * W + gw) * " + ch
                     + " + c] = tm_from_f32<" + t + ">(tm_f32(" + src.name() + "[p * " + upper(src) + "_STRIDE + c]));");
             w.close();
         }
+        if (owner != null) closeSide();
     }
 
     // ---- element loops ------------------------------------------------------------------------------
@@ -677,14 +870,18 @@ final class KernelWriter {
         // A double-buffered weight slice is staged through from the start of its first copy (both copies are free).
         w.line(t + "* const " + src.name() + "_stage = reinterpret_cast<" + t + "*>(" + stage.name()
                 + (stage.stages() == 2 ? "_buf" : "") + ");");
+        // The accumulators' owners write them (the consumer warps of a warp-specialized kernel); everyone copies.
+        Instr.Side owner = owners.get(src.name());
+        if (owner != null) openSide(owner, null);
         accumulatorPairs(src, true, rc -> accElement(src, "" + rc),
                 (v0, v1) -> storePair("&" + src.name() + "_stage[p * " + stride + " + c0]", dt, v0, v1));
+        if (owner != null) closeSide();
         if (k.usesWgmma()) {
             w.line("// the stage may be a slice wgmma read: the fence orders the writes with it, as at every barrier");
             w.line("tm_fence_proxy_async();");
         }
         w.line("__syncthreads();");
-        w.open("for (int i = tid; i < " + k.tilePixels() * pieces + "; i += THREADS)");
+        w.open("for (int i = " + tid() + "; i < " + k.tilePixels() * pieces + "; i += THREADS)");
         w.line("const int p = i / " + pieces + ", c = (i % " + pieces + ") * " + 16 / dt.bytes + ";");
         w.line("const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;");
         w.line("if (gh < H && gw < W) *reinterpret_cast<uint4*>(" + cname(a.name()) + " + ((size_t)(n * H + gh) * W + gw) * " + ch
@@ -704,7 +901,7 @@ final class KernelWriter {
             return;
         }
         int total = rg.pixels() * rg.channels();
-        w.open("for (int i = tid; i < " + total + "; i += THREADS)");
+        w.open("for (int i = " + tid() + "; i < " + total + "; i += THREADS)");
         pointHeader(rg, "i");
         String t = CudaEmitter.ctype(dst.dtype());
         if (dst.space() == Space.GLOBAL) {
@@ -732,8 +929,8 @@ final class KernelWriter {
         int total = rg.pixels() * rg.channels();
         w.line("#pragma unroll");
         w.open("for (int j = 0; j < " + perThread + "; ++j)");
-        w.line("const int i = tid + j * THREADS;");
-        boolean guard = total % k.threads() != 0;
+        w.line("const int i = " + tid() + " + j * THREADS;");
+        boolean guard = total % threads() != 0;
         if (guard) w.open("if (i < " + total + ")");
         pointHeader(rg, "i");
         w.line("float v = 0.0f;");
@@ -1159,14 +1356,14 @@ final class KernelWriter {
      * with shuffles, re-reading the input from shared memory for each pass, then writes its channels.
      */
     private void layerNorm(Layer layer, Op.LayerNorm ln, Buffer dst, Region rg, Map<String, Buffer> sources) {
-        int parts = layerNormParts(ln, dst, rg, sources.get(ln.in().name()), k.threads());
+        int parts = layerNormParts(ln, dst, rg, sources.get(ln.in().name()), threads());
         if (parts > 0) {
             layerNormInRegisters(layer, ln, dst, rg, sources, parts);
             return;
         }
         int cin = ln.in().channels();
         w.open("");
-        w.line("const int lane = tid & 31, warp = tid >> 5;");
+        w.line("const int lane = tid & 31, warp = " + tid() + " >> 5;");
         w.open("for (int p = warp; p < " + rg.pixels() + "; p += THREADS / 32)");
         pixelGeometry(rg.side(), rg.halo(), "the same for the whole warp");
         w.line("float mean = 0.0f, rstd = 0.0f;");
@@ -1242,18 +1439,18 @@ final class KernelWriter {
         Buffer src = sources.get(ln.in().name());
         String st = CudaEmitter.ctype(src.dtype());
         String dt = CudaEmitter.ctype(dst.dtype());
-        int rounds = rg.pixels() * parts / k.threads();
+        int rounds = rg.pixels() * parts / threads();
         w.comment(parts + (parts == 1 ? " thread" : " neighbouring lanes") + " per pixel, " + per
                 + " channels each held in registers: one pass of 16-byte loads" + (parts > 1 ? ", " + Integer.numberOfTrailingZeros(parts)
                 + " shuffle" + (parts > 2 ? "s" : "") + " per sum" : ""));
         w.open("");
-        w.line("const int part = tid % " + parts + ", cb = part * " + per + ";  // this lane's channels cb .. cb + " + (per - 1));
+        w.line("const int part = " + tid() + " % " + parts + ", cb = part * " + per + ";  // this lane's channels cb .. cb + " + (per - 1));
         if (rounds == 1) {
             w.open("");
-            w.line("const int p = tid / " + parts + ";");
+            w.line("const int p = " + tid() + " / " + parts + ";");
         } else {
             w.line("#pragma unroll 1");
-            w.open("for (int p = tid / " + parts + "; p < " + rg.pixels() + "; p += THREADS / " + parts + ")");
+            w.open("for (int p = " + tid() + " / " + parts + "; p < " + rg.pixels() + "; p += THREADS / " + parts + ")");
         }
         pixelGeometry(rg.side(), rg.halo(), null);
         w.line("const " + st + "* const row = " + rowAddress(src, "p", rg.side(), rg.halo()) + " + cb;");
@@ -1389,7 +1586,7 @@ final class KernelWriter {
         if (lw.async()) {
             if (!vectorized) throw new IllegalStateException("async copy of " + wt.name() + " is not in 16-byte pieces");
             int per = count / vec;
-            w.open("for (int i = tid; i < " + rows * per + "; i += THREADS)");
+            w.open("for (int i = " + tid() + "; i < " + rows * per + "; i += THREADS)");
             w.line("const int row = i / " + per + ", col = (i % " + per + ") * " + vec + ";");
             w.line("tm_cp_async16(" + dst + " + " + weightOffset(b, "row", "col", true) + ", " + cname(wt.name()) + " + (size_t)(" + r0
                     + " + row) * " + cols + " + " + c0 + " + col);");
@@ -1399,14 +1596,14 @@ final class KernelWriter {
         if (b.stages() == 2) throw new IllegalStateException("synchronous copy into double buffer " + b.name());
         if (vectorized) {
             int per = count / vec;
-            w.open("for (int i = tid; i < " + rows * per + "; i += THREADS)");
+            w.open("for (int i = " + tid() + "; i < " + rows * per + "; i += THREADS)");
             w.line("const int row = i / " + per + ", col = (i % " + per + ") * " + vec + ";");
             w.line("*reinterpret_cast<uint4*>(" + b.name() + " + " + weightOffset(b, "row", "col", true) + ") = "
                     + "*reinterpret_cast<const uint4*>(" + cname(wt.name()) + " + (size_t)(" + r0 + " + row) * " + cols
                     + " + " + c0 + " + col);");
             w.close();
         } else {
-            w.open("for (int i = tid; i < " + rows * count + "; i += THREADS)");
+            w.open("for (int i = " + tid() + "; i < " + rows * count + "; i += THREADS)");
             w.line("const int row = i / " + count + ", col = i % " + count + ";");
             w.line(b.name() + "[" + weightOffset(b, "row", "col", false) + "] = " + cname(wt.name()) + "[(size_t)(" + r0 + " + row) * "
                     + cols + " + " + c0 + " + col];");
@@ -1490,7 +1687,7 @@ final class KernelWriter {
         boolean chunkedW = ws.channels() < cv.out().channels();
         String ch0 = rg.streamed() ? "e0" : "0";
         String u = upper(src);
-        w.open("for (int i = tid; i < " + rows * segments * pairs + "; i += THREADS)");
+        w.open("for (int i = " + tid() + "; i < " + rows * segments * pairs + "; i += THREADS)");
         w.line("const int cp = i % " + pairs + ", seg = (i / " + pairs + ") % " + segments + ", row = i / " + (pairs * segments) + ";");
         w.line("const int c0 = 2 * cp, x0 = seg * " + rb + ";  // channels c0, c0 + 1 of pixels x0 .. x0 + " + (rb - 1));
         w.line("float2 acc[" + rb + "] = {};");
@@ -1546,7 +1743,7 @@ final class KernelWriter {
         String r0 = start(lw.rows());
         w.comment("stage " + wt.name() + "[" + r0 + " : " + r0 + "+" + lw.rows().count() + ", taps, :] -> " + b.name()
                 + " transposed to [tap][channel], so a warp's channels read consecutive words");
-        w.open("for (int i = tid; i < " + taps * cols + "; i += THREADS)");
+        w.open("for (int i = " + tid() + "; i < " + taps * cols + "; i += THREADS)");
         w.line("const int tap = i / " + cols + ", col = i % " + cols + ";  // col = channel * " + gw + " + input");
         w.line(b.name() + "[i] = " + cname(wt.name()) + "[((size_t)(" + r0 + " + col / " + gw + ") * " + taps
                 + " + tap) * " + gw + " + col % " + gw + "];");
@@ -1615,13 +1812,13 @@ final class KernelWriter {
         }
         Buffer dst = c.dst();
         if (dst.space() == Space.REGISTERS) throw new UnsupportedOperationException("tensor-core compute into registers");
-        MmaTiling f = MmaTiling.sequential(rg.pixels(), rg.channels(), k.warps());
+        MmaTiling f = MmaTiling.sequential(rg.pixels(), rg.channels(), warps());
         String ch0 = rg.streamed() ? "e0" : "0";
         boolean staged = stagedWeight(pw.weight().name()) != null;
         w.open("");
-        w.line("// " + dealComment(f, MmaTiling.of(rg.pixels(), rg.channels(), k.warps()), k.warps()));
+        w.line("// " + dealComment(f, MmaTiling.of(rg.pixels(), rg.channels(), warps()), warps()));
         w.line("#pragma unroll 1");
-        w.open("for (int grp = warp; grp < " + f.groups() + "; grp += THREADS / 32)");
+        w.open("for (int grp = " + warp() + "; grp < " + f.groups() + "; grp += THREADS / 32)");
         w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
         // The bias after the sum starts the accumulators (one add fewer per value, and its loads are issued before
         // the products rather than in the epilogue); pixels outside the image are still written as zero.
@@ -1734,8 +1931,8 @@ final class KernelWriter {
         MmaTiling f = fragments.get(acc.name());
         w.line("#pragma unroll");
         w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
-        w.line("const int grp = warp + i * (THREADS / 32);");
-        if (f.groups() % k.warps() != 0) w.line("if (grp >= " + f.groups() + ") continue;");
+        w.line("const int grp = " + warp() + " + i * (THREADS / 32);");
+        if (f.groups() % warps() != 0) w.line("if (grp >= " + f.groups() + ") continue;");
         w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
         fragmentPairs(f, "mb", "nb", f.pixels(), k.tileW(), 0, "0", maskOnly, value, store);
         w.close();
@@ -1803,7 +2000,7 @@ final class KernelWriter {
         Buffer ws = stagedWeight(cv.weight().name());
         w.open("");
         w.line("#pragma unroll 1");
-        w.open("for (int item = warp; item < " + items + "; item += THREADS / 32)");
+        w.open("for (int item = " + warp() + "; item < " + items + "; item += THREADS / 32)");
         w.line("const int mt = item / " + groups + ", grp = item % " + groups + ";  // row tile, group of 8 channels");
         w.line("// ldmatrix x2: lanes 0-15 give the rows of the 16 pixels (lanes 16-31 repeat them, unused)");
         w.line("const int pa = min(mt * 16 + (lane & 15), " + (rg.pixels() - 1) + ");");
@@ -1878,7 +2075,7 @@ final class KernelWriter {
                 + " groups; the result stays in " + dst.name());
         w.open("");
         w.line("const " + t + "* const a_type = nullptr;  // selects the " + src.dtype().keyword + " mma");
-        w.line("const int pa = min(warp * 16 + (lane & 15), " + (rg.pixels() - 1) + ");");
+        w.line("const int pa = min(" + warp() + " * 16 + (lane & 15), " + (rg.pixels() - 1) + ");");
         w.line("const int ya = pa / " + rg.side() + " + " + off + ", xa = pa % " + rg.side() + " + " + off + ";");
         w.line("// ldmatrix x4: lanes 0-15 give the 16 pixels' rows of group 2j, lanes 16-31 those of group 2j + 1");
         w.line("const " + t + "* arow = " + src.name() + " + (ya * " + u + "_W + xa) * " + u + "_STRIDE + (lane >> 4) * 8;");
@@ -1903,7 +2100,7 @@ final class KernelWriter {
         w.line("#pragma unroll");
         w.open("for (int rh = 0; rh < 2; ++rh)");
         if (reads) {
-            w.line("const int p = warp * 16 + lane_row + rh * 8;");
+            w.line("const int p = " + warp() + " * 16 + lane_row + rh * 8;");
             pixelCoordinates(rg.side(), 0);
             w.line("const bool inside = p < " + rg.pixels() + " && gh < H && gw < W;");
         }
@@ -1935,8 +2132,8 @@ final class KernelWriter {
                 + sourceName + ":" + a.layer().span().line() + ")");
         w.line("#pragma unroll");
         w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
-        w.line("const int grp = warp + i * (THREADS / 32);");
-        boolean guard = f.groups() % k.warps() != 0;
+        w.line("const int grp = " + warp() + " + i * (THREADS / 32);");
+        boolean guard = f.groups() % warps() != 0;
         if (guard) w.open("if (grp < " + f.groups() + ")");
         w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
         mmaKLoop(a.input(), pw, acc.name() + "[i][mi][ni]", a.reduce().count(), "nb * " + f.wn() * 8, "0", "e0", f,
@@ -1982,9 +2179,9 @@ final class KernelWriter {
                 + h + "'s fragments");
         w.line("#pragma unroll");
         w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
-        w.line("const int mb = warp + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15");
+        w.line("const int mb = " + warp() + " + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15");
         boolean wg = k.usesWgmma();
-        if (f.mt() % k.warps() != 0) {
+        if (f.mt() % warps() != 0) {
             if (wg) w.line("// no skip past the last row tile: every warp of a warpgroup takes part in each wgmma");
             else w.line("if (mb >= " + f.mt() + ") continue;");
         }
@@ -2054,7 +2251,9 @@ final class KernelWriter {
         // Up to two groups unrolled: the compiler overlaps one group's products with the other's epilogue. Longer
         // chunks go one group per trip, so the registers do not grow with the chunk (Lowering.chainRegisters is
         // calibrated for that: unrolling 2 of 4 groups spilled at 128 registers).
-        w.line(chunk <= 2 * width ? "#pragma unroll" : "#pragma unroll 1");
+        // In a warp-specialized kernel the consumer holds the accumulators at 2 blocks of twice the warps per SM: its
+        // sub-slices stay rolled (tmc.plan.WarpSpecialization#ROLLED_CHAIN_SAVING).
+        w.line(chunk <= 2 * width && side == null ? "#pragma unroll" : "#pragma unroll 1");
         w.open("for (int sl = 0; sl < " + chunk + "; sl += " + width + ")");
         // The bias after the producer's sum starts its accumulators: the epilogue has one add fewer per value.
         Op.Elementwise bias = wgProducer ? null : foldableBias(pl);

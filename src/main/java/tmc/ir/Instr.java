@@ -16,6 +16,7 @@ public sealed interface Instr {
     static java.util.stream.Stream<Instr> flatten(List<Instr> body) {
         return body.stream().flatMap(i -> switch (i) {
             case Loop l -> java.util.stream.Stream.concat(java.util.stream.Stream.of(i), flatten(l.body()));
+            case Side sd -> java.util.stream.Stream.concat(java.util.stream.Stream.of(i), flatten(sd.body()));
             case ImageLoop il -> java.util.stream.Stream.concat(java.util.stream.Stream.of(i), flatten(il.body()));
             default -> java.util.stream.Stream.of(i);
         });
@@ -56,7 +57,9 @@ public sealed interface Instr {
             }
             case Loop l -> l.body().forEach(i -> used.addAll(touched(i, among)));
             case ImageLoop il -> il.body().forEach(i -> used.addAll(touched(i, among)));
+            case Side sd -> sd.body().forEach(i -> used.addAll(touched(i, among)));
             case Barrier b -> { }
+            case SideBarrier b -> { }
             case AsyncCommit a -> { }
             case AsyncWait w -> { }
         }
@@ -166,6 +169,17 @@ public sealed interface Instr {
         /** A cp.async copy of chunk 0 of this slice into {@code dst}, before the loop. */
         public LoadWeight firstChunkInto(Buffer dst) {
             return new LoadWeight(dst, weight, rows.first(), cols.first(), false, true);
+        }
+
+        /** Chunk 0 of this slice before the loop, copied as this one is (plain loads and stores for a tap-major slice). */
+        public LoadWeight firstChunk() {
+            return new LoadWeight(dst, weight, rows.first(), cols.first(), tapMajor, async);
+        }
+
+        /** The chunk after this one into the same buffer, copied as this one is; the writer skips it past the last chunk. */
+        public LoadWeight nextChunk() {
+            return new LoadWeight(dst, weight, rows.streamed() ? rows.next() : rows, cols.streamed() ? cols.next() : cols,
+                    tapMajor, async);
         }
 
         /**
@@ -288,6 +302,16 @@ public sealed interface Instr {
         public int trips() {
             return extent / chunk;
         }
+
+        /** The sides of a warp-specialized loop (see {@link Side}), in body order; empty for a loop all warps run. */
+        public List<Side> sides() {
+            return body.stream().filter(i -> i instanceof Side).map(i -> (Side) i).toList();
+        }
+
+        /** Trips beyond {@link #trips()}: the largest lag of its sides (0 without sides). */
+        public int lag() {
+            return sides().stream().mapToInt(Side::lag).max().orElse(0);
+        }
     }
 
     /**
@@ -302,6 +326,30 @@ public sealed interface Instr {
 
     /** All threads of the block wait until every earlier shared-memory write is visible. */
     record Barrier() implements Instr {}
+
+    /**
+     * Warp specialization: warps {@code firstWarp .. firstWarp + warps - 1} of the block run {@code body}, the others
+     * skip it. Inside a stream loop the sides run side by side on different chunks: the loop makes
+     * {@code trips() + lag} trips, and a side with lag {@code d} works on chunk {@code trip - d} (none in the trips
+     * where that is outside the stream). The buffers it accumulates into are its own (only its threads hold them).
+     *
+     * @param role what the side does, for comments ("producer", "consumer")
+     */
+    record Side(String role, int firstWarp, int warps, int lag, List<Instr> body) implements Instr {
+        public Side {
+            body = List.copyOf(body);
+        }
+
+        public int threads() {
+            return warps * 32;
+        }
+    }
+
+    /**
+     * The warps of one {@link Side} wait for each other (a named barrier, {@code bar.sync id, threads}): what they
+     * wrote to shared memory before it is visible to all of them. The rest of the block does not take part.
+     */
+    record SideBarrier(int id, int threads) implements Instr {}
 
     /**
      * Closes the group of asynchronous copies this thread issued since the previous commit (cp.async.commit_group;

@@ -54,6 +54,8 @@ public final class IrPrinter {
             d.append(" tile ").append(k.tileH() + 2 * b.halo()).append('x').append(k.tileW() + 2 * b.halo());
             if (b.halo() > 0) d.append(" (halo ").append(b.halo()).append(')');
             d.append(", ").append(b.channels()).append(" ch");
+            // two copies: the next image's tile, or the chunk one side of a warp-specialized loop writes
+            if (b.stages() == 2) d.append(", twice");
         }
         if (b.space() == Space.SHARED && b.rowStride() != b.channels()) d.append(", row stride ").append(b.rowStride());
         if (b.layout() == Buffer.Layout.CORE_MATRICES) d.append(", 8x8 core matrices");
@@ -137,7 +139,9 @@ public final class IrPrinter {
                 case Instr.Loop lp -> {
                     s.append(indent).append("for ").append(lp.var()).append(" in 0 .. ").append(lp.extent()).append(" by ")
                             .append(lp.chunk()).append("   (").append(lp.dim()).append(", ").append(lp.trips())
-                            .append(lp.trips() == 1 ? " trip)" : " trips)").append('\n');
+                            .append(lp.trips() == 1 ? " trip" : " trips")
+                            .append(lp.lag() == 0 ? ")" : " + " + lp.lag() + ": the sides work on different chunks)")
+                            .append('\n');
                     if (lp.note() != null) {
                         for (String line : lp.note().split("\n")) s.append(indent).append("  # ").append(line).append('\n');
                     }
@@ -148,7 +152,15 @@ public final class IrPrinter {
                             .append(il.images()).append(" + img, one after another; the weights above serve them all)\n");
                     body(s, k, il.body(), indent + "  ");
                 }
+                case Instr.Side sd -> {
+                    s.append(indent).append(sd.role()).append(" warps ").append(sd.firstWarp()).append(" .. ")
+                            .append(sd.firstWarp() + sd.warps() - 1)
+                            .append(sd.lag() == 0 ? "" : "   (chunk trip - " + sd.lag() + ")").append('\n');
+                    body(s, k, sd.body(), indent + "  ");
+                }
                 case Instr.Barrier b -> s.append(indent).append("barrier\n");
+                case Instr.SideBarrier b -> s.append(indent).append("barrier   (").append(b.threads() / 32)
+                        .append(" warps of this side: bar.sync ").append(b.id()).append(", ").append(b.threads()).append(")\n");
                 case Instr.AsyncCommit ac -> s.append(indent).append("commit     (close this thread's group of async copies)\n");
                 case Instr.AsyncWait aw -> s.append(indent).append("wait       (until at most ").append(aw.pending())
                         .append(aw.pending() == 1 ? " group is" : " groups are").append(" in flight)\n");

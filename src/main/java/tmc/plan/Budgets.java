@@ -132,6 +132,13 @@ public final class Budgets {
         return lines;
     }
 
+    /** The threads that hold register buffer {@code b}: the side that accumulates into it, else the whole block. */
+    private static int holders(Kernel k, Buffer b) {
+        return tmc.ir.Instr.flatten(k.body()).filter(i -> i instanceof tmc.ir.Instr.Side).map(i -> (tmc.ir.Instr.Side) i)
+                .filter(sd -> tmc.ir.Instr.flatten(sd.body()).anyMatch(i -> tmc.ir.Instr.touched(i, List.of(b)).contains(b)))
+                .mapToInt(tmc.ir.Instr.Side::threads).findFirst().orElse(k.threads());
+    }
+
     /** One line per register buffer with its per-thread count and .tm line, after the fixed base. */
     public static List<String> registerBreakdown(Kernel k, Target t) {
         List<String> lines = new ArrayList<>();
@@ -140,7 +147,7 @@ public final class Budgets {
             if (b.space() != Space.REGISTERS) continue;
             buffers += b.rowStride();
             lines.add(String.format(java.util.Locale.ROOT, "%-8s %-46s %5d per thread   (line %d)", b.name(),
-                    tmc.ir.IrPrinter.describeBuffer(b, k) + " / " + k.threads() + " threads", b.rowStride(),
+                    tmc.ir.IrPrinter.describeBuffer(b, k) + " / " + holders(k, b) + " threads", b.rowStride(),
                     b.origin().line()));
         }
         lines.addFirst(String.format(java.util.Locale.ROOT, "%-8s %-46s %5d per thread", "base",

@@ -9,11 +9,32 @@ import tmc.check.PlanSpec;
  * @param streamDim   the channel parameter streamed in chunks, or null for no streaming
  * @param streamChunk chunk width (equal to the dimension's extent when not streamed)
  * @param places      placement per tensor; tensors absent here get the lowering's default (shared)
+ * @param producerWarps warp specialization ({@code warps P + C}): the first {@code producerWarps} of the {@code warps}
+ *                    make each chunk of the staged intermediate, the others consume the previous one; 0 for none
  */
 public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathKind math, String streamDim,
-                      int streamChunk, Map<String, PlanSpec.Placement> places) {
+                      int streamChunk, Map<String, PlanSpec.Placement> places, int producerWarps) {
     public Choices {
         places = Map.copyOf(places);
+        if (producerWarps < 0 || producerWarps >= Math.max(1, warps)) {
+            throw new IllegalArgumentException("producer warps " + producerWarps + " of " + warps);
+        }
+    }
+
+    /** Choices without warp specialization. */
+    public Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathKind math, String streamDim, int streamChunk,
+                   Map<String, PlanSpec.Placement> places) {
+        this(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, 0);
+    }
+
+    /** Whether the warps are split into a producer and a consumer side. */
+    public boolean specialized() {
+        return producerWarps > 0;
+    }
+
+    /** The consumer side's warps (all of them without specialization). */
+    public int consumerWarps() {
+        return warps - producerWarps;
     }
 
     public int threads() {
@@ -27,7 +48,8 @@ public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathK
 
     @Override
     public String toString() {
-        return "tile N " + tileN + ", H " + tileH + ", W " + tileW + "; warps " + warps + "; math "
+        return "tile N " + tileN + ", H " + tileH + ", W " + tileW + "; warps "
+                + (specialized() ? producerWarps + " + " + consumerWarps() : String.valueOf(warps)) + "; math "
                 + math.keyword + (streamDim != null ? "; stream " + streamDim + " by " + streamChunk : "");
     }
 }

@@ -223,6 +223,7 @@ public final class CostModel {
 
         Walk(Kernel k, TypedBlock block, LaunchShape s) {
             this.k = k;
+            this.sideWarps = k.warps();
             this.block = block;
             this.s = s;
             this.blocks = k.blocks(s.n(), s.h(), s.w()) * k.tileN();
@@ -260,6 +261,9 @@ public final class CostModel {
         /** Trips of the loop being walked (0 outside a loop). */
         int loopTrips;
 
+        /** The warps that run the instructions being walked: a warp-specialized side's, else the block's. */
+        int sideWarps;
+
         void walk(List<Instr> body, double mult) {
             for (Instr i : body) {
                 switch (i) {
@@ -295,8 +299,8 @@ public final class CostModel {
                     // busiest warps set the time, as if the tile had perWarp x warps rows.
                     case Instr.Chain ch -> {
                         tmc.ir.MmaTiling f = tmc.ir.MmaTiling.rows(k.tilePixels(), ch.consumer().layer().out().channels(),
-                                k.warps());
-                        double busiest = (double) f.perWarp() * k.warps() * 16 / k.tilePixels();
+                                sideWarps);
+                        double busiest = (double) f.perWarp() * sideWarps * 16 / k.tilePixels();
                         walk(List.of(ch.producer(), ch.consumer()), mult * busiest);
                     }
                     case Instr.Accumulate a -> {
@@ -336,7 +340,15 @@ public final class CostModel {
                         walk(lp.body(), mult * lp.trips());
                         loopTrips = outer;
                     }
+                    // A side does its work once per chunk, as the whole block would (the extra trip is idle for it).
+                    case Instr.Side sd -> {
+                        int outer = sideWarps;
+                        sideWarps = sd.warps();
+                        walk(sd.body(), mult);
+                        sideWarps = outer;
+                    }
                     case Instr.Barrier b -> { }
+                    case Instr.SideBarrier b -> { }
                     case Instr.AsyncCommit ac -> { }
                     case Instr.AsyncWait aw -> { }
                 }

@@ -110,6 +110,12 @@ public final class Lowering {
      * comment in the kernel says. Shared buffers never live together then share bytes ({@link SharedLifetimes}).
      */
     public static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, Target target) {
+        return fused(block, planName, c, planSpan, planSpan, target);
+    }
+
+    /** {@link #fused}, with the span of the plan's 'warps' directive for what warp specialization refuses. */
+    public static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, Span warpsSpan, Target target) {
+        if (c.specialized()) return WarpSpecialization.lower(block, planName, c, planSpan, warpsSpan, target);
         Result r = buffered(block, planName, c, planSpan, target);
         if (!(r instanceof Result.Ok ok)) return r;
         return new Result.Ok(ok.kernels().stream()
@@ -224,7 +230,10 @@ public final class Lowering {
             case Instr.Loop l -> new Instr.Loop(l.var(), l.dim(), l.extent(), l.chunk(),
                     l.body().stream().map(x -> withBuffers(x, map)).toList(), l.note());
             case Instr.ImageLoop il -> new Instr.ImageLoop(il.images(), il.body().stream().map(x -> withBuffers(x, map)).toList());
+            case Instr.Side sd -> new Instr.Side(sd.role(), sd.firstWarp(), sd.warps(), sd.lag(),
+                    sd.body().stream().map(x -> withBuffers(x, map)).toList());
             case Instr.Barrier x -> x;
+            case Instr.SideBarrier x -> x;
             case Instr.AsyncCommit x -> x;
             case Instr.AsyncWait x -> x;
         };

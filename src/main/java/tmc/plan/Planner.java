@@ -91,7 +91,8 @@ public final class Planner {
                 s.append(choices.streamDim() == null ? ", no stream"
                         : ", stream " + choices.streamDim() + " by " + choices.streamChunk());
             }
-            s.append(", ").append(choices.warps()).append(" warps, ").append(choices.math().keyword);
+            s.append(", ").append(choices.specialized() ? choices.producerWarps() + " + " + choices.consumerWarps()
+                    + " warps (specialized)" : choices.warps() + " warps").append(", ").append(choices.math().keyword);
             // The halo strategy of each intermediate that a conv reads with a halo, as the kernel holds it.
             for (Kernel k : kernels) {
                 for (tmc.ir.Buffer b : k.buffers()) {
@@ -140,7 +141,8 @@ public final class Planner {
                     : new PlanSpec.StreamSpec(c.streamDim(), block.params().get(c.streamDim()), c.streamChunk(),
                     spec.stream() != null ? spec.stream().span() : spec.span());
             PlanSpec filled = new PlanSpec(spec.name(), spec.block(), spec.span(), spec.kind(), target.name(),
-                    spec.archSpan(), tile, places, stream, c.warps(), c.math(), spec.spans());
+                    spec.archSpan(), tile, places, stream, c.warps(), c.specialized() ? c.producerWarps() : null, c.math(),
+                    spec.spans());
             return new TmProgram(block, filled, target.arch(), chosen.kernels());
         }
     }
@@ -200,29 +202,35 @@ public final class Planner {
      * What a fused plan fixes; null means the planner chooses. {@code tileN}: images per block, one after another
      * (1 unless the plan writes 'tile N'; the search does not vary it).
      */
-    record Fixed(int tileN, Integer tileH, Integer tileW, Integer warps, MathKind math, PlanSpec.StreamSpec stream,
-                 Map<String, Placement> places) {
+    record Fixed(int tileN, Integer tileH, Integer tileW, Integer warps, int producerWarps, MathKind math,
+                 PlanSpec.StreamSpec stream, Map<String, Placement> places) {
         static Fixed of(PlanSpec spec) {
             Map<String, Placement> places = new LinkedHashMap<>();
             for (Placement p : spec.places()) places.put(p.tensor(), p);
             return new Fixed(spec.tile().getOrDefault("N", 1), spec.tile().get("H"), spec.tile().get("W"), spec.warps(),
-                    spec.math(), spec.stream(), places);
+                    spec.producerWarps() == null ? 0 : spec.producerWarps(), spec.math(), spec.stream(), places);
         }
 
         Fixed without(String directive) {
-            if (directive.equals("tile H")) return new Fixed(tileN, null, tileW, warps, math, stream, places);
-            if (directive.equals("tile W")) return new Fixed(tileN, tileH, null, warps, math, stream, places);
-            if (directive.equals("tile")) return new Fixed(tileN, null, null, warps, math, stream, places);
-            if (directive.equals("warps")) return new Fixed(tileN, tileH, tileW, null, math, stream, places);
-            if (directive.equals("math")) return new Fixed(tileN, tileH, tileW, warps, null, stream, places);
-            if (directive.equals("stream")) return new Fixed(tileN, tileH, tileW, warps, math, null, places);
+            if (directive.equals("tile H")) return new Fixed(tileN, null, tileW, warps, producerWarps, math, stream, places);
+            if (directive.equals("tile W")) return new Fixed(tileN, tileH, null, warps, producerWarps, math, stream, places);
+            if (directive.equals("tile")) return new Fixed(tileN, null, null, warps, producerWarps, math, stream, places);
+            // The split goes with the warps: the searched warps are not specialized.
+            if (directive.equals("warps")) return new Fixed(tileN, tileH, tileW, null, 0, math, stream, places);
+            if (directive.equals("math")) return new Fixed(tileN, tileH, tileW, warps, producerWarps, null, stream, places);
+            if (directive.equals("stream")) return new Fixed(tileN, tileH, tileW, warps, producerWarps, math, null, places);
             if (directive.startsWith("place ")) {
                 Map<String, Placement> p = new LinkedHashMap<>(places);
                 p.remove(directive.substring("place ".length()));
-                return new Fixed(tileN, tileH, tileW, warps, math, stream, p);
+                return new Fixed(tileN, tileH, tileW, warps, producerWarps, math, stream, p);
             }
             return this;
         }
+    }
+
+    /** Where the plan's 'warps' directive was written (its plan's name when it has none). */
+    private static tmc.diag.Span warpsSpan(PlanSpec spec) {
+        return spec.spans().getOrDefault("warps", spec.span());
     }
 
     /** The result of one search: every lowered candidate, the first lowering refusal, and the count tried. */
@@ -299,8 +307,8 @@ public final class Planner {
             // Shared memory does not depend on warps: once over, it is over for every warps.
             if (sharedOver) continue;
             Choices c = new Choices(fixed.tileN(), g.tileH(), g.tileW(), warps, g.math(), g.stream().dim(), g.stream().chunk(),
-                    g.places());
-            switch (Lowering.fused(block, spec.name(), c, spec.span(), target)) {
+                    g.places(), fixed.producerWarps());
+            switch (Lowering.fused(block, spec.name(), c, spec.span(), warpsSpan(spec), target)) {
                 case Lowering.Result.Ok ok -> {
                     Candidate cand = candidate(spec.kind(), c, ok.kernels(), block, target, shape, 0);
                     lowered.add(cand);
@@ -326,16 +334,16 @@ public final class Planner {
         int warps = fixed.warps() != null ? fixed.warps() : 1;
         int th = fixed.tileH() != null ? fixed.tileH() : 4;
         int tw = fixed.tileW() != null ? fixed.tileW() : 4;
-        Choices none = new Choices(1, th, tw, warps, math, null, 0, places);
-        if (!(Lowering.fused(block, spec.name(), none, spec.span(), target) instanceof Lowering.Result.Ok)) return all;
+        Choices none = new Choices(1, th, tw, warps, math, null, 0, places, fixed.producerWarps());
+        if (!(Lowering.fused(block, spec.name(), none, spec.span(), warpsSpan(spec), target) instanceof Lowering.Result.Ok)) return all;
         List<StreamOption> out = new ArrayList<>();
         for (StreamOption so : all) {
             if (so.dim() == null) {
                 out.add(so);
                 continue;
             }
-            Choices c = new Choices(1, th, tw, warps, math, so.dim(), so.chunk(), places);
-            if (Lowering.fused(block, spec.name(), c, spec.span(), target) instanceof Lowering.Result.Ok) out.add(so);
+            Choices c = new Choices(1, th, tw, warps, math, so.dim(), so.chunk(), places, fixed.producerWarps());
+            if (Lowering.fused(block, spec.name(), c, spec.span(), warpsSpan(spec), target) instanceof Lowering.Result.Ok) out.add(so);
         }
         return out;
     }
@@ -568,7 +576,8 @@ public final class Planner {
             case "tile H" -> String.valueOf(spec.tile().get("H"));
             case "tile W" -> String.valueOf(spec.tile().get("W"));
             case "tile" -> "H " + spec.tile().get("H") + ", W " + spec.tile().get("W");
-            case "warps" -> String.valueOf(spec.warps());
+            case "warps" -> spec.producerWarps() == null ? String.valueOf(spec.warps())
+                    : spec.producerWarps() + " + " + (spec.warps() - spec.producerWarps());
             case "math" -> spec.math().keyword;
             case "stream" -> spec.stream().dim() + " by " + spec.stream().chunk();
             default -> spec.placement(directive.substring("place ".length())).map(Planner::placeText).orElse("");
@@ -581,7 +590,7 @@ public final class Planner {
             case "tile H" -> "tile H " + ch.tileH();
             case "tile W" -> "tile W " + ch.tileW();
             case "tile" -> "tile H " + ch.tileH() + ", W " + ch.tileW();
-            case "warps" -> "warps " + ch.warps();
+            case "warps" -> "warps " + (ch.specialized() ? ch.producerWarps() + " + " + ch.consumerWarps() : ch.warps());
             case "math" -> "math " + ch.math().keyword;
             case "stream" -> ch.streamDim() == null ? "no stream" : "stream " + ch.streamDim() + " by " + ch.streamChunk();
             default -> {

@@ -141,7 +141,15 @@ public final class Ast {
         }
     }
 
-    public record Warps(int count, Span countSpan, Span span) implements Directive {}
+    /**
+     * {@code warps count} or, warp-specialized, {@code warps count + consumers}: {@code count} producer warps and
+     * {@code consumers} consumer warps ({@code consumers} is null without the split).
+     */
+    public record Warps(int count, Span countSpan, Integer consumers, Span consumersSpan, Span span) implements Directive {
+        public Warps(int count, Span countSpan, Span span) {
+            this(count, countSpan, null, null, span);
+        }
+    }
 
     public record Math(Name kind, Span span) implements Directive {}
 

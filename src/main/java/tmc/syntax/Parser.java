@@ -419,8 +419,9 @@ public final class Parser {
                 case TmParser.StreamDirectiveContext s -> s.chunkParam != null
                         ? new Stream(name(s.ident(0)), 0, name(s.chunkParam), name(s.chunkParam).span(), span(s))
                         : new Stream(name(s.ident(0)), parseInt(s.INT().getSymbol()), span(s.INT().getSymbol()), span(s));
-                case TmParser.WarpsDirectiveContext w -> new Warps(parseInt(w.INT().getSymbol()),
-                        span(w.INT().getSymbol()), span(w));
+                case TmParser.WarpsDirectiveContext w -> w.consumers == null
+                        ? new Warps(parseInt(w.count), span(w.count), span(w))
+                        : new Warps(parseInt(w.count), span(w.count), parseInt(w.consumers), span(w.consumers), span(w));
                 case TmParser.MathDirectiveContext m -> new Ast.Math(name(m.ident()), span(m));
                 default -> throw new IllegalStateException("unhandled directive " + d.getClass().getSimpleName());
             });

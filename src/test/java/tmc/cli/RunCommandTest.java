@@ -136,7 +136,7 @@ class RunCommandTest {
         assertTrue(byPlan.out().startsWith("MBConv at"), byPlan.out());
         Outcome noPlan = tmc("run", sample("mbconv"), "--cpu", "--plan", "nope");
         assertEquals(1, noPlan.code());
-        assertTrue(noPlan.err().contains("no plan 'nope'; plans: fused, recompute, rows, narrow, wgmma, layerwise, best"), noPlan.err());
+        assertTrue(noPlan.err().contains("no plan 'nope'; plans: fused, recompute, rows, narrow, specialized, wgmma, layerwise, best"), noPlan.err());
         Outcome noBlock = tmc("run", sample("mbconv"), "--cpu", "--block", "Nope");
         assertEquals(1, noBlock.code());
         assertTrue(noBlock.err().contains("no block 'Nope'; blocks: MBConv"), noBlock.err());
