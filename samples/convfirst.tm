@@ -48,5 +48,19 @@ plan wgmma for ConvFirst on sm_90 {
   math   wgmma
 }
 
+// Warp-specialized: h leaves the registers for shared memory, so that the loop has a phase for each side: warps 0-3
+// compute chunk j of h into one copy of h_s while warps 4-7 project chunk j-1 from the other, one row of 16 pixels
+// each (4x14 tiles: at C=128, 8x16 would need 256 registers a thread). Not yet run on a GPU.
+plan specialized for ConvFirst on sm_90 {
+  tile   N 1, H 4, W 14
+  place  x in shared halo 1
+  place  a in shared
+  stream E by 64
+  place  h in shared
+  place  y in registers
+  warps  4 + 4
+  math   tensor_core
+}
+
 plan layerwise for ConvFirst { separate }   // one kernel per layer: the baseline
 plan best for ConvFirst on sm_90 { auto }   // the planner chooses everything

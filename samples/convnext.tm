@@ -43,5 +43,19 @@ plan wgmma for ConvNeXt on sm_90 {
   math   wgmma
 }
 
+// 'fused' warp-specialized, h in shared memory: warps 0-3 compute chunk j of the MLP's hidden layer into one copy of
+// h_s while warps 4-7 project chunk j-1 from the other. Not yet run on a GPU.
+plan specialized for ConvNeXt on sm_90 {
+  tile   N 1, H 8, W 8
+  place  x in shared halo 3
+  place  a in shared
+  place  n in shared
+  stream E by 32
+  place  h in shared
+  place  y in registers
+  warps  4 + 4
+  math   tensor_core
+}
+
 plan layerwise for ConvNeXt { separate }
 plan best for ConvNeXt on sm_90 { auto }

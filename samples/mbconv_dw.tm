@@ -26,5 +26,18 @@ plan fused for MBConvDW on sm_90 {
   math   tensor_core
 }
 
+// 'fused' warp-specialized: warps 0-3 expand chunk j and run the depthwise conv on it (a barrier of their own between
+// the two) into one copy of h2, while warps 4-7 project chunk j-1 from the other. Not yet run on a GPU.
+plan specialized for MBConvDW on sm_90 {
+  tile   N 1, H 7, W 14
+  place  x  in shared
+  stream E by 64
+  place  h1 in shared halo 1 stage
+  place  h2 in shared
+  place  y  in registers
+  warps  4 + 4
+  math   tensor_core
+}
+
 plan layerwise for MBConvDW { separate }
 plan best for MBConvDW on sm_90 { auto }

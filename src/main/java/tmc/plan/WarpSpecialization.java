@@ -36,7 +36,8 @@ import tmc.target.Target;
  * ended it. So the only shared state crossing the sides is the intermediate, and one block barrier per trip orders it.
  *
  * <p>The accumulators belong to the consumer warps: they finish the block's output after the loop. The registers are
- * those of the consumer (its chain's sub-slices run in a rolled loop, {@link #ROLLED_CHAIN_SAVING}); the producer needs
+ * those of the consumer (its chain's sub-slices run in a rolled loop, {@link #ROLLED_CHAIN_SAVING}; a consumer without a
+ * chain, {@link #STAGED_CONSUMER_SAVING}); the producer needs
  * fewer. Measured by hand on an H200 (docs/benchmarks.md, eleventh session): MBConv 128, 14, 128 'narrow' with 4 + 4
  * warps at 2 blocks per SM 1.08x faster than the same kernel on 4 warps, and 0.83x at 1 block per SM.
  */
@@ -53,6 +54,15 @@ final class WarpSpecialization {
      * and 127.
      */
     static final int ROLLED_CHAIN_SAVING = 40;
+
+    /**
+     * Registers a consumer that accumulates from a staged chunk (no chain) saves against the estimate of the unsplit
+     * kernel, which counts the staged product's fragments live next to the accumulators: the consumer never runs that
+     * product. Calibrated against ptxas (nvcc 13.0, sm_90) at 2 blocks of 256 threads per SM: ConvFirst (8x16 tiles,
+     * C = 64) and ConvNeXt with 'h' staged and 4 + 4 warps come to 128 and 123 registers without spills, for estimates
+     * of 128 (without the limit, 152 and 124); MBConvDW 128. Never below Lowering.BASE_REGISTERS.
+     */
+    static final int STAGED_CONSUMER_SAVING = 56;
 
     /** The warp-specialized fused kernel of {@code c}, or why it cannot be. */
     static Lowering.Result lower(TypedBlock block, String planName, Choices c, Span planSpan, Span warpsSpan,
@@ -240,7 +250,10 @@ final class WarpSpecialization {
         List<Instr> finalBody = out.stream().map(i -> Lowering.withBuffers(i, doubled)).toList();
         List<Buffer> buffers = k.buffers().stream().map(b -> doubled.getOrDefault(b, b)).toList();
         boolean chain = use.stream().anyMatch(i -> i instanceof Instr.Chain);
-        int registers = k.registersPerThread() - (chain ? ROLLED_CHAIN_SAVING : 0);
+        // never below what every fused kernel needs for indices, pointers and fragments (ConvFirst's 4x14 tiles at C = 64
+        // would come to 64 and spilled there)
+        int registers = Math.max(Lowering.BASE_REGISTERS,
+                k.registersPerThread() - (chain ? ROLLED_CHAIN_SAVING : STAGED_CONSUMER_SAVING));
         return new Kernel(k.name(), 1, k.tileH(), k.tileW(), (producerWarps + consumerWarps) * 32, k.math(), k.layers(),
                 buffers, finalBody, registers);
     }

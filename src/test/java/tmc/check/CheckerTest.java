@@ -305,7 +305,7 @@ class CheckerTest {
     @Test
     void convFirstFusedPlan() {
         Program p = checkSample("convfirst.tm", Map.of()).program();
-        assertEquals(List.of("fused", "rows", "wgmma", "layerwise", "best"), p.plans().stream().map(PlanSpec::name).toList());
+        assertEquals(List.of("fused", "rows", "wgmma", "specialized", "layerwise", "best"), p.plans().stream().map(PlanSpec::name).toList());
         PlanSpec fused = p.plan("fused").orElseThrow();
         assertEquals(PlanSpec.Kind.FUSED, fused.kind());
         assertEquals("ConvFirst", fused.block());

@@ -191,7 +191,7 @@ class MainTest {
         assertEquals(0, r.code(), r.err());
         assertEquals("", r.err(), "no warnings in the samples");
         for (Path p : Repo.samples()) assertTrue(r.out().contains(p + ": ok ("), r.out());
-        assertTrue(r.out().contains("convfirst.tm: ok (1 block, 5 plans)"), r.out());
+        assertTrue(r.out().contains("convfirst.tm: ok (1 block, 6 plans)"), r.out());
     }
 
     @Test
@@ -279,7 +279,7 @@ class MainTest {
         assertTrue(conv.find(), out);
         assertEquals(2.0 * 9 * 8 * 64 * 81 / 1e6, Double.parseDouble(conv.group(1)), 0.0005);
         assertEquals(64 * 9 * 8 * 2, Long.parseLong(conv.group(2)));
-        assertTrue(out.contains("plans    fused (fused on sm_90), rows (fused on sm_90), wgmma (fused on sm_90), layerwise (separate), best (auto on sm_90)"), out);
+        assertTrue(out.contains("plans    fused (fused on sm_90), rows (fused on sm_90), wgmma (fused on sm_90), specialized (fused on sm_90), layerwise (separate), best (auto on sm_90)"), out);
     }
 
     @Test

@@ -141,7 +141,7 @@ class PlanCommandTest {
         assertTrue(r.err().contains("unknown target 'sm_70' for --arch; targets: sm_80, sm_86, sm_89, sm_90"), r.err());
         r = tmc("plan", sample("convfirst.tm"), "--plan", "nope");
         assertEquals(1, r.code());
-        assertTrue(r.err().contains("has no plan 'nope'; plans: fused, rows, wgmma, layerwise, best"), r.err());
+        assertTrue(r.err().contains("has no plan 'nope'; plans: fused, rows, wgmma, specialized, layerwise, best"), r.err());
         r = tmc("plan", sample("convfirst.tm"), "--top", "0");
         assertEquals(1, r.code());
         assertFalse(r.err().contains("Exception"), r.err());

@@ -100,6 +100,53 @@ class WarpSpecializationTest {
         assertSound(k, "MBConvDW");
     }
 
+    @Test
+    void everySamplesSpecializedPlanIsSound() {
+        int checked = 0;
+        // the channel counts of the benchmark's configurations
+        Map<String, List<Long>> configs = Map.of("convfirst.tm", List.of(64L, 128L), "mbconv.tm", List.of(64L, 128L),
+                "mbconv_dw.tm", List.of(64L), "convnext.tm", List.of(96L));
+        for (Map.Entry<String, List<Long>> e : configs.entrySet()) {
+            String file = e.getKey();
+            for (long c : e.getValue()) {
+                for (String arch : List.of("sm_80", "sm_90")) {
+                    Tmc.Outcome o = outcome(file, SharedLifetimesTest.sample(file), "specialized",
+                            Tmc.Options.DEFAULTS.withArch(arch).withParams(Map.of("C", c)));
+                    assertTrue(o instanceof Tmc.Outcome.Compiled, file + " C=" + c + " " + arch + ": " + o);
+                    assertSound(((Tmc.Outcome.Compiled) o).program().program().kernels().getFirst(), file + " C=" + c);
+                    checked++;
+                }
+            }
+        }
+        assertEquals(12, checked);
+    }
+
+    @Test
+    void sidesOfDifferentSizesDealTheirOwnWork() {
+        String text = SharedLifetimesTest.sample("mbconv.tm") + """
+
+                plan twofour for MBConv on sm_90 {
+                  tile N 1, H 4, W 14
+                  place h1 in shared halo 1 stage
+                  stream E by 64
+                  warps 2 + 4
+                }
+                """;
+        CompiledProgram p = ((Tmc.Outcome.Compiled) outcome("mbconv.tm", text, "twofour", Tmc.Options.DEFAULTS)).program();
+        Kernel k = p.program().kernels().getFirst();
+        assertEquals(192, k.threads());
+        assertEquals(List.of(0, 2, 2, 4), List.of(WarpSpecialization.sides(k).get("producer").firstWarp(),
+                WarpSpecialization.sides(k).get("producer").warps(), WarpSpecialization.sides(k).get("consumer").firstWarp(),
+                WarpSpecialization.sides(k).get("consumer").warps()));
+        assertSound(k, "2 + 4");
+        String cu = p.source();
+        assertTrue(cu.contains("if (warp < 2) {"), "the producer's branch");
+        assertTrue(cu.contains("6 blocks of 32 pixels x 32 channels, dealt 3 per warp"), "the expand over the producer's 2 warps");
+        assertTrue(cu.contains("const int mb = (warp - 2) + i * (THREADS / 32);"), "the consumer's rows from its first warp");
+        assertTrue(cu.contains("asm volatile(\"bar.sync 1, 64;\" ::: \"memory\");"), "the producer's 64 threads");
+        assertTrue(cu.contains("for (int i = (threadIdx.x - 64); i < 576; i += THREADS)"), "the consumer's refill");
+    }
+
     static List<String> refilled(Instr.Side sd) {
         return sd.body().stream().filter(i -> i instanceof Instr.LoadWeight lw && lw.streamed() != null
                 && lw.streamed().start() > 0).map(i -> ((Instr.LoadWeight) i).dst().name()).toList();
