@@ -5,6 +5,9 @@
 # kernels (their two sides meet at an unaligned block barrier), then each 'specialized' against the plan it splits,
 # in ONE process per configuration (variants.py: each checked against PyTorch first), and the f16 table if asked.
 #   bash scripts/gpu/specialized.sh dist/tmc-<version>-linux-x86_64.tar.xz [table]
+# Not yet run. Without 'table' it should take about 5 minutes (verify of the samples and sanitizers about 3, seven
+# variants.py runs about 2); the f16 table adds about 6 (ninth session: 375 s), so with the device tool's 10-minute
+# limit per command, run the table as a call of its own: python3 scripts/bench/benchmark.py out/k --dtype f16 --json ...
 set -uo pipefail
 out="${OUT:-out}"; mkdir -p "$out"; start=$(date +%s)
 export PYTHONUNBUFFERED=1

@@ -287,7 +287,7 @@ final class KernelWriter {
                 w.line("__syncthreads();");
             }
             case Instr.Side sd -> {
-                openSide(sd, null);
+                openSide(sd);
                 for (Instr x : sd.body()) instr(x);
                 closeSide();
             }
@@ -457,7 +457,7 @@ final class KernelWriter {
             List<String> when = new ArrayList<>();
             if (sd.lag() > 0) when.add("trip >= " + sd.lag());
             if (sd.lag() < l.lag()) when.add(chunk + " < " + l.trips());
-            w.open("if (" + String.join(" && ", when) + ")");
+            w.open(when.isEmpty() ? "" : "if (" + String.join(" && ", when) + ")");
             String chunkTerm = sd.lag() == 0 ? chunk : "(" + chunk + ")";
             w.line("const int e0 = " + chunkTerm + " * " + l.chunk() + ";");
             for (Buffer b : k.buffers()) {
@@ -510,13 +510,12 @@ final class KernelWriter {
      * Opens the block that only {@code sd}'s warps run (after the loop: the accumulators' owners), and THREADS there
      * counts the side's threads, so that every instruction deals its work over them (see {@link #tid()}).
      */
-    private void openSide(Instr.Side sd, String when) {
+    private void openSide(Instr.Side sd) {
         int end = sd.firstWarp() + sd.warps();
         List<String> cond = new ArrayList<>();
         if (sd.firstWarp() > 0) cond.add("warp >= " + sd.firstWarp());
         if (end < k.warps()) cond.add("warp < " + end);
-        if (when != null && !when.isEmpty()) cond.add(when);
-        w.open("if (" + String.join(" && ", cond) + ")");
+        w.open(cond.isEmpty() ? "" : "if (" + String.join(" && ", cond) + ")");
         sideHeader(sd);
         side = sd;
     }
@@ -826,7 +825,7 @@ final class KernelWriter {
             return;
         }
         Instr.Side owner = owners.get(src.name());
-        if (owner != null) openSide(owner, null);
+        if (owner != null) openSide(owner);
         if (fragments.containsKey(src.name())) {
             accumulatorPairs(src, true, rc -> accElement(src, "" + rc),
                     (v0, v1) -> storePair(cname(a.name()) + " + ((size_t)(n * H + gh) * W + gw) * " + ch + " + c0", dt, v0, v1));
@@ -872,7 +871,7 @@ final class KernelWriter {
                 + (stage.stages() == 2 ? "_buf" : "") + ");");
         // The accumulators' owners write them (the consumer warps of a warp-specialized kernel); everyone copies.
         Instr.Side owner = owners.get(src.name());
-        if (owner != null) openSide(owner, null);
+        if (owner != null) openSide(owner);
         accumulatorPairs(src, true, rc -> accElement(src, "" + rc),
                 (v0, v1) -> storePair("&" + src.name() + "_stage[p * " + stride + " + c0]", dt, v0, v1));
         if (owner != null) closeSide();
