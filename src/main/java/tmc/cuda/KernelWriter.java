@@ -78,9 +78,15 @@ final class KernelWriter {
                 case Instr.ImageLoop il -> accumulators(il.body(), side);
                 case Instr.Side sd -> {
                     accumulators(sd.body(), sd);
+                    // the register buffers a side writes are its threads' (their per-thread layout is the side's)
                     for (Instr x : sd.body()) {
-                        if (x instanceof Instr.Accumulate a) owners.put(a.acc().name(), sd);
-                        if (x instanceof Instr.Chain ch) owners.put(ch.consumer().acc().name(), sd);
+                        switch (x) {
+                            case Instr.Accumulate a -> owners.put(a.acc().name(), sd);
+                            case Instr.Chain ch -> owners.put(ch.consumer().acc().name(), sd);
+                            case Instr.Compute c when c.dst().space() == Space.REGISTERS -> owners.put(c.dst().name(), sd);
+                            case Instr.Finish f when f.dst().space() == Space.REGISTERS -> owners.put(f.dst().name(), sd);
+                            default -> { }
+                        }
                     }
                 }
                 default -> { }

@@ -266,6 +266,10 @@ public final class Planner {
                 : WARPS.stream().filter(w -> w * 32 <= target.maxThreadsPerBlock()).toList();
         List<Map<String, Placement>> placeOptions = placementOptions(block, spec, fixed);
         List<StreamOption> streams = validStreams(block, spec, fixed, placeOptions.getFirst(), maths.getFirst(), target);
+        // A split plan needs a stream loop: without one the refusal would only say so, hiding why the streams failed.
+        if (fixed.producerWarps() > 0 && streams.stream().anyMatch(so -> so.dim() != null)) {
+            streams = streams.stream().filter(so -> so.dim() != null).toList();
+        }
         boolean bothFixed = fixed.tileH() != null && fixed.tileW() != null;
         List<Group> groups = new ArrayList<>();
         for (int th : hs) {

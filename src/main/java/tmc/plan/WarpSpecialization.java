@@ -199,19 +199,19 @@ final class WarpSpecialization {
                     ? new Instr.LoadWeight(lw.dst(), lw.weight(), lw.rows(), lw.cols(), false, true) : lw);
         }
 
-        // After the loop, the accumulators' epilogue runs on the consumer warps.
-        Set<Buffer> accumulators = new LinkedHashSet<>();
-        for (Buffer b : written) if (b.space() == Space.REGISTERS) accumulators.add(b);
+        // After the loop, whatever touches registers runs on the consumer warps: the accumulators are theirs, and a
+        // register buffer's per-thread layout was sized for their threads (the kernel was lowered for them). The store
+        // of such a buffer is theirs too (the writer knows its owner); shared-memory work stays on every thread.
         List<Instr> after = new ArrayList<>();
         for (Instr i : body.subList(loopAt + 1, body.size())) {
-            if (i instanceof Instr.Finish f && accumulators.contains(f.acc())) {
-                after.add(new Instr.Side("consumer", producerWarps, consumerWarps, 0, List.of(f)));
-            } else if (i instanceof Instr.Store || i instanceof Instr.Barrier
-                    || Instr.touched(i, all).stream().noneMatch(accumulators::contains)) {
+            boolean registers = Instr.touched(i, all).stream().anyMatch(b -> b.space() == Space.REGISTERS);
+            if (i instanceof Instr.Store || i instanceof Instr.Barrier || !registers) {
                 after.add(i);
+            } else if (i instanceof Instr.Finish || i instanceof Instr.Compute) {
+                after.add(new Instr.Side("consumer", producerWarps, consumerWarps, 0, List.of(i)));
             } else {
                 return "after its stream loop, " + i.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT)
-                        + " reads the accumulators, which only the consumer warps hold";
+                        + " uses registers, which only the consumer warps hold";
             }
         }
 
