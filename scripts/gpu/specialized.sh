@@ -4,7 +4,7 @@
 # convfirst.tm at C=128, compute-sanitizer memcheck, racecheck and synccheck on MBConv's and ConvNeXt's specialized
 # kernels (their two sides meet at an unaligned block barrier), then each 'specialized' against the plan it splits,
 # in ONE process per configuration (variants.py: each checked against PyTorch first), and the f16 table if asked.
-#   bash scripts/gpu/specialized.sh dist/tmc-<version>-linux-x86_64.tar.xz [table]
+#   bash scripts/gpu/specialized.sh dist/tmc-<version>-linux-x86_64.tar.xz [table|tune]
 # Not yet run. Without 'table' it should take about 5 minutes (verify of the samples and sanitizers about 3, seven
 # variants.py runs about 2); the f16 table adds about 6 (ninth session: 375 s), so with the device tool's 10-minute
 # limit per command, run the table as a call of its own: python3 scripts/bench/benchmark.py out/k --dtype f16 --json ...
@@ -34,6 +34,12 @@ for row in "mbconv_n128_h14_c128 MBConv narrow" "mbconv_n128_h28_c64 MBConv narr
   python3 scripts/bench/variants.py "$1" "$out/v/$1/$3" "$out/v/$1/specialized" --rounds 7 2>&1 \
     | tee "$out/variants_$1.txt" | tail -3
 done
+if [ "$want_table" = tune ]; then
+  echo "== $(( $(date +%s) - start )) s; tmc tune --specialize (MBConv at both benchmark shapes)"
+  "$tmc" tune samples/mbconv.tm --shape N=128,H=14,W=14 -p C=128 --specialize 2>&1 | tee "$out/tune_mbconv_c128.txt" | tail -16
+  "$tmc" tune samples/mbconv.tm --shape N=128,H=28,W=28 --specialize 2>&1 | tee "$out/tune_mbconv_c64.txt" | tail -16
+  cp "$TMC_CACHE_DIR/tuning.json" "$out/" 2>/dev/null
+fi
 if [ "$want_table" = table ]; then
   echo "== $(( $(date +%s) - start )) s; the f16 table"
   python3 scripts/bench/benchmark.py "$out/k" --dtype f16 --json "$out/table_f16.json" 2>&1 | tee "$out/table_f16.txt" | tail -14

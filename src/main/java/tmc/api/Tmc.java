@@ -165,7 +165,12 @@ public final class Tmc {
         if (options.tuningFile() == null || p.spec().kind() != PlanSpec.Kind.AUTO) return p;
         return tmc.plan.TuningCache.load(options.tuningFile())
                 .lookup(block, p.spec().name(), p.target().name(), p.shape())
-                .flatMap(e -> p.top().stream().filter(c -> c.summary().equals(e.winner())).findFirst())
+                .flatMap(e -> p.top().stream()
+                        // a candidate as the model ranked it, or (tmc tune --specialize) its warps split into two sides
+                        .flatMap(c -> e.winner().contains("(specialized)")
+                                ? Planner.specialized(c, block, p.spec(), p.target(), p.shape()).stream()
+                                : java.util.stream.Stream.of(c))
+                        .filter(c -> c.summary().equals(e.winner())).findFirst())
                 .map(c -> new Planner.Planned(p.spec(), p.target(), p.shape(), c, p.top(), p.stats()))
                 .orElse(p);
     }

@@ -49,6 +49,10 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--reps", paramLabel = "R", defaultValue = "20", description = "Timed runs each, median (default: ${DEFAULT-VALUE}).")
     int reps;
 
+    @Option(names = "--specialize", description = "Also time each candidate with its warps split into a producer and a "
+            + "consumer side (warp specialization, 'warps W/2 + W/2') where its stream loop splits.")
+    boolean specialize;
+
     @CommandLine.Mixin
     InputOptions input;
 
@@ -95,6 +99,7 @@ final class TuneCommand implements Callable<Integer> {
                     return Main.USER_ERROR;
                 }
                 Planner.Planned planned = diverse(ranked, top);
+                if (specialize) planned = withSplits(planned, block, p, target, launch);
                 out.printf(Locale.ROOT, "tuning %s plan '%s' on %s (%s) at %s: %d candidates, checked at %s, median of %d%n",
                         block.name(), p.name(), gpu.device().name(), gpu.arch(), shapes.timing, planned.top().size(),
                         shapes.check, reps);
@@ -191,6 +196,18 @@ final class TuneCommand implements Callable<Integer> {
         }
         return new Planner.Planned(ranked.spec(), ranked.target(), ranked.shape(), ranked.chosen(), picked,
                 ranked.stats());
+    }
+
+    /** {@code planned}'s candidates, each followed by its warps split into two sides where that lowers and fits. */
+    static Planner.Planned withSplits(Planner.Planned planned, TypedBlock block, PlanSpec spec, Target target,
+                                      LaunchShape launch) {
+        List<Planner.Candidate> out = new ArrayList<>();
+        for (Planner.Candidate c : planned.top()) {
+            out.add(c);
+            Planner.specialized(c, block, spec, target, launch).ifPresent(out::add);
+        }
+        return new Planner.Planned(planned.spec(), planned.target(), planned.shape(), planned.chosen(), out,
+                planned.stats());
     }
 
     static double median(List<Double> values) {

@@ -434,6 +434,27 @@ public final class Planner {
         return out;
     }
 
+    /**
+     * {@code c} with its warps split into two equal sides (warp specialization, {@code warps W/2 + W/2}), when its
+     * kernel has a stream loop that splits and the result fits the target's budgets; for {@code tmc tune --specialize},
+     * and for an auto plan whose tuned winner is such a split. The search itself never splits (not yet measured).
+     */
+    public static java.util.Optional<Candidate> specialized(Candidate c, TypedBlock block, PlanSpec spec, Target target,
+                                                            LaunchShape shape) {
+        Choices ch = c.choices();
+        if (c.kind() == PlanSpec.Kind.SEPARATE || ch.specialized() || ch.warps() < 2 || ch.warps() % 2 != 0
+                || ch.streamDim() == null) {
+            return java.util.Optional.empty();
+        }
+        Choices split = new Choices(ch.tileN(), ch.tileH(), ch.tileW(), ch.warps(), ch.math(), ch.streamDim(),
+                ch.streamChunk(), ch.places(), ch.warps() / 2);
+        if (!(Lowering.fused(block, spec.name(), split, spec.span(), target) instanceof Lowering.Result.Ok ok)) {
+            return java.util.Optional.empty();
+        }
+        Candidate out = candidate(c.kind(), split, ok.kernels(), block, target, shape, c.order());
+        return out.fits() ? java.util.Optional.of(out) : java.util.Optional.empty();
+    }
+
     static Candidate candidate(PlanSpec.Kind kind, Choices c, List<Kernel> kernels, TypedBlock block, Target target,
                                LaunchShape shape, int order) {
         List<Budgets.Check> checks = kernels.stream().map(k -> Budgets.check(k, target)).toList();

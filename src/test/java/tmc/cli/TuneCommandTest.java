@@ -51,4 +51,30 @@ class TuneCommandTest {
         // The size of the samples' hand-written ConvFirst tile (8x16 = 128 pixels) is among them.
         assertTrue(top.stream().anyMatch(x -> sizeClass(x) == 7), "a 128-255 pixel tile");
     }
+    @Test
+    void specializeAddsEachCandidatesSplitRightAfterIt() {
+        Tmc.Compilation c = Tmc.compile(Repo.path("samples", "mbconv.tm"), Tmc.Options.DEFAULTS);
+        var block = c.program().block("MBConv").orElseThrow();
+        var spec = c.program().plan("best").orElseThrow();
+        var target = c.targets().get("sm_90").orElseThrow();
+        var planned = (Planner.Planned) Planner.plan(block, spec, target, LaunchShape.REFERENCE, Tmc.TUNED_CANDIDATES);
+        Planner.Planned picked = TuneCommand.diverse(planned, 6);
+        Planner.Planned with = TuneCommand.withSplits(picked, block, spec, target, LaunchShape.REFERENCE);
+        List<Planner.Candidate> all = with.top();
+        assertTrue(all.size() > picked.top().size(), "some candidate splits: " + all.size());
+        for (int i = 0; i < all.size(); i++) {
+            Planner.Candidate cand = all.get(i);
+            if (!cand.choices().specialized()) {
+                assertTrue(picked.top().contains(cand));
+                continue;
+            }
+            Planner.Candidate before = all.get(i - 1);
+            assertEquals(before.choices().tileH() + "x" + before.choices().tileW() + " " + before.choices().streamChunk(),
+                    cand.choices().tileH() + "x" + cand.choices().tileW() + " " + cand.choices().streamChunk(),
+                    "the split of the candidate before it");
+            assertEquals(before.choices().warps(), cand.choices().warps());
+            assertTrue(cand.summary().contains(cand.choices().warps() / 2 + " + " + cand.choices().warps() / 2
+                    + " warps (specialized)"), cand.summary());
+        }
+    }
 }
