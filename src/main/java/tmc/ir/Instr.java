@@ -333,11 +333,22 @@ public sealed interface Instr {
      * {@code trips() + lag} trips, and a side with lag {@code d} works on chunk {@code trip - d} (none in the trips
      * where that is outside the stream). The buffers it accumulates into are its own (only its threads hold them).
      *
-     * @param role what the side does, for comments ("producer", "consumer")
+     * @param role what the side does
      */
-    record Side(String role, int firstWarp, int warps, int lag, List<Instr> body) implements Instr {
+    record Side(Role role, int firstWarp, int warps, int lag, List<Instr> body) implements Instr {
         public Side {
             body = List.copyOf(body);
+        }
+
+        /** The producer stages each chunk; the consumer uses it and holds the accumulators. */
+        public enum Role {
+            PRODUCER, CONSUMER;
+
+            /** "producer", "consumer": as the IR and the emitted comments name it. */
+            @Override
+            public String toString() {
+                return name().toLowerCase(java.util.Locale.ROOT);
+            }
         }
 
         public int threads() {

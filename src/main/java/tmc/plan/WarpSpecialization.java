@@ -208,7 +208,7 @@ final class WarpSpecialization {
             if (i instanceof Instr.Store || i instanceof Instr.Barrier || !registers) {
                 after.add(i);
             } else if (i instanceof Instr.Finish || i instanceof Instr.Compute) {
-                after.add(new Instr.Side("consumer", producerWarps, consumerWarps, 0, List.of(i)));
+                after.add(new Instr.Side(Instr.Side.Role.CONSUMER, producerWarps, consumerWarps, 0, List.of(i)));
             } else {
                 return "after its stream loop, " + i.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT)
                         + " uses registers, which only the consumer warps hold";
@@ -230,9 +230,9 @@ final class WarpSpecialization {
             out.addAll(chunk0);
             out.add(new Instr.Barrier());
         }
-        Instr.Side producer = new Instr.Side("producer", 0, producerWarps, 0,
+        Instr.Side producer = new Instr.Side(Instr.Side.Role.PRODUCER, 0, producerWarps, 0,
                 side(make, producerSlices, PRODUCER_BARRIER, producerWarps));
-        Instr.Side consumer = new Instr.Side("consumer", producerWarps, consumerWarps, 1,
+        Instr.Side consumer = new Instr.Side(Instr.Side.Role.CONSUMER, producerWarps, consumerWarps, 1,
                 side(use, consumerSlices, CONSUMER_BARRIER, consumerWarps));
         List<Instr> trip = new ArrayList<>(List.of(producer, consumer));
         if (chunk0.stream().anyMatch(i -> i instanceof Instr.LoadWeight lw && lw.async())) trip.add(new Instr.AsyncWait(0));
@@ -273,8 +273,8 @@ final class WarpSpecialization {
     }
 
     /** For the tests: the sides of a kernel's stream loop, by role. */
-    static Map<String, Instr.Side> sides(Kernel k) {
-        Map<String, Instr.Side> out = new LinkedHashMap<>();
+    static Map<Instr.Side.Role, Instr.Side> sides(Kernel k) {
+        Map<Instr.Side.Role, Instr.Side> out = new LinkedHashMap<>();
         Instr.flatten(k.body()).forEach(i -> {
             if (i instanceof Instr.Loop l) for (Instr.Side s : l.sides()) out.put(s.role(), s);
         });

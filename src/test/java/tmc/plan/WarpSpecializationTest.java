@@ -49,8 +49,8 @@ class WarpSpecializationTest {
         Instr.Loop loop = SliceRefillTest.loop(k);
         assertEquals(1, loop.lag());
         assertEquals(8, loop.trips());
-        Map<String, Instr.Side> sides = WarpSpecialization.sides(k);
-        Instr.Side producer = sides.get("producer"), consumer = sides.get("consumer");
+        Map<Instr.Side.Role, Instr.Side> sides = WarpSpecialization.sides(k);
+        Instr.Side producer = sides.get(Instr.Side.Role.PRODUCER), consumer = sides.get(Instr.Side.Role.CONSUMER);
         assertEquals(List.of(0, 4, 0), List.of(producer.firstWarp(), producer.warps(), producer.lag()));
         assertEquals(List.of(4, 4, 1), List.of(consumer.firstWarp(), consumer.warps(), consumer.lag()));
         assertTrue(producer.body().getFirst() instanceof Instr.Compute c && c.dst().name().equals("h1_s"));
@@ -66,7 +66,7 @@ class WarpSpecializationTest {
         assertEquals(2, k.minBlocksPerSm());
         assertEquals(128, k.registerLimit());
         // the accumulators' epilogue is the consumer's
-        assertTrue(k.body().stream().anyMatch(i -> i instanceof Instr.Side sd && sd.role().equals("consumer")
+        assertTrue(k.body().stream().anyMatch(i -> i instanceof Instr.Side sd && sd.role() == Instr.Side.Role.CONSUMER
                 && sd.body().getFirst() instanceof Instr.Finish));
         assertSound(k, "C=128");
         assertSound(specialized(Tmc.Options.DEFAULTS).program().kernels().getFirst(), "C=64");
@@ -85,7 +85,7 @@ class WarpSpecializationTest {
                 """;
         Kernel k = ((Tmc.Outcome.Compiled) outcome("mbconv_dw.tm", text, "split", Tmc.Options.DEFAULTS)).program()
                 .program().kernels().getFirst();
-        Instr.Side producer = WarpSpecialization.sides(k).get("producer");
+        Instr.Side producer = WarpSpecialization.sides(k).get(Instr.Side.Role.PRODUCER);
         assertEquals(List.of("h1_s", "h2_s"), producer.body().stream().filter(i -> i instanceof Instr.Compute)
                 .map(i -> ((Instr.Compute) i).dst().name()).toList());
         // its own barrier between the expand and the depthwise conv, and another before its refills
@@ -135,9 +135,9 @@ class WarpSpecializationTest {
         CompiledProgram p = ((Tmc.Outcome.Compiled) outcome("mbconv.tm", text, "twofour", Tmc.Options.DEFAULTS)).program();
         Kernel k = p.program().kernels().getFirst();
         assertEquals(192, k.threads());
-        assertEquals(List.of(0, 2, 2, 4), List.of(WarpSpecialization.sides(k).get("producer").firstWarp(),
-                WarpSpecialization.sides(k).get("producer").warps(), WarpSpecialization.sides(k).get("consumer").firstWarp(),
-                WarpSpecialization.sides(k).get("consumer").warps()));
+        assertEquals(List.of(0, 2, 2, 4), List.of(WarpSpecialization.sides(k).get(Instr.Side.Role.PRODUCER).firstWarp(),
+                WarpSpecialization.sides(k).get(Instr.Side.Role.PRODUCER).warps(), WarpSpecialization.sides(k).get(Instr.Side.Role.CONSUMER).firstWarp(),
+                WarpSpecialization.sides(k).get(Instr.Side.Role.CONSUMER).warps()));
         assertSound(k, "2 + 4");
         String cu = p.source();
         assertTrue(cu.contains("if (warp < 2) {"), "the producer's branch");
@@ -263,7 +263,7 @@ class WarpSpecializationTest {
                             if (b.stages() == 2) {
                                 // the chunk that crosses: written for this very chunk by the other side, in an earlier trip
                                 String last = lastWrite.get(a);
-                                assertTrue(last != null && last.equals("producer:" + chunk) && !sd.role().equals("producer"),
+                                assertTrue(last != null && last.equals("producer:" + chunk) && sd.role() != Instr.Side.Role.PRODUCER,
                                         what + ": the " + sd.role() + " reads copy " + a.copy() + " of " + b.name()
                                                 + " for chunk " + chunk + ", last written " + last);
                             }
@@ -302,7 +302,7 @@ class WarpSpecializationTest {
         Kernel k = p.program().kernels().getFirst();
         List<Instr> trip = new ArrayList<>();
         for (Instr i : SliceRefillTest.loop(k).body()) {
-            if (i instanceof Instr.Side sd && sd.role().equals("producer")) {
+            if (i instanceof Instr.Side sd && sd.role() == Instr.Side.Role.PRODUCER) {
                 List<Instr> body = new ArrayList<>(sd.body());
                 body.add(1, new Instr.Barrier());
                 i = new Instr.Side(sd.role(), sd.firstWarp(), sd.warps(), sd.lag(), body);
