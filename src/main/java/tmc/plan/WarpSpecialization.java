@@ -36,10 +36,10 @@ import tmc.target.Target;
  * ended it. So the only shared state crossing the sides is the intermediate, and one block barrier per trip orders it.
  *
  * <p>The accumulators belong to the consumer warps: they finish the block's output after the loop. The registers are
- * those of the consumer (its chain's sub-slices run in a rolled loop, {@link #ROLLED_CHAIN_SAVING}; a consumer without a
- * chain, {@link #STAGED_CONSUMER_SAVING}); the producer needs
- * fewer. Measured by hand on an H200 (docs/benchmarks.md, eleventh session): MBConv 128, 14, 128 'narrow' with 4 + 4
- * warps at 2 blocks per SM 1.08x faster than the same kernel on 4 warps, and 0.83x at 1 block per SM.
+ * those of the consumer (its chain's sub-slices run in a rolled loop, {@link #ROLLED_CHAIN_SAVING}; a consumer
+ * without a chain, {@link #STAGED_CONSUMER_SAVING}); the producer needs fewer. Measured by hand on an H200
+ * (docs/benchmarks.md, eleventh session): MBConv 128, 14, 128 'narrow' with 4 + 4 warps at 2 blocks per SM 1.08x
+ * faster than the same kernel on 4 warps, and 0.83x at 1 block per SM.
  */
 final class WarpSpecialization {
     private WarpSpecialization() {}
@@ -68,45 +68,64 @@ final class WarpSpecialization {
     static Lowering.Result lower(TypedBlock block, String planName, Choices c, Span planSpan, Span warpsSpan,
                                  Target target) {
         String split = "warps " + c.producerWarps() + " + " + c.consumerWarps();
-        String hint = "use 'warps " + c.warps() + "' without the split";
+        String unsplit = "'warps " + c.warps() + "' without the split";
+        String hint = "use " + unsplit;
         if (target.computeCapability() < 80) {
-            return refuse(warpsSpan, split + ": each side refills its weight slices with cp.async, which " + target.name()
-                    + " does not have (sm_80 or later)", hint);
+            return refuse(warpsSpan, split + ": each side refills its weight slices with cp.async, which "
+                    + target.name() + " does not have (sm_80 or later)", hint);
         }
-        if (c.tileN() > 1) return refuse(warpsSpan, split + ": warp specialization needs one image per block (tile N 1)", hint);
+        if (c.tileN() > 1) {
+            return refuse(warpsSpan, split + ": warp specialization needs one image per block (tile N 1)", hint);
+        }
         if (c.math() == PlanSpec.MathKind.WGMMA) {
-            return refuse(warpsSpan, split + ": wgmma needs whole warpgroups on one product; warp specialization runs on mma.sync",
-                    "use 'math tensor_core', or " + hint.substring(4));
+            return refuse(warpsSpan, split + ": wgmma needs whole warpgroups on one product; warp specialization runs "
+                            + "on mma.sync",
+                    "use 'math tensor_core', or " + unsplit);
         }
         if (c.streamDim() == null) {
-            return refuse(warpsSpan, split + ": warp specialization splits a stream loop (one side makes chunk j while the "
-                    + "other uses chunk j-1), and this plan has none", "add a 'stream' directive, or " + hint.substring(4));
+            return refuse(warpsSpan, split + ": warp specialization splits a stream loop (one side makes chunk j while "
+                    + "the other uses chunk j-1), and this plan has none", "add a 'stream' directive, or " + unsplit);
         }
         Choices consumers = new Choices(1, c.tileH(), c.tileW(), c.consumerWarps(), c.math(), c.streamDim(),
                 c.streamChunk(), c.places());
         Lowering.Result r = Lowering.fused(block, planName, consumers, planSpan, target, false, null);
         if (!(r instanceof Lowering.Result.Ok ok)) return r;
-        Object out = split(block, ok.kernels().getFirst(), c.producerWarps(), c.consumerWarps());
-        if (out instanceof String why) return refuse(warpsSpan, split + ": " + why, hint);
-        return new Lowering.Result.Ok(List.of(SharedLifetimes.compact(block, (Kernel) out, target)));
+        return switch (split(block, ok.kernels().getFirst(), c.producerWarps(), c.consumerWarps())) {
+            case Split.Refused no -> refuse(warpsSpan, split + ": " + no.why(), hint);
+            case Split.Done done ->
+                    new Lowering.Result.Ok(List.of(SharedLifetimes.compact(block, done.kernel(), target)));
+        };
+    }
+
+    /** The split kernel, or why the kernel's shape does not allow one. */
+    sealed interface Split {
+        record Done(Kernel kernel) implements Split {}
+
+        record Refused(String why) implements Split {}
+    }
+
+    private static Split no(String why) {
+        return new Split.Refused(why);
     }
 
     /**
      * {@code k} (lowered for the consumer's warps, its loop's slices copied at the top of each trip) with its stream
-     * loop split into a producer and a consumer side; or, as a String, why its shape does not allow that.
+     * loop split into a producer and a consumer side, or why its shape does not allow that.
      */
-    static Object split(TypedBlock block, Kernel k, int producerWarps, int consumerWarps) {
+    static Split split(TypedBlock block, Kernel k, int producerWarps, int consumerWarps) {
         List<Instr> body = k.body();
         int loopAt = -1;
         for (int i = 0; i < body.size(); i++) {
             if (body.get(i) instanceof Instr.Loop) loopAt = i;
-            if (body.get(i) instanceof Instr.ImageLoop) return "the block computes several images one after another";
+            if (body.get(i) instanceof Instr.ImageLoop) {
+                return no("the block computes several images one after another");
+            }
         }
-        if (loopAt < 0) return "the plan has no stream loop";
+        if (loopAt < 0) return no("the plan has no stream loop");
         for (Instr i : body.subList(0, loopAt)) {
             if (i instanceof Instr.Compute c && c.dst().space() == Space.REGISTERS) {
-                return "'" + c.dst().tensor() + "' is made before the loop in each warp's registers, and only the consumer "
-                        + "warps could hold it";
+                return no("'" + c.dst().tensor() + "' is made before the loop in each warp's registers, and "
+                        + "only the consumer warps could hold it");
             }
         }
         Instr.Loop loop = (Instr.Loop) body.get(loopAt);
@@ -119,7 +138,9 @@ final class WarpSpecialization {
             copies++;
         }
         int from = copies > 0 && copies < lb.size() && lb.get(copies) instanceof Instr.Barrier ? copies + 1 : copies;
-        if (!(lb.getLast() instanceof Instr.Barrier)) return "its stream loop does not end with a barrier";
+        if (!(lb.getLast() instanceof Instr.Barrier)) {
+            return no("its stream loop does not end with a barrier");
+        }
         List<List<Instr>> phases = new ArrayList<>();
         List<Instr> current = new ArrayList<>();
         for (Instr i : lb.subList(from, lb.size())) {
@@ -132,13 +153,14 @@ final class WarpSpecialization {
                 case Instr.Accumulate a -> current.add(a);
                 case Instr.Chain ch -> current.add(ch);
                 default -> {
-                    return "its stream loop has a step warp specialization does not split (" + i.getClass().getSimpleName() + ")";
+                    return no("its stream loop has a step warp specialization does not split ("
+                            + i.getClass().getSimpleName() + ")");
                 }
             }
         }
         if (phases.size() < 2) {
-            return "its stream loop is one phase (no barrier inside a trip), and warp specialization needs at least two: "
-                    + "the producer's, which stage a chunk in shared memory, and the consumer's, which uses it";
+            return no("its stream loop is one phase (no barrier inside a trip), and warp specialization needs at least "
+                    + "two: the producer's, which stage a chunk in shared memory, and the consumer's, which uses it");
         }
         // The producer runs every phase but the last, with its own barrier between them; the consumer the last.
         List<Instr> make = new ArrayList<>();
@@ -155,7 +177,7 @@ final class WarpSpecialization {
         for (Instr i : make) {
             if (i instanceof Instr.SideBarrier) continue;
             if (!(i instanceof Instr.Compute c) || c.dst().space() != Space.SHARED) {
-                return "a phase of its stream loop before the last does more than compute into shared memory";
+                return no("a phase of its stream loop before the last does more than compute into shared memory");
             }
             made.add(c.dst());
         }
@@ -177,14 +199,15 @@ final class WarpSpecialization {
         for (Instr i : make) usedByProducer.addAll(Instr.touched(i, all));
         for (Buffer b : written) {
             if (b.space() == Space.SHARED) {
-                return "the last phase of its stream loop writes " + b.name() + " in shared memory; only the chunk the "
-                        + "phases before it stage may cross between the sides";
+                return no("the last phase of its stream loop writes " + b.name() + " in shared memory; only the chunk "
+                        + "the phases before it stage may cross between the sides");
             }
-            if (usedByProducer.contains(b)) return "both sides would use " + b.name();
+            if (usedByProducer.contains(b)) return no("both sides would use " + b.name());
         }
         List<Buffer> handoff = made.stream().filter(usedByConsumer::contains).toList();
         if (handoff.size() != 1 || block.activation(handoff.getFirst().tensor()).isEmpty()) {
-            return "the last phase of its stream loop must read exactly one chunk that the phases before it stage";
+            return no("the last phase of its stream loop must read exactly one chunk that the phases before it "
+                    + "stage");
         }
         Buffer staged = handoff.getFirst();
 
@@ -194,7 +217,9 @@ final class WarpSpecialization {
         for (Instr i : lb.subList(0, copies)) {
             Instr.LoadWeight lw = (Instr.LoadWeight) i;
             boolean p = usedByProducer.contains(lw.dst()), c = usedByConsumer.contains(lw.dst());
-            if (p && c) return "both sides would read the slice of " + lw.weight() + " (" + lw.dst().name() + ")";
+            if (p && c) {
+                return no("both sides would read the slice of " + lw.weight() + " (" + lw.dst().name() + ")");
+            }
             (p ? producerSlices : consumerSlices).add(Lowering.copiesAsync(block, lw, loop.chunk())
                     ? new Instr.LoadWeight(lw.dst(), lw.weight(), lw.rows(), lw.cols(), false, true) : lw);
         }
@@ -210,8 +235,8 @@ final class WarpSpecialization {
             } else if (i instanceof Instr.Finish || i instanceof Instr.Compute) {
                 after.add(new Instr.Side(Instr.Side.Role.CONSUMER, producerWarps, consumerWarps, 0, List.of(i)));
             } else {
-                return "after its stream loop, " + i.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT)
-                        + " uses registers, which only the consumer warps hold";
+                return no("after its stream loop, " + i.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT)
+                        + " uses registers, which only the consumer warps hold");
             }
         }
 
@@ -235,7 +260,9 @@ final class WarpSpecialization {
         Instr.Side consumer = new Instr.Side(Instr.Side.Role.CONSUMER, producerWarps, consumerWarps, 1,
                 side(use, consumerSlices, CONSUMER_BARRIER, consumerWarps));
         List<Instr> trip = new ArrayList<>(List.of(producer, consumer));
-        if (chunk0.stream().anyMatch(i -> i instanceof Instr.LoadWeight lw && lw.async())) trip.add(new Instr.AsyncWait(0));
+        if (chunk0.stream().anyMatch(i -> i instanceof Instr.LoadWeight lw && lw.async())) {
+            trip.add(new Instr.AsyncWait(0));
+        }
         trip.add(new Instr.Barrier());
         String note = "warp-specialized: warps 0-" + (producerWarps - 1) + " make chunk trip of " + staged.tensor()
                 + " into one copy of " + staged.name() + " while warps " + producerWarps + "-"
@@ -250,12 +277,13 @@ final class WarpSpecialization {
         List<Instr> finalBody = out.stream().map(i -> Lowering.withBuffers(i, doubled)).toList();
         List<Buffer> buffers = k.buffers().stream().map(b -> doubled.getOrDefault(b, b)).toList();
         boolean chain = use.stream().anyMatch(i -> i instanceof Instr.Chain);
-        // never below what every fused kernel needs for indices, pointers and fragments (ConvFirst's 4x14 tiles at C = 64
-        // would come to 64 and spilled there)
+        // never below what every fused kernel needs for indices, pointers and fragments (ConvFirst's 4x14 tiles at
+        // C = 64 would come to 64 and spilled there)
         int registers = Math.max(Lowering.BASE_REGISTERS,
                 k.registersPerThread() - (chain ? ROLLED_CHAIN_SAVING : STAGED_CONSUMER_SAVING));
-        return new Kernel(k.name(), 1, k.tileH(), k.tileW(), (producerWarps + consumerWarps) * 32, k.math(), k.layers(),
-                buffers, finalBody, registers);
+        int threads = (producerWarps + consumerWarps) * 32;
+        return new Split.Done(new Kernel(k.name(), 1, k.tileH(), k.tileW(), threads, k.math(), k.layers(), buffers,
+                finalBody, registers));
     }
 
     /** A side's trip: its phases, then (if it has slices) its own barrier and the refills for its next chunk. */
