@@ -31,8 +31,22 @@ for row in "mbconv_n128_h14_c128 MBConv narrow" "mbconv_n128_h28_c64 MBConv narr
   for plan in "$3" specialized; do
     mkdir -p "$out/v/$1/$plan"; cp "$out/k/$1/$2_$plan".{cu,json} "$out/v/$1/$plan/"
   done
-  python3 scripts/bench/variants.py "$1" "$out/v/$1/$3" "$out/v/$1/specialized" --rounds 7 2>&1 \
-    | tee "$out/variants_$1.txt" | tail -3
+  extra=()
+  if [ "$2" = MBConv ]; then
+    # the consumer's sub-slice loop unrolled, as the unsplit kernel has it (the emitter rolls it in a side to stay
+    # within 128 registers; by hand, the unrolled form at C=128 spilled 40 B and was the fastest, ws2b)
+    mkdir -p "$out/v/$1/unrolled"; cp "$out/k/$1/MBConv_specialized.json" "$out/v/$1/unrolled/"
+    python3 - "$out/k/$1/MBConv_specialized.cu" "$out/v/$1/unrolled/MBConv_specialized.cu" <<'PY'
+import sys
+s = open(sys.argv[1]).read()
+a = "#pragma unroll 1\n                        for (int sl = 0;"
+assert a in s, "no rolled sub-slice loop"
+open(sys.argv[2], "w").write(s.replace(a, "#pragma unroll\n                        for (int sl = 0;"))
+PY
+    extra=("$out/v/$1/unrolled")
+  fi
+  python3 scripts/bench/variants.py "$1" "$out/v/$1/$3" "$out/v/$1/specialized" "${extra[@]}" --rounds 7 2>&1 \
+    | tee "$out/variants_$1.txt" | tail -4
 done
 if [ "$want_table" = tune ]; then
   echo "== $(( $(date +%s) - start )) s; tmc tune --specialize (MBConv at both benchmark shapes)"
