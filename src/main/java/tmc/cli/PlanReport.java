@@ -193,8 +193,8 @@ public final class PlanReport {
         Kernel kernel = check.kernel();
         StringBuilder s = new StringBuilder();
         s.append("  kernel ").append(kernel.name()).append('\n');
-        s.append(String.format(Locale.ROOT, "    grid       (N/%d, H/%d, W/%d) = %d blocks of %d threads (%d warps)%n",
-                kernel.tileN(), kernel.tileH(), kernel.tileW(), k.blocks(), kernel.threads(), kernel.warps()));
+        s.append(String.format(Locale.ROOT, "    grid       (N/%d, H/%d, W/%d) = %d blocks of %d threads (%d warps%s)%n",
+                kernel.tileN(), kernel.tileH(), kernel.tileW(), k.blocks(), kernel.threads(), kernel.warps(), kernel.sidesSummary()));
         s.append(String.format(Locale.ROOT, "    shared     %d B = %s per block%s; limit %s%s%n", check.sharedBytes(),
                 Budgets.kib(check.sharedBytes()), check.sharedBytes() > t.sharedPerBlockDefault() ? " (needs the opt-in above "
                         + Budgets.kib(t.sharedPerBlockDefault()) + ")" : "", Budgets.kib(t.sharedPerBlockOptIn()),

@@ -250,19 +250,12 @@ final class KernelWriter {
         return b.rowStride() != b.channels() ? " (rows padded to " + b.rowStride() + ")" : "";
     }
 
-    /** ": 4 producer + 4 consumer" for a warp-specialized kernel, else nothing. */
-    private static String sidesOf(Kernel k) {
-        List<String> sides = Instr.flatten(k.body()).filter(i -> i instanceof Instr.Loop).map(i -> (Instr.Loop) i)
-                .flatMap(l -> l.sides().stream()).map(sd -> sd.warps() + " " + sd.role()).toList();
-        return sides.isEmpty() ? "" : ": " + String.join(" + ", sides);
-    }
-
     private void header() {
         StringBuilder s = new StringBuilder();
         s.append("Kernel ").append(k.name()).append("\n");
         s.append("  grid (ceil(W / ").append(k.tileW()).append("), ceil(H / ").append(k.tileH()).append("), ")
                 .append(k.tileN() == 1 ? "N" : "ceil(N / " + k.tileN() + ")").append("),  ")
-                .append(k.threads()).append(" threads (").append(k.warps()).append(" warps").append(sidesOf(k)).append("),  ")
+                .append(k.threads()).append(" threads (").append(k.warps()).append(" warps").append(k.sidesSummary()).append("),  ")
                 .append(k.sharedBytes()).append(" B shared,  ~").append(k.registersPerThread())
                 .append(" registers per thread (planner estimate)\n");
         s.append("  math ").append(k.math().keyword).append("\n");

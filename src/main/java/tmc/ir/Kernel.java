@@ -75,6 +75,18 @@ public record Kernel(String name, int tileN, int tileH, int tileW, int threads, 
                 .reduce(0, sharedOffsets.isEmpty() ? Long::sum : Math::max);
     }
 
+    /** The sides of its warp-specialized stream loop (Instr.Side), in order; empty when every warp runs the loop. */
+    public List<Instr.Side> sides() {
+        return Instr.flatten(body).filter(i -> i instanceof Instr.Loop).flatMap(i -> ((Instr.Loop) i).sides().stream())
+                .toList();
+    }
+
+    /** ": 4 producer + 4 consumer" for a warp-specialized kernel, else nothing (for headers and reports). */
+    public String sidesSummary() {
+        List<String> s = sides().stream().map(sd -> sd.warps() + " " + sd.role()).toList();
+        return s.isEmpty() ? "" : ": " + String.join(" + ", s);
+    }
+
     /** Whether the kernel issues wgmma (sm_90a): a 'math wgmma' kernel runs its register chains' products on it. */
     public boolean usesWgmma() {
         return math == PlanSpec.MathKind.WGMMA;
