@@ -76,26 +76,11 @@ final class KernelWriter {
                         ch.consumer().layer().out().channels(), warps));
                 case Instr.Loop l -> accumulators(l.body(), side);
                 case Instr.ImageLoop il -> accumulators(il.body(), side);
-                case Instr.Side sd -> {
-                    accumulators(sd.body(), sd);
-                    // the register buffers a side writes are its threads' (their per-thread layout is the side's)
-                    for (Instr x : sd.body()) {
-                        switch (x) {
-                            case Instr.Accumulate a -> owners.put(a.acc().name(), sd);
-                            case Instr.Chain ch -> owners.put(ch.consumer().acc().name(), sd);
-                            case Instr.Compute c when c.dst().space() == Space.REGISTERS -> owners.put(c.dst().name(), sd);
-                            case Instr.Finish f when f.dst().space() == Space.REGISTERS -> owners.put(f.dst().name(), sd);
-                            default -> { }
-                        }
-                    }
-                }
+                case Instr.Side sd -> accumulators(sd.body(), sd);
                 default -> { }
             }
         }
     }
-
-    /** The side whose warps hold each accumulator a {@link Instr.Side} accumulates into (warp specialization). */
-    private final Map<String, Instr.Side> owners = new HashMap<>();
 
     /** The side being written, or null: inside it THREADS, tid and warp count its own threads. */
     private Instr.Side side;
@@ -182,7 +167,7 @@ final class KernelWriter {
         w.line("const int h0 = blockIdx.y * TILE_H;");
         w.line("const int w0 = blockIdx.x * TILE_W;");
         w.line("const int tid = threadIdx.x;");
-        if (usesMma(k.body()) || !owners.isEmpty()) {
+        if (usesMma(k.body()) || !k.sides().isEmpty()) {
             w.line("const int warp = tid >> 5, lane = tid & 31;");
             w.line("const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates");
         }
@@ -403,26 +388,31 @@ final class KernelWriter {
                 w.line(t + "* const " + b.name() + " = " + b.name() + "_buf + stage * " + upper(b) + "_COPY;");
             }
         }
-        List<Instr> body = l.body();
+        tripBody(l, l.body(), refills
+                ? "refill for chunk e0+" + l.chunk() + ": this trip's last read of the slice came before the barrier above; the copy\n"
+                + "lands while the phases that do not read it compute, and is waited for before the next barrier"
+                : "prefetch chunk e0+" + l.chunk() + " while computing chunk e0: the copy it overwrites was last read\n"
+                + "in the previous trip, before the barrier that ended it");
+        loop = null;
+        w.close();
+    }
+
+    /**
+     * The instructions of one trip of {@code l}; each run of copies of the next chunk's slices goes under one
+     * {@code if (e0 + chunk < extent)} (there is no chunk after the last), with {@code why} above it.
+     */
+    private void tripBody(Instr.Loop l, List<Instr> body, String why) {
         for (int i = 0; i < body.size(); i++) {
             if (!isPrefetch(body.get(i))) {
                 instr(body.get(i));
                 continue;
             }
-            if (refills) {
-                w.comment("refill for chunk e0+" + l.chunk() + ": this trip's last read of the slice came before the barrier above; the copy\n"
-                        + "lands while the phases that do not read it compute, and is waited for before the next barrier");
-            } else {
-                w.comment("prefetch chunk e0+" + l.chunk() + " while computing chunk e0: the copy it overwrites was last read\n"
-                        + "in the previous trip, before the barrier that ended it");
-            }
+            w.comment(why);
             w.open("if (e0 + " + l.chunk() + " < " + l.extent() + ")");
             for (; i < body.size() && isPrefetch(body.get(i)); i++) instr(body.get(i));
             i--;
             w.close();
         }
-        loop = null;
-        w.close();
     }
 
     /*
@@ -468,19 +458,8 @@ final class KernelWriter {
                 }
             }
             side = sd;
-            List<Instr> work = sd.body();
-            for (int j = 0; j < work.size(); j++) {
-                if (!isPrefetch(work.get(j))) {
-                    instr(work.get(j));
-                    continue;
-                }
-                w.comment("refill for chunk e0+" + l.chunk() + ": the barrier above ended this side's last read of the slice; "
-                        + "the copy lands\nbefore the block's barrier at the end of the trip");
-                w.open("if (e0 + " + l.chunk() + " < " + l.extent() + ")");
-                for (; j < work.size() && isPrefetch(work.get(j)); j++) instr(work.get(j));
-                j--;
-                w.close();
-            }
+            tripBody(l, sd.body(), "refill for chunk e0+" + l.chunk() + ": the barrier above ended this side's last read "
+                    + "of the slice; the copy lands\nbefore the block's barrier at the end of the trip");
             side = null;
             w.close();
             for (Instr i : tripEnd) {
@@ -823,7 +802,7 @@ final class KernelWriter {
             storeStaged(s, a, dt);
             return;
         }
-        Instr.Side owner = owners.get(src.name());
+        Instr.Side owner = k.holder(src.name()).orElse(null);
         if (owner != null) openSide(owner);
         if (fragments.containsKey(src.name())) {
             accumulatorPairs(src, true, rc -> accElement(src, "" + rc),
@@ -869,7 +848,7 @@ final class KernelWriter {
         w.line(t + "* const " + src.name() + "_stage = reinterpret_cast<" + t + "*>(" + stage.name()
                 + (stage.stages() == 2 ? "_buf" : "") + ");");
         // The accumulators' owners write them (the consumer warps of a warp-specialized kernel); everyone copies.
-        Instr.Side owner = owners.get(src.name());
+        Instr.Side owner = k.holder(src.name()).orElse(null);
         if (owner != null) openSide(owner);
         accumulatorPairs(src, true, rc -> accElement(src, "" + rc),
                 (v0, v1) -> storePair("&" + src.name() + "_stage[p * " + stride + " + c0]", dt, v0, v1));

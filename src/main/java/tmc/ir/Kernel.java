@@ -81,6 +81,23 @@ public record Kernel(String name, int tileN, int tileH, int tileW, int threads, 
                 .toList();
     }
 
+    /**
+     * The side whose threads hold register buffer {@code name}: the one that writes it (its accumulators, and a layer's
+     * result computed into registers). Its per-thread layout is that side's, so only its threads may touch it. Empty
+     * outside warp specialization.
+     */
+    public java.util.Optional<Instr.Side> holder(String name) {
+        return Instr.flatten(body).filter(i -> i instanceof Instr.Side).map(i -> (Instr.Side) i)
+                .filter(sd -> sd.body().stream().anyMatch(x -> switch (x) {
+                    case Instr.Accumulate a -> a.acc().name().equals(name);
+                    case Instr.Chain ch -> ch.consumer().acc().name().equals(name);
+                    case Instr.Compute c -> c.dst().space() == PlanSpec.Space.REGISTERS && c.dst().name().equals(name);
+                    case Instr.Finish f -> f.dst().space() == PlanSpec.Space.REGISTERS && f.dst().name().equals(name);
+                    default -> false;
+                }))
+                .findFirst();
+    }
+
     /** ": 4 producer + 4 consumer" for a warp-specialized kernel, else nothing (for headers and reports). */
     public String sidesSummary() {
         List<String> s = sides().stream().map(sd -> sd.warps() + " " + sd.role()).toList();

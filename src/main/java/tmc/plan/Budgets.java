@@ -132,11 +132,9 @@ public final class Budgets {
         return lines;
     }
 
-    /** The threads that hold register buffer {@code b}: the side that accumulates into it, else the whole block. */
+    /** The threads that hold register buffer {@code b}: the side that writes it, else the whole block. */
     private static int holders(Kernel k, Buffer b) {
-        return tmc.ir.Instr.flatten(k.body()).filter(i -> i instanceof tmc.ir.Instr.Side).map(i -> (tmc.ir.Instr.Side) i)
-                .filter(sd -> tmc.ir.Instr.flatten(sd.body()).anyMatch(i -> tmc.ir.Instr.touched(i, List.of(b)).contains(b)))
-                .mapToInt(tmc.ir.Instr.Side::threads).findFirst().orElse(k.threads());
+        return k.holder(b.name()).map(tmc.ir.Instr.Side::threads).orElse(k.threads());
     }
 
     /** One line per register buffer with its per-thread count and .tm line, after the fixed base. */

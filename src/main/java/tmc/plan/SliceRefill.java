@@ -47,39 +47,18 @@ final class SliceRefill {
         }
         if (loopAt < 0) return k;
         Instr.Loop loop = (Instr.Loop) body.get(loopAt);
-        List<Instr> lb = loop.body();
 
         // [slice copies of chunk e0] barrier [phase 1] barrier ... [phase m] barrier
-        int copies = 0;
-        while (copies < lb.size() && lb.get(copies) instanceof Instr.LoadWeight lw && lw.streamed() != null
-                && lw.streamed().start() == 0 && !lw.async()) {
-            copies++;
-        }
-        if (copies == 0 || copies >= lb.size() || !(lb.get(copies) instanceof Instr.Barrier)
-                || !(lb.getLast() instanceof Instr.Barrier)) {
-            return k;
-        }
-        List<List<Instr>> phases = new ArrayList<>();
-        List<Instr> current = new ArrayList<>();
-        for (Instr i : lb.subList(copies + 1, lb.size())) {
-            if (i instanceof Instr.Barrier) {
-                phases.add(current);
-                current = new ArrayList<>();
-            } else if (i instanceof Instr.LoadWeight || i instanceof Instr.AsyncWait || i instanceof Instr.AsyncCommit
-                    || i instanceof Instr.Loop) {
-                return k;  // not a shape this pass knows
-            } else {
-                current.add(i);
-            }
-        }
+        LoopPhases trip0 = LoopPhases.of(loop).orElse(null);
+        if (trip0 == null || trip0.copies().isEmpty()) return k;
+        List<List<Instr>> phases = trip0.phases();
         int m = phases.size();
         if (m < 2) return k;
 
         // Each slice's last reader; a slice read in the first and the last phase has nowhere to land.
         List<Buffer> shared = k.buffers().stream().filter(b -> b.space() == Space.SHARED).toList();
         Map<Instr.LoadWeight, Integer> refillAfter = new LinkedHashMap<>();
-        for (Instr i : lb.subList(0, copies)) {
-            Instr.LoadWeight lw = (Instr.LoadWeight) i;
+        for (Instr.LoadWeight lw : trip0.copies()) {
             int first = -1, last = -1;
             for (int p = 0; p < m; p++) {
                 for (Instr x : phases.get(p)) {

@@ -116,10 +116,7 @@ final class WarpSpecialization {
         List<Instr> body = k.body();
         int loopAt = -1;
         for (int i = 0; i < body.size(); i++) {
-            if (body.get(i) instanceof Instr.Loop) loopAt = i;
-            if (body.get(i) instanceof Instr.ImageLoop) {
-                return no("the block computes several images one after another");
-            }
+            if (body.get(i) instanceof Instr.Loop) loopAt = i;  // tile N 1 (lower): no image loop around it
         }
         if (loopAt < 0) return no("the plan has no stream loop");
         for (Instr i : body.subList(0, loopAt)) {
@@ -129,30 +126,12 @@ final class WarpSpecialization {
             }
         }
         Instr.Loop loop = (Instr.Loop) body.get(loopAt);
-        List<Instr> lb = loop.body();
-
-        // [slice copies of chunk e0] [barrier] phase 1 barrier ... phase m barrier
-        int copies = 0;
-        while (copies < lb.size() && lb.get(copies) instanceof Instr.LoadWeight lw && lw.streamed() != null
-                && lw.streamed().start() == 0 && !lw.async()) {
-            copies++;
-        }
-        int from = copies > 0 && copies < lb.size() && lb.get(copies) instanceof Instr.Barrier ? copies + 1 : copies;
-        if (!(lb.getLast() instanceof Instr.Barrier)) {
-            return no("its stream loop does not end with a barrier");
-        }
-        List<List<Instr>> phases = new ArrayList<>();
-        List<Instr> current = new ArrayList<>();
-        for (Instr i : lb.subList(from, lb.size())) {
-            switch (i) {
-                case Instr.Barrier b -> {
-                    phases.add(current);
-                    current = new ArrayList<>();
-                }
-                case Instr.Compute c -> current.add(c);
-                case Instr.Accumulate a -> current.add(a);
-                case Instr.Chain ch -> current.add(ch);
-                default -> {
+        LoopPhases trip0 = LoopPhases.of(loop).orElse(null);
+        if (trip0 == null) return no("its stream loop is not the copies of the chunk's slices and phases between barriers");
+        List<List<Instr>> phases = trip0.phases();
+        for (List<Instr> phase : phases) {
+            for (Instr i : phase) {
+                if (!(i instanceof Instr.Compute || i instanceof Instr.Accumulate || i instanceof Instr.Chain)) {
                     return no("its stream loop has a step warp specialization does not split ("
                             + i.getClass().getSimpleName() + ")");
                 }
@@ -214,8 +193,7 @@ final class WarpSpecialization {
         // Each side's slices, read by that side only: copied with cp.async where they can be (16 bytes at a time), else
         // (a depthwise conv's tap-major slice) with plain loads and stores, which the block barrier makes visible too.
         List<Instr.LoadWeight> producerSlices = new ArrayList<>(), consumerSlices = new ArrayList<>();
-        for (Instr i : lb.subList(0, copies)) {
-            Instr.LoadWeight lw = (Instr.LoadWeight) i;
+        for (Instr.LoadWeight lw : trip0.copies()) {
             boolean p = usedByProducer.contains(lw.dst()), c = usedByConsumer.contains(lw.dst());
             if (p && c) {
                 return no("both sides would read the slice of " + lw.weight() + " (" + lw.dst().name() + ")");
