@@ -54,11 +54,12 @@ plan narrow for MBConv on sm_90 {
   math   tensor_core
 }
 
-// 'narrow' warp-specialized: warps 0-3 expand chunk j into one copy of h1 while warps 4-7 convolve and project chunk
-// j-1 from the other, one block barrier per chunk. By hand on an H200 this was 1.08x faster than 'narrow' at C=128
-// (docs/benchmarks.md, eleventh session); this emitted form is not yet run on a GPU.
+// Warp-specialized: warps 0-3 expand chunk j into one copy of h1 while warps 4-7 convolve and project chunk j-1 from
+// the other, one block barrier per chunk. tmc tune --specialize's winner at C=128, N=128, H=W=14 on the H100: 1.15x
+// faster than 'narrow', whose own split (4x14 tiles) was 1.12x (docs/benchmarks.md, thirteenth session). At C=64
+// every split measured slower than the plan it splits ('rows' stays the fastest there).
 plan specialized for MBConv on sm_90 {
-  tile   N 1, H 4, W 14
+  tile   N 1, H 7, W 8
   place  h1 in shared halo 1 stage
   stream E by 64
   warps  4 + 4                    // 4 producer warps + 4 consumer warps

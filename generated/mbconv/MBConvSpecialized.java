@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvSpecialized {
     public static final String SOURCE = "MBConv_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "8e62dfd8bb100adfacb344f18b4b52c068a41df22c1c22e18b2f52becd003772";
+    public static final String SOURCE_SHA256 = "863f0838049993e1f36663c8ce42350503278f8aede529515d1e28eb446444b5";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "cc2c68c8122b4aebd369255d1f408b99c977b794a5673e34b7fce12ab120d07c";
+    public static final String SOURCE_SHA256 = "5df18ef30a5fbde6154dd5a672b472ab746105955f826b24ada64b55e6c116c3";
 
     private final ProgramLauncher launcher;
 

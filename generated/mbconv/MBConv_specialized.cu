@@ -143,7 +143,7 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel MBConv_specialized
-//   grid (ceil(W / 14), ceil(H / 4), N),  256 threads (8 warps: 4 producer + 4 consumer),  69120 B shared,  ~96 registers per thread (planner estimate)
+//   grid (ceil(W / 8), ceil(H / 7), N),  256 threads (8 warps: 4 producer + 4 consumer),  66528 B shared,  ~96 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h1   (samples/mbconv.tm:15)
 //   L2 conv2d 3x3 gw8 256->256 -> h2   (samples/mbconv.tm:16)
@@ -152,13 +152,13 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 extern "C" __global__ void __launch_bounds__(256, 2)
 MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, const float* __restrict__ b1, const __half* __restrict__ wd, const float* __restrict__ bd, const __half* __restrict__ w3, const float* __restrict__ b3, __half* __restrict__ y, int N, int H, int W) {
     constexpr int THREADS = 256;
-    constexpr int TILE_H = 4, TILE_W = 14;
-    constexpr int X_S_W = 16, X_S_PIXELS = 96, X_S_STRIDE = 72;
+    constexpr int TILE_H = 7, TILE_W = 8;
+    constexpr int X_S_W = 10, X_S_PIXELS = 90, X_S_STRIDE = 72;
     constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 72;
     constexpr int WD_S_ROWS = 64, WD_S_STRIDE = 72;
     constexpr int W3_S_ROWS = 64, W3_S_STRIDE = 72;
-    constexpr int H1_S_W = 16, H1_S_PIXELS = 96, H1_S_STRIDE = 72;
-    constexpr int H1_S_COPY = 6912;  // elements per copy of the double buffer
+    constexpr int H1_S_W = 10, H1_S_PIXELS = 90, H1_S_STRIDE = 72;
+    constexpr int H1_S_COPY = 6480;  // elements per copy of the double buffer
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x8 m16n8 tiles in blocks of 1x8
     (void)N;
     const int n = blockIdx.z;
@@ -168,14 +168,14 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 6x16 pixels (halo 1) x 64 channels, 13824 B (line 6)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 13824);  // w1: 64 rows x 64 columns (rows padded to 72), 9216 B (line 7)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 23040);  // wd: 64 rows x 72 columns, 9216 B (line 9)
-    __half* w3_s = reinterpret_cast<__half*>(smem + 32256);  // w3: 64 rows x 64 columns (rows padded to 72), 9216 B (line 11)
-    __half* h1_s_buf = reinterpret_cast<__half*>(smem + 41472);  // h1: 2 copies of 96 pixels x 64 channels (rows padded to 72), 13824 B each, 27648 B (line 62)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 9x10 pixels (halo 1) x 64 channels, 12960 B (line 6)
+    __half* w1_s = reinterpret_cast<__half*>(smem + 12960);  // w1: 64 rows x 64 columns (rows padded to 72), 9216 B (line 7)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 22176);  // wd: 64 rows x 72 columns, 9216 B (line 9)
+    __half* w3_s = reinterpret_cast<__half*>(smem + 31392);  // w3: 64 rows x 64 columns (rows padded to 72), 9216 B (line 11)
+    __half* h1_s_buf = reinterpret_cast<__half*>(smem + 40608);  // h1: 2 copies of 90 pixels x 64 channels (rows padded to 72), 12960 B each, 25920 B (line 63)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 56 pixels x 64 channels, 32 per thread (line 13)
 
-    // load x[n, h0-1 : h0+5, w0-1 : w0+15, :] -> x_s, zero outside the image
+    // load x[n, h0-1 : h0+8, w0-1 : w0+9, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 - 1 + p / X_S_W, gw = w0 - 1 + p % X_S_W;
@@ -213,7 +213,7 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
             if (trip < 4) {
                 const int e0 = trip * 64;
                 __half* const h1_s = h1_s_buf + (trip & 1) * H1_S_COPY;  // chunk e0's copy
-                // L1 pointwise 64->256 -> h1 over 6x16 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv.tm:15)
+                // L1 pointwise 64->256 -> h1 over 9x10 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv.tm:15)
                 // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
                 {
                     // 12 blocks of 16 pixels x 32 channels, dealt 3 per warp (blocks of 32 pixels would deal 2 to 2 warps, 1 to 2: the busiest warp sets the time to the barrier)
@@ -233,8 +233,8 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                         for (int mi = 0; mi < 1; ++mi) {
                             // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                             // read a real pixel and their results are dropped
-                            const int pa = min((mb * 1 + mi) * 16 + (lane & 15), 95);
-                            arow[mi] = x_s + ((pa / 16 + 0) * X_S_W + pa % 16 + 0) * X_S_STRIDE + (lane >> 4) * 8;
+                            const int pa = min((mb * 1 + mi) * 16 + (lane & 15), 89);
+                            arow[mi] = x_s + ((pa / 10 + 0) * X_S_W + pa % 10 + 0) * X_S_STRIDE + (lane >> 4) * 8;
                         }
                         // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
                         const __half* brow = w1_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
@@ -259,8 +259,8 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                             #pragma unroll
                             for (int rh = 0; rh < 2; ++rh) {
                                 const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
-                                if (p >= 96) continue;  // padding rows of the last row tile
-                                const int ly = p / 16, lx = p % 16;
+                                if (p >= 90) continue;  // padding rows of the last row tile
+                                const int ly = p / 10, lx = p % 10;
                                 const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
                                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                                 #pragma unroll
@@ -405,7 +405,7 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                 for (int rh = 0; rh < 2; ++rh) {
                     const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
                     if (p >= 56) continue;  // padding rows of the last row tile
-                    const int ly = p / 14, lx = p % 14;
+                    const int ly = p / 8, lx = p % 8;
                     const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                     const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                     #pragma unroll
@@ -429,7 +429,7 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
             }
         }
     }
-    // store y_acc -> y[n, h0 : h0+4, w0 : w0+14, :], masked at the image edge
+    // store y_acc -> y[n, h0 : h0+7, w0 : w0+8, :], masked at the image edge
     // through h1_s (free after the loop), rows of 72 elements: fragments -> shared, then 16-byte pieces of pixel rows -> global
     __half* const y_acc_stage = reinterpret_cast<__half*>(h1_s_buf);
     if (warp >= 4) {
@@ -445,7 +445,7 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                 for (int rh = 0; rh < 2; ++rh) {
                     const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
                     if (p >= 56) continue;  // padding rows of the last row tile
-                    const int ly = p / 14, lx = p % 14;
+                    const int ly = p / 8, lx = p % 8;
                     const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                     const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                     if (!inside) continue;

@@ -226,7 +226,7 @@ MBConv_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, const 
     __half* w1_s_buf = reinterpret_cast<__half*>(smem + 14400);  // w1: 2 copies of 32 rows x 64 columns (rows padded to 72), 4608 B each, 9216 B (line 7)
     __half* wd_s_buf = reinterpret_cast<__half*>(smem + 23616);  // wd: 2 copies of 32 rows x 72 columns, 4608 B each, 9216 B (line 9)
     __half* w3_s_buf = reinterpret_cast<__half*>(smem + 32832);  // w3: 2 copies of 64 rows x 32 columns (8x8 core matrices for wgmma), 4096 B each, 8192 B (line 11)
-    __half* h1_s = reinterpret_cast<__half*>(smem + 41024);  // h1: 10x10 pixels (halo 1) x 32 channels, 8000 B (line 72)
+    __half* h1_s = reinterpret_cast<__half*>(smem + 41024);  // h1: 10x10 pixels (halo 1) x 32 channels, 8000 B (line 73)
     float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 64 pixels x 64 channels, 32 per thread (line 13)
 
     // load x[n, h0-1 : h0+9, w0-1 : w0+9, :] -> x_s, zero outside the image

@@ -50,7 +50,8 @@ final class TuneCommand implements Callable<Integer> {
     int reps;
 
     @Option(names = "--specialize", description = "Also time each candidate with its warps split into a producer and a "
-            + "consumer side (warp specialization, 'warps W/2 + W/2') where its stream loop splits.")
+            + "consumer side (warp specialization) where its stream loop splits: its W warps in halves ('warps W/2 + W/2') "
+            + "and W producer warps added to them ('warps W + W'), each where it fits.")
     boolean specialize;
 
     @CommandLine.Mixin
@@ -198,13 +199,13 @@ final class TuneCommand implements Callable<Integer> {
                 ranked.stats());
     }
 
-    /** {@code planned}'s candidates, each followed by its warps split into two sides where that lowers and fits. */
+    /** {@code planned}'s candidates, each followed by its warp-specialized forms that lower and fit (Planner.specialized). */
     static Planner.Planned withSplits(Planner.Planned planned, TypedBlock block, PlanSpec spec, Target target,
                                       LaunchShape launch) {
         List<Planner.Candidate> out = new ArrayList<>();
         for (Planner.Candidate c : planned.top()) {
             out.add(c);
-            Planner.specialized(c, block, spec, target, launch).ifPresent(out::add);
+            out.addAll(Planner.specialized(c, block, spec, target, launch));
         }
         return new Planner.Planned(planned.spec(), planned.target(), planned.shape(), planned.chosen(), out,
                 planned.stats());

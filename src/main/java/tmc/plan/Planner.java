@@ -435,24 +435,28 @@ public final class Planner {
     }
 
     /**
-     * {@code c} with its warps split into two equal sides (warp specialization, {@code warps W/2 + W/2}), when its
-     * kernel has a stream loop that splits and the result fits the target's budgets; for {@code tmc tune --specialize},
-     * and for an auto plan whose tuned winner is such a split. The search itself never splits (not yet measured).
+     * {@code c} warp-specialized (its stream loop split into a producer and a consumer side), in the two forms that
+     * keep the sides equal, each where its kernel lowers and fits the target's budgets: the same warps split in halves
+     * ({@code warps W/2 + W/2}, the same threads) and a producer side added to them ({@code warps W + W}, twice the
+     * threads; the form measured faster by hand, MBConv's {@code specialized} is {@code narrow}'s 4 warps plus 4).
+     * For {@code tmc tune --specialize}, and for an auto plan whose tuned winner is such a split. The search itself
+     * never splits: on the H100 the split lost on five of the seven benchmark configurations (docs/benchmarks.md).
      */
-    public static java.util.Optional<Candidate> specialized(Candidate c, TypedBlock block, PlanSpec spec, Target target,
-                                                            LaunchShape shape) {
+    public static List<Candidate> specialized(Candidate c, TypedBlock block, PlanSpec spec, Target target,
+                                              LaunchShape shape) {
         Choices ch = c.choices();
-        if (c.kind() == PlanSpec.Kind.SEPARATE || ch.specialized() || ch.warps() < 2 || ch.warps() % 2 != 0
-                || ch.streamDim() == null) {
-            return java.util.Optional.empty();
+        if (c.kind() == PlanSpec.Kind.SEPARATE || ch.specialized() || ch.streamDim() == null) return List.of();
+        List<Candidate> out = new ArrayList<>();
+        for (int warps : ch.warps() % 2 == 0 ? List.of(ch.warps(), 2 * ch.warps()) : List.of(2 * ch.warps())) {
+            if (warps * 32 > target.maxThreadsPerBlock()) continue;
+            Choices split = new Choices(ch.tileN(), ch.tileH(), ch.tileW(), warps, ch.math(), ch.streamDim(),
+                    ch.streamChunk(), ch.places(), warps / 2);
+            if (Lowering.fused(block, spec.name(), split, spec.span(), target) instanceof Lowering.Result.Ok ok) {
+                Candidate candidate = candidate(c.kind(), split, ok.kernels(), block, target, shape, c.order());
+                if (candidate.fits()) out.add(candidate);
+            }
         }
-        Choices split = new Choices(ch.tileN(), ch.tileH(), ch.tileW(), ch.warps(), ch.math(), ch.streamDim(),
-                ch.streamChunk(), ch.places(), ch.warps() / 2);
-        if (!(Lowering.fused(block, spec.name(), split, spec.span(), target) instanceof Lowering.Result.Ok ok)) {
-            return java.util.Optional.empty();
-        }
-        Candidate out = candidate(c.kind(), split, ok.kernels(), block, target, shape, c.order());
-        return out.fits() ? java.util.Optional.of(out) : java.util.Optional.empty();
+        return out;
     }
 
     static Candidate candidate(PlanSpec.Kind kind, Choices c, List<Kernel> kernels, TypedBlock block, Target target,

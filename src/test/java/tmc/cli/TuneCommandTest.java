@@ -1,6 +1,7 @@
 package tmc.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashSet;
@@ -62,19 +63,24 @@ class TuneCommandTest {
         Planner.Planned with = TuneCommand.withSplits(picked, block, spec, target, LaunchShape.REFERENCE);
         List<Planner.Candidate> all = with.top();
         assertTrue(all.size() > picked.top().size(), "some candidate splits: " + all.size());
-        for (int i = 0; i < all.size(); i++) {
-            Planner.Candidate cand = all.get(i);
+        Planner.Candidate unsplit = null;
+        Set<Integer> forms = new HashSet<>();
+        for (Planner.Candidate cand : all) {
             if (!cand.choices().specialized()) {
                 assertTrue(picked.top().contains(cand));
+                unsplit = cand;
                 continue;
             }
-            Planner.Candidate before = all.get(i - 1);
-            assertEquals(before.choices().tileH() + "x" + before.choices().tileW() + " " + before.choices().streamChunk(),
+            assertNotNull(unsplit, "a split follows its candidate");
+            assertEquals(unsplit.choices().tileH() + "x" + unsplit.choices().tileW() + " " + unsplit.choices().streamChunk(),
                     cand.choices().tileH() + "x" + cand.choices().tileW() + " " + cand.choices().streamChunk(),
                     "the split of the candidate before it");
-            assertEquals(before.choices().warps(), cand.choices().warps());
+            int w = unsplit.choices().warps();
+            assertTrue(cand.choices().warps() == w || cand.choices().warps() == 2 * w, cand.summary());
+            forms.add(cand.choices().warps() / w);
             assertTrue(cand.summary().contains(cand.choices().warps() / 2 + " + " + cand.choices().warps() / 2
                     + " warps (specialized)"), cand.summary());
         }
+        assertTrue(forms.contains(2), "a producer side added to a candidate's warps ('warps W + W') is timed: " + forms);
     }
 }

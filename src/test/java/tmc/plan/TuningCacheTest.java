@@ -77,7 +77,6 @@ class TuningCacheTest {
     }
     @Test
     void aStoredSplitWinnerOfTuneSpecializeIsWhatAutoCompiles() throws Exception {
-        Path file = Files.createTempDirectory("tmc-tuning-").resolve("tuning.json");
         Path sample = Repo.path("samples", "mbconv.tm");
         Tmc.Options untuned = Tmc.Options.DEFAULTS.withArch("sm_90");
         Tmc.Compilation c = Tmc.compile(sample, untuned);
@@ -85,21 +84,26 @@ class TuningCacheTest {
         var spec = c.program().plan("best").orElseThrow();
         var target = c.targets().get("sm_90").orElseThrow();
         var planned = (Planner.Planned) Planner.plan(block, spec, target, LaunchShape.REFERENCE, Tmc.TUNED_CANDIDATES);
-        // the first candidate whose warps split (tmc tune --specialize times it right after the candidate itself)
-        Planner.Candidate split = planned.top().stream()
-                .flatMap(x -> Planner.specialized(x, block, spec, target, LaunchShape.REFERENCE).stream())
-                .findFirst().orElseThrow();
-        assertTrue(split.summary().contains("(specialized)"), split.summary());
-        assertEquals(split.choices().warps() / 2, split.choices().producerWarps());
-        TuningCache cache = TuningCache.load(file);
-        cache.put(block, LaunchShape.REFERENCE, new TuningCache.Entry("MBConv", "best", "sm_90",
-                TuningCache.shapeClass(LaunchShape.REFERENCE), "test GPU", split.summary(), 0.1, 0.05, "2026-12-07"));
-        cache.save();
-        CompiledProgram tuned = Tmc.compile(sample, untuned.withTuning(file)).program("best").orElseThrow();
-        tmc.ir.Kernel k = tuned.program().kernels().getFirst();
-        assertEquals(split.choices().warps() * 32, k.threads());
-        assertEquals(2, WarpSpecialization.sides(k).size(), "auto compiles the split the tuning file names");
-        // an unsplit candidate, or one without a stream, has no split; a split has none of its own
-        assertTrue(Planner.specialized(split, block, spec, target, LaunchShape.REFERENCE).isEmpty());
+        // both forms tmc tune --specialize times: a candidate's warps in halves (W/2 + W/2) and with a producer side
+        // added (W + W); the first split of each form among the ranked candidates
+        for (int factor : new int[]{1, 2}) {
+            Planner.Candidate split = planned.top().stream()
+                    .flatMap(x -> Planner.specialized(x, block, spec, target, LaunchShape.REFERENCE).stream()
+                            .filter(y -> y.choices().warps() == factor * x.choices().warps()))
+                    .findFirst().orElseThrow();
+            assertTrue(split.summary().contains("(specialized)"), split.summary());
+            assertEquals(split.choices().warps() / 2, split.choices().producerWarps());
+            Path file = Files.createTempDirectory("tmc-tuning-").resolve("tuning.json");
+            TuningCache cache = TuningCache.load(file);
+            cache.put(block, LaunchShape.REFERENCE, new TuningCache.Entry("MBConv", "best", "sm_90",
+                    TuningCache.shapeClass(LaunchShape.REFERENCE), "test GPU", split.summary(), 0.1, 0.05, "2026-12-07"));
+            cache.save();
+            CompiledProgram tuned = Tmc.compile(sample, untuned.withTuning(file)).program("best").orElseThrow();
+            tmc.ir.Kernel k = tuned.program().kernels().getFirst();
+            assertEquals(split.choices().warps() * 32, k.threads(), split.summary());
+            assertEquals(2, WarpSpecialization.sides(k).size(), "auto compiles the split the tuning file names");
+            // a split has no split of its own
+            assertTrue(Planner.specialized(split, block, spec, target, LaunchShape.REFERENCE).isEmpty());
+        }
     }
 }

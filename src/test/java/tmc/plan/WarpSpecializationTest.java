@@ -1,6 +1,7 @@
 package tmc.plan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,7 +45,12 @@ class WarpSpecializationTest {
     @Test
     void mbConvsLoopIsSplitIntoAnExpandSideAndAConvAndProjectSide() {
         Kernel k = specialized(C128).program().kernels().getFirst();
-        Kernel narrow = SliceRefillTest.narrowAtC128();
+        // the same plan unsplit: its 4 warps alone
+        String unsplitText = SharedLifetimesTest.sample("mbconv.tm").replace(
+                "warps  4 + 4                    // 4 producer warps + 4 consumer warps", "warps  4");
+        assertNotEquals(SharedLifetimesTest.sample("mbconv.tm"), unsplitText);
+        Kernel unsplit = SliceRefillTest.compile("mbconv.tm", unsplitText, "specialized", C128).program().kernels().getFirst();
+        assertEquals(128, unsplit.threads());
         assertEquals(256, k.threads(), "4 producer + 4 consumer warps");
         Instr.Loop loop = SliceRefillTest.loop(k);
         assertEquals(1, loop.lag());
@@ -57,10 +63,10 @@ class WarpSpecializationTest {
         assertTrue(consumer.body().getFirst() instanceof Instr.Chain);
         assertEquals(List.of("w1_s"), refilled(producer));
         assertEquals(List.of("wd_s", "w3_s"), refilled(consumer));
-        // two copies of h1's tile and nothing else: the shared bytes of 'narrow' (the same tile and chunk) plus one copy
+        // two copies of h1's tile and nothing else: the shared bytes of the unsplit plan plus one copy
         Buffer h1 = k.buffers().stream().filter(b -> b.name().equals("h1_s")).findFirst().orElseThrow();
         assertEquals(2, h1.stages());
-        assertEquals(narrow.sharedBytes() + h1.stageBytes(), k.sharedBytes());
+        assertEquals(unsplit.sharedBytes() + h1.stageBytes(), k.sharedBytes());
         assertEquals(1, k.buffers().stream().filter(b -> b.stages() == 2).count());
         // 2 blocks of 256 threads per SM: 128 registers a thread
         assertEquals(2, k.minBlocksPerSm());
