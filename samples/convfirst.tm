@@ -50,7 +50,8 @@ plan wgmma for ConvFirst on sm_90 {
 
 // Warp-specialized: h leaves the registers for shared memory, so that the loop has a phase for each side: warps 0-3
 // compute chunk j of h into one copy of h_s while warps 4-7 project chunk j-1 from the other, one row of 16 pixels
-// each (4x14 tiles: at C=128, 8x16 would need 256 registers a thread). Not yet run on a GPU.
+// each (4x14 tiles: at C=128, 8x16 would need 256 registers a thread). Right on the H100 but 0.54x-0.72x of the
+// unsplit plans (docs/benchmarks.md, thirteenth session): the conv, most of the work, runs on half the warps.
 plan specialized for ConvFirst on sm_90 {
   tile   N 1, H 4, W 14
   place  x in shared halo 1

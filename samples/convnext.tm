@@ -44,7 +44,8 @@ plan wgmma for ConvNeXt on sm_90 {
 }
 
 // 'fused' warp-specialized, h in shared memory: warps 0-3 compute chunk j of the MLP's hidden layer into one copy of
-// h_s while warps 4-7 project chunk j-1 from the other. Not yet run on a GPU.
+// h_s while warps 4-7 project chunk j-1 from the other. Right on the H100 but 0.73x of 'fused' (docs/benchmarks.md,
+// thirteenth session): it gives up the register chain, and the depthwise conv and LayerNorm run on half the warps.
 plan specialized for ConvNeXt on sm_90 {
   tile   N 1, H 8, W 8
   place  x in shared halo 3

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstSpecialized {
     public static final String SOURCE = "ConvFirst_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "e57a97cf5c7c78546ee33cd2f1bbb3e54c487fe48735b4465c4240f63fad65e2";
+    public static final String SOURCE_SHA256 = "00a46cb7f5f734e5fcd9b4933baa1d1daf66d3a85868af2f784743826a50f23e";
 
     private final ProgramLauncher launcher;
 

@@ -169,13 +169,13 @@ ConvFirst_specialized(const __half* __restrict__ x, const __half* __restrict__ w
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 6x16 pixels (halo 1) x 64 channels, 13824 B (line 56)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 6x16 pixels (halo 1) x 64 channels, 13824 B (line 57)
     __half* wc_s = reinterpret_cast<__half*>(smem + 13824);  // wc: 64 rows x 72 columns, 9216 B (line 6)
     __half* w1_s = reinterpret_cast<__half*>(smem + 23040);  // w1: 64 rows x 64 columns (rows padded to 72), 9216 B (line 8)
     __half* w2_s = reinterpret_cast<__half*>(smem + 32256);  // w2: 64 rows x 64 columns (rows padded to 72), 9216 B (line 10)
-    __half* a_s = reinterpret_cast<__half*>(smem + 41472);  // a: 4x14 pixels x 64 channels, 8064 B (line 57)
-    __half* h_s_buf = reinterpret_cast<__half*>(smem + 49536);  // h: 2 copies of 56 pixels x 64 channels (rows padded to 72), 8064 B each, 16128 B (line 59)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 56 pixels x 64 channels, 32 per thread (line 60)
+    __half* a_s = reinterpret_cast<__half*>(smem + 41472);  // a: 4x14 pixels x 64 channels, 8064 B (line 58)
+    __half* h_s_buf = reinterpret_cast<__half*>(smem + 49536);  // h: 2 copies of 56 pixels x 64 channels (rows padded to 72), 8064 B each, 16128 B (line 60)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 56 pixels x 64 channels, 32 per thread (line 61)
 
     // load x[n, h0-1 : h0+5, w0-1 : w0+15, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtSpecialized {
     public static final String SOURCE = "ConvNeXt_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "65b06855f42c03ace94b11a4a8ef0b1f366ddf24328921c4bab649c4e07a9b91";
+    public static final String SOURCE_SHA256 = "50ac681b3ba74e07ef540b79c4e233198f353b1fd7e81b9f3425c29d72d63b35";
 
     private final ProgramLauncher launcher;
 

@@ -171,14 +171,14 @@ ConvNeXt_specialized(const __half* __restrict__ x, const __half* __restrict__ wd
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 14x14 pixels (halo 3) x 96 channels, 40768 B (line 50)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 14x14 pixels (halo 3) x 96 channels, 40768 B (line 51)
     __half* wd_s = reinterpret_cast<__half*>(smem + 40768);  // wd: 49 rows x 96 columns, 9408 B (line 5)
     __half* w1_s = reinterpret_cast<__half*>(smem + 50176);  // w1: 32 rows x 96 columns (rows padded to 104), 6656 B (line 9)
     __half* w2_s = reinterpret_cast<__half*>(smem + 56832);  // w2: 96 rows x 32 columns (rows padded to 40), 7680 B (line 11)
-    __half* a_s = reinterpret_cast<__half*>(smem + 64512);  // a: 8x8 pixels x 96 channels, 13312 B (line 51)
-    __half* n_s = reinterpret_cast<__half*>(smem + 77824);  // n: 8x8 pixels x 96 channels, 13312 B (line 52)
-    __half* h_s_buf = reinterpret_cast<__half*>(smem + 91136);  // h: 2 copies of 64 pixels x 32 channels (rows padded to 40), 5120 B each, 10240 B (line 54)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 64 pixels x 96 channels, 64 per thread (line 55)
+    __half* a_s = reinterpret_cast<__half*>(smem + 64512);  // a: 8x8 pixels x 96 channels, 13312 B (line 52)
+    __half* n_s = reinterpret_cast<__half*>(smem + 77824);  // n: 8x8 pixels x 96 channels, 13312 B (line 53)
+    __half* h_s_buf = reinterpret_cast<__half*>(smem + 91136);  // h: 2 copies of 64 pixels x 32 channels (rows padded to 40), 5120 B each, 10240 B (line 55)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 64 pixels x 96 channels, 64 per thread (line 56)
 
     // load x[n, h0-3 : h0+11, w0-3 : w0+11, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 12; i += THREADS) {

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWSpecialized {
     public static final String SOURCE = "MBConvDW_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "3c3d849f06c004900852da33a274db96d2890737873c575a7e64a387a776f376";
+    public static final String SOURCE_SHA256 = "7e91d2444bede585ef532eae0f619fc59cbc0d4bc2143eeb5313c9003a68f48c";
 
     private final ProgramLauncher launcher;
 

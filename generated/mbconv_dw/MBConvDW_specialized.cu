@@ -169,13 +169,13 @@ MBConvDW_specialized(const __half* __restrict__ x, const __half* __restrict__ w1
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 9x16 pixels (halo 1) x 64 channels, 20736 B (line 33)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 9x16 pixels (halo 1) x 64 channels, 20736 B (line 34)
     __half* w1_s = reinterpret_cast<__half*>(smem + 20736);  // w1: 64 rows x 64 columns (rows padded to 72), 9216 B (line 5)
     __half* wd_s = reinterpret_cast<__half*>(smem + 29952);  // wd: 9 rows x 64 columns, 1152 B (line 7)
     __half* w3_s = reinterpret_cast<__half*>(smem + 31104);  // w3: 64 rows x 64 columns (rows padded to 72), 9216 B (line 9)
-    __half* h1_s = reinterpret_cast<__half*>(smem + 40320);  // h1: 9x16 pixels (halo 1) x 64 channels, 20736 B (line 35)
-    __half* h2_s_buf = reinterpret_cast<__half*>(smem + 61056);  // h2: 2 copies of 98 pixels x 64 channels (rows padded to 72), 14112 B each, 28224 B (line 36)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 98 pixels x 64 channels, 64 per thread (line 37)
+    __half* h1_s = reinterpret_cast<__half*>(smem + 40320);  // h1: 9x16 pixels (halo 1) x 64 channels, 20736 B (line 36)
+    __half* h2_s_buf = reinterpret_cast<__half*>(smem + 61056);  // h2: 2 copies of 98 pixels x 64 channels (rows padded to 72), 14112 B each, 28224 B (line 37)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 98 pixels x 64 channels, 64 per thread (line 38)
 
     // load x[n, h0-1 : h0+8, w0-1 : w0+15, :] -> x_s, zero outside the image
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {

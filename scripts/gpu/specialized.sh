@@ -5,9 +5,11 @@
 # kernels (their two sides meet at an unaligned block barrier), then each 'specialized' against the plan it splits,
 # in ONE process per configuration (variants.py: each checked against PyTorch first), and the f16 table if asked.
 #   bash scripts/gpu/specialized.sh dist/tmc-<version>-linux-x86_64.tar.xz [table|tune]
-# Not yet run. Without 'table' it should take about 5 minutes (verify of the samples and sanitizers about 3, seven
-# variants.py runs about 2); the f16 table adds about 6 (ninth session: 375 s), so with the device tool's 10-minute
-# limit per command, run the table as a call of its own: python3 scripts/bench/benchmark.py out/k --dtype f16 --json ...
+# Without 'table' it takes about 3.5 minutes on an H100 (thirteenth session: 193 s; verify and sanitizers 77 s); the
+# f16 table adds about 6 (thirteenth session: 356 s), so with the device tool's 10-minute limit per command, run the
+# table as a call of its own: python3 scripts/bench/benchmark.py out/k --dtype f16 --json ...
+# Keep what comes back under $OUT to a few files (the device tool brings back a handful): variants_*.txt beyond that
+# were lost in the thirteenth session; their lines are in what the script prints.
 set -uo pipefail
 out="${OUT:-out}"; mkdir -p "$out"; start=$(date +%s)
 export PYTHONUNBUFFERED=1
