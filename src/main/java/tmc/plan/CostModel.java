@@ -371,17 +371,22 @@ public final class CostModel {
             } else {
                 shared(dst, regionPx, c.out().count(), mult);
             }
-            // Halo recompute: every tap of the conv re-evaluates each inlined producer for the chunk's channels,
-            // on this instruction's path, reading the producer's own inputs once per tap.
+            // Halo recompute: each output channel of the conv re-evaluates, at every tap, each input channel of its
+            // group through the inlined producer (a grouped conv of width 8 evaluates 8 channels of it per output
+            // channel and tap; the emitter keeps no evaluation for another output channel), on this instruction's
+            // path, and every evaluation reads all of the producer's input channels at that pixel.
             java.util.Set<String> inlinedOuts = new HashSet<>();
             int taps = (2 * l.inputHalo() + 1) * (2 * l.inputHalo() + 1);
+            int perOutput = l.main() instanceof Op.Conv2d cv ? cv.in().channels() / cv.groups() : 1;
+            double evaluations = blocks * regionPx * taps * (double) c.out().count() * perOutput * mult;
             for (Layer p : c.inlined()) {
                 inlinedOuts.add(p.out().name());
-                add(c.math(), mainFlops(p) * px * taps);
-                cudaFlops += epilogueFlops(p) * px * taps;
+                double perChannel = 1.0 / p.out().channels();
+                add(c.math(), mainFlops(p) * perChannel * evaluations);
+                cudaFlops += epilogueFlops(p) * perChannel * evaluations;
                 for (Activation a : p.inputs()) {
                     Buffer src = c.sources().get(a.name());
-                    if (src != null) shared(src, regionPx * taps, src.channels(), mult);
+                    if (src != null) shared(src, regionPx * taps * c.out().count() * perOutput, src.channels(), mult);
                     else if (!producedHere.contains(a.name())) readGlobal(a.name(), c.halo() + l.inputHalo(), a.channels(), mult);
                 }
             }

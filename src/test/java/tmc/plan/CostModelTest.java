@@ -155,7 +155,7 @@ class CostModelTest {
     }
 
     @Test
-    void recomputeCostsOneExpandPerTap() {
+    void recomputeCostsAnExpandPerOutputChannelTapAndGroupChannel() {
         Program p = sample("mbconv.tm");
         TypedBlock b = p.blocks().getFirst();
         LaunchShape s = new LaunchShape(2, 16, 16);
@@ -169,10 +169,12 @@ class CostModelTest {
         long project = 2L * 256 * 64;
         long px = 64; // 8x8 tiles
         CostModel.KernelCost cost = rec.chosen().cost().kernels().getFirst();
-        // The conv evaluates the expand (and its bias and silu, 512 per pixel) at each of its 9 taps, element by
-        // element on CUDA cores; the projection stays on tensor cores.
+        // Each of the conv's 256 output channels evaluates the 8 channels of its group of the expand (with their
+        // bias and silu, 2 per channel) at each of its 9 taps, element by element on CUDA cores, as the emitted
+        // kernel does: 8 times the expand of the whole tensor per tap. The projection stays on tensor cores.
         assertEquals(blocks * px * project, cost.tensorFlops());
-        assertEquals(blocks * px * (conv + 512 + 9 * (expand + 512) + 128), cost.cudaFlops());
+        assertEquals(blocks * px * (conv + 512 + 256 * 9 * 8 * (2 * 64 + 2) + 128), cost.cudaFlops());
+        assertEquals(256L * 9 * 8 * (2 * 64 + 2), 8 * 9 * (expand + 512));
         assertEquals(b.flopsPerPixel(), expand + 512 + conv + 512 + project + 128);
         assertTrue(k.body().stream().anyMatch(i -> i instanceof Instr.Loop));
     }
