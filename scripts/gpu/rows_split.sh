@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# On the GPU machine (prepared in the thirteenth session, not yet run): MBConv's 'rows' (4x28 tiles, 7 warps, the
+# fastest at MBConv 128, 28, 64) split with 7 producer warps added ('warps 7 + 7': 14 warps at 1 block per SM where
+# 'rows' has 7; nvcc: 116 registers, no spills). At C=128 adding a producer side to a 4-warp plan paid 1.09x-1.14x
+# and the split of 'narrow' at C=64 lost (0.93x), so this is the C=64 plan most like the one that paid. tmc verify of
+# the plan at C=64, racecheck and synccheck, then 'rows' against it in one process (variants.py). About 2 minutes.
+#   OUT=dir bash scripts/gpu/rows_split.sh dist/tmc-<version>-linux-x86_64.tar.xz
+set -uo pipefail
+out="${OUT:-out}"; mkdir -p "$out"; start=$(date +%s)
+export PYTHONUNBUFFERED=1
+source "$(dirname "$0")/lib.sh"; unpack_dist "$1"
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+k="$(mktemp -d)"; tm="$k/mbconv_rows_split.tm"
+{ cat samples/mbconv.tm; cat <<'PLAN'
+
+plan rows_split for MBConv on sm_90 {
+  tile   N 1, H 4, W 28
+  place  h1 in shared halo 1 stage
+  stream E by 64
+  warps  7 + 7
+  math   tensor_core
+}
+PLAN
+} > "$tm"
+verify_log rows_split "$out" "$tm" --reps 1
+for tool in racecheck synccheck; do
+  compute-sanitizer --tool "$tool" --error-exitcode 9 "$tmc" run "$tm" --plan rows_split --shape N=3,H=17,W=13 \
+    --reps 1 > "$out/sanitizer_rows_split_$tool.txt" 2>&1
+  echo "rows_split $tool: exit $?, $(grep SUMMARY "$out/sanitizer_rows_split_$tool.txt" | tail -1)"
+done
+"$tmc" emit "$tm" --arch sm_90 --shape N=128,H=28,W=28 -o "$k/e" > /dev/null
+for plan in rows rows_split; do mkdir -p "$k/v/$plan"; cp "$k/e/MBConv_$plan".{cu,json} "$k/v/$plan/"; done
+python3 scripts/bench/variants.py mbconv_n128_h28_c64 "$k/v/rows" "$k/v/rows_split" --rounds 7 \
+  > "$out/variants_rows_split.txt" 2>&1; tail -4 "$out/variants_rows_split.txt"
+echo "== total $(( $(date +%s) - start )) s"
