@@ -49,9 +49,11 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--reps", paramLabel = "R", defaultValue = "20", description = "Timed runs each, median (default: ${DEFAULT-VALUE}).")
     int reps;
 
-    @Option(names = "--specialize", description = "Also time each candidate with its warps split into a producer and a "
-            + "consumer side (warp specialization) where its stream loop splits: its W warps in halves ('warps W/2 + W/2') "
-            + "and W producer warps added to them ('warps W + W'), each where it fits.")
+    @Option(names = "--specialize", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Also time each candidate with its warps split into a producer and a consumer side (warp "
+            + "specialization) where its stream loop splits: its W warps in halves ('warps W/2 + W/2') and W producer "
+            + "warps added to them ('warps W + W'), each where it fits; --no-specialize times the candidates alone "
+            + "(default: ${DEFAULT-VALUE}).")
     boolean specialize;
 
     @CommandLine.Mixin
@@ -126,7 +128,9 @@ final class TuneCommand implements Callable<Integer> {
                             continue;
                         }
                         double ms = data.timeMs(gpu, loaded, block, reps);
-                        ratios.add(ms / predictedMs);
+                        // the model prices a split like the plan it splits (no term for the sides' overlap), so a
+                        // split's measurement says nothing about the model's factor on this GPU
+                        if (!cand.choices().specialized()) ratios.add(ms / predictedMs);
                         out.printf(Locale.ROOT, "  [%d/%d] %-55s predicted %8.3f ms   measured %8.3f ms   x%.2f%n", i,
                                 planned.top().size(), cand.summary(), predictedMs, ms, ms / predictedMs);
                         out.flush();
@@ -150,7 +154,7 @@ final class TuneCommand implements Callable<Integer> {
             }
             if (!ratios.isEmpty()) {
                 double factor = median(ratios);
-                out.printf(Locale.ROOT, "calibration: measured / predicted, median over %d candidates: x%.2f%n",
+                out.printf(Locale.ROOT, "calibration: measured / predicted, median over %d unsplit candidates: x%.2f%n",
                         ratios.size(), factor);
                 if (cache != null) {
                     cache.putCalibration(new TuningCache.Calibration(target.name(), gpu.device().name(), factor,

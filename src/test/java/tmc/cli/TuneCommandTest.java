@@ -83,4 +83,18 @@ class TuneCommandTest {
         }
         assertTrue(forms.contains(2), "a producer side added to a candidate's warps ('warps W + W') is timed: " + forms);
     }
+
+    @Test
+    void warpSpecializedFormsAreTimedUnlessNoSpecializeIsGiven() {
+        for (var c : List.of(List.<String>of(), List.of("--specialize"), List.of("--no-specialize"))) {
+            TuneCommand cmd = new TuneCommand();
+            List<String> args = new java.util.ArrayList<>(c);
+            args.add("samples/mbconv.tm");
+            new picocli.CommandLine(cmd).parseArgs(args.toArray(String[]::new));
+            assertEquals(!c.contains("--no-specialize"), cmd.specialize, "tmc tune " + String.join(" ", args));
+        }
+        String help = new picocli.CommandLine(new TuneCommand()).getUsageMessage();
+        assertTrue(help.contains("--[no-]specialize"), help);
+        assertTrue(help.contains("(default: true)"), help);
+    }
 }
