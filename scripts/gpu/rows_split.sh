@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # On the GPU machine (prepared in the thirteenth session, not yet run): MBConv's 'rows' (4x28 tiles, 7 warps, the
-# fastest at MBConv 128, 28, 64) split with 7 producer warps added ('warps 7 + 7': 14 warps at 1 block per SM where
-# 'rows' has 7; nvcc: 116 registers, no spills). At C=128 adding a producer side to a 4-warp plan paid 1.09x-1.14x
-# and the split of 'narrow' at C=64 lost (0.93x), so this is the C=64 plan most like the one that paid. tmc verify of
+# fastest at MBConv 128, 28, 64) split with 7 producer warps added ('warps 7 + 7': 1 block of 14 warps per SM where
+# 'rows' runs 2 blocks of 7; nvcc: 116 registers, no spills). At C=128 adding a producer side to a 4-warp plan paid
+# 1.09x-1.14x (narrow's 12 warps per SM became 16) and the split of 'narrow' at C=64 lost (0.93x); here the warps
+# per SM stay 14, so this measures the overlap of the sides alone. tmc verify of
 # the plan at C=64, racecheck and synccheck, then 'rows' against it in one process (variants.py). About 2 minutes.
 #   OUT=dir bash scripts/gpu/rows_split.sh dist/tmc-<version>-linux-x86_64.tar.xz
 set -uo pipefail

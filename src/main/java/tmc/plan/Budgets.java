@@ -99,7 +99,10 @@ public final class Budgets {
             best = byThreads;
             by = "threads per SM";
         }
-        int perWarp = allocatedRegistersPerWarp(Math.max(1, k.registersPerThread()), t);
+        // The emitter's __launch_bounds__ holds ptxas to the kernel's register limit (Kernel.registerLimit), which
+        // may be below the estimate (MBConv 'rows': estimate 136, limit 128 for 2 blocks of 7 warps; ptxas 121), so
+        // the registers a warp is given are the lesser of the two.
+        int perWarp = allocatedRegistersPerWarp(Math.max(1, Math.min(k.registersPerThread(), k.registerLimit())), t);
         // Warps that fit each sub-partition's quarter of the registers, over the SM, in whole blocks.
         int byRegs = Kernel.SUB_PARTITIONS * (t.registersPerSm() / Kernel.SUB_PARTITIONS / Math.max(1, perWarp)) / warps;
         if (byRegs < best) {

@@ -91,7 +91,8 @@ class ImageLoopTest {
                 k.buffers(), k.body(), 136);
         Budgets.Check c = Budgets.check(heavier, Targets.builtin().get("sm_90").orElseThrow());
         assertFalse(c.fits(), "136 registers x 32 x 16 warps' worth = 69632 > 65536");
-        assertEquals(0, c.occupancy().blocksPerSm());
+        // refused on its estimate; its occupancy is the one __launch_bounds__ would hold it to (128 registers)
+        assertEquals(1, c.occupancy().blocksPerSm());
     }
 
     @Test
