@@ -166,7 +166,7 @@ public final class Tmc {
         return tmc.plan.TuningCache.load(options.tuningFile())
                 .lookup(block, p.spec().name(), p.target().name(), p.shape())
                 .flatMap(e -> p.top().stream()
-                        // a candidate as the model ranked it, or (tmc tune --specialize) its warps split into two sides
+                        // a candidate as the model ranked it, or (tmc tune) one of its warp-specialized forms
                         .flatMap(c -> e.winner().contains("(specialized)")
                                 ? Planner.specialized(c, block, p.spec(), p.target(), p.shape()).stream()
                                 : java.util.stream.Stream.of(c))

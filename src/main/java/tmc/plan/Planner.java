@@ -438,9 +438,10 @@ public final class Planner {
      * {@code c} warp-specialized (its stream loop split into a producer and a consumer side), in the two forms that
      * keep the sides equal, each where its kernel lowers and fits the target's budgets: the same warps split in halves
      * ({@code warps W/2 + W/2}, the same threads) and a producer side added to them ({@code warps W + W}, twice the
-     * threads; the form measured faster by hand, MBConv's {@code specialized} is {@code narrow}'s 4 warps plus 4).
-     * For {@code tmc tune --specialize}, and for an auto plan whose tuned winner is such a split. The search itself
-     * never splits: on the H100 the split lost on five of the seven benchmark configurations (docs/benchmarks.md).
+     * threads; the form that won on the H100: MBConv's 7x8 tiles at C=128, 4 warps plus 4, 1.15x over {@code narrow}).
+     * For {@code tmc tune} (unless --no-specialize), and for an auto plan whose tuned winner is such a split. The
+     * search itself never splits: the cost model prices a split like the plan it splits, and on the H100 the split
+     * lost on five of the seven benchmark configurations (docs/benchmarks.md, thirteenth session).
      */
     public static List<Candidate> specialized(Candidate c, TypedBlock block, PlanSpec spec, Target target,
                                               LaunchShape shape) {
