@@ -45,3 +45,11 @@ ncu_profile() {
     python3 "$(dirname "${BASH_SOURCE[0]}")/profile_one.py" "$1" "$2" "$3" "$4" 2>&1 \
     | grep -E "^\s+(gpu__|sm__|dram__|lts__|l1tex__|smsp__)|ERR|rror"
 }
+
+# pack_out DIR: replaces the files under DIR by one DIR/logs.tar.gz holding them: the device tool brings back only a
+# handful of files from $OUT (in the thirteenth session, 8 of a call's files came back and the rest were dropped).
+pack_out() {
+  local dir="$1" tarball
+  tarball="$(mktemp -u).tar.gz"
+  tar -czf "$tarball" -C "$dir" . && find "$dir" -mindepth 1 -delete && mv "$tarball" "$dir/logs.tar.gz"
+}
