@@ -5,8 +5,10 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -17,6 +19,7 @@ import tmc.api.LoadedProgram;
 import tmc.api.Tmc;
 import tmc.check.PlanSpec;
 import tmc.check.TypedBlock;
+import tmc.plan.Choices;
 import tmc.plan.LaunchShape;
 import tmc.plan.Planner;
 import tmc.plan.TuningCache;
@@ -203,13 +206,20 @@ final class TuneCommand implements Callable<Integer> {
                 ranked.stats());
     }
 
-    /** {@code planned}'s candidates, each followed by its warp-specialized forms that lower and fit (Planner.specialized). */
+    /**
+     * {@code planned}'s candidates, each followed by its warp-specialized forms that lower and fit
+     * (Planner.specialized), each timed once: a 4-warp candidate with a producer side added is the same kernel as an
+     * 8-warp candidate of the same tile split in halves.
+     */
     static Planner.Planned withSplits(Planner.Planned planned, TypedBlock block, PlanSpec spec, Target target,
                                       LaunchShape launch) {
         List<Planner.Candidate> out = new ArrayList<>();
+        Set<Choices> seen = new HashSet<>();
         for (Planner.Candidate c : planned.top()) {
-            out.add(c);
-            out.addAll(Planner.specialized(c, block, spec, target, launch));
+            if (seen.add(c.choices())) out.add(c);
+            for (Planner.Candidate split : Planner.specialized(c, block, spec, target, launch)) {
+                if (seen.add(split.choices())) out.add(split);
+            }
         }
         return new Planner.Planned(planned.spec(), planned.target(), planned.shape(), planned.chosen(), out,
                 planned.stats());

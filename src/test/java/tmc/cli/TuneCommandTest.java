@@ -97,4 +97,35 @@ class TuneCommandTest {
         assertTrue(help.contains("--[no-]specialize"), help);
         assertTrue(help.contains("(default: true)"), help);
     }
+
+    @Test
+    void aSplitThatIsAlsoAnotherCandidatesSplitIsTimedOnce() {
+        Tmc.Compilation c = Tmc.compile(Repo.path("samples", "mbconv.tm"), Tmc.Options.DEFAULTS);
+        var block = c.program().block("MBConv").orElseThrow();
+        var spec = c.program().plan("best").orElseThrow();
+        var target = c.targets().get("sm_90").orElseThrow();
+        var planned = (Planner.Planned) Planner.plan(block, spec, target, LaunchShape.REFERENCE, Tmc.TUNED_CANDIDATES);
+        // a 4-warp and an 8-warp candidate of the same tile and chunk: the first with 4 producer warps added and the
+        // second split in halves are one kernel ('4 + 4')
+        Planner.Candidate four = null, eight = null;
+        for (Planner.Candidate x : planned.top()) {
+            if (x.choices().warps() != 4) continue;
+            for (Planner.Candidate y : planned.top()) {
+                if (y.choices().equals(new tmc.plan.Choices(x.choices().tileN(), x.choices().tileH(), x.choices().tileW(), 8,
+                        x.choices().math(), x.choices().streamDim(), x.choices().streamChunk(), x.choices().places(), 0))
+                        && Planner.specialized(y, block, spec, target, LaunchShape.REFERENCE).stream()
+                                .anyMatch(z -> z.choices().warps() == 8)) {
+                    four = x;
+                    eight = y;
+                }
+            }
+            if (four != null) break;
+        }
+        assertNotNull(four, "a 4-warp and an 8-warp candidate of one tile whose 4 + 4 splits coincide");
+        Planner.Planned both = new Planner.Planned(planned.spec(), planned.target(), planned.shape(), four,
+                List.of(four, eight), planned.stats());
+        List<Planner.Candidate> timed = TuneCommand.withSplits(both, block, spec, target, LaunchShape.REFERENCE).top();
+        assertEquals(timed.size(), timed.stream().map(Planner.Candidate::choices).distinct().count(), "each kernel once");
+        assertEquals(1, timed.stream().filter(x -> x.choices().warps() == 8 && x.choices().producerWarps() == 4).count());
+    }
 }
