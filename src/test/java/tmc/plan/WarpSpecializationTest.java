@@ -192,6 +192,37 @@ class WarpSpecializationTest {
         assertTrue(refusedAtSplit >= 5, "the chains of ConvFirst, ConvNeXt and FusedMLP blocks are refused: " + refusedAtSplit);
     }
 
+    /**
+     * tmc tune times the warp-specialized forms of the model's candidates by default (Planner.specialized: halves and a
+     * producer side added): every one of them over the first 40 candidates of each sample's auto plan, at
+     * C = 64 and 128, is sound by the trip replay (sides of 2, 4 and 8 warps among them).
+     */
+    @Test
+    void everySplitTuneTimesIsSound() {
+        int splits = 0;
+        java.util.Set<Integer> producerWarps = new java.util.TreeSet<>();
+        for (String sample : List.of("mbconv.tm", "mbconv_dw.tm", "convfirst.tm", "convnext.tm")) {
+            for (long c : new long[]{64, 128}) {
+                Tmc.Compilation comp = Tmc.compile(tmc.Repo.path("samples", sample),
+                        Tmc.Options.DEFAULTS.withParams(Map.of("C", c)));
+                var spec = comp.program().plan("best").orElseThrow();
+                var block = comp.program().block(spec.block()).orElseThrow();
+                var target = comp.targets().get("sm_90").orElseThrow();
+                var planned = (Planner.Planned) Planner.plan(block, spec, target, LaunchShape.REFERENCE, Tmc.TUNED_CANDIDATES);
+                for (Planner.Candidate cand : planned.top().subList(0, Math.min(40, planned.top().size()))) {
+                    for (Planner.Candidate split : Planner.specialized(cand, block, spec, target, LaunchShape.REFERENCE)) {
+                        Kernel k = split.kernels().getFirst();
+                        assertSound(k, sample + " C=" + c + " " + split.summary());
+                        producerWarps.add(split.choices().producerWarps());
+                        splits++;
+                    }
+                }
+            }
+        }
+        assertTrue(splits >= 40, "splits checked: " + splits);
+        assertTrue(producerWarps.containsAll(List.of(2, 4, 8)), "sides of 2, 4 and 8 warps: " + producerWarps);
+    }
+
     static List<String> refilled(Instr.Side sd) {
         return sd.body().stream().filter(i -> i instanceof Instr.LoadWeight lw && lw.streamed() != null
                 && lw.streamed().start() > 0).map(i -> ((Instr.LoadWeight) i).dst().name()).toList();
