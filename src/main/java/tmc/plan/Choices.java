@@ -32,6 +32,11 @@ public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathK
         return producerWarps > 0;
     }
 
+    /** The warps as the 'warps' directive writes them: "8", or "4 + 4" (producer + consumer) when specialized. */
+    public String warpsText() {
+        return specialized() ? producerWarps + " + " + consumerWarps() : String.valueOf(warps);
+    }
+
     /** The consumer side's warps (all of them without specialization). */
     public int consumerWarps() {
         return warps - producerWarps;
@@ -48,8 +53,7 @@ public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathK
 
     @Override
     public String toString() {
-        return "tile N " + tileN + ", H " + tileH + ", W " + tileW + "; warps "
-                + (specialized() ? producerWarps + " + " + consumerWarps() : String.valueOf(warps)) + "; math "
-                + math.keyword + (streamDim != null ? "; stream " + streamDim + " by " + streamChunk : "");
+        return "tile N " + tileN + ", H " + tileH + ", W " + tileW + "; warps " + warpsText() + "; math " + math.keyword
+                + (streamDim != null ? "; stream " + streamDim + " by " + streamChunk : "");
     }
 }

@@ -91,8 +91,8 @@ public final class Planner {
                 s.append(choices.streamDim() == null ? ", no stream"
                         : ", stream " + choices.streamDim() + " by " + choices.streamChunk());
             }
-            s.append(", ").append(choices.specialized() ? choices.producerWarps() + " + " + choices.consumerWarps()
-                    + " warps (specialized)" : choices.warps() + " warps").append(", ").append(choices.math().keyword);
+            s.append(", ").append(choices.warpsText()).append(" warps").append(choices.specialized() ? " (specialized)" : "")
+                    .append(", ").append(choices.math().keyword);
             // The halo strategy of each intermediate that a conv reads with a halo, as the kernel holds it.
             for (Kernel k : kernels) {
                 for (tmc.ir.Buffer b : k.buffers()) {
@@ -620,7 +620,7 @@ public final class Planner {
             case "tile H" -> "tile H " + ch.tileH();
             case "tile W" -> "tile W " + ch.tileW();
             case "tile" -> "tile H " + ch.tileH() + ", W " + ch.tileW();
-            case "warps" -> "warps " + (ch.specialized() ? ch.producerWarps() + " + " + ch.consumerWarps() : ch.warps());
+            case "warps" -> "warps " + ch.warpsText();
             case "math" -> "math " + ch.math().keyword;
             case "stream" -> ch.streamDim() == null ? "no stream" : "stream " + ch.streamDim() + " by " + ch.streamChunk();
             default -> {

@@ -67,7 +67,7 @@ final class WarpSpecialization {
     /** The warp-specialized fused kernel of {@code c}, or why it cannot be. */
     static Lowering.Result lower(TypedBlock block, String planName, Choices c, Span planSpan, Span warpsSpan,
                                  Target target) {
-        String split = "warps " + c.producerWarps() + " + " + c.consumerWarps();
+        String split = "warps " + c.warpsText();
         String unsplit = "'warps " + c.warps() + "' without the split";
         String hint = "use " + unsplit;
         if (target.computeCapability() < 80) {
