@@ -18,15 +18,18 @@ verify_log() {
 }
 
 # sanitize SAMPLE PLAN DIR [TOOL...]: compute-sanitizer (memcheck and racecheck unless TOOLs are named) over
-# `tmc run samples/SAMPLE.tm --plan PLAN` at N=3, H=17, W=13. Each tool's output goes to
-# DIR/sanitizer_SAMPLE_PLAN_TOOL.txt; prints a line per tool with its exit status (9: errors found) and its summary.
+# `tmc run samples/SAMPLE.tm --plan PLAN` at N=3, H=17, W=13 (SAMPLE may also be the path of a .tm file). Each tool's
+# output goes to DIR/sanitizer_SAMPLE_PLAN_TOOL.txt (SAMPLE without folder and .tm); prints a line per tool with its
+# exit status (9: errors found) and its summary.
 sanitize() {
   local sample="$1" plan="$2" dir="$3"; shift 3
   local tools=("$@"); [ ${#tools[@]} -eq 0 ] && tools=(memcheck racecheck)
+  local file="samples/$sample.tm"
+  case "$sample" in *.tm) file="$sample"; sample="$(basename "$sample" .tm)" ;; esac
   local tool log rc
   for tool in "${tools[@]}"; do
     log="$dir/sanitizer_${sample}_${plan}_${tool}.txt"
-    compute-sanitizer --tool "$tool" --error-exitcode 9 "$tmc" run "samples/$sample.tm" --plan "$plan" \
+    compute-sanitizer --tool "$tool" --error-exitcode 9 "$tmc" run "$file" --plan "$plan" \
       --shape N=3,H=17,W=13 --reps 1 > "$log" 2>&1
     rc=$?
     echo "$sample $plan $tool: exit $rc, $(grep -E 'SUMMARY' "$log" | tail -1)"

@@ -24,11 +24,7 @@ plan rows_split for MBConv on sm_90 {
 PLAN
 } > "$tm"
 verify_log rows_split "$out" "$tm" --reps 1
-for tool in racecheck synccheck; do
-  compute-sanitizer --tool "$tool" --error-exitcode 9 "$tmc" run "$tm" --plan rows_split --shape N=3,H=17,W=13 \
-    --reps 1 > "$out/sanitizer_rows_split_$tool.txt" 2>&1
-  echo "rows_split $tool: exit $?, $(grep SUMMARY "$out/sanitizer_rows_split_$tool.txt" | tail -1)"
-done
+sanitize "$tm" rows_split "$out" racecheck synccheck
 "$tmc" emit "$tm" --arch sm_90 --shape N=128,H=28,W=28 -o "$k/e" > /dev/null
 for plan in rows rows_split; do mkdir -p "$k/v/$plan"; cp "$k/e/MBConv_$plan".{cu,json} "$k/v/$plan/"; done
 python3 scripts/bench/variants.py mbconv_n128_h28_c64 "$k/v/rows" "$k/v/rows_split" --rounds 7 \
