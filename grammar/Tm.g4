@@ -57,6 +57,7 @@ directive   : 'separate'                                        # separateDirect
             | 'stream' ident 'by' (INT | chunkParam=ident)      # streamDirective
             | 'warps' count=INT ('+' consumers=INT)?            # warpsDirective
             | 'math' ident                                      # mathDirective
+            | 'resident' count=INT                              # residentDirective
             ;
 tileDim     : ident INT ;
 halo        : 'halo' INT haloMode=ident? ;
@@ -73,7 +74,7 @@ netStmt     : 'accuracy' value=(FLOAT | INT) source=STRING                  # ac
             ;
 
 ident       : ID | 'include' | 'block' | 'param' | 'in' | 'w' | 'out' | 'plan' | 'for' | 'on'
-            | 'separate' | 'auto' | 'tile' | 'place' | 'stream' | 'by' | 'warps' | 'math' | 'halo'
+            | 'separate' | 'auto' | 'tile' | 'place' | 'stream' | 'by' | 'warps' | 'math' | 'halo' | 'resident'
             | 'network' | 'accuracy' | 'fuse' | 'repeat' ;
 
 // ---- tokens -------------------------------------------------------------------------

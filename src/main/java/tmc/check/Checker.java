@@ -934,6 +934,7 @@ public final class Checker {
             Integer warps = null;
             Integer producerWarps = null;
             PlanSpec.MathKind math = null;
+            Integer resident = null;
             for (Ast.Directive d : ds) {
                 switch (d) {
                     case Ast.Separate s -> {}
@@ -966,13 +967,24 @@ public final class Checker {
                     case Ast.Math m -> {
                         if (once("math", m.span(), spans)) math = math(m, plan.arch());
                     }
+                    case Ast.Resident r -> {
+                        if (once("resident", r.span(), spans)) {
+                            if (r.count() < 1 || r.count() > 32) {
+                                diag.error(r.countSpan(), "resident " + r.count() + " is out of range",
+                                        "an SM holds 1 to 32 blocks; leave 'resident' out to compile for as many "
+                                                + "as the planner's register estimate allows");
+                            } else {
+                                resident = r.count();
+                            }
+                        }
+                    }
                 }
             }
             if (block != null) checkPlacementsAgainstBlock(places);
             if (diag.errorCount() > errorsBefore || block == null) return null;
             return new PlanSpec(plan.name().text(), plan.block().text(), plan.name().span(), kind, arch,
                     plan.arch() == null ? null : plan.arch().span(), tile, places, stream, warps, producerWarps, math,
-                    spans);
+                    resident, spans);
         }
 
         private boolean once(String directive, Span span, Map<String, Span> spans) {

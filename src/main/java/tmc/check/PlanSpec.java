@@ -13,12 +13,15 @@ import tmc.diag.Span;
  * @param warps    the block's warps (both sides together when warp-specialized), or null
  * @param producerWarps with {@code warps P + C}: P, the warps that make each chunk of the staged intermediate while
  *                 the other C use the previous one (warp specialization); null without the split
+ * @param residentBlocks {@code resident N}: the blocks per SM its kernel is compiled for (the minimum of
+ *                 {@code __launch_bounds__}, so ptxas holds each thread to the registers N blocks leave); null: as many
+ *                 as the planner's register estimate allows
  * @param spans    where each directive was written, keyed by directive name ("tile", "stream", "warps",
  *                 "math", "tile N", "place x", ...), for budget errors that point at the culprit
  */
 public record PlanSpec(String name, String block, Span span, Kind kind, String arch, Span archSpan,
                        Map<String, Integer> tile, List<Placement> places, StreamSpec stream, Integer warps,
-                       Integer producerWarps, MathKind math, Map<String, Span> spans) {
+                       Integer producerWarps, MathKind math, Integer residentBlocks, Map<String, Span> spans) {
     public PlanSpec {
         tile = Map.copyOf(tile);
         places = List.copyOf(places);
@@ -29,7 +32,7 @@ public record PlanSpec(String name, String block, Span span, Kind kind, String a
     public PlanSpec(String name, String block, Span span, Kind kind, String arch, Span archSpan,
                     Map<String, Integer> tile, List<Placement> places, StreamSpec stream, Integer warps,
                     MathKind math, Map<String, Span> spans) {
-        this(name, block, span, kind, arch, archSpan, tile, places, stream, warps, null, math, spans);
+        this(name, block, span, kind, arch, archSpan, tile, places, stream, warps, null, math, null, spans);
     }
 
     public enum Kind {

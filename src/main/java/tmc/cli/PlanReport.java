@@ -202,8 +202,10 @@ public final class PlanReport {
         for (String line : Budgets.sharedBreakdown(kernel, t)) {
             if (!line.startsWith("total")) s.append("      ").append(line).append('\n');
         }
-        s.append(String.format(Locale.ROOT, "    registers  ~%d per thread (estimate; limit %d)%n", check.registers(),
-                t.maxRegistersPerThread()));
+        s.append(String.format(Locale.ROOT, "    registers  ~%d per thread (estimate; limit %d)%s%n", check.registers(),
+                t.maxRegistersPerThread(), !kernel.residentFixed() ? "" : String.format(Locale.ROOT,
+                        "; 'resident %d' holds the compiler to %d%s", kernel.residentBlocks(), kernel.registerLimit(),
+                        kernel.registerLimit() < check.registers() ? " (below the estimate: it may spill)" : "")));
         for (String line : Budgets.registerBreakdown(kernel, t)) {
             if (!line.startsWith("total")) s.append("      ").append(line).append('\n');
         }

@@ -59,6 +59,13 @@ final class TuneCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE}).")
     boolean specialize;
 
+    @Option(names = "--resident", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Also time each of these compiled for one more resident block per SM ('resident B+1', the "
+            + "minimum of its __launch_bounds__) where its registers are what limits it and the SM's shared memory and "
+            + "threads hold one more: the register estimate is often above what the compiler needs, and where it is "
+            + "not, the form spills and its time says so (default: ${DEFAULT-VALUE}).")
+    boolean resident;
+
     @CommandLine.Mixin
     InputOptions input;
 
@@ -105,7 +112,7 @@ final class TuneCommand implements Callable<Integer> {
                     return Main.USER_ERROR;
                 }
                 Planner.Planned planned = diverse(ranked, top);
-                if (specialize) planned = withSplits(planned, block, p, target, launch);
+                planned = withForms(planned, block, p, target, launch, specialize, resident);
                 out.printf(Locale.ROOT, "tuning %s plan '%s' on %s (%s) at %s: %d candidates, checked at %s, median of %d%n",
                         block.name(), p.name(), gpu.device().name(), gpu.arch(), shapes.timing, planned.top().size(),
                         shapes.check, reps);
@@ -131,9 +138,12 @@ final class TuneCommand implements Callable<Integer> {
                             continue;
                         }
                         double ms = data.timeMs(gpu, loaded, block, reps);
-                        // the model prices a split like the plan it splits (no term for the sides' overlap), so a
-                        // split's measurement says nothing about the model's factor on this GPU
-                        if (!cand.choices().specialized()) ratios.add(ms / predictedMs);
+                        // the model prices a split like the plan it splits (no term for the sides' overlap), and a
+                        // 'resident' form by registers ptxas may not reach without spills: their measurements say
+                        // nothing about the model's factor on this GPU
+                        if (!cand.choices().specialized() && cand.choices().residentBlocks() == 0) {
+                            ratios.add(ms / predictedMs);
+                        }
                         out.printf(Locale.ROOT, "  [%d/%d] %-55s predicted %8.3f ms   measured %8.3f ms   x%.2f%n", i,
                                 planned.top().size(), cand.summary(), predictedMs, ms, ms / predictedMs);
                         out.flush();
@@ -157,7 +167,7 @@ final class TuneCommand implements Callable<Integer> {
             }
             if (!ratios.isEmpty()) {
                 double factor = median(ratios);
-                out.printf(Locale.ROOT, "calibration: measured / predicted, median over %d unsplit candidates: x%.2f%n",
+                out.printf(Locale.ROOT, "calibration: measured / predicted, median over %d unsplit candidates without 'resident': x%.2f%n",
                         ratios.size(), factor);
                 if (cache != null) {
                     cache.putCalibration(new TuningCache.Calibration(target.name(), gpu.device().name(), factor,
@@ -207,18 +217,17 @@ final class TuneCommand implements Callable<Integer> {
     }
 
     /**
-     * {@code planned}'s candidates, each followed by its warp-specialized forms that lower and fit
-     * (Planner.specialized), each timed once: a 4-warp candidate with a producer side added is the same kernel as an
-     * 8-warp candidate of the same tile split in halves.
+     * {@code planned}'s candidates, each followed by the other forms tune times (Planner.tuneForms: warp-specialized,
+     * one more resident block), each kernel timed once: a 4-warp candidate with a producer side added is the same
+     * kernel as an 8-warp candidate of the same tile split in halves.
      */
-    static Planner.Planned withSplits(Planner.Planned planned, TypedBlock block, PlanSpec spec, Target target,
-                                      LaunchShape launch) {
+    static Planner.Planned withForms(Planner.Planned planned, TypedBlock block, PlanSpec spec, Target target,
+                                     LaunchShape launch, boolean specialize, boolean resident) {
         List<Planner.Candidate> out = new ArrayList<>();
         Set<Choices> seen = new HashSet<>();
         for (Planner.Candidate c : planned.top()) {
-            if (seen.add(c.choices())) out.add(c);
-            for (Planner.Candidate split : Planner.specialized(c, block, spec, target, launch)) {
-                if (seen.add(split.choices())) out.add(split);
+            for (Planner.Candidate form : Planner.tuneForms(c, block, spec, target, launch, specialize, resident)) {
+                if (seen.add(form.choices())) out.add(form);
             }
         }
         return new Planner.Planned(planned.spec(), planned.target(), planned.shape(), planned.chosen(), out,

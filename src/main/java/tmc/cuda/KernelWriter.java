@@ -129,7 +129,9 @@ final class KernelWriter {
         }
         params.append("int N, int H, int W");
         w.comment("At most " + k.registerLimit() + " registers per thread, so that " + k.minBlocksPerSm()
-                + " block" + (k.minBlocksPerSm() == 1 ? "" : "s") + " of " + k.threads() + " threads fit an SM's registers.");
+                + " block" + (k.minBlocksPerSm() == 1 ? "" : "s") + " of " + k.threads() + " threads fit an SM's registers"
+                + (k.residentFixed() ? " (the plan's 'resident " + k.residentBlocks() + "'; the planner estimated "
+                + k.registersPerThread() + ")." : "."));
         w.line("extern \"C\" __global__ void __launch_bounds__(" + k.threads() + ", " + k.minBlocksPerSm() + ")");
         w.open(k.name() + "(" + params + ")");
         w.line("constexpr int THREADS = " + k.threads() + ";");

@@ -19,13 +19,16 @@ import tmc.check.PlanSpec;
  */
 public record Kernel(String name, int tileN, int tileH, int tileW, int threads, PlanSpec.MathKind math,
                      List<Layer> layers, List<Buffer> buffers, List<Instr> body, int registersPerThread,
-                     java.util.Map<String, Long> sharedOffsets) {
+                     java.util.Map<String, Long> sharedOffsets, int residentBlocks) {
     /**
      * @param sharedOffsets byte offset of each shared buffer (by name) in the block's shared memory, where buffers that
      *                      are never live at the same time share bytes (tmc.plan.SharedLifetimes); empty: every shared
      *                      buffer has bytes of its own, one after another in {@code buffers} order
+     * @param residentBlocks the blocks per SM the kernel is compiled for (the plan's {@code resident} directive), or 0:
+     *                      as many as the register estimate allows (see {@link #minBlocksPerSm()})
      */
     public Kernel {
+        if (residentBlocks < 0) throw new IllegalArgumentException(name + ": resident blocks " + residentBlocks);
         layers = List.copyOf(layers);
         buffers = List.copyOf(buffers);
         body = List.copyOf(body);
@@ -39,10 +42,21 @@ public record Kernel(String name, int tileN, int tileH, int tileW, int threads, 
         }
     }
 
-    /** A kernel whose shared buffers each have bytes of their own. */
+    /** A kernel whose shared buffers each have bytes of their own, compiled for as many blocks as its registers allow. */
     public Kernel(String name, int tileN, int tileH, int tileW, int threads, PlanSpec.MathKind math,
                   List<Layer> layers, List<Buffer> buffers, List<Instr> body, int registersPerThread) {
-        this(name, tileN, tileH, tileW, threads, math, layers, buffers, body, registersPerThread, java.util.Map.of());
+        this(name, tileN, tileH, tileW, threads, math, layers, buffers, body, registersPerThread, java.util.Map.of(), 0);
+    }
+
+    /** This kernel compiled for {@code blocks} resident blocks per SM (0: as many as the register estimate allows). */
+    public Kernel withResidentBlocks(int blocks) {
+        return new Kernel(name, tileN, tileH, tileW, threads, math, layers, buffers, body, registersPerThread,
+                sharedOffsets, blocks);
+    }
+
+    /** Whether the plan fixed the blocks per SM ({@code resident}) rather than the register estimate. */
+    public boolean residentFixed() {
+        return residentBlocks > 0;
     }
 
     /** Whether some shared buffers share bytes (they are never live at the same time). */
@@ -130,10 +144,13 @@ public record Kernel(String name, int tileN, int tileH, int tileW, int threads, 
     public static final int SUB_PARTITIONS = 4;
 
     /**
-     * Blocks per SM the register budget allows; the emitter passes it to {@code __launch_bounds__}, so the
-     * compiler must fit every thread in {@link #registerLimit()} registers.
+     * Blocks per SM the kernel is compiled for: the plan's {@code resident} count, else as many as the register
+     * estimate allows. The emitter passes it to {@code __launch_bounds__}, so the compiler must fit every thread in
+     * {@link #registerLimit()} registers (spilling if it cannot: a fixed count may ask for fewer registers than the
+     * estimate; the estimate is often above what ptxas needs).
      */
     public int minBlocksPerSm() {
+        if (residentBlocks > 0) return residentBlocks;
         return Math.max(1, REGISTERS_PER_SM / (threads * Math.max(1, registersPerThread)));
     }
 

@@ -18,7 +18,9 @@ public final class Budgets {
         SHARED_PER_BLOCK("shared memory per block", "B"),
         REGISTERS_PER_THREAD("registers per thread", "registers"),
         REGISTERS_PER_BLOCK("registers per block", "registers"),
-        THREADS_PER_BLOCK("threads per block", "threads");
+        THREADS_PER_BLOCK("threads per block", "threads"),
+        /** A plan's {@code resident N} above what the SM's threads, block slots and shared memory hold. */
+        RESIDENT_BLOCKS("resident blocks per SM", "blocks");
 
         public final String label;
         public final String unit;
@@ -80,7 +82,22 @@ public final class Budgets {
         if (regs <= t.maxRegistersPerThread() && regsPerBlock > t.registersPerBlock()) {
             v.add(new Violation(Resource.REGISTERS_PER_BLOCK, regsPerBlock, t.registersPerBlock()));
         }
+        if (k.residentFixed()) {
+            int room = roomWithoutRegisters(k, t);
+            if (k.residentBlocks() > room) v.add(new Violation(Resource.RESIDENT_BLOCKS, k.residentBlocks(), room));
+        }
         return new Check(k, shared, regs, occupancy(k, t), v);
+    }
+
+    /**
+     * Blocks of this kernel an SM holds by its threads, block slots and shared memory alone: the most a
+     * {@code resident} count can ask for (the registers then follow from the count, see Kernel.registerLimit).
+     */
+    public static int roomWithoutRegisters(Kernel k, Target t) {
+        int room = Math.min(t.maxBlocksPerSm(), t.maxThreadsPerSm() / Math.max(1, k.threads()));
+        long shared = k.sharedBytes();
+        if (shared > 0) room = (int) Math.min(room, t.sharedPerSm() / (shared + t.sharedReservedPerBlock()));
+        return room;
     }
 
     /** Registers one warp is given: per-thread count times the warp size, rounded up to the allocation unit. */
@@ -107,7 +124,8 @@ public final class Budgets {
         int byRegs = Kernel.SUB_PARTITIONS * (t.registersPerSm() / Kernel.SUB_PARTITIONS / Math.max(1, perWarp)) / warps;
         if (byRegs < best) {
             best = byRegs;
-            by = "registers";
+            // a 'resident' count sets the register limit, so it is what holds the blocks to that count
+            by = k.residentFixed() ? "the plan's 'resident " + k.residentBlocks() + "'" : "registers";
         }
         long shared = k.sharedBytes();
         if (shared > 0) {

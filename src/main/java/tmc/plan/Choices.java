@@ -11,20 +11,34 @@ import tmc.check.PlanSpec;
  * @param places      placement per tensor; tensors absent here get the lowering's default (shared)
  * @param producerWarps warp specialization ({@code warps P + C}): the first {@code producerWarps} of the {@code warps}
  *                    make each chunk of the staged intermediate, the others consume the previous one; 0 for none
+ * @param residentBlocks blocks per SM the kernel is compiled for ({@code resident N}: its {@code __launch_bounds__}
+ *                    minimum), or 0 for as many as the register estimate allows
  */
 public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathKind math, String streamDim,
-                      int streamChunk, Map<String, PlanSpec.Placement> places, int producerWarps) {
+                      int streamChunk, Map<String, PlanSpec.Placement> places, int producerWarps, int residentBlocks) {
     public Choices {
         places = Map.copyOf(places);
         if (producerWarps < 0 || producerWarps >= Math.max(1, warps)) {
             throw new IllegalArgumentException("producer warps " + producerWarps + " of " + warps);
         }
+        if (residentBlocks < 0) throw new IllegalArgumentException("resident blocks " + residentBlocks);
+    }
+
+    /** Choices compiled for as many resident blocks as the register estimate allows. */
+    public Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathKind math, String streamDim, int streamChunk,
+                   Map<String, PlanSpec.Placement> places, int producerWarps) {
+        this(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, producerWarps, 0);
     }
 
     /** Choices without warp specialization. */
     public Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathKind math, String streamDim, int streamChunk,
                    Map<String, PlanSpec.Placement> places) {
-        this(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, 0);
+        this(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, 0, 0);
+    }
+
+    /** These choices compiled for {@code blocks} resident blocks per SM (0: as the register estimate allows). */
+    public Choices withResidentBlocks(int blocks) {
+        return new Choices(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, producerWarps, blocks);
     }
 
     /** Whether the warps are split into a producer and a consumer side. */
@@ -54,6 +68,7 @@ public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathK
     @Override
     public String toString() {
         return "tile N " + tileN + ", H " + tileH + ", W " + tileW + "; warps " + warpsText() + "; math " + math.keyword
-                + (streamDim != null ? "; stream " + streamDim + " by " + streamChunk : "");
+                + (streamDim != null ? "; stream " + streamDim + " by " + streamChunk : "")
+                + (residentBlocks > 0 ? "; resident " + residentBlocks : "");
     }
 }

@@ -157,7 +157,8 @@ public final class Lowering {
         // Occupancy depends on threads, registers and shared bytes only: the same kernel with one copy per slice
         // stands for the single-buffered lowering.
         Kernel one = new Kernel(two.name(), two.tileN(), two.tileH(), two.tileW(), two.threads(), two.math(), two.layers(),
-                two.buffers().stream().map(b -> b.withStages(1)).toList(), two.body(), two.registersPerThread());
+                two.buffers().stream().map(b -> b.withStages(1)).toList(), two.body(), two.registersPerThread())
+                .withResidentBlocks(two.residentBlocks());
         int withTwo = Budgets.occupancy(two, target).blocksPerSm();
         int withOne = Budgets.occupancy(one, target).blocksPerSm();
         if (withTwo < withOne) {
@@ -564,7 +565,7 @@ public final class Lowering {
             kernelBody = kernelBody.stream().map(i -> withBuffers(i, core)).toList();
         }
         return new Result.Ok(List.of(new Kernel(name, c.tileN(), c.tileH(), c.tileW(), threads, c.math(), layers, buffers,
-                kernelBody, registers)));
+                kernelBody, registers).withResidentBlocks(c.residentBlocks())));
     }
 
     /**

@@ -93,6 +93,7 @@ public final class Planner {
             }
             s.append(", ").append(choices.warpsText()).append(" warps").append(choices.specialized() ? " (specialized)" : "")
                     .append(", ").append(choices.math().keyword);
+            if (choices.residentBlocks() > 0) s.append(", resident ").append(choices.residentBlocks());
             // The halo strategy of each intermediate that a conv reads with a halo, as the kernel holds it.
             for (Kernel k : kernels) {
                 for (tmc.ir.Buffer b : k.buffers()) {
@@ -142,7 +143,7 @@ public final class Planner {
                     spec.stream() != null ? spec.stream().span() : spec.span());
             PlanSpec filled = new PlanSpec(spec.name(), spec.block(), spec.span(), spec.kind(), target.name(),
                     spec.archSpan(), tile, places, stream, c.warps(), c.specialized() ? c.producerWarps() : null, c.math(),
-                    spec.spans());
+                    c.residentBlocks() > 0 ? c.residentBlocks() : null, spec.spans());
             return new TmProgram(block, filled, target.arch(), chosen.kernels());
         }
     }
@@ -203,26 +204,29 @@ public final class Planner {
      * (1 unless the plan writes 'tile N'; the search does not vary it).
      */
     record Fixed(int tileN, Integer tileH, Integer tileW, Integer warps, int producerWarps, MathKind math,
-                 PlanSpec.StreamSpec stream, Map<String, Placement> places) {
+                 PlanSpec.StreamSpec stream, Map<String, Placement> places, int residentBlocks) {
         static Fixed of(PlanSpec spec) {
             Map<String, Placement> places = new LinkedHashMap<>();
             for (Placement p : spec.places()) places.put(p.tensor(), p);
             return new Fixed(spec.tile().getOrDefault("N", 1), spec.tile().get("H"), spec.tile().get("W"), spec.warps(),
-                    spec.producerWarps() == null ? 0 : spec.producerWarps(), spec.math(), spec.stream(), places);
+                    spec.producerWarps() == null ? 0 : spec.producerWarps(), spec.math(), spec.stream(), places,
+                    spec.residentBlocks() == null ? 0 : spec.residentBlocks());
         }
 
         Fixed without(String directive) {
-            if (directive.equals("tile H")) return new Fixed(tileN, null, tileW, warps, producerWarps, math, stream, places);
-            if (directive.equals("tile W")) return new Fixed(tileN, tileH, null, warps, producerWarps, math, stream, places);
-            if (directive.equals("tile")) return new Fixed(tileN, null, null, warps, producerWarps, math, stream, places);
+            int r = residentBlocks;
+            if (directive.equals("tile H")) return new Fixed(tileN, null, tileW, warps, producerWarps, math, stream, places, r);
+            if (directive.equals("tile W")) return new Fixed(tileN, tileH, null, warps, producerWarps, math, stream, places, r);
+            if (directive.equals("tile")) return new Fixed(tileN, null, null, warps, producerWarps, math, stream, places, r);
             // The split goes with the warps: the searched warps are not specialized.
-            if (directive.equals("warps")) return new Fixed(tileN, tileH, tileW, null, 0, math, stream, places);
-            if (directive.equals("math")) return new Fixed(tileN, tileH, tileW, warps, producerWarps, null, stream, places);
-            if (directive.equals("stream")) return new Fixed(tileN, tileH, tileW, warps, producerWarps, math, null, places);
+            if (directive.equals("warps")) return new Fixed(tileN, tileH, tileW, null, 0, math, stream, places, r);
+            if (directive.equals("math")) return new Fixed(tileN, tileH, tileW, warps, producerWarps, null, stream, places, r);
+            if (directive.equals("stream")) return new Fixed(tileN, tileH, tileW, warps, producerWarps, math, null, places, r);
+            if (directive.equals("resident")) return new Fixed(tileN, tileH, tileW, warps, producerWarps, math, stream, places, 0);
             if (directive.startsWith("place ")) {
                 Map<String, Placement> p = new LinkedHashMap<>(places);
                 p.remove(directive.substring("place ".length()));
-                return new Fixed(tileN, tileH, tileW, warps, producerWarps, math, stream, p);
+                return new Fixed(tileN, tileH, tileW, warps, producerWarps, math, stream, p, r);
             }
             return this;
         }
@@ -311,7 +315,7 @@ public final class Planner {
             // Shared memory does not depend on warps: once over, it is over for every warps.
             if (sharedOver) continue;
             Choices c = new Choices(fixed.tileN(), g.tileH(), g.tileW(), warps, g.math(), g.stream().dim(), g.stream().chunk(),
-                    g.places(), fixed.producerWarps());
+                    g.places(), fixed.producerWarps(), fixed.residentBlocks());
             switch (Lowering.fused(block, spec.name(), c, spec.span(), warpsSpan(spec), target)) {
                 case Lowering.Result.Ok ok -> {
                     Candidate cand = candidate(spec.kind(), c, ok.kernels(), block, target, shape, 0);
@@ -460,6 +464,48 @@ public final class Planner {
         return out;
     }
 
+    /**
+     * {@code c} compiled for one more resident block per SM ({@code resident B+1}, its launch bounds' minimum), where
+     * its registers are what holds it to B blocks and the SM's threads, block slots and shared memory hold one more;
+     * empty otherwise. The register estimate is often above what ptxas needs (ConvFirst's 8x8 tiles of 4 warps: ~104
+     * estimated, 96 without spills at 5 blocks; 1.13x faster on the H100 at N=128, docs/benchmarks.md, fourteenth
+     * session), but where it is not, ptxas spills at the lower limit: so only {@code tmc tune}, which times the form,
+     * offers it (unless --no-resident), and an auto plan whose tuned winner is such a form.
+     */
+    public static List<Candidate> moreResident(Candidate c, TypedBlock block, PlanSpec spec, Target target,
+                                               LaunchShape shape) {
+        Choices ch = c.choices();
+        if (c.kind() == PlanSpec.Kind.SEPARATE || ch.residentBlocks() > 0 || c.kernels().size() != 1) return List.of();
+        Budgets.Check check = c.checks().getFirst();
+        int blocks = check.occupancy().blocksPerSm();
+        if (!check.occupancy().limitedBy().equals("registers")
+                || blocks + 1 > Budgets.roomWithoutRegisters(check.kernel(), target)) {
+            return List.of();
+        }
+        Choices more = ch.withResidentBlocks(blocks + 1);
+        if (Lowering.fused(block, spec.name(), more, spec.span(), target) instanceof Lowering.Result.Ok ok) {
+            Candidate candidate = candidate(c.kind(), more, ok.kernels(), block, target, shape, c.order());
+            if (candidate.fits()) return List.of(candidate);
+        }
+        return List.of();
+    }
+
+    /**
+     * The forms {@code tmc tune} times for candidate {@code c}, {@code c} first: with {@code specialize} its
+     * warp-specialized forms ({@link #specialized}), with {@code resident} each of these with one more resident
+     * block ({@link #moreResident}).
+     */
+    public static List<Candidate> tuneForms(Candidate c, TypedBlock block, PlanSpec spec, Target target,
+                                            LaunchShape shape, boolean specialize, boolean resident) {
+        List<Candidate> forms = new ArrayList<>();
+        forms.add(c);
+        if (specialize) forms.addAll(specialized(c, block, spec, target, shape));
+        if (resident) {
+            for (Candidate f : List.copyOf(forms)) forms.addAll(moreResident(f, block, spec, target, shape));
+        }
+        return forms;
+    }
+
     static Candidate candidate(PlanSpec.Kind kind, Choices c, List<Kernel> kernels, TypedBlock block, Target target,
                                LaunchShape shape, int order) {
         List<Budgets.Check> checks = kernels.stream().map(k -> Budgets.check(k, target)).toList();
@@ -532,7 +578,10 @@ public final class Planner {
         java.util.function.Consumer<String> relax = d -> search(block, spec, target, shape, fixed.without(d)).lowered()
                 .stream().filter(Candidate::fits).min(RANK)
                 .ifPresent(c -> relaxations.add(new Relaxation(d, spec.spans().get(d.equals("tile") ? "tile H" : d), c)));
-        fixedDirectives(spec).forEach(relax);
+        List<String> fixes = new ArrayList<>(fixedDirectives(spec));
+        // a 'resident' count the SM cannot hold is that directive's doing first, whatever else would also make room
+        if (v.resource() == Budgets.Resource.RESIDENT_BLOCKS && fixes.remove("resident")) fixes.addFirst("resident");
+        fixes.forEach(relax);
         if (relaxations.isEmpty() && spec.spans().containsKey("tile H") && spec.spans().containsKey("tile W")) {
             relax.accept("tile");  // neither side alone may be to blame when both are too large: the tile as a whole
         }
@@ -546,8 +595,11 @@ public final class Planner {
         if (!relaxations.isEmpty()) {
             List<String> ways = new ArrayList<>();
             for (Relaxation r : relaxations.subList(0, Math.min(3, relaxations.size()))) {
-                ways.add("'" + chosenValue(r.directive(), r.fits(), block) + "' instead of '" + r.directive()
-                        + " " + fixedValue(r.directive(), spec) + "' fits (" + usage(v.resource(), r.fits()) + ")");
+                String instead = r.directive() + " " + fixedValue(r.directive(), spec);
+                ways.add(r.directive().equals("resident") && r.fits().choices().residentBlocks() == 0
+                        ? "without '" + instead + "' it fits (" + usage(v.resource(), r.fits()) + ")"
+                        : "'" + chosenValue(r.directive(), r.fits(), block) + "' instead of '" + instead + "' fits ("
+                                + usage(v.resource(), r.fits()) + ")");
             }
             hint = String.join("; or ", ways);
         } else if (auto) {
@@ -584,6 +636,11 @@ public final class Planner {
             }
             case THREADS_PER_BLOCK -> List.of(k.warps() + " warps x " + target.warpSize() + " = " + k.threads()
                     + " threads (limit " + target.maxThreadsPerBlock() + " on " + target.name() + ")");
+            case RESIDENT_BLOCKS -> List.of(String.format(Locale.ROOT, "%d blocks x (%d B of shared memory + %d B "
+                            + "reserved) = %d B (the SM has %d B); %d blocks x %d threads = %d (the SM holds %d); at most "
+                            + "%d blocks per SM", v.needed(), k.sharedBytes(), target.sharedReservedPerBlock(),
+                    v.needed() * (k.sharedBytes() + target.sharedReservedPerBlock()), target.sharedPerSm(), v.needed(),
+                    k.threads(), v.needed() * k.threads(), target.maxThreadsPerSm(), target.maxBlocksPerSm()));
         });
         return Diagnostic.error(span, message, hint).withDetails(details);
     }
@@ -593,7 +650,7 @@ public final class Planner {
         List<String> keys = new ArrayList<>();
         for (String k : spec.spans().keySet()) {
             boolean relaxable = k.equals("tile H") || k.equals("tile W") || k.equals("warps") || k.equals("math")
-                    || k.equals("stream") || k.startsWith("place ");
+                    || k.equals("stream") || k.equals("resident") || k.startsWith("place ");
             if (relaxable) keys.add(k);
         }
         keys.sort(Comparator.comparingInt((String k) -> spec.spans().get(k).line())
@@ -610,6 +667,7 @@ public final class Planner {
                     : spec.producerWarps() + " + " + (spec.warps() - spec.producerWarps());
             case "math" -> spec.math().keyword;
             case "stream" -> spec.stream().dim() + " by " + spec.stream().chunk();
+            case "resident" -> String.valueOf(spec.residentBlocks());
             default -> spec.placement(directive.substring("place ".length())).map(Planner::placeText).orElse("");
         };
     }
@@ -623,6 +681,7 @@ public final class Planner {
             case "warps" -> "warps " + ch.warpsText();
             case "math" -> "math " + ch.math().keyword;
             case "stream" -> ch.streamDim() == null ? "no stream" : "stream " + ch.streamDim() + " by " + ch.streamChunk();
+            case "resident" -> "resident " + ch.residentBlocks();
             default -> {
                 String t = directive.substring("place ".length());
                 Placement p = ch.places().get(t);
@@ -641,6 +700,8 @@ public final class Planner {
             case SHARED_PER_BLOCK -> Budgets.kib(c.maxShared()) + " of shared memory";
             case REGISTERS_PER_THREAD, REGISTERS_PER_BLOCK -> "~" + c.maxRegisters() + " registers per thread";
             case THREADS_PER_BLOCK -> c.choices().threads() + " threads";
+            case RESIDENT_BLOCKS -> c.checks().stream().mapToInt(ch -> ch.occupancy().blocksPerSm()).min().orElse(0)
+                    + " blocks per SM";
         };
     }
 
@@ -651,6 +712,7 @@ public final class Planner {
             case REGISTERS_PER_THREAD -> "~" + n + " registers per thread";
             case REGISTERS_PER_BLOCK -> n + " registers per block";
             case THREADS_PER_BLOCK -> n + " threads per block";
+            case RESIDENT_BLOCKS -> n + " resident blocks per SM";
         };
     }
 

@@ -52,7 +52,7 @@ final class SharedLifetimes {
         for (List<Instr> body : candidates) {
             Map<String, Long> offsets = allocate(k.buffers(), body);
             Kernel c = new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(),
-                    k.buffers(), body, k.registersPerThread(), offsets);
+                    k.buffers(), body, k.registersPerThread(), offsets, k.residentBlocks());
             int blocks = Budgets.occupancy(c, target).blocksPerSm();
             if (blocks > bestBlocks && c.sharedBytes() <= target.sharedPerBlockOptIn()) {
                 best = c;

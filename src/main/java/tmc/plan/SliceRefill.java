@@ -105,6 +105,6 @@ final class SliceRefill {
         out.add(new Instr.Loop(loop.var(), loop.dim(), loop.extent(), loop.chunk(), trip, note));
         out.addAll(body.subList(loopAt + 1, body.size()));
         return new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(), k.buffers(),
-                List.copyOf(out), k.registersPerThread(), k.sharedOffsets());
+                List.copyOf(out), k.registersPerThread(), k.sharedOffsets(), k.residentBlocks());
     }
 }

@@ -93,7 +93,8 @@ final class WarpSpecialization {
         return switch (split(block, ok.kernels().getFirst(), c.producerWarps(), c.consumerWarps())) {
             case Split.Refused no -> refuse(warpsSpan, split + ": " + no.why(), hint);
             case Split.Done done ->
-                    new Lowering.Result.Ok(List.of(SharedLifetimes.compact(block, done.kernel(), target)));
+                    new Lowering.Result.Ok(List.of(SharedLifetimes.compact(block,
+                            done.kernel().withResidentBlocks(c.residentBlocks()), target)));
         };
     }
 

@@ -153,6 +153,9 @@ public final class Ast {
 
     public record Math(Name kind, Span span) implements Directive {}
 
+    /** {@code resident count}: compile the kernel for {@code count} blocks per SM (its launch bounds). */
+    public record Resident(int count, Span countSpan, Span span) implements Directive {}
+
     // ---- networks ----------------------------------------------------------------------
 
     /** A whole model: a sequence of layers and block instances, for analysis (never compiled to one kernel). */

@@ -258,7 +258,7 @@ public final class Parser {
     /** The contextual keywords of the grammar: where a name fits they fit too, so listing them is noise. */
     private static final java.util.Set<String> KEYWORDS = java.util.Set.of("include", "block", "param", "in", "w",
             "out", "plan", "for", "on", "separate", "auto", "tile", "place", "stream", "by", "warps", "math", "halo",
-            "network", "accuracy", "fuse", "repeat");
+            "resident", "network", "accuracy", "fuse", "repeat");
 
     /** ANTLR writes a token set as {@code {'}', 'block', ID}} (braces only when there are several). */
     private static String readableSet(String set) {
@@ -423,6 +423,7 @@ public final class Parser {
                         ? new Warps(parseInt(w.count), span(w.count), span(w))
                         : new Warps(parseInt(w.count), span(w.count), parseInt(w.consumers), span(w.consumers), span(w));
                 case TmParser.MathDirectiveContext m -> new Ast.Math(name(m.ident()), span(m));
+                case TmParser.ResidentDirectiveContext r -> new Ast.Resident(parseInt(r.count), span(r.count), span(r));
                 default -> throw new IllegalStateException("unhandled directive " + d.getClass().getSimpleName());
             });
         }

@@ -60,7 +60,7 @@ class TuneCommandTest {
         var target = c.targets().get("sm_90").orElseThrow();
         var planned = (Planner.Planned) Planner.plan(block, spec, target, LaunchShape.REFERENCE, Tmc.TUNED_CANDIDATES);
         Planner.Planned picked = TuneCommand.diverse(planned, 6);
-        Planner.Planned with = TuneCommand.withSplits(picked, block, spec, target, LaunchShape.REFERENCE);
+        Planner.Planned with = TuneCommand.withForms(picked, block, spec, target, LaunchShape.REFERENCE, true, false);
         List<Planner.Candidate> all = with.top();
         assertTrue(all.size() > picked.top().size(), "some candidate splits: " + all.size());
         Planner.Candidate unsplit = null;
@@ -124,7 +124,7 @@ class TuneCommandTest {
         assertNotNull(four, "a 4-warp and an 8-warp candidate of one tile whose 4 + 4 splits coincide");
         Planner.Planned both = new Planner.Planned(planned.spec(), planned.target(), planned.shape(), four,
                 List.of(four, eight), planned.stats());
-        List<Planner.Candidate> timed = TuneCommand.withSplits(both, block, spec, target, LaunchShape.REFERENCE).top();
+        List<Planner.Candidate> timed = TuneCommand.withForms(both, block, spec, target, LaunchShape.REFERENCE, true, false).top();
         assertEquals(timed.size(), timed.stream().map(Planner.Candidate::choices).distinct().count(), "each kernel once");
         assertEquals(1, timed.stream().filter(x -> x.choices().warps() == 8 && x.choices().producerWarps() == 4).count());
     }
