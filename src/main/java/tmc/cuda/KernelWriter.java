@@ -1638,12 +1638,15 @@ final class KernelWriter {
         return best;
     }
 
-    /** The register-blocked path applies to a depthwise conv on CUDA cores with 16-bit staged operands. */
+    /**
+     * The register-blocked path applies to a depthwise conv on CUDA cores with a 16-bit staged input; its weight is
+     * staged in the same type, or read from global memory (the plan's {@code place W in global}).
+     */
     private boolean depthwiseBlockable(Op.Conv2d cv, Buffer dst, Region rg, Map<String, Buffer> sources) {
         Buffer src = sources.get(cv.in().name());
         Buffer ws = stagedWeight(cv.weight().name());
         return cv.groupWidth() == 1 && cv.groups() == cv.out().channels() && src != null && src.space() == Space.SHARED
-                && ws != null && src.dtype().bytes == 2 && ws.dtype() == src.dtype() && rg.channels() % 2 == 0
+                && src.dtype().bytes == 2 && (ws == null || ws.dtype() == src.dtype()) && rg.channels() % 2 == 0
                 && dst.space() != Space.REGISTERS && inlined.isEmpty();
     }
 
@@ -1663,7 +1666,7 @@ final class KernelWriter {
         int segments = (rg.side() + rb - 1) / rb;
         int pairs = rg.channels() / 2;
         boolean chunkedSrc = src.channels() < cv.in().channels();
-        boolean chunkedW = ws.channels() < cv.out().channels();
+        boolean chunkedW = ws != null && ws.channels() < cv.out().channels();
         String ch0 = rg.streamed() ? "e0" : "0";
         String u = upper(src);
         w.open("for (int i = " + tid() + "; i < " + rows * segments * pairs + "; i += THREADS)");
@@ -1682,8 +1685,17 @@ final class KernelWriter {
         w.close();
         w.line("#pragma unroll");
         w.open("for (int kx = 0; kx < " + k + "; ++kx)");
-        w.line("const float2 wv = tm_f32x2(" + ws.name() + " + (ky * " + k + " + kx) * " + ws.channels() + " + " + ch0
-                + " + c0" + (chunkedW ? " - e0" : "") + ");");
+        if (ws != null) {
+            w.line("const float2 wv = tm_f32x2(" + ws.name() + " + (ky * " + k + " + kx) * " + ws.channels() + " + " + ch0
+                    + " + c0" + (chunkedW ? " - e0" : "") + ");");
+        } else {
+            // the weight in global memory, [channel][ky][kx]: the pair's two taps are k * k elements apart (L1 hits
+            // after the first block on the SM reads them)
+            String wt = cname(cv.weight().name());
+            w.line("const int tap = ky * " + k + " + kx;");
+            w.line("const float2 wv = make_float2(tm_f32(" + wt + "[(size_t)(" + ch0 + " + c0) * " + k * k + " + tap]), tm_f32("
+                    + wt + "[(size_t)(" + ch0 + " + c0 + 1) * " + k * k + " + tap]));");
+        }
         w.line("#pragma unroll");
         w.open("for (int r = 0; r < " + rb + "; ++r)");
         w.line("acc[r].x += xs[r + kx].x * wv.x;");

@@ -278,6 +278,20 @@ public final class Lowering {
             stream = (Stream) s;
         }
 
+        // 'place W in global' for a weight: a CUDA-core conv then reads it from global memory (through L1) instead of
+        // a staged copy; tensor-core layers read their weights with ldmatrix, from shared memory only.
+        for (Layer layer : layers) {
+            tmc.check.Weight wt = mmaWeight(layer);
+            if (wt == null || !inGlobal(wt, c)) continue;
+            boolean tensorCore = stream != null && (stream.inLoop().contains(layer.index()) || stream.reducer() == layer.index())
+                    ? loopMathPath(layer, c.math(), stream, c.streamChunk()) == Instr.MathPath.TENSOR_CORE
+                    : mathPath(layer, c.math()) == Instr.MathPath.TENSOR_CORE;
+            if (tensorCore) {
+                return refuse(c.places().get(wt.name()).span(), "weight '" + wt.name() + "' cannot stay in global memory: "
+                        + "layer " + layer.index() + " runs on tensor cores, which read their weights from shared memory "
+                        + "(ldmatrix)", "place '" + wt.name() + "' in shared (the default), or write 'math cuda_core'");
+            }
+        }
         List<Buffer> buffers = new ArrayList<>();
         // Everything on chip by tensor name: staged activations and staged weights (instructions read both).
         Map<String, Buffer> onChip = new LinkedHashMap<>();
@@ -303,7 +317,8 @@ public final class Lowering {
                     || stream.reducer() == layer.index());
             if (inLoopLayer) continue;
             if (layer.main() instanceof Op.Conv2d conv && mathPath(layer, c.math()) == Instr.MathPath.CUDA_CORE
-                    && !recomputedInput(layer, c) && tapMajorFits(conv, conv.out().channels())) {
+                    && !recomputedInput(layer, c) && tapMajorFits(conv, conv.out().channels())
+                    && !inGlobal(conv.weight(), c)) {
                 Buffer wb = tapMajorBuffer(conv, conv.out().channels());
                 buffers.add(wb);
                 stagedWeights.put(conv.weight().name(), wb);
@@ -326,7 +341,7 @@ public final class Lowering {
             for (Layer layer : layers) {
                 if (layer.main() instanceof Op.Conv2d conv && stream.inLoop().contains(layer.index())
                         && mathPath(layer, c.math()) == Instr.MathPath.CUDA_CORE && !recomputedInput(layer, c)
-                        && tapMajorFits(conv, c.streamChunk())) {
+                        && tapMajorFits(conv, c.streamChunk()) && !inGlobal(conv.weight(), c)) {
                     Buffer wb = tapMajorBuffer(conv, c.streamChunk());
                     loopWeights.add(new Instr.LoadWeight(wb, conv.weight().name(),
                             Instr.Channels.chunk("e0", c.streamChunk()), Instr.Channels.all(wb.channels()), true));
@@ -1017,6 +1032,12 @@ public final class Lowering {
     }
 
     /** The weight a tensor-core layer reads as its B operand, or null. */
+    /** Whether the plan places weight {@code w} in global memory ({@code place w in global}). */
+    static boolean inGlobal(tmc.check.Weight w, Choices c) {
+        PlanSpec.Placement p = c.places().get(w.name());
+        return p != null && p.space() == Space.GLOBAL;
+    }
+
     static tmc.check.Weight mmaWeight(Layer layer) {
         return switch (layer.main()) {
             case Op.Pointwise p -> p.weight();

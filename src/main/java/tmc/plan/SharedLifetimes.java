@@ -172,12 +172,38 @@ final class SharedLifetimes {
         Comparator<Buffer> byFirstUse = Comparator.comparingInt((Buffer b) -> life.containsKey(b) ? life.get(b)[0] : Integer.MAX_VALUE)
                 .thenComparing(Comparator.comparingLong(Buffer::bytes).reversed());
         Comparator<Buffer> bySize = Comparator.comparingLong(Buffer::bytes).reversed();
+        List<List<Buffer>> orders = new ArrayList<>();
+        for (Comparator<Buffer> order : List.of(byFirstUse, bySize)) orders.add(shared.stream().sorted(order).toList());
+        // First fit depends on the order: with few buffers, every order (ConvNeXt with its depthwise weight read from
+        // global: 55296 B instead of the heuristics' 67392, the difference between 3 and 4 blocks per SM). The
+        // heuristics come first, so that a tie keeps their layout.
+        if (shared.size() <= MAX_PERMUTED) permutations(byFirstUse(shared, byFirstUse), 0, orders);
         Map<String, Long> best = null;
-        for (Comparator<Buffer> order : List.of(byFirstUse, bySize)) {
-            Map<String, Long> offsets = firstFit(shared.stream().sorted(order).toList(), life, barriers);
+        for (List<Buffer> order : orders) {
+            Map<String, Long> offsets = firstFit(order, life, barriers);
             if (best == null || end(offsets, shared) < end(best, shared)) best = offsets;
         }
         return best;
+    }
+
+    /** Buffers up to which {@link #allocate} tries every order (6! = 720 first fits per kernel). */
+    static final int MAX_PERMUTED = 6;
+
+    private static List<Buffer> byFirstUse(List<Buffer> shared, Comparator<Buffer> order) {
+        return new ArrayList<>(shared.stream().sorted(order).toList());
+    }
+
+    /** Every order of {@code items[from..]} appended to {@code out} (items[..from] fixed), by swaps. */
+    private static void permutations(List<Buffer> items, int from, List<List<Buffer>> out) {
+        if (from == items.size()) {
+            out.add(List.copyOf(items));
+            return;
+        }
+        for (int i = from; i < items.size(); i++) {
+            java.util.Collections.swap(items, from, i);
+            permutations(items, from + 1, out);
+            java.util.Collections.swap(items, from, i);
+        }
     }
 
     private static Map<String, Long> firstFit(List<Buffer> order, Map<Buffer, int[]> life, List<Integer> barriers) {
