@@ -53,6 +53,15 @@ final class SharedLifetimes {
             Map<String, Long> offsets = allocate(k.buffers(), body);
             Kernel c = new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(),
                     k.buffers(), body, k.registersPerThread(), offsets, k.residentBlocks());
+            Budgets.Occupancy occ = Budgets.occupancy(c, target);
+            // Every order of first fit only where shared memory is what holds the blocks back and the bytes live at
+            // once would allow one more (the planner compacts every candidate it lowers: this keeps it fast).
+            if (occ.limitedBy().equals("shared memory")
+                    && target.sharedPerSm() / (liveBound(k.buffers(), body) + target.sharedReservedPerBlock()) > occ.blocksPerSm()) {
+                offsets = allocate(k.buffers(), body, true);
+                c = new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(),
+                        k.buffers(), body, k.registersPerThread(), offsets, k.residentBlocks());
+            }
             int blocks = Budgets.occupancy(c, target).blocksPerSm();
             if (blocks > bestBlocks && c.sharedBytes() <= target.sharedPerBlockOptIn()) {
                 best = c;
@@ -163,6 +172,11 @@ final class SharedLifetimes {
      * own after the rest.
      */
     static Map<String, Long> allocate(List<Buffer> buffers, List<Instr> body) {
+        return allocate(buffers, body, false);
+    }
+
+    /** {@link #allocate}; with {@code everyOrder}, also every order of first fit when there are few buffers. */
+    static Map<String, Long> allocate(List<Buffer> buffers, List<Instr> body, boolean everyOrder) {
         List<Buffer> shared = buffers.stream().filter(b -> b.space() == Space.SHARED).toList();
         Map<Buffer, int[]> life = lifetimes(buffers, body);
         List<Integer> barriers = new ArrayList<>();
@@ -177,7 +191,7 @@ final class SharedLifetimes {
         // First fit depends on the order: with few buffers, every order (ConvNeXt with its depthwise weight read from
         // global: 55296 B instead of the heuristics' 67392, the difference between 3 and 4 blocks per SM). The
         // heuristics come first, so that a tie keeps their layout.
-        if (shared.size() <= MAX_PERMUTED) permutations(byFirstUse(shared, byFirstUse), 0, orders);
+        if (everyOrder && shared.size() <= MAX_PERMUTED) permutations(new ArrayList<>(orders.getFirst()), 0, orders);
         Map<String, Long> best = null;
         for (List<Buffer> order : orders) {
             Map<String, Long> offsets = firstFit(order, life, barriers);
@@ -186,12 +200,25 @@ final class SharedLifetimes {
         return best;
     }
 
+    /**
+     * The fewest bytes any layout of {@code buffers} needs for {@code body}: the most that is live at one
+     * instruction (a bound: sharing also needs a barrier between the two lifetimes).
+     */
+    static long liveBound(List<Buffer> buffers, List<Instr> body) {
+        Map<Buffer, int[]> life = lifetimes(buffers, body);
+        long most = 0;
+        for (int i = 0; i < body.size(); i++) {
+            long live = 0;
+            for (Map.Entry<Buffer, int[]> e : life.entrySet()) {
+                if (e.getValue()[0] <= i && i <= e.getValue()[1]) live += e.getKey().bytes();
+            }
+            most = Math.max(most, live);
+        }
+        return most;
+    }
+
     /** Buffers up to which {@link #allocate} tries every order (6! = 720 first fits per kernel). */
     static final int MAX_PERMUTED = 6;
-
-    private static List<Buffer> byFirstUse(List<Buffer> shared, Comparator<Buffer> order) {
-        return new ArrayList<>(shared.stream().sorted(order).toList());
-    }
 
     /** Every order of {@code items[from..]} appended to {@code out} (items[..from] fixed), by swaps. */
     private static void permutations(List<Buffer> items, int from, List<List<Buffer>> out) {
