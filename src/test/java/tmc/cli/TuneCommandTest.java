@@ -128,4 +128,34 @@ class TuneCommandTest {
         assertEquals(timed.size(), timed.stream().map(Planner.Candidate::choices).distinct().count(), "each kernel once");
         assertEquals(1, timed.stream().filter(x -> x.choices().warps() == 8 && x.choices().producerWarps() == 4).count());
     }
+
+    @Test
+    void residentFormsFollowTheirCandidateUnlessNoResidentIsGiven() {
+        Tmc.Compilation c = Tmc.compile(Repo.path("samples", "convfirst.tm"), Tmc.Options.DEFAULTS);
+        var block = c.program().block("ConvFirst").orElseThrow();
+        var spec = c.program().plan("best").orElseThrow();
+        var target = c.targets().get("sm_90").orElseThrow();
+        var planned = (Planner.Planned) Planner.plan(block, spec, target, LaunchShape.REFERENCE, Tmc.TUNED_CANDIDATES);
+        Planner.Planned picked = TuneCommand.diverse(planned, 6);
+        List<Planner.Candidate> with = TuneCommand.withForms(picked, block, spec, target, LaunchShape.REFERENCE, false,
+                true).top();
+        List<Planner.Candidate> without = TuneCommand.withForms(picked, block, spec, target, LaunchShape.REFERENCE, false,
+                false).top();
+        assertEquals(picked.top(), without, "--no-resident --no-specialize: the candidates alone");
+        assertTrue(with.size() > without.size(), "ConvFirst's 8x8 tiles of 4 warps get a fifth block: " + with.size());
+        for (int i = 0; i < with.size(); i++) {
+            Planner.Candidate x = with.get(i);
+            if (x.choices().residentBlocks() == 0) continue;
+            Planner.Candidate before = with.get(i - 1);
+            assertEquals(before.choices().withResidentBlocks(x.choices().residentBlocks()), x.choices(),
+                    "the form follows its candidate: " + x.summary());
+            assertEquals(before.checks().getFirst().occupancy().blocksPerSm() + 1, x.choices().residentBlocks());
+        }
+        for (var args : List.of(List.of("f.tm"), List.of("--resident", "f.tm"), List.of("--no-resident", "f.tm"))) {
+            TuneCommand cmd = new TuneCommand();
+            new picocli.CommandLine(cmd).parseArgs(args.toArray(String[]::new));
+            assertEquals(!args.contains("--no-resident"), cmd.resident, String.join(" ", args));
+        }
+        assertTrue(new picocli.CommandLine(new TuneCommand()).getUsageMessage().contains("--[no-]resident"));
+    }
 }
