@@ -288,8 +288,8 @@ public final class Lowering {
                     : mathPath(layer, c.math()) == Instr.MathPath.TENSOR_CORE;
             if (tensorCore) {
                 return refuse(c.places().get(wt.name()).span(), "weight '" + wt.name() + "' cannot stay in global memory: "
-                        + "layer " + layer.index() + " runs on tensor cores, which read their weights from shared memory "
-                        + "(ldmatrix)", "place '" + wt.name() + "' in shared (the default), or write 'math cuda_core'");
+                        + "its layer (" + layer.describe() + ", line " + layer.main().span().line()
+                        + ") runs on tensor cores, which read their weights from shared memory (ldmatrix)", "place '" + wt.name() + "' in shared (the default), or write 'math cuda_core'");
             }
         }
         List<Buffer> buffers = new ArrayList<>();

@@ -467,7 +467,7 @@ public final class Planner {
     /**
      * {@code c} compiled for one more resident block per SM ({@code resident B+1}, its launch bounds' minimum), where
      * its registers are what holds it to B blocks and the SM's threads, block slots and shared memory hold one more;
-     * empty otherwise. The register estimate is often above what ptxas needs (ConvFirst's 8x8 tiles of 4 warps: ~104
+     * empty otherwise. The register estimate is often above what ptxas needs (ConvFirst's 8x8 tiles of 4 warps: ~128
      * estimated, 96 without spills at 5 blocks; 1.13x faster on the H100 at N=128, docs/benchmarks.md, fourteenth
      * session), but where it is not, ptxas spills at the lower limit: so only {@code tmc tune}, which times the form,
      * offers it (unless --no-resident), and an auto plan whose tuned winner is such a form.
