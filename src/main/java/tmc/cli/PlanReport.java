@@ -213,6 +213,13 @@ public final class PlanReport {
                         + "(quantization x%.3f, latency x%.2f)%n", check.occupancy().blocksPerSm(),
                 check.occupancy().limitedBy(), check.occupancy().residentWarps(kernel.warps()), k.waves(), k.quantization(),
                 1 / k.latencyFactor()));
+        int more = check.occupancy().blocksPerSm() + 1;
+        if (check.occupancy().limitedBy().equals("registers") && more <= Budgets.roomWithoutRegisters(kernel, t)) {
+            // the estimate is often above what the compiler needs: say what one more block would ask of it
+            s.append(String.format(Locale.ROOT, "               shared memory and threads hold %d: 'resident %d' would "
+                    + "hold the compiler to %d registers (tmc tune times that form)%n", more, more,
+                    kernel.withResidentBlocks(more).registerLimit()));
+        }
         s.append(String.format(Locale.ROOT, "    DRAM       %s planned = activations %s (minimum %s, halo re-reads %s) + weights %s %s%n",
                 mb(k.dramBytes()), mb(k.activationBytes()), mb(k.activationBytesMin()), mb(k.haloBytes()),
                 kb(k.weightBytes()), k.weightsInL2() ? "read once (they fit in L2)" : "read by every block (too big for L2)"));

@@ -171,4 +171,19 @@ class PlanCommandTest {
         assertTrue(broken.err().contains("gpus.json:1:"), broken.err());
         assertTrue(broken.err().contains("not valid JSON"), broken.err());
     }
+
+    @Test
+    void aKernelHeldByItsRegisterEstimateSaysWhatOneMoreBlockWouldAsk() {
+        // ConvFirst's auto choice at the reference shape: 8x8 tiles of 4 warps, ~128 registers, 4 blocks per SM
+        Run r = tmc("plan", sample("convfirst.tm"), "--arch", "sm_90", "--plan", "best");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("occupancy  4 blocks per SM (limited by registers)"), r.out());
+        assertTrue(r.out().contains("shared memory and threads hold 5: 'resident 5' would hold the compiler to 96 "
+                + "registers (tmc tune times that form)"), r.out());
+        // ConvFirst's 'rows' at C=128 is held by shared memory too: no such line
+        Run rows = tmc("plan", sample("convfirst.tm"), "--arch", "sm_90", "--plan", "rows", "-p", "C=128");
+        assertEquals(0, rows.code(), rows.err());
+        assertFalse(rows.out().contains("would hold the compiler"), rows.out());
+    }
 }
+
