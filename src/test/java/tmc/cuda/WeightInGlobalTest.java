@@ -81,4 +81,20 @@ class WeightInGlobalTest {
         assertTrue(d.message().contains("weight 'w1' cannot stay in global memory"), d.message());
         assertTrue(d.hint().contains("place 'w1' in shared"), d.hint());
     }
+
+    /** Inside a stream loop the depthwise conv's channels are the chunk's: the weight is indexed from e0. */
+    @Test
+    void aStreamedDepthwiseWeightInGlobalIsIndexedFromTheChunk() throws Exception {
+        String s = Files.readString(tmc.Repo.path("samples", "mbconv_dw.tm"));
+        int i = s.indexOf("plan fused for MBConvDW");
+        int j = s.indexOf("}", i) + 1;
+        String text = s + "\n" + s.substring(i, j).replace("plan fused for", "plan g for")
+                .replace("\n}", "\n  place  wd in global\n}") + "\n";
+        CompiledProgram g = ((Tmc.Outcome.Compiled) compile(text, "g")).program();
+        Kernel k = g.program().kernels().getFirst();
+        assertFalse(staged(k, "wd"));
+        assertTrue(g.source().contains("tm_f32(wd[(size_t)(e0 + c0) * 9 + tap]), tm_f32(wd[(size_t)(e0 + c0 + 1) * 9 + tap])"),
+                g.source());
+    }
 }
+
