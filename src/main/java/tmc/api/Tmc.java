@@ -166,11 +166,10 @@ public final class Tmc {
         return tmc.plan.TuningCache.load(options.tuningFile())
                 .lookup(block, p.spec().name(), p.target().name(), p.shape())
                 .flatMap(e -> p.top().stream()
-                        // a candidate as the model ranked it, or one of the other forms tmc tune times: warp-specialized,
-                        // one more resident block
-                        .flatMap(c -> e.winner().contains("(specialized)") || e.winner().contains(", resident ")
-                                ? Planner.tuneForms(c, block, p.spec(), p.target(), p.shape(), true, true).stream()
-                                : java.util.stream.Stream.of(c))
+                        // a candidate as the model ranked it, or the form of it tmc tune timed that the winner names
+                        // (warp-specialized, one more resident block): only those forms are lowered
+                        .flatMap(c -> Planner.tuneForms(c, block, p.spec(), p.target(), p.shape(),
+                                e.winner().contains("(specialized)"), e.winner().contains(", resident ")).stream())
                         .filter(c -> c.summary().equals(e.winner())).findFirst())
                 .map(c -> new Planner.Planned(p.spec(), p.target(), p.shape(), c, p.top(), p.stats()))
                 .orElse(p);

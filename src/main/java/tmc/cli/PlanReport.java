@@ -213,8 +213,8 @@ public final class PlanReport {
                         + "(quantization x%.3f, latency x%.2f)%n", check.occupancy().blocksPerSm(),
                 check.occupancy().limitedBy(), check.occupancy().residentWarps(kernel.warps()), k.waves(), k.quantization(),
                 1 / k.latencyFactor()));
-        int more = check.occupancy().blocksPerSm() + 1;
-        if (check.occupancy().limitedBy().equals("registers") && more <= Budgets.roomWithoutRegisters(kernel, t)) {
+        int more = Budgets.oneMoreBlock(check, t);
+        if (more > 0) {
             // the estimate is often above what the compiler needs: say what one more block would ask of it
             s.append(String.format(Locale.ROOT, "               shared memory and threads hold %d: 'resident %d' would "
                     + "hold the compiler to %d registers (tmc tune times that form)%n", more, more,

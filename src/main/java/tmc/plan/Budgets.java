@@ -100,6 +100,16 @@ public final class Budgets {
         return room;
     }
 
+    /**
+     * The blocks per SM one more than {@code check}'s occupancy, where its registers are what holds it back and the
+     * SM's threads, block slots and shared memory hold that many ({@code resident B+1}); 0 otherwise.
+     */
+    public static int oneMoreBlock(Check check, Target t) {
+        int more = check.occupancy().blocksPerSm() + 1;
+        boolean byRegisters = check.occupancy().limitedBy().equals("registers");
+        return byRegisters && more <= roomWithoutRegisters(check.kernel(), t) ? more : 0;
+    }
+
     /** Registers one warp is given: per-thread count times the warp size, rounded up to the allocation unit. */
     public static int allocatedRegistersPerWarp(int registersPerThread, Target t) {
         int raw = registersPerThread * t.warpSize();

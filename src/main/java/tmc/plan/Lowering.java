@@ -289,7 +289,8 @@ public final class Lowering {
             if (tensorCore) {
                 return refuse(c.places().get(wt.name()).span(), "weight '" + wt.name() + "' cannot stay in global memory: "
                         + "its layer (" + layer.describe() + ", line " + layer.main().span().line()
-                        + ") runs on tensor cores, which read their weights from shared memory (ldmatrix)", "place '" + wt.name() + "' in shared (the default), or write 'math cuda_core'");
+                        + ") runs on tensor cores, which read their weights from shared memory (ldmatrix)",
+                        "place '" + wt.name() + "' in shared (the default), or write 'math cuda_core'");
             }
         }
         List<Buffer> buffers = new ArrayList<>();
@@ -1031,13 +1032,13 @@ public final class Lowering {
         return p != null && p.haloMode() == PlanSpec.HaloMode.RECOMPUTE;
     }
 
-    /** The weight a tensor-core layer reads as its B operand, or null. */
     /** Whether the plan places weight {@code w} in global memory ({@code place w in global}). */
     static boolean inGlobal(tmc.check.Weight w, Choices c) {
         PlanSpec.Placement p = c.places().get(w.name());
         return p != null && p.space() == Space.GLOBAL;
     }
 
+    /** The weight a tensor-core layer reads as its B operand, or null. */
     static tmc.check.Weight mmaWeight(Layer layer) {
         return switch (layer.main()) {
             case Op.Pointwise p -> p.weight();

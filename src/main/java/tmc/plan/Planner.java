@@ -476,13 +476,9 @@ public final class Planner {
                                                LaunchShape shape) {
         Choices ch = c.choices();
         if (c.kind() == PlanSpec.Kind.SEPARATE || ch.residentBlocks() > 0 || c.kernels().size() != 1) return List.of();
-        Budgets.Check check = c.checks().getFirst();
-        int blocks = check.occupancy().blocksPerSm();
-        if (!check.occupancy().limitedBy().equals("registers")
-                || blocks + 1 > Budgets.roomWithoutRegisters(check.kernel(), target)) {
-            return List.of();
-        }
-        Choices more = ch.withResidentBlocks(blocks + 1);
+        int blocks = Budgets.oneMoreBlock(c.checks().getFirst(), target);
+        if (blocks == 0) return List.of();
+        Choices more = ch.withResidentBlocks(blocks);
         if (Lowering.fused(block, spec.name(), more, spec.span(), target) instanceof Lowering.Result.Ok ok) {
             Candidate candidate = candidate(c.kind(), more, ok.kernels(), block, target, shape, c.order());
             if (candidate.fits()) return List.of(candidate);

@@ -50,17 +50,13 @@ final class SharedLifetimes {
         List<Instr> moved = rearranged(block, k);
         if (moved != null) candidates.add(moved);
         for (List<Instr> body : candidates) {
-            Map<String, Long> offsets = allocate(k.buffers(), body);
-            Kernel c = new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(),
-                    k.buffers(), body, k.registersPerThread(), offsets, k.residentBlocks());
+            Kernel c = laidOut(k, body, allocate(k.buffers(), body));
             Budgets.Occupancy occ = Budgets.occupancy(c, target);
             // Every order of first fit only where shared memory is what holds the blocks back and the bytes live at
             // once would allow one more (the planner compacts every candidate it lowers: this keeps it fast).
             if (occ.limitedBy().equals("shared memory")
                     && target.sharedPerSm() / (liveBound(k.buffers(), body) + target.sharedReservedPerBlock()) > occ.blocksPerSm()) {
-                offsets = allocate(k.buffers(), body, true);
-                c = new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(),
-                        k.buffers(), body, k.registersPerThread(), offsets, k.residentBlocks());
+                c = laidOut(k, body, allocate(k.buffers(), body, true));
             }
             int blocks = Budgets.occupancy(c, target).blocksPerSm();
             if (blocks > bestBlocks && c.sharedBytes() <= target.sharedPerBlockOptIn()) {
@@ -69,6 +65,12 @@ final class SharedLifetimes {
             }
         }
         return best;
+    }
+
+    /** {@code k} with {@code body} and its shared buffers at {@code offsets}. */
+    private static Kernel laidOut(Kernel k, List<Instr> body, Map<String, Long> offsets) {
+        return new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(), k.buffers(), body,
+                k.registersPerThread(), offsets, k.residentBlocks());
     }
 
     /**
