@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "a404c8c38ac607cc0c8f8c24bec96e9e650c1809a7f60ab271afd05b2f6973ed";
+    public static final String SOURCE_SHA256 = "b19eec36377ff4da504dc9f0db30c2d21c8cf53c5d50df9a809d1d3de5d44f30";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstRows {
     public static final String SOURCE = "ConvFirst_rows.cu";
 
-    public static final String SOURCE_SHA256 = "e065f51a7d238ef5f3d4dc3d135ae0da29a146e4aa6a1b2e60b467805c339345";
+    public static final String SOURCE_SHA256 = "e4c96606cff5df726d5d55b5159534fd47f7f474c16650405adde9f4aaa529a8";
 
     private final ProgramLauncher launcher;
 

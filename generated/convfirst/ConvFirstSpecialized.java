@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstSpecialized {
     public static final String SOURCE = "ConvFirst_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "00a46cb7f5f734e5fcd9b4933baa1d1daf66d3a85868af2f784743826a50f23e";
+    public static final String SOURCE_SHA256 = "7cdc4d35dc24fd8e0fa093d2db31fffd9fa81cfb2b1933397775429de363a13f";
 
     private final ProgramLauncher launcher;
 

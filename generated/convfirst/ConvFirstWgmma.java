@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstWgmma {
     public static final String SOURCE = "ConvFirst_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "2987c1dc6827ecd3780425c2e9826f18449ddd9aca3ba4d734708a5664f59b0d";
+    public static final String SOURCE_SHA256 = "26d23d8ad5c5b07e1017b954f2deef375702f2c66fd78d8e0e7ff6c34656acb2";
 
     private final ProgramLauncher launcher;
 

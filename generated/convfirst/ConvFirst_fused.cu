@@ -192,14 +192,22 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
     }
     tm_cp_async_commit();
     // stage w1[0 : 0+64, 0 : 0+64] -> w1_s copy 0 (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+        }
     }
     // stage w2[0 : 0+64, 0 : 0+64] -> w2_s copy 0 (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w2_s_buf + row * 72 + col, w2 + (size_t)(0 + row) * 256 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w2_s_buf + row * 72 + col, w2 + (size_t)(0 + row) * 256 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
@@ -261,14 +269,22 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
         // in the previous trip, before the barrier that ended it
         if (e0 + 64 < 256) {
             // stage w1[e0+64 : e0+128, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 512; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+                #pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    const int row = row0 + j * 32;
+                    tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+                }
             }
             // stage w2[0 : 0+64, e0+64 : e0+128] -> w2_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 512; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16((w2_s_buf + (stage ^ 1) * W2_S_COPY) + row * 72 + col, w2 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+                #pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    const int row = row0 + j * 32;
+                    tm_cp_async16((w2_s_buf + (stage ^ 1) * W2_S_COPY) + row * 72 + col, w2 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+                }
             }
         }
         tm_cp_async_commit();

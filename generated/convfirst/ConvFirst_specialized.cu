@@ -236,14 +236,22 @@ ConvFirst_specialized(const __half* __restrict__ x, const __half* __restrict__ w
         }
     }
     // stage w1[0 : 0+64, 0 : 0+64] -> w1_s (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+        }
     }
     // stage w2[0 : 0+64, 0 : 0+64] -> w2_s (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w2_s + row * 72 + col, w2 + (size_t)(0 + row) * 256 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w2_s + row * 72 + col, w2 + (size_t)(0 + row) * 256 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     tm_cp_async_wait<0>();  // every copy has landed
@@ -254,6 +262,24 @@ ConvFirst_specialized(const __half* __restrict__ x, const __half* __restrict__ w
     if (warp < 4) {
         // producer: warps 0-3; THREADS is this side's threads
         constexpr int THREADS = 128;
+        // the rows of h_s this lane writes in every chunk's epilogue that lie inside the image (the same in
+        // every chunk, so computed once): bit 2 * (i * 2 + mi) + rh for row rh of tile mi of the warp's i-th block
+        unsigned h_s_inside_rows = 0u;
+        #pragma unroll
+        for (int i = 0; i < 1; ++i) {
+            const int mb = (warp + i * (THREADS / 32)) / 2;
+            #pragma unroll
+            for (int mi = 0; mi < 2; ++mi) {
+                #pragma unroll
+                for (int rh = 0; rh < 2; ++rh) {
+                    const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                    const int ly = p / 14, lx = p % 14;
+                    const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+                    const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                    if (inside) h_s_inside_rows |= 1u << ((i * 2 + mi) * 2 + rh);
+                }
+            }
+        }
         #pragma unroll 1
         for (int trip = 0; trip < 5; ++trip) {
             if (trip < 4) {
@@ -263,8 +289,9 @@ ConvFirst_specialized(const __half* __restrict__ x, const __half* __restrict__ w
                 // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
                 {
                     // 4 blocks of 32 pixels x 32 channels, dealt 1 per warp
+                    unsigned inside_rows = h_s_inside_rows;  // the block's rows from bit 0: shifted on after each block
                     #pragma unroll 1
-                    for (int grp = warp; grp < 4; grp += THREADS / 32) {
+                    for (int grp = warp; grp < 4; grp += THREADS / 32, inside_rows >>= 4) {
                         const int mb = grp / 2, nb = grp % 2;
                         float d[2][4][4];
                         // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
@@ -306,9 +333,7 @@ ConvFirst_specialized(const __half* __restrict__ x, const __half* __restrict__ w
                             for (int rh = 0; rh < 2; ++rh) {
                                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
                                 if (p >= 56) continue;  // padding rows of the last row tile
-                                const int ly = p / 14, lx = p % 14;
-                                const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                                const bool inside = (inside_rows >> (mi * 2 + rh)) & 1u;
                                 #pragma unroll
                                 for (int ni = 0; ni < 4; ++ni) {
                                     const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
@@ -330,9 +355,13 @@ ConvFirst_specialized(const __half* __restrict__ x, const __half* __restrict__ w
                 // before the block's barrier at the end of the trip
                 if (e0 + 64 < 256) {
                     // stage w1[e0+64 : e0+128, 0 : 0+64] -> w1_s (rows padded to 72), cp.async 16 B per copy
-                    for (int i = tid; i < 512; i += THREADS) {
-                        const int row = i / 8, col = (i % 8) * 8;
-                        tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+                    {
+                        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+                        #pragma unroll
+                        for (int j = 0; j < 4; ++j) {
+                            const int row = row0 + j * 16;
+                            tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+                        }
                     }
                 }
                 tm_cp_async_commit();
@@ -385,9 +414,13 @@ ConvFirst_specialized(const __half* __restrict__ x, const __half* __restrict__ w
                 // before the block's barrier at the end of the trip
                 if (e0 + 64 < 256) {
                     // stage w2[0 : 0+64, e0+64 : e0+128] -> w2_s (rows padded to 72), cp.async 16 B per copy
-                    for (int i = (threadIdx.x - 128); i < 512; i += THREADS) {
-                        const int row = i / 8, col = (i % 8) * 8;
-                        tm_cp_async16(w2_s + row * 72 + col, w2 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+                    {
+                        const int row0 = (threadIdx.x - 128) / 8, col = ((threadIdx.x - 128) % 8) * 8;  // rows row0, row0 + 16, ...
+                        #pragma unroll
+                        for (int j = 0; j < 4; ++j) {
+                            const int row = row0 + j * 16;
+                            tm_cp_async16(w2_s + row * 72 + col, w2 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+                        }
                     }
                 }
                 tm_cp_async_commit();

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "e580fac0911427a459c4370a576ec1caabbe1276902ebd43b4aa26d4beadbe35";
+    public static final String SOURCE_SHA256 = "cd8ee1437b42ba34fbc3237ee7008a8c2518118bf35769212fadbd8bc8a23225";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtSpecialized {
     public static final String SOURCE = "ConvNeXt_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "50ac681b3ba74e07ef540b79c4e233198f353b1fd7e81b9f3425c29d72d63b35";
+    public static final String SOURCE_SHA256 = "8b8ead58102d89d8aacd98f021bfd1768ffb0e649b2164c9bf596e6e602c374c";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "27f35a8cfca38277d50a01a794769d109170bad2329c2c0e57c12dd787642914";
+    public static final String SOURCE_SHA256 = "1698092d7a990bcc5dcb6e296f8549c83950635b41ab1a52dc58954ed24daddb";
 
     private final ProgramLauncher launcher;
 

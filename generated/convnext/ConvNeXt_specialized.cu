@@ -306,9 +306,14 @@ ConvNeXt_specialized(const __half* __restrict__ x, const __half* __restrict__ wd
         tm_cp_async16(w1_s + row * 104 + col, w1 + (size_t)(0 + row) * 96 + 0 + col);
     }
     // stage w2[0 : 0+96, 0 : 0+32] -> w2_s (rows padded to 40), cp.async 16 B per copy
-    for (int i = tid; i < 384; i += THREADS) {
-        const int row = i / 4, col = (i % 4) * 8;
-        tm_cp_async16(w2_s + row * 40 + col, w2 + (size_t)(0 + row) * 384 + 0 + col);
+    {
+        const int row0 = tid / 4, col = (tid % 4) * 8;  // rows row0, row0 + 64, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 64;
+            if (row < 96)
+                tm_cp_async16(w2_s + row * 40 + col, w2 + (size_t)(0 + row) * 384 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     tm_cp_async_wait<0>();  // every copy has landed
@@ -319,6 +324,24 @@ ConvNeXt_specialized(const __half* __restrict__ x, const __half* __restrict__ wd
     if (warp < 4) {
         // producer: warps 0-3; THREADS is this side's threads
         constexpr int THREADS = 128;
+        // the rows of h_s this lane writes in every chunk's epilogue that lie inside the image (the same in
+        // every chunk, so computed once): bit 2 * (i * 1 + mi) + rh for row rh of tile mi of the warp's i-th block
+        unsigned h_s_inside_rows = 0u;
+        #pragma unroll
+        for (int i = 0; i < 1; ++i) {
+            const int mb = (warp + i * (THREADS / 32)) / 1;
+            #pragma unroll
+            for (int mi = 0; mi < 1; ++mi) {
+                #pragma unroll
+                for (int rh = 0; rh < 2; ++rh) {
+                    const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
+                    const int ly = p / 8, lx = p % 8;
+                    const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
+                    const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                    if (inside) h_s_inside_rows |= 1u << ((i * 1 + mi) * 2 + rh);
+                }
+            }
+        }
         #pragma unroll 1
         for (int trip = 0; trip < 13; ++trip) {
             if (trip < 12) {
@@ -328,8 +351,9 @@ ConvNeXt_specialized(const __half* __restrict__ x, const __half* __restrict__ wd
                 // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
                 {
                     // 4 blocks of 16 pixels x 32 channels, dealt 1 per warp
+                    unsigned inside_rows = h_s_inside_rows;  // the block's rows from bit 0: shifted on after each block
                     #pragma unroll 1
-                    for (int grp = warp; grp < 4; grp += THREADS / 32) {
+                    for (int grp = warp; grp < 4; grp += THREADS / 32, inside_rows >>= 2) {
                         const int mb = grp / 1, nb = grp % 1;
                         float d[1][4][4];
                         // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
@@ -371,9 +395,7 @@ ConvNeXt_specialized(const __half* __restrict__ x, const __half* __restrict__ wd
                             for (int rh = 0; rh < 2; ++rh) {
                                 const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
                                 if (p >= 64) continue;  // padding rows of the last row tile
-                                const int ly = p / 8, lx = p % 8;
-                                const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                                const bool inside = (inside_rows >> (mi * 2 + rh)) & 1u;
                                 #pragma unroll
                                 for (int ni = 0; ni < 4; ++ni) {
                                     const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
@@ -452,9 +474,13 @@ ConvNeXt_specialized(const __half* __restrict__ x, const __half* __restrict__ wd
                 // before the block's barrier at the end of the trip
                 if (e0 + 32 < 384) {
                     // stage w2[0 : 0+96, e0+32 : e0+64] -> w2_s (rows padded to 40), cp.async 16 B per copy
-                    for (int i = (threadIdx.x - 128); i < 384; i += THREADS) {
-                        const int row = i / 4, col = (i % 4) * 8;
-                        tm_cp_async16(w2_s + row * 40 + col, w2 + (size_t)(0 + row) * 384 + e0 + 32 + col);
+                    {
+                        const int row0 = (threadIdx.x - 128) / 4, col = ((threadIdx.x - 128) % 4) * 8;  // rows row0, row0 + 32, ...
+                        #pragma unroll
+                        for (int j = 0; j < 3; ++j) {
+                            const int row = row0 + j * 32;
+                            tm_cp_async16(w2_s + row * 40 + col, w2 + (size_t)(0 + row) * 384 + e0 + 32 + col);
+                        }
                     }
                 }
                 tm_cp_async_commit();

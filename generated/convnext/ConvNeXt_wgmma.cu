@@ -332,9 +332,13 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
         tm_cp_async16(w1_s_buf + ((row / 8) * 12 + col / 8) * 64 + (row % 8) * 8, w1 + (size_t)(0 + row) * 96 + 0 + col);
     }
     // stage w2[0 : 0+96, 0 : 0+32] -> w2_s copy 0 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
-    for (int i = tid; i < 384; i += THREADS) {
-        const int row = i / 4, col = (i % 4) * 8;
-        tm_cp_async16(w2_s_buf + ((row / 8) * 4 + col / 8) * 64 + (row % 8) * 8, w2 + (size_t)(0 + row) * 384 + 0 + col);
+    {
+        const int row0 = tid / 4, col = (tid % 4) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 3; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w2_s_buf + ((row / 8) * 4 + col / 8) * 64 + (row % 8) * 8, w2 + (size_t)(0 + row) * 384 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     // L2 layernorm 96 -> n over 8x8 pixels -> n_s   (samples/convnext.tm:17)
@@ -408,9 +412,13 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
                 tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + ((row / 8) * 12 + col / 8) * 64 + (row % 8) * 8, w1 + (size_t)(e0 + 32 + row) * 96 + 0 + col);
             }
             // stage w2[0 : 0+96, e0+32 : e0+64] -> w2_s copy stage ^ 1 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
-            for (int i = tid; i < 384; i += THREADS) {
-                const int row = i / 4, col = (i % 4) * 8;
-                tm_cp_async16((w2_s_buf + (stage ^ 1) * W2_S_COPY) + ((row / 8) * 4 + col / 8) * 64 + (row % 8) * 8, w2 + (size_t)(0 + row) * 384 + e0 + 32 + col);
+            {
+                const int row0 = tid / 4, col = (tid % 4) * 8;  // rows row0, row0 + 32, ...
+                #pragma unroll
+                for (int j = 0; j < 3; ++j) {
+                    const int row = row0 + j * 32;
+                    tm_cp_async16((w2_s_buf + (stage ^ 1) * W2_S_COPY) + ((row / 8) * 4 + col / 8) * 64 + (row % 8) * 8, w2 + (size_t)(0 + row) * 384 + e0 + 32 + col);
+                }
             }
         }
         tm_cp_async_commit();

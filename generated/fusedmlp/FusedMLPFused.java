@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "4870f088129fb9e63d8015213f0c3d6d173b2e5d2537ad8f584c46ca12d52e46";
+    public static final String SOURCE_SHA256 = "89debb9e276bb80b637a9b087f45be4f6035be54ecf7a94f781921399beb5ed5";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPWgmma {
     public static final String SOURCE = "FusedMLP_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "ce0f1bd39f5a9a21b480f62810bdc964a6ab5fa3e073f81d31c684ccc4bc339d";
+    public static final String SOURCE_SHA256 = "33f4392ee3bfff503879b74ab734d1d4341263be02911a5260e3c9c1e546ce4b";
 
     private final ProgramLauncher launcher;
 

@@ -255,14 +255,22 @@ FusedMLP_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     }
     tm_cp_async_commit();
     // stage w1[0 : 0+64, 0 : 0+64] -> w1_s copy 0 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w1_s_buf + ((row / 8) * 8 + col / 8) * 64 + (row % 8) * 8, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w1_s_buf + ((row / 8) * 8 + col / 8) * 64 + (row % 8) * 8, w1 + (size_t)(0 + row) * 64 + 0 + col);
+        }
     }
     // stage w2[0 : 0+64, 0 : 0+64] -> w2_s copy 0 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w2_s_buf + ((row / 8) * 8 + col / 8) * 64 + (row % 8) * 8, w2 + (size_t)(0 + row) * 256 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w2_s_buf + ((row / 8) * 8 + col / 8) * 64 + (row % 8) * 8, w2 + (size_t)(0 + row) * 256 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
@@ -279,14 +287,22 @@ FusedMLP_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         // in the previous trip, before the barrier that ended it
         if (e0 + 64 < 256) {
             // stage w1[e0+64 : e0+128, 0 : 0+64] -> w1_s copy stage ^ 1 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
-            for (int i = tid; i < 512; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + ((row / 8) * 8 + col / 8) * 64 + (row % 8) * 8, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+                #pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    const int row = row0 + j * 32;
+                    tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + ((row / 8) * 8 + col / 8) * 64 + (row % 8) * 8, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+                }
             }
             // stage w2[0 : 0+64, e0+64 : e0+128] -> w2_s copy stage ^ 1 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
-            for (int i = tid; i < 512; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16((w2_s_buf + (stage ^ 1) * W2_S_COPY) + ((row / 8) * 8 + col / 8) * 64 + (row % 8) * 8, w2 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+                #pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    const int row = row0 + j * 32;
+                    tm_cp_async16((w2_s_buf + (stage ^ 1) * W2_S_COPY) + ((row / 8) * 8 + col / 8) * 64 + (row % 8) * 8, w2 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+                }
             }
         }
         tm_cp_async_commit();

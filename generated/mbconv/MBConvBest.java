@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "b6a15662f9276bbde792240991bcf7d1b893c2da5b10a1b9a3ce47c613daebef";
+    public static final String SOURCE_SHA256 = "bb0f2a313a59866bd77ebd030c094f024350cddac6e9c4af5f4e8581849c8753";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "78eb4c4166f2fc46aac571a6ca4b444964ed7430fbf68b762374df3ad5064e94";
+    public static final String SOURCE_SHA256 = "dce9845b465efb44c63988cc9b04367ad7e70dcb684dfb0791e98b9b74b594ee";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "c8e03ca54564e0e6d896c29b4e7f0cf18af74377fa899ad3db05e064cee3d2db";
+    public static final String SOURCE_SHA256 = "3938f78b2d7271200302021c6dc3ec30c228f6c3ac938944c4a1bcfd36b28a50";
 
     private final ProgramLauncher launcher;
 

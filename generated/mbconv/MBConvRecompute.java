@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "0f8148e42cfa8b4025f7b0c0ffd110c4597dfe56ff68b0a2e560738b7c0749e5";
+    public static final String SOURCE_SHA256 = "ce026369e389fcc0172472c855274adefde142569fbea78ac491830214797ab3";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "4a4dab28a68fdd99793638c34887f1febce3f761ec56d65a396d74f101c5a35a";
+    public static final String SOURCE_SHA256 = "cbb2f10c85c9f4df12e48fa4a4ecf6716a3d1ff9ae42f59bc11949a69137c8f3";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvSpecialized {
     public static final String SOURCE = "MBConv_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "863f0838049993e1f36663c8ce42350503278f8aede529515d1e28eb446444b5";
+    public static final String SOURCE_SHA256 = "793f5b7b6a6ad1f840909146423085c07854a027c6790e5105d0f5bc582d3a96";
 
     private final ProgramLauncher launcher;
 

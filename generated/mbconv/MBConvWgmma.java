@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "5df18ef30a5fbde6154dd5a672b472ab746105955f826b24ada64b55e6c116c3";
+    public static final String SOURCE_SHA256 = "dace5ffa8a20977f568bcdc5c1aa048eb4e0e227f258bbceda2b7a93241d7ef4";
 
     private final ProgramLauncher launcher;
 

@@ -184,9 +184,13 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
     // stage w1[0 : 0+128, 0 : 0+64] -> w1_s (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 1024; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+        #pragma unroll
+        for (int j = 0; j < 8; ++j) {
+            const int row = row0 + j * 16;
+            tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+        }
     }
     // stage wd[0 : 0+128, 0 : 0+72] -> wd_s (rows padded to 72), cp.async 16 B per copy
     for (int i = tid; i < 1152; i += THREADS) {
@@ -194,13 +198,35 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         tm_cp_async16(wd_s + row * 72 + col, wd + (size_t)(0 + row) * 72 + 0 + col);
     }
     // stage w3[0 : 0+64, 0 : 0+128] -> w3_s (rows padded to 136), cp.async 16 B per copy
-    for (int i = tid; i < 1024; i += THREADS) {
-        const int row = i / 16, col = (i % 16) * 8;
-        tm_cp_async16(w3_s + row * 136 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+    {
+        const int row0 = tid / 16, col = (tid % 16) * 8;  // rows row0, row0 + 8, ...
+        #pragma unroll
+        for (int j = 0; j < 8; ++j) {
+            const int row = row0 + j * 8;
+            tm_cp_async16(w3_s + row * 136 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     tm_cp_async_wait<0>();  // every copy has landed
     __syncthreads();
+    // the rows of h1_s this lane writes in every chunk's epilogue that lie inside the image (the same in
+    // every chunk, so computed once): bit 2 * (i * 2 + mi) + rh for row rh of tile mi of the warp's i-th block
+    unsigned h1_s_inside_rows = 0u;
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const int mb = (warp + i * (THREADS / 32)) / 4;
+        #pragma unroll
+        for (int mi = 0; mi < 2; ++mi) {
+            #pragma unroll
+            for (int rh = 0; rh < 2; ++rh) {
+                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                const int ly = p / 10, lx = p % 10;
+                const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
+                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                if (inside) h1_s_inside_rows |= 1u << ((i * 2 + mi) * 2 + rh);
+            }
+        }
+    }
     // stream E in 2 chunks of 128
     // single-buffered: double-buffering the weight slices (150144 B of shared memory per block) would leave room for 1 block per SM instead of 2 on sm_90
     // each slice is copied for the next chunk right after the barrier that ends its last read in this one, landing while the phases that do not read it compute
@@ -210,8 +236,9 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             // 16 blocks of 32 pixels x 32 channels, dealt 4 per warp
+            unsigned inside_rows = h1_s_inside_rows;  // the block's rows from bit 0: shifted on after each block
             #pragma unroll 1
-            for (int grp = warp; grp < 16; grp += THREADS / 32) {
+            for (int grp = warp; grp < 16; grp += THREADS / 32, inside_rows >>= 4) {
                 const int mb = grp / 4, nb = grp % 4;
                 float d[2][4][4];
                 // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
@@ -253,9 +280,7 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                     for (int rh = 0; rh < 2; ++rh) {
                         const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
                         if (p >= 100) continue;  // padding rows of the last row tile
-                        const int ly = p / 10, lx = p % 10;
-                        const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
-                        const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                        const bool inside = (inside_rows >> (mi * 2 + rh)) & 1u;
                         #pragma unroll
                         for (int ni = 0; ni < 4; ++ni) {
                             const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
@@ -278,9 +303,13 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         // lands while the phases that do not read it compute, and is waited for before the next barrier
         if (e0 + 128 < 256) {
             // stage w1[e0+128 : e0+256, 0 : 0+64] -> w1_s (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 1024; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(e0 + 128 + row) * 64 + 0 + col);
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+                #pragma unroll
+                for (int j = 0; j < 8; ++j) {
+                    const int row = row0 + j * 16;
+                    tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(e0 + 128 + row) * 64 + 0 + col);
+                }
             }
         }
         tm_cp_async_commit();
@@ -363,9 +392,13 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                 tm_cp_async16(wd_s + row * 72 + col, wd + (size_t)(e0 + 128 + row) * 72 + 0 + col);
             }
             // stage w3[0 : 0+64, e0+128 : e0+256] -> w3_s (rows padded to 136), cp.async 16 B per copy
-            for (int i = tid; i < 1024; i += THREADS) {
-                const int row = i / 16, col = (i % 16) * 8;
-                tm_cp_async16(w3_s + row * 136 + col, w3 + (size_t)(0 + row) * 256 + e0 + 128 + col);
+            {
+                const int row0 = tid / 16, col = (tid % 16) * 8;  // rows row0, row0 + 8, ...
+                #pragma unroll
+                for (int j = 0; j < 8; ++j) {
+                    const int row = row0 + j * 8;
+                    tm_cp_async16(w3_s + row * 136 + col, w3 + (size_t)(0 + row) * 256 + e0 + 128 + col);
+                }
             }
         }
         tm_cp_async_commit();

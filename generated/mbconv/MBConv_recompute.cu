@@ -189,9 +189,13 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
     }
     tm_cp_async_commit();
     // stage w1[0 : 0+32, 0 : 0+64] -> w1_s copy 0 (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 256; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 16;
+            tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+        }
     }
     // stage wd[0 : 0+32, 0 : 0+72] -> wd_s copy 0 (rows padded to 72), cp.async 16 B per copy
     for (int i = tid; i < 288; i += THREADS) {
@@ -199,9 +203,13 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
         tm_cp_async16(wd_s_buf + row * 72 + col, wd + (size_t)(0 + row) * 72 + 0 + col);
     }
     // stage w3[0 : 0+64, 0 : 0+32] -> w3_s copy 0 (rows padded to 40), cp.async 16 B per copy
-    for (int i = tid; i < 256; i += THREADS) {
-        const int row = i / 4, col = (i % 4) * 8;
-        tm_cp_async16(w3_s_buf + row * 40 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+    {
+        const int row0 = tid / 4, col = (tid % 4) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w3_s_buf + row * 40 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
@@ -218,9 +226,13 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
         // in the previous trip, before the barrier that ended it
         if (e0 + 32 < 256) {
             // stage w1[e0+32 : e0+64, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 256; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 32 + row) * 64 + 0 + col);
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+                #pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    const int row = row0 + j * 16;
+                    tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 32 + row) * 64 + 0 + col);
+                }
             }
             // stage wd[e0+32 : e0+64, 0 : 0+72] -> wd_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
             for (int i = tid; i < 288; i += THREADS) {
@@ -228,9 +240,13 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
                 tm_cp_async16((wd_s_buf + (stage ^ 1) * WD_S_COPY) + row * 72 + col, wd + (size_t)(e0 + 32 + row) * 72 + 0 + col);
             }
             // stage w3[0 : 0+64, e0+32 : e0+64] -> w3_s copy stage ^ 1 (rows padded to 40), cp.async 16 B per copy
-            for (int i = tid; i < 256; i += THREADS) {
-                const int row = i / 4, col = (i % 4) * 8;
-                tm_cp_async16((w3_s_buf + (stage ^ 1) * W3_S_COPY) + row * 40 + col, w3 + (size_t)(0 + row) * 256 + e0 + 32 + col);
+            {
+                const int row0 = tid / 4, col = (tid % 4) * 8;  // rows row0, row0 + 32, ...
+                #pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    const int row = row0 + j * 32;
+                    tm_cp_async16((w3_s_buf + (stage ^ 1) * W3_S_COPY) + row * 40 + col, w3 + (size_t)(0 + row) * 256 + e0 + 32 + col);
+                }
             }
         }
         tm_cp_async_commit();

@@ -189,9 +189,14 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
     }
     tm_cp_async_commit();
     // stage w1[0 : 0+64, 0 : 0+64] -> w1_s copy 0 (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 28, ...
+        #pragma unroll
+        for (int j = 0; j < 3; ++j) {
+            const int row = row0 + j * 28;
+            if (row < 64)
+                tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+        }
     }
     // stage wd[0 : 0+64, 0 : 0+72] -> wd_s copy 0 (rows padded to 72), cp.async 16 B per copy
     for (int i = tid; i < 576; i += THREADS) {
@@ -199,13 +204,36 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         tm_cp_async16(wd_s_buf + row * 72 + col, wd + (size_t)(0 + row) * 72 + 0 + col);
     }
     // stage w3[0 : 0+64, 0 : 0+64] -> w3_s copy 0 (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w3_s_buf + row * 72 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 28, ...
+        #pragma unroll
+        for (int j = 0; j < 3; ++j) {
+            const int row = row0 + j * 28;
+            if (row < 64)
+                tm_cp_async16(w3_s_buf + row * 72 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     __syncthreads();
+    // the rows of h1_s this lane writes in every chunk's epilogue that lie inside the image (the same in
+    // every chunk, so computed once): bit 2 * (i * 2 + mi) + rh for row rh of tile mi of the warp's i-th block
+    unsigned h1_s_inside_rows = 0u;
+    #pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        const int mb = (warp + i * (THREADS / 32)) / 2;
+        #pragma unroll
+        for (int mi = 0; mi < 2; ++mi) {
+            #pragma unroll
+            for (int rh = 0; rh < 2; ++rh) {
+                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                const int ly = p / 30, lx = p % 30;
+                const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
+                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                if (inside) h1_s_inside_rows |= 1u << ((i * 2 + mi) * 2 + rh);
+            }
+        }
+    }
     // stream E in 4 chunks of 64
     // w1_s, wd_s, w3_s double-buffered: chunk e0 is computed from one copy while chunk e0+64 is copied into the other (cp.async)
     #pragma unroll 1
@@ -218,9 +246,14 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         // in the previous trip, before the barrier that ended it
         if (e0 + 64 < 256) {
             // stage w1[e0+64 : e0+128, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 512; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 28, ...
+                #pragma unroll
+                for (int j = 0; j < 3; ++j) {
+                    const int row = row0 + j * 28;
+                    if (row < 64)
+                        tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+                }
             }
             // stage wd[e0+64 : e0+128, 0 : 0+72] -> wd_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
             for (int i = tid; i < 576; i += THREADS) {
@@ -228,9 +261,14 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                 tm_cp_async16((wd_s_buf + (stage ^ 1) * WD_S_COPY) + row * 72 + col, wd + (size_t)(e0 + 64 + row) * 72 + 0 + col);
             }
             // stage w3[0 : 0+64, e0+64 : e0+128] -> w3_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 512; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16((w3_s_buf + (stage ^ 1) * W3_S_COPY) + row * 72 + col, w3 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 28, ...
+                #pragma unroll
+                for (int j = 0; j < 3; ++j) {
+                    const int row = row0 + j * 28;
+                    if (row < 64)
+                        tm_cp_async16((w3_s_buf + (stage ^ 1) * W3_S_COPY) + row * 72 + col, w3 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+                }
             }
         }
         tm_cp_async_commit();
@@ -240,8 +278,9 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             // 12 blocks of 32 pixels x 32 channels, dealt 2 to 5 warps, 1 to 2
+            unsigned inside_rows = h1_s_inside_rows;  // the block's rows from bit 0: shifted on after each block
             #pragma unroll 1
-            for (int grp = warp; grp < 12; grp += THREADS / 32) {
+            for (int grp = warp; grp < 12; grp += THREADS / 32, inside_rows >>= 4) {
                 const int mb = grp / 2, nb = grp % 2;
                 float d[2][4][4];
                 // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
@@ -283,9 +322,7 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                     for (int rh = 0; rh < 2; ++rh) {
                         const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
                         if (p >= 180) continue;  // padding rows of the last row tile
-                        const int ly = p / 30, lx = p % 30;
-                        const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
-                        const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                        const bool inside = (inside_rows >> (mi * 2 + rh)) & 1u;
                         #pragma unroll
                         for (int ni = 0; ni < 4; ++ni) {
                             const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;

@@ -185,9 +185,13 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
     // stage w1[0 : 0+64, 0 : 0+64] -> w1_s (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+        }
     }
     // stage wd[0 : 0+64, 0 : 0+72] -> wd_s (rows padded to 72), cp.async 16 B per copy
     for (int i = tid; i < 576; i += THREADS) {
@@ -195,9 +199,13 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
         tm_cp_async16(wd_s + row * 72 + col, wd + (size_t)(0 + row) * 72 + 0 + col);
     }
     // stage w3[0 : 0+64, 0 : 0+64] -> w3_s (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w3_s + row * 72 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w3_s + row * 72 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     tm_cp_async_wait<0>();  // every copy has landed
@@ -208,6 +216,24 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
     if (warp < 4) {
         // producer: warps 0-3; THREADS is this side's threads
         constexpr int THREADS = 128;
+        // the rows of h1_s this lane writes in every chunk's epilogue that lie inside the image (the same in
+        // every chunk, so computed once): bit 2 * (i * 1 + mi) + rh for row rh of tile mi of the warp's i-th block
+        unsigned h1_s_inside_rows = 0u;
+        #pragma unroll
+        for (int i = 0; i < 3; ++i) {
+            const int mb = (warp + i * (THREADS / 32)) / 2;
+            #pragma unroll
+            for (int mi = 0; mi < 1; ++mi) {
+                #pragma unroll
+                for (int rh = 0; rh < 2; ++rh) {
+                    const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
+                    const int ly = p / 10, lx = p % 10;
+                    const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
+                    const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                    if (inside) h1_s_inside_rows |= 1u << ((i * 1 + mi) * 2 + rh);
+                }
+            }
+        }
         #pragma unroll 1
         for (int trip = 0; trip < 5; ++trip) {
             if (trip < 4) {
@@ -217,8 +243,9 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                 // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
                 {
                     // 12 blocks of 16 pixels x 32 channels, dealt 3 per warp (blocks of 32 pixels would deal 2 to 2 warps, 1 to 2: the busiest warp sets the time to the barrier)
+                    unsigned inside_rows = h1_s_inside_rows;  // the block's rows from bit 0: shifted on after each block
                     #pragma unroll 1
-                    for (int grp = warp; grp < 12; grp += THREADS / 32) {
+                    for (int grp = warp; grp < 12; grp += THREADS / 32, inside_rows >>= 2) {
                         const int mb = grp / 2, nb = grp % 2;
                         float d[1][4][4];
                         // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
@@ -260,9 +287,7 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                             for (int rh = 0; rh < 2; ++rh) {
                                 const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
                                 if (p >= 90) continue;  // padding rows of the last row tile
-                                const int ly = p / 10, lx = p % 10;
-                                const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
-                                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                                const bool inside = (inside_rows >> (mi * 2 + rh)) & 1u;
                                 #pragma unroll
                                 for (int ni = 0; ni < 4; ++ni) {
                                     const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
@@ -284,9 +309,13 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                 // before the block's barrier at the end of the trip
                 if (e0 + 64 < 256) {
                     // stage w1[e0+64 : e0+128, 0 : 0+64] -> w1_s (rows padded to 72), cp.async 16 B per copy
-                    for (int i = tid; i < 512; i += THREADS) {
-                        const int row = i / 8, col = (i % 8) * 8;
-                        tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+                    {
+                        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+                        #pragma unroll
+                        for (int j = 0; j < 4; ++j) {
+                            const int row = row0 + j * 16;
+                            tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+                        }
                     }
                 }
                 tm_cp_async_commit();
@@ -380,9 +409,13 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                         tm_cp_async16(wd_s + row * 72 + col, wd + (size_t)(e0 + 64 + row) * 72 + 0 + col);
                     }
                     // stage w3[0 : 0+64, e0+64 : e0+128] -> w3_s (rows padded to 72), cp.async 16 B per copy
-                    for (int i = (threadIdx.x - 128); i < 512; i += THREADS) {
-                        const int row = i / 8, col = (i % 8) * 8;
-                        tm_cp_async16(w3_s + row * 72 + col, w3 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+                    {
+                        const int row0 = (threadIdx.x - 128) / 8, col = ((threadIdx.x - 128) % 8) * 8;  // rows row0, row0 + 16, ...
+                        #pragma unroll
+                        for (int j = 0; j < 4; ++j) {
+                            const int row = row0 + j * 16;
+                            tm_cp_async16(w3_s + row * 72 + col, w3 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+                        }
                     }
                 }
                 tm_cp_async_commit();

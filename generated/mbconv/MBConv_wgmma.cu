@@ -241,9 +241,13 @@ MBConv_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, const 
     }
     tm_cp_async_commit();
     // stage w1[0 : 0+32, 0 : 0+64] -> w1_s copy 0 (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 256; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 16;
+            tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+        }
     }
     // stage wd[0 : 0+32, 0 : 0+72] -> wd_s copy 0 (rows padded to 72), cp.async 16 B per copy
     for (int i = tid; i < 288; i += THREADS) {
@@ -251,14 +255,36 @@ MBConv_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, const 
         tm_cp_async16(wd_s_buf + row * 72 + col, wd + (size_t)(0 + row) * 72 + 0 + col);
     }
     // stage w3[0 : 0+64, 0 : 0+32] -> w3_s copy 0 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
-    for (int i = tid; i < 256; i += THREADS) {
-        const int row = i / 4, col = (i % 4) * 8;
-        tm_cp_async16(w3_s_buf + ((row / 8) * 4 + col / 8) * 64 + (row % 8) * 8, w3 + (size_t)(0 + row) * 256 + 0 + col);
+    {
+        const int row0 = tid / 4, col = (tid % 4) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w3_s_buf + ((row / 8) * 4 + col / 8) * 64 + (row % 8) * 8, w3 + (size_t)(0 + row) * 256 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     tm_fence_proxy_async();
     __syncthreads();
+    // the rows of h1_s this lane writes in every chunk's epilogue that lie inside the image (the same in
+    // every chunk, so computed once): bit 2 * (i * 2 + mi) + rh for row rh of tile mi of the warp's i-th block
+    unsigned h1_s_inside_rows = 0u;
+    #pragma unroll
+    for (int i = 0; i < 1; ++i) {
+        const int mb = (warp + i * (THREADS / 32)) / 1;
+        #pragma unroll
+        for (int mi = 0; mi < 2; ++mi) {
+            #pragma unroll
+            for (int rh = 0; rh < 2; ++rh) {
+                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                const int ly = p / 10, lx = p % 10;
+                const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
+                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                if (inside) h1_s_inside_rows |= 1u << ((i * 2 + mi) * 2 + rh);
+            }
+        }
+    }
     // stream E in 8 chunks of 32
     // w1_s, wd_s, w3_s double-buffered: chunk e0 is computed from one copy while chunk e0+32 is copied into the other (cp.async)
     #pragma unroll 1
@@ -271,9 +297,13 @@ MBConv_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, const 
         // in the previous trip, before the barrier that ended it
         if (e0 + 32 < 256) {
             // stage w1[e0+32 : e0+64, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 256; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 32 + row) * 64 + 0 + col);
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+                #pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    const int row = row0 + j * 16;
+                    tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 32 + row) * 64 + 0 + col);
+                }
             }
             // stage wd[e0+32 : e0+64, 0 : 0+72] -> wd_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
             for (int i = tid; i < 288; i += THREADS) {
@@ -281,9 +311,13 @@ MBConv_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                 tm_cp_async16((wd_s_buf + (stage ^ 1) * WD_S_COPY) + row * 72 + col, wd + (size_t)(e0 + 32 + row) * 72 + 0 + col);
             }
             // stage w3[0 : 0+64, e0+32 : e0+64] -> w3_s copy stage ^ 1 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
-            for (int i = tid; i < 256; i += THREADS) {
-                const int row = i / 4, col = (i % 4) * 8;
-                tm_cp_async16((w3_s_buf + (stage ^ 1) * W3_S_COPY) + ((row / 8) * 4 + col / 8) * 64 + (row % 8) * 8, w3 + (size_t)(0 + row) * 256 + e0 + 32 + col);
+            {
+                const int row0 = tid / 4, col = (tid % 4) * 8;  // rows row0, row0 + 32, ...
+                #pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    const int row = row0 + j * 32;
+                    tm_cp_async16((w3_s_buf + (stage ^ 1) * W3_S_COPY) + ((row / 8) * 4 + col / 8) * 64 + (row % 8) * 8, w3 + (size_t)(0 + row) * 256 + e0 + 32 + col);
+                }
             }
         }
         tm_cp_async_commit();
@@ -294,8 +328,9 @@ MBConv_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, const 
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             // 4 blocks of 32 pixels x 32 channels, dealt 1 per warp
+            unsigned inside_rows = h1_s_inside_rows;  // the block's rows from bit 0: shifted on after each block
             #pragma unroll 1
-            for (int grp = warp; grp < 4; grp += THREADS / 32) {
+            for (int grp = warp; grp < 4; grp += THREADS / 32, inside_rows >>= 4) {
                 const int mb = grp / 1, nb = grp % 1;
                 float d[2][4][4];
                 // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
@@ -337,9 +372,7 @@ MBConv_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                     for (int rh = 0; rh < 2; ++rh) {
                         const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
                         if (p >= 100) continue;  // padding rows of the last row tile
-                        const int ly = p / 10, lx = p % 10;
-                        const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
-                        const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                        const bool inside = (inside_rows >> (mi * 2 + rh)) & 1u;
                         #pragma unroll
                         for (int ni = 0; ni < 4; ++ni) {
                             const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;

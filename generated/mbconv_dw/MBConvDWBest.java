@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "8bb52e3ceac49331ad3350c40119b2e28ffbd22e809acc042b3a1411019a4abc";
+    public static final String SOURCE_SHA256 = "39a3d6038a8d337046cc0366add1b4c2c6ee1703cd25238d0b49496588f6e40d";
 
     private final ProgramLauncher launcher;
 

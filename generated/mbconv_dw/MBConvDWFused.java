@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "0ed57579d985af5b240b79243a9c6aa664e0a8d14c2c6ae265758ae29a04de25";
+    public static final String SOURCE_SHA256 = "5723a1bbb2c70e8a470938365831766727acb7fa773657f7f5eb0e3c1045c0f7";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWSpecialized {
     public static final String SOURCE = "MBConvDW_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "7e91d2444bede585ef532eae0f619fc59cbc0d4bc2143eeb5313c9003a68f48c";
+    public static final String SOURCE_SHA256 = "1f3221178dfe27b30b075c4110c3b96fe5d88e8d80c33580fed86df9f4006c6e";
 
     private final ProgramLauncher launcher;
 

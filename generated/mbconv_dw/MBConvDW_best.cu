@@ -186,6 +186,24 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
     __syncthreads();
+    // the rows of h1_s this lane writes in every chunk's epilogue that lie inside the image (the same in
+    // every chunk, so computed once): bit 2 * (i * 2 + mi) + rh for row rh of tile mi of the warp's i-th block
+    unsigned h1_s_inside_rows = 0u;
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const int mb = (warp + i * (THREADS / 32)) / 4;
+        #pragma unroll
+        for (int mi = 0; mi < 2; ++mi) {
+            #pragma unroll
+            for (int rh = 0; rh < 2; ++rh) {
+                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                const int ly = p / 16, lx = p % 16;
+                const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
+                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                if (inside) h1_s_inside_rows |= 1u << ((i * 2 + mi) * 2 + rh);
+            }
+        }
+    }
     // stream E in 2 chunks of 128
     // single-buffered: double-buffering the weight slices would need 233792 B of shared memory per block, over the 232448 B of sm_90
     #pragma unroll 1
@@ -210,8 +228,9 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             // 32 blocks of 32 pixels x 32 channels, dealt 4 per warp
+            unsigned inside_rows = h1_s_inside_rows;  // the block's rows from bit 0: shifted on after each block
             #pragma unroll 1
-            for (int grp = warp; grp < 32; grp += THREADS / 32) {
+            for (int grp = warp; grp < 32; grp += THREADS / 32, inside_rows >>= 4) {
                 const int mb = grp / 4, nb = grp % 4;
                 float d[2][4][4];
                 // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
@@ -253,9 +272,7 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                     for (int rh = 0; rh < 2; ++rh) {
                         const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
                         if (p >= 256) continue;  // padding rows of the last row tile
-                        const int ly = p / 16, lx = p % 16;
-                        const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
-                        const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                        const bool inside = (inside_rows >> (mi * 2 + rh)) & 1u;
                         #pragma unroll
                         for (int ni = 0; ni < 4; ++ni) {
                             const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;

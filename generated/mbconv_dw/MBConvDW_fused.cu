@@ -190,18 +190,44 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     }
     tm_cp_async_commit();
     // stage w1[0 : 0+64, 0 : 0+64] -> w1_s copy 0 (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+        }
     }
     // stage w3[0 : 0+64, 0 : 0+64] -> w3_s copy 0 (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w3_s_buf + row * 72 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w3_s_buf + row * 72 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
     __syncthreads();
+    // the rows of h1_s this lane writes in every chunk's epilogue that lie inside the image (the same in
+    // every chunk, so computed once): bit 2 * (i * 1 + mi) + rh for row rh of tile mi of the warp's i-th block
+    unsigned h1_s_inside_rows = 0u;
+    #pragma unroll
+    for (int i = 0; i < 3; ++i) {
+        const int mb = (warp + i * (THREADS / 32)) / 2;
+        #pragma unroll
+        for (int mi = 0; mi < 1; ++mi) {
+            #pragma unroll
+            for (int rh = 0; rh < 2; ++rh) {
+                const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
+                const int ly = p / 16, lx = p % 16;
+                const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
+                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                if (inside) h1_s_inside_rows |= 1u << ((i * 1 + mi) * 2 + rh);
+            }
+        }
+    }
     // stream E in 4 chunks of 64
     // w1_s, w3_s double-buffered: chunk e0 is computed from one copy while chunk e0+64 is copied into the other (cp.async)
     #pragma unroll 1
@@ -213,14 +239,22 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         // in the previous trip, before the barrier that ended it
         if (e0 + 64 < 256) {
             // stage w1[e0+64 : e0+128, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 512; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+                #pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    const int row = row0 + j * 32;
+                    tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+                }
             }
             // stage w3[0 : 0+64, e0+64 : e0+128] -> w3_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 512; i += THREADS) {
-                const int row = i / 8, col = (i % 8) * 8;
-                tm_cp_async16((w3_s_buf + (stage ^ 1) * W3_S_COPY) + row * 72 + col, w3 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+                #pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    const int row = row0 + j * 32;
+                    tm_cp_async16((w3_s_buf + (stage ^ 1) * W3_S_COPY) + row * 72 + col, w3 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+                }
             }
         }
         // stage wd[e0 : e0+64, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
@@ -235,8 +269,9 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             // 18 blocks of 16 pixels x 32 channels, dealt 3 to 2 warps, 2 to 6 (blocks of 32 pixels would deal 2 to 2 warps, 1 to 6: the busiest warp sets the time to the barrier)
+            unsigned inside_rows = h1_s_inside_rows;  // the block's rows from bit 0: shifted on after each block
             #pragma unroll 1
-            for (int grp = warp; grp < 18; grp += THREADS / 32) {
+            for (int grp = warp; grp < 18; grp += THREADS / 32, inside_rows >>= 2) {
                 const int mb = grp / 2, nb = grp % 2;
                 float d[1][4][4];
                 // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
@@ -278,9 +313,7 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                     for (int rh = 0; rh < 2; ++rh) {
                         const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
                         if (p >= 144) continue;  // padding rows of the last row tile
-                        const int ly = p / 16, lx = p % 16;
-                        const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
-                        const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                        const bool inside = (inside_rows >> (mi * 2 + rh)) & 1u;
                         #pragma unroll
                         for (int ni = 0; ni < 4; ++ni) {
                             const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;

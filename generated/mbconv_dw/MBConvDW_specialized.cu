@@ -187,9 +187,13 @@ MBConvDW_specialized(const __half* __restrict__ x, const __half* __restrict__ w1
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
     // stage w1[0 : 0+64, 0 : 0+64] -> w1_s (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+        }
     }
     // stage wd[0 : 0+64, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
     for (int i = tid; i < 576; i += THREADS) {
@@ -197,9 +201,13 @@ MBConvDW_specialized(const __half* __restrict__ x, const __half* __restrict__ w1
         wd_s[i] = wd[((size_t)(0 + col / 1) * 9 + tap) * 1 + col % 1];
     }
     // stage w3[0 : 0+64, 0 : 0+64] -> w3_s (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 512; i += THREADS) {
-        const int row = i / 8, col = (i % 8) * 8;
-        tm_cp_async16(w3_s + row * 72 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w3_s + row * 72 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     tm_cp_async_wait<0>();  // every copy has landed
@@ -210,6 +218,24 @@ MBConvDW_specialized(const __half* __restrict__ x, const __half* __restrict__ w1
     if (warp < 4) {
         // producer: warps 0-3; THREADS is this side's threads
         constexpr int THREADS = 128;
+        // the rows of h1_s this lane writes in every chunk's epilogue that lie inside the image (the same in
+        // every chunk, so computed once): bit 2 * (i * 2 + mi) + rh for row rh of tile mi of the warp's i-th block
+        unsigned h1_s_inside_rows = 0u;
+        #pragma unroll
+        for (int i = 0; i < 3; ++i) {
+            const int mb = (warp + i * (THREADS / 32)) / 2;
+            #pragma unroll
+            for (int mi = 0; mi < 2; ++mi) {
+                #pragma unroll
+                for (int rh = 0; rh < 2; ++rh) {
+                    const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
+                    const int ly = p / 16, lx = p % 16;
+                    const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
+                    const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                    if (inside) h1_s_inside_rows |= 1u << ((i * 2 + mi) * 2 + rh);
+                }
+            }
+        }
         #pragma unroll 1
         for (int trip = 0; trip < 5; ++trip) {
             if (trip < 4) {
@@ -219,8 +245,9 @@ MBConvDW_specialized(const __half* __restrict__ x, const __half* __restrict__ w1
                 // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
                 {
                     // 10 blocks of 32 pixels x 32 channels, dealt 3 to 2 warps, 2 to 2
+                    unsigned inside_rows = h1_s_inside_rows;  // the block's rows from bit 0: shifted on after each block
                     #pragma unroll 1
-                    for (int grp = warp; grp < 10; grp += THREADS / 32) {
+                    for (int grp = warp; grp < 10; grp += THREADS / 32, inside_rows >>= 4) {
                         const int mb = grp / 2, nb = grp % 2;
                         float d[2][4][4];
                         // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
@@ -262,9 +289,7 @@ MBConvDW_specialized(const __half* __restrict__ x, const __half* __restrict__ w1
                             for (int rh = 0; rh < 2; ++rh) {
                                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
                                 if (p >= 144) continue;  // padding rows of the last row tile
-                                const int ly = p / 16, lx = p % 16;
-                                const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
-                                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
+                                const bool inside = (inside_rows >> (mi * 2 + rh)) & 1u;
                                 #pragma unroll
                                 for (int ni = 0; ni < 4; ++ni) {
                                     const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
@@ -338,9 +363,13 @@ MBConvDW_specialized(const __half* __restrict__ x, const __half* __restrict__ w1
                 // before the block's barrier at the end of the trip
                 if (e0 + 64 < 256) {
                     // stage w1[e0+64 : e0+128, 0 : 0+64] -> w1_s (rows padded to 72), cp.async 16 B per copy
-                    for (int i = tid; i < 512; i += THREADS) {
-                        const int row = i / 8, col = (i % 8) * 8;
-                        tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+                    {
+                        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+                        #pragma unroll
+                        for (int j = 0; j < 4; ++j) {
+                            const int row = row0 + j * 16;
+                            tm_cp_async16(w1_s + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+                        }
                     }
                     // stage wd[e0 + 64 : e0 + 64+64, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
                     for (int i = tid; i < 576; i += THREADS) {
@@ -398,9 +427,13 @@ MBConvDW_specialized(const __half* __restrict__ x, const __half* __restrict__ w1
                 // before the block's barrier at the end of the trip
                 if (e0 + 64 < 256) {
                     // stage w3[0 : 0+64, e0+64 : e0+128] -> w3_s (rows padded to 72), cp.async 16 B per copy
-                    for (int i = (threadIdx.x - 128); i < 512; i += THREADS) {
-                        const int row = i / 8, col = (i % 8) * 8;
-                        tm_cp_async16(w3_s + row * 72 + col, w3 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+                    {
+                        const int row0 = (threadIdx.x - 128) / 8, col = ((threadIdx.x - 128) % 8) * 8;  // rows row0, row0 + 16, ...
+                        #pragma unroll
+                        for (int j = 0; j < 4; ++j) {
+                            const int row = row0 + j * 16;
+                            tm_cp_async16(w3_s + row * 72 + col, w3 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+                        }
                     }
                 }
                 tm_cp_async_commit();

@@ -377,6 +377,7 @@ final class KernelWriter {
         boolean refills = prefetches && doubled.isEmpty();
         if (refills) checkRefills(l);
         else if (prefetches) checkPipeline(l);
+        hoistRowMasks(l.body());
         w.comment("stream " + l.dim() + " in " + l.trips() + " chunks of " + l.chunk()
                 + (l.note() == null ? "" : "\n" + l.note()));
         w.line("#pragma unroll 1");
@@ -442,6 +443,9 @@ final class KernelWriter {
             if (s == 0) w.open(open);
             else w.reopen(open);
             sideHeader(sd);
+            side = sd;
+            hoistRowMasks(sd.body());
+            side = null;
             String chunk = sd.lag() == 0 ? "trip" : "trip - " + sd.lag();
             w.line("#pragma unroll 1");
             w.open("for (int trip = 0; trip < " + trips + "; ++trip)");
@@ -672,14 +676,70 @@ final class KernelWriter {
     /** Where the element loops of one instruction are: the region they cover and how channels are numbered. */
     private record Region(int halo, int side, int pixels, int channels, boolean streamed) {}
 
+    /** The masks hoistRowMasks wrote, by the Compute whose epilogue reads them: the variable's name. */
+    private final Map<Instr.Compute, String> rowMasks = new java.util.IdentityHashMap<>();
+
+    /**
+     * Before a stream loop: for each tensor-core pointwise layer in {@code body} whose epilogue writes a staged
+     * buffer (zero outside the image: the next conv's padding), which of the lane's rows lie inside the image, one bit
+     * per row of each block its warp computes (see rowMask). The rows are the same in every trip, so the epilogue
+     * reads a bit where it computed the pixel's image coordinates and tested them: MBConv's expand spent about a
+     * quarter of its epilogue's instructions on that (Nsight Compute, fifteenth session).
+     */
+    private void hoistRowMasks(List<Instr> body) {
+        for (Instr i : body) {
+            if (!(i instanceof Instr.Compute c) || rowMasks.containsKey(c)) continue;
+            Region rg = regionOf(c);
+            MmaTiling f = rowMaskTiling(c, rg);
+            if (f == null) continue;
+            String name = c.dst().name() + "_inside_rows";
+            w.comment("the rows of " + c.dst().name() + " this lane writes in every chunk's epilogue that lie inside the image (the same in\n"
+                    + "every chunk, so computed once): bit 2 * (i * " + f.wm() + " + mi) + rh for row rh of tile mi of the warp's i-th block");
+            w.line("unsigned " + name + " = 0u;");
+            w.line("#pragma unroll");
+            w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
+            w.line("const int mb = (" + warp() + " + i * (THREADS / 32)) / " + f.nb() + ";");
+            w.line("#pragma unroll");
+            w.open("for (int mi = 0; mi < " + f.wm() + "; ++mi)");
+            w.line("#pragma unroll");
+            w.open("for (int rh = 0; rh < 2; ++rh)");
+            w.line("const int p = (mb * " + f.wm() + " + mi) * 16 + lane_row + rh * 8;");
+            pixelGeometry(rg.side(), rg.halo(), null);
+            w.line("if (inside) " + name + " |= 1u << ((i * " + f.wm() + " + mi) * 2 + rh);");
+            w.close();
+            w.close();
+            w.close();
+            rowMasks.put(c, name);
+        }
+    }
+
+    /**
+     * The tiling of a Compute whose epilogue can read hoisted row masks, or null: a tensor-core pointwise layer into a
+     * staged buffer (pixels outside the image written as zero), whose epilogue reads no other activation (it would
+     * need the pixel's coordinates anyway), with at most 32 rows per lane.
+     */
+    private MmaTiling rowMaskTiling(Instr.Compute c, Region rg) {
+        if (c.math() != Instr.MathPath.TENSOR_CORE || !(c.layer().main() instanceof Op.Pointwise)) return null;
+        Buffer dst = c.dst();
+        if (dst.space() != Space.SHARED || dst.layout() == Buffer.Layout.A_FRAGMENTS) return null;
+        if (!c.layer().epilogueInputs().isEmpty()) return null;
+        MmaTiling f = MmaTiling.sequential(rg.pixels(), rg.channels(), warps());
+        return f.perWarp() * f.wm() * 2 <= 32 ? f : null;
+    }
+
+    /** The pixels a Compute covers: the tile grown by its halo, and the channels of its output. */
+    private Region regionOf(Instr.Compute c) {
+        int r = c.halo();
+        int side = k.tileW() + 2 * r;
+        return new Region(r, side, (k.tileH() + 2 * r) * side, c.out().count(), c.out().streamed());
+    }
+
     private void compute(Instr.Compute c) {
         inlined = c.inlined();
         Layer layer = c.layer();
         Buffer dst = c.dst();
-        int r = c.halo();
-        int side = k.tileW() + 2 * r;
-        int pixels = (k.tileH() + 2 * r) * side;
-        Region region = new Region(r, side, pixels, c.out().count(), c.out().streamed());
+        Region region = regionOf(c);
+        int r = region.halo(), side = region.side();
         w.comment(layer.describe() + " over " + (k.tileH() + 2 * r) + "x" + side + " pixels"
                 + (c.out().streamed() ? ", channels e0 .. e0+" + c.out().count() : "") + " -> " + dst.name()
                 + "   (" + sourceName + ":" + layer.span().line() + ")" + mathNote(c));
@@ -1565,10 +1625,28 @@ final class KernelWriter {
         if (lw.async()) {
             if (!vectorized) throw new IllegalStateException("async copy of " + wt.name() + " is not in 16-byte pieces");
             int per = count / vec;
+            String copy16 = "tm_cp_async16(" + dst + " + " + weightOffset(b, "row", "col", true) + ", " + cname(wt.name())
+                    + " + (size_t)(" + r0 + " + row) * " + cols + " + " + c0 + " + col);";
+            if (threads() % per == 0) {
+                // Each thread keeps one 16-byte column and steps down the rows: no division per copy, and the
+                // unrolled copies of a slice share one address computation (in MBConv's and ConvFirst's stream
+                // loops the divided form took more instructions than the copies).
+                int step = threads() / per, trips = (rows + step - 1) / step;
+                w.open("");
+                w.line("const int row0 = " + tid() + " / " + per + ", col = (" + tid() + " % " + per + ") * " + vec
+                        + ";  // rows row0, row0 + " + step + ", ...");
+                w.line("#pragma unroll");
+                w.open("for (int j = 0; j < " + trips + "; ++j)");
+                w.line("const int row = row0 + j * " + step + ";");
+                if (rows % step != 0) w.line("if (row < " + rows + ")");
+                w.line((rows % step != 0 ? "    " : "") + copy16);
+                w.close();
+                w.close();
+                return;
+            }
             w.open("for (int i = " + tid() + "; i < " + rows * per + "; i += THREADS)");
             w.line("const int row = i / " + per + ", col = (i % " + per + ") * " + vec + ";");
-            w.line("tm_cp_async16(" + dst + " + " + weightOffset(b, "row", "col", true) + ", " + cname(wt.name()) + " + (size_t)(" + r0
-                    + " + row) * " + cols + " + " + c0 + " + col);");
+            w.line(copy16);
             w.close();
             return;
         }
@@ -1808,8 +1886,14 @@ final class KernelWriter {
         boolean staged = stagedWeight(pw.weight().name()) != null;
         w.open("");
         w.line("// " + dealComment(f, MmaTiling.of(rg.pixels(), rg.channels(), warps()), warps()));
+        String mask = rowMasks.get(c);
+        if (mask != null) w.line("unsigned inside_rows = " + mask + ";  // the block's rows from bit 0: shifted on after each block");
         w.line("#pragma unroll 1");
-        w.open("for (int grp = " + warp() + "; grp < " + f.groups() + "; grp += THREADS / 32)");
+        if (mask == null) {
+            w.open("for (int grp = " + warp() + "; grp < " + f.groups() + "; grp += THREADS / 32)");
+        } else {
+            w.open("for (int grp = " + warp() + "; grp < " + f.groups() + "; grp += THREADS / 32, inside_rows >>= " + 2 * f.wm() + ")");
+        }
         w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
         // The bias after the sum starts the accumulators (one add fewer per value, and its loads are issued before
         // the products rather than in the epilogue); pixels outside the image are still written as zero.
@@ -1823,7 +1907,7 @@ final class KernelWriter {
                 rg.side(), rg.halo());
         foldedBias = bias;
         fragmentPairs(f, "mb", "nb", rg.pixels(), rg.side(), rg.halo(), ch0,
-                dst.space() == Space.GLOBAL, (guard, base) -> evaluateInto(c.layer(), rg, c.sources(), guard, base,
+                dst.space() == Space.GLOBAL, mask == null ? null : "inside_rows", (guard, base) -> evaluateInto(c.layer(), rg, c.sources(), guard, base,
                         "d[mi][ni][rh * 2 + $]", dst.dtype() != c.layer().out().dtype()),
                 (v0, v1) -> dst.space() == Space.GLOBAL ? storePair(globalElementAddress(dst, "c0"), dst.dtype(), v0, v1)
                         : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), v0, v1));
@@ -1891,13 +1975,20 @@ final class KernelWriter {
      */
     private void fragmentPairs(MmaTiling f, String mbVar, String nbVar, int pixels, int side, int halo, String ch0,
                                boolean maskOnly, PairValues values, PairStore store) {
+        fragmentPairs(f, mbVar, nbVar, pixels, side, halo, ch0, maskOnly, null, values, store);
+    }
+
+    /** @param insideRows null, or the hoisted row mask of this block (bit 2 * mi + rh: inside the image; hoistRowMasks) */
+    private void fragmentPairs(MmaTiling f, String mbVar, String nbVar, int pixels, int side, int halo, String ch0,
+                               boolean maskOnly, String insideRows, PairValues values, PairStore store) {
         w.line("#pragma unroll");
         w.open("for (int mi = 0; mi < " + f.wm() + "; ++mi)");
         w.line("#pragma unroll");
         w.open("for (int rh = 0; rh < 2; ++rh)");
         w.line("const int p = (" + mbVar + " * " + f.wm() + " + mi) * 16 + lane_row + rh * 8;");
         w.line("if (p >= " + pixels + ") continue;  // padding rows of the last row tile");
-        pixelGeometry(side, halo, null);
+        if (insideRows != null) w.line("const bool inside = (" + insideRows + " >> (mi * 2 + rh)) & 1u;");
+        else pixelGeometry(side, halo, null);
         if (maskOnly) w.line("if (!inside) continue;");
         w.line("#pragma unroll");
         w.open("for (int ni = 0; ni < " + f.wn() + "; ++ni)");

@@ -57,7 +57,7 @@ class MmaTilingTest {
     void theEmittedExpandOfMBConvNarrowDealsSingleRows() throws java.io.IOException {
         // generated/ is kept fresh by GeneratedFreshnessTest: this is what the emitter writes for 'narrow' (C=64)
         String cu = java.nio.file.Files.readString(tmc.Repo.path("generated", "mbconv", "MBConv_narrow.cu"));
-        assertTrue(cu.contains("for (int grp = warp; grp < 12; grp += THREADS / 32) {"), "12 single-row blocks");
+        assertTrue(cu.contains("for (int grp = warp; grp < 12; grp += THREADS / 32"), "12 single-row blocks");
         assertTrue(cu.contains("float d[1][4][4];"), cu);
         assertTrue(cu.contains("// 12 blocks of 16 pixels x 32 channels, dealt 3 per warp (blocks of 32 pixels would deal "
                 + "2 to 2 warps, 1 to 2: the busiest warp sets the time to the barrier)"), "the deal is explained");
