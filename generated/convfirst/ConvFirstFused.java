@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "b19eec36377ff4da504dc9f0db30c2d21c8cf53c5d50df9a809d1d3de5d44f30";
+    public static final String SOURCE_SHA256 = "ce0adc73e9f8287eecdbb99466de37c4e9e954866efa0028594839d7d9ba3557";
 
     private final ProgramLauncher launcher;
 

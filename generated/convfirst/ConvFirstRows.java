@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstRows {
     public static final String SOURCE = "ConvFirst_rows.cu";
 
-    public static final String SOURCE_SHA256 = "e4c96606cff5df726d5d55b5159534fd47f7f474c16650405adde9f4aaa529a8";
+    public static final String SOURCE_SHA256 = "d80999bc4339fc80a6f34d80222e81710596a38affb0050b8616cd5cf5919c0f";
 
     private final ProgramLauncher launcher;
 

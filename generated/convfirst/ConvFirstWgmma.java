@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstWgmma {
     public static final String SOURCE = "ConvFirst_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "26d23d8ad5c5b07e1017b954f2deef375702f2c66fd78d8e0e7ff6c34656acb2";
+    public static final String SOURCE_SHA256 = "3b5c72ee370f17484651f0a0a20dc5b6bf667ab5413f9e27771c940b1bdc4b99";
 
     private final ProgramLauncher launcher;
 

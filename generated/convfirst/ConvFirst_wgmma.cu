@@ -258,9 +258,14 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
             *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);
     }
     // stage wc[0 : 0+64, 0 : 0+72] -> wc_s (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 576; i += THREADS) {
-        const int row = i / 9, col = (i % 9) * 8;
-        tm_cp_async16(wc_s + row * 72 + col, wc + (size_t)(0 + row) * 72 + 0 + col);
+    if (tid < 252) {
+        const int row0 = tid / 9, col = (tid % 9) * 8;  // rows row0, row0 + 28, ... (252 threads: a multiple of the 9 pieces of a row)
+        #pragma unroll
+        for (int j = 0; j < 3; ++j) {
+            const int row = row0 + j * 28;
+            if (row < 64)
+                tm_cp_async16(wc_s + row * 72 + col, wc + (size_t)(0 + row) * 72 + 0 + col);
+        }
     }
     tm_cp_async_commit();
     // stage w1[0 : 0+64, 0 : 0+64] -> w1_s copy 0 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "d08b08dd605cb410c383a0859c78f5cc768c8b6196427045b661f5912f38a139";
+    public static final String SOURCE_SHA256 = "09c8bda3501f2a4093888f077cc780e6c3501213facd667b828170cb89d49ff3";
 
     private final ProgramLauncher launcher;
 

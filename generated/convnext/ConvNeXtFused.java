@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "cd8ee1437b42ba34fbc3237ee7008a8c2518118bf35769212fadbd8bc8a23225";
+    public static final String SOURCE_SHA256 = "9ab0ef8b98eaccc4f5f052f6075b683d5061ec90705458c5735d181b96fd45d8";
 
     private final ProgramLauncher launcher;
 

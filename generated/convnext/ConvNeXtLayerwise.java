@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "610291d692dcb720babd4727735835afb04800400806bf631dc5e37204ad1169";
+    public static final String SOURCE_SHA256 = "6e4169738ae1c68abb8bc2b06e59e95afa21abf39b23c3903d6b70550f2fd5ce";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtSpecialized {
     public static final String SOURCE = "ConvNeXt_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "8b8ead58102d89d8aacd98f021bfd1768ffb0e649b2164c9bf596e6e602c374c";
+    public static final String SOURCE_SHA256 = "2f8f327080daba1e8ef97c73400d5989897043a881204216ab5ea03a7d083dee";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "1698092d7a990bcc5dcb6e296f8549c83950635b41ab1a52dc58954ed24daddb";
+    public static final String SOURCE_SHA256 = "06df0a939fe0e83043f4ad21dde8a66aa513ceaa88e6c09ff1fb6d628187414d";
 
     private final ProgramLauncher launcher;
 

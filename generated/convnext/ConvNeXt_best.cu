@@ -187,9 +187,12 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
     // stage wd[0 : 0+96, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
-    for (int i = tid; i < 4704; i += THREADS) {
-        const int tap = i / 96, col = i % 96;  // col = channel * 1 + input
-        wd_s[i] = wd[((size_t)(0 + col / 1) * 49 + tap) * 1 + col % 1];
+    if (tid < 96) {
+        const int col = tid % 96;  // every row (96 threads: a multiple of the 96 pieces of a row)
+        #pragma unroll
+        for (int row = 0; row < 49; ++row) {
+            wd_s[row * 96 + col] = wd[(size_t)(0 + col) * 49 + row];  // tap row of channel col
+        }
     }
     __syncthreads();
     // L1 conv2d 7x7 depthwise 96->96 -> a over 8x8 pixels -> a_s   (samples/convnext.tm:16)

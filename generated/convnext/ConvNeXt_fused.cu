@@ -191,9 +191,12 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
             *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);
     }
     // stage wd[0 : 0+96, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
-    for (int i = tid; i < 4704; i += THREADS) {
-        const int tap = i / 96, col = i % 96;  // col = channel * 1 + input
-        wd_s[i] = wd[((size_t)(0 + col / 1) * 49 + tap) * 1 + col % 1];
+    if (tid < 96) {
+        const int col = tid % 96;  // every row (96 threads: a multiple of the 96 pieces of a row)
+        #pragma unroll
+        for (int row = 0; row < 49; ++row) {
+            wd_s[row * 96 + col] = wd[(size_t)(0 + col) * 49 + row];  // tap row of channel col
+        }
     }
     tm_cp_async_commit();
     tm_cp_async_wait<0>();  // every copy has landed
@@ -249,9 +252,14 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
     }
     __syncthreads();
     // stage w1[0 : 0+32, 0 : 0+96] -> w1_s copy 0 (rows padded to 104), cp.async 16 B per copy
-    for (int i = tid; i < 384; i += THREADS) {
-        const int row = i / 12, col = (i % 12) * 8;
-        tm_cp_async16(w1_s_buf + row * 104 + col, w1 + (size_t)(0 + row) * 96 + 0 + col);
+    if (tid < 120) {
+        const int row0 = tid / 12, col = (tid % 12) * 8;  // rows row0, row0 + 10, ... (120 threads: a multiple of the 12 pieces of a row)
+        #pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int row = row0 + j * 10;
+            if (row < 32)
+                tm_cp_async16(w1_s_buf + row * 104 + col, w1 + (size_t)(0 + row) * 96 + 0 + col);
+        }
     }
     // stage w2[0 : 0+96, 0 : 0+32] -> w2_s copy 0 (rows padded to 40), cp.async 16 B per copy
     {
@@ -328,9 +336,14 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
         // in the previous trip, before the barrier that ended it
         if (e0 + 32 < 384) {
             // stage w1[e0+32 : e0+64, 0 : 0+96] -> w1_s copy stage ^ 1 (rows padded to 104), cp.async 16 B per copy
-            for (int i = tid; i < 384; i += THREADS) {
-                const int row = i / 12, col = (i % 12) * 8;
-                tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 104 + col, w1 + (size_t)(e0 + 32 + row) * 96 + 0 + col);
+            if (tid < 120) {
+                const int row0 = tid / 12, col = (tid % 12) * 8;  // rows row0, row0 + 10, ... (120 threads: a multiple of the 12 pieces of a row)
+                #pragma unroll
+                for (int j = 0; j < 4; ++j) {
+                    const int row = row0 + j * 10;
+                    if (row < 32)
+                        tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 104 + col, w1 + (size_t)(e0 + 32 + row) * 96 + 0 + col);
+                }
             }
             // stage w2[0 : 0+96, e0+32 : e0+64] -> w2_s copy stage ^ 1 (rows padded to 40), cp.async 16 B per copy
             {

@@ -172,9 +172,14 @@ ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
     // stage wd[0 : 0+96, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
-    for (int i = tid; i < 4704; i += THREADS) {
-        const int tap = i / 96, col = i % 96;  // col = channel * 1 + input
-        wd_s[i] = wd[((size_t)(0 + col / 1) * 49 + tap) * 1 + col % 1];
+    if (tid < 480) {
+        const int row0 = tid / 96, col = tid % 96;  // rows row0, row0 + 5, ... (480 threads: a multiple of the 96 pieces of a row)
+        #pragma unroll
+        for (int j = 0; j < 10; ++j) {
+            const int row = row0 + j * 5;
+            if (row < 49)
+                wd_s[row * 96 + col] = wd[(size_t)(0 + col) * 49 + row];  // tap row of channel col
+        }
     }
     __syncthreads();
     // L1 conv2d 7x7 depthwise 96->96 -> a over 8x32 pixels -> a   (samples/convnext.tm:16)

@@ -190,9 +190,14 @@ ConvNeXt_specialized(const __half* __restrict__ x, const __half* __restrict__ wd
         *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
     }
     // stage wd[0 : 0+96, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
-    for (int i = tid; i < 4704; i += THREADS) {
-        const int tap = i / 96, col = i % 96;  // col = channel * 1 + input
-        wd_s[i] = wd[((size_t)(0 + col / 1) * 49 + tap) * 1 + col % 1];
+    if (tid < 192) {
+        const int row0 = tid / 96, col = tid % 96;  // rows row0, row0 + 2, ... (192 threads: a multiple of the 96 pieces of a row)
+        #pragma unroll
+        for (int j = 0; j < 25; ++j) {
+            const int row = row0 + j * 2;
+            if (row < 49)
+                wd_s[row * 96 + col] = wd[(size_t)(0 + col) * 49 + row];  // tap row of channel col
+        }
     }
     __syncthreads();
     // L1 conv2d 7x7 depthwise 96->96 -> a over 8x8 pixels -> a_s   (samples/convnext.tm:16)
@@ -301,9 +306,14 @@ ConvNeXt_specialized(const __half* __restrict__ x, const __half* __restrict__ wd
         }
     }
     // stage w1[0 : 0+32, 0 : 0+96] -> w1_s (rows padded to 104), cp.async 16 B per copy
-    for (int i = tid; i < 384; i += THREADS) {
-        const int row = i / 12, col = (i % 12) * 8;
-        tm_cp_async16(w1_s + row * 104 + col, w1 + (size_t)(0 + row) * 96 + 0 + col);
+    if (tid < 252) {
+        const int row0 = tid / 12, col = (tid % 12) * 8;  // rows row0, row0 + 21, ... (252 threads: a multiple of the 12 pieces of a row)
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int row = row0 + j * 21;
+            if (row < 32)
+                tm_cp_async16(w1_s + row * 104 + col, w1 + (size_t)(0 + row) * 96 + 0 + col);
+        }
     }
     // stage w2[0 : 0+96, 0 : 0+32] -> w2_s (rows padded to 40), cp.async 16 B per copy
     {
@@ -417,9 +427,14 @@ ConvNeXt_specialized(const __half* __restrict__ x, const __half* __restrict__ wd
                 // before the block's barrier at the end of the trip
                 if (e0 + 32 < 384) {
                     // stage w1[e0+32 : e0+64, 0 : 0+96] -> w1_s (rows padded to 104), cp.async 16 B per copy
-                    for (int i = tid; i < 384; i += THREADS) {
-                        const int row = i / 12, col = (i % 12) * 8;
-                        tm_cp_async16(w1_s + row * 104 + col, w1 + (size_t)(e0 + 32 + row) * 96 + 0 + col);
+                    if (tid < 120) {
+                        const int row0 = tid / 12, col = (tid % 12) * 8;  // rows row0, row0 + 10, ... (120 threads: a multiple of the 12 pieces of a row)
+                        #pragma unroll
+                        for (int j = 0; j < 4; ++j) {
+                            const int row = row0 + j * 10;
+                            if (row < 32)
+                                tm_cp_async16(w1_s + row * 104 + col, w1 + (size_t)(e0 + 32 + row) * 96 + 0 + col);
+                        }
                     }
                 }
                 tm_cp_async_commit();

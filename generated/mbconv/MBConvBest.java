@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "bb0f2a313a59866bd77ebd030c094f024350cddac6e9c4af5f4e8581849c8753";
+    public static final String SOURCE_SHA256 = "1de933b1d75496e787cdf2473b77522c83301d9d55c3f8888ea61d1ce89ebabb";
 
     private final ProgramLauncher launcher;
 

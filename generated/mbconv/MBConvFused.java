@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "dce9845b465efb44c63988cc9b04367ad7e70dcb684dfb0791e98b9b74b594ee";
+    public static final String SOURCE_SHA256 = "ca11ed562e8771e3d41499e72c37679ded73bb8795cd4824c89d99fb328f22c6";
 
     private final ProgramLauncher launcher;
 

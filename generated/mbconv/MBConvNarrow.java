@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "3938f78b2d7271200302021c6dc3ec30c228f6c3ac938944c4a1bcfd36b28a50";
+    public static final String SOURCE_SHA256 = "fb0892891fb6ef6a98795d9b67a166716dccdf7beb75042632e1b359dc489146";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "ce026369e389fcc0172472c855274adefde142569fbea78ac491830214797ab3";
+    public static final String SOURCE_SHA256 = "5750031f637b15292c1a5a6a4c1289e77ea7108553ef991cc4f62dbee0166c8f";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "cbb2f10c85c9f4df12e48fa4a4ecf6716a3d1ff9ae42f59bc11949a69137c8f3";
+    public static final String SOURCE_SHA256 = "0597e56bb0cc6a42a9ec8e72b148802242192b5faad3ea698316e6ae29a2033a";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvSpecialized {
     public static final String SOURCE = "MBConv_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "793f5b7b6a6ad1f840909146423085c07854a027c6790e5105d0f5bc582d3a96";
+    public static final String SOURCE_SHA256 = "99c28c87ac9e8c5d8bc7e47145ac80d672a83aafa094c3e17adcae15b518288f";
 
     private final ProgramLauncher launcher;
 

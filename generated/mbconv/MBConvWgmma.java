@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "dace5ffa8a20977f568bcdc5c1aa048eb4e0e227f258bbceda2b7a93241d7ef4";
+    public static final String SOURCE_SHA256 = "9a410d6d8f94c485ac9120b8cefa6b1d4ec767d13418429b2348ff70439c5272";
 
     private final ProgramLauncher launcher;
 

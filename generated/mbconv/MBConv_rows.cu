@@ -199,9 +199,14 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         }
     }
     // stage wd[0 : 0+64, 0 : 0+72] -> wd_s copy 0 (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 576; i += THREADS) {
-        const int row = i / 9, col = (i % 9) * 8;
-        tm_cp_async16(wd_s_buf + row * 72 + col, wd + (size_t)(0 + row) * 72 + 0 + col);
+    if (tid < 216) {
+        const int row0 = tid / 9, col = (tid % 9) * 8;  // rows row0, row0 + 24, ... (216 threads: a multiple of the 9 pieces of a row)
+        #pragma unroll
+        for (int j = 0; j < 3; ++j) {
+            const int row = row0 + j * 24;
+            if (row < 64)
+                tm_cp_async16(wd_s_buf + row * 72 + col, wd + (size_t)(0 + row) * 72 + 0 + col);
+        }
     }
     // stage w3[0 : 0+64, 0 : 0+64] -> w3_s copy 0 (rows padded to 72), cp.async 16 B per copy
     {
@@ -256,9 +261,14 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                 }
             }
             // stage wd[e0+64 : e0+128, 0 : 0+72] -> wd_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 576; i += THREADS) {
-                const int row = i / 9, col = (i % 9) * 8;
-                tm_cp_async16((wd_s_buf + (stage ^ 1) * WD_S_COPY) + row * 72 + col, wd + (size_t)(e0 + 64 + row) * 72 + 0 + col);
+            if (tid < 216) {
+                const int row0 = tid / 9, col = (tid % 9) * 8;  // rows row0, row0 + 24, ... (216 threads: a multiple of the 9 pieces of a row)
+                #pragma unroll
+                for (int j = 0; j < 3; ++j) {
+                    const int row = row0 + j * 24;
+                    if (row < 64)
+                        tm_cp_async16((wd_s_buf + (stage ^ 1) * WD_S_COPY) + row * 72 + col, wd + (size_t)(e0 + 64 + row) * 72 + 0 + col);
+                }
             }
             // stage w3[0 : 0+64, e0+64 : e0+128] -> w3_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
             {

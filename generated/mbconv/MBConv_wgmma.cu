@@ -250,9 +250,14 @@ MBConv_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, const 
         }
     }
     // stage wd[0 : 0+32, 0 : 0+72] -> wd_s copy 0 (rows padded to 72), cp.async 16 B per copy
-    for (int i = tid; i < 288; i += THREADS) {
-        const int row = i / 9, col = (i % 9) * 8;
-        tm_cp_async16(wd_s_buf + row * 72 + col, wd + (size_t)(0 + row) * 72 + 0 + col);
+    if (tid < 126) {
+        const int row0 = tid / 9, col = (tid % 9) * 8;  // rows row0, row0 + 14, ... (126 threads: a multiple of the 9 pieces of a row)
+        #pragma unroll
+        for (int j = 0; j < 3; ++j) {
+            const int row = row0 + j * 14;
+            if (row < 32)
+                tm_cp_async16(wd_s_buf + row * 72 + col, wd + (size_t)(0 + row) * 72 + 0 + col);
+        }
     }
     // stage w3[0 : 0+64, 0 : 0+32] -> w3_s copy 0 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
     {
@@ -306,9 +311,14 @@ MBConv_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, const 
                 }
             }
             // stage wd[e0+32 : e0+64, 0 : 0+72] -> wd_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
-            for (int i = tid; i < 288; i += THREADS) {
-                const int row = i / 9, col = (i % 9) * 8;
-                tm_cp_async16((wd_s_buf + (stage ^ 1) * WD_S_COPY) + row * 72 + col, wd + (size_t)(e0 + 32 + row) * 72 + 0 + col);
+            if (tid < 126) {
+                const int row0 = tid / 9, col = (tid % 9) * 8;  // rows row0, row0 + 14, ... (126 threads: a multiple of the 9 pieces of a row)
+                #pragma unroll
+                for (int j = 0; j < 3; ++j) {
+                    const int row = row0 + j * 14;
+                    if (row < 32)
+                        tm_cp_async16((wd_s_buf + (stage ^ 1) * WD_S_COPY) + row * 72 + col, wd + (size_t)(e0 + 32 + row) * 72 + 0 + col);
+                }
             }
             // stage w3[0 : 0+64, e0+32 : e0+64] -> w3_s copy stage ^ 1 (8x8 core matrices: 8 rows of 16 bytes each, the blocks of a band of 8 rows in a row), cp.async 16 B per copy
             {

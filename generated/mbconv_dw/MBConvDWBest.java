@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "39a3d6038a8d337046cc0366add1b4c2c6ee1703cd25238d0b49496588f6e40d";
+    public static final String SOURCE_SHA256 = "8ac3841b09241517b46433773354469bc2825cbd5a3d1189ba401b1922a5122b";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "5723a1bbb2c70e8a470938365831766727acb7fa773657f7f5eb0e3c1045c0f7";
+    public static final String SOURCE_SHA256 = "e54187f2bc4ca6e3fb1ecaaa7bc145335561e5c82cdc8c318f32859ea0516cc0";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "ee2fdfb12ef0231f2fcf7ea955c32b1a5ac580c3949e4bf8a1f49b37a3b497d1";
+    public static final String SOURCE_SHA256 = "5fdea9d7a4ac513f9ff80c8e74526b3cfca527d1ee13a3456c8ed6cf5dad7930";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWSpecialized {
     public static final String SOURCE = "MBConvDW_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "1f3221178dfe27b30b075c4110c3b96fe5d88e8d80c33580fed86df9f4006c6e";
+    public static final String SOURCE_SHA256 = "5c1ed9727f92689abd3ce2a753f0e3563dd52eaffb6df332169d73c6f20ad310";
 
     private final ProgramLauncher launcher;
 

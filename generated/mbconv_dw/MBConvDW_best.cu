@@ -214,9 +214,14 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
             *reinterpret_cast<uint4*>(w1_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w1 + (size_t)(e0 + row) * 64 + 0 + col);
         }
         // stage wd[e0 : e0+128, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
-        for (int i = tid; i < 1152; i += THREADS) {
-            const int tap = i / 128, col = i % 128;  // col = channel * 1 + input
-            wd_s[i] = wd[((size_t)(e0 + col / 1) * 9 + tap) * 1 + col % 1];
+        {
+            const int row0 = tid / 128, col = tid % 128;  // rows row0, row0 + 2, ...
+            #pragma unroll
+            for (int j = 0; j < 5; ++j) {
+                const int row = row0 + j * 2;
+                if (row < 9)
+                    wd_s[row * 128 + col] = wd[(size_t)(e0 + col) * 9 + row];  // tap row of channel col
+            }
         }
         // stage w3[0 : 0+64, e0 : e0+128] -> w3_s (rows padded to 136)
         for (int i = tid; i < 1024; i += THREADS) {

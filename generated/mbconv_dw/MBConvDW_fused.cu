@@ -258,9 +258,14 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
             }
         }
         // stage wd[e0 : e0+64, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
-        for (int i = tid; i < 576; i += THREADS) {
-            const int tap = i / 64, col = i % 64;  // col = channel * 1 + input
-            wd_s[i] = wd[((size_t)(e0 + col / 1) * 9 + tap) * 1 + col % 1];
+        {
+            const int row0 = tid / 64, col = tid % 64;  // rows row0, row0 + 4, ...
+            #pragma unroll
+            for (int j = 0; j < 3; ++j) {
+                const int row = row0 + j * 4;
+                if (row < 9)
+                    wd_s[row * 64 + col] = wd[(size_t)(e0 + col) * 9 + row];  // tap row of channel col
+            }
         }
         tm_cp_async_commit();
         tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+64's group may still be in flight

@@ -271,9 +271,14 @@ MBConvDW_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ 
         *reinterpret_cast<uint4*>(h1_s + p * H1_S_STRIDE + c) = v;
     }
     // stage wd[0 : 0+256, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
-    for (int i = tid; i < 2304; i += THREADS) {
-        const int tap = i / 256, col = i % 256;  // col = channel * 1 + input
-        wd_s[i] = wd[((size_t)(0 + col / 1) * 9 + tap) * 1 + col % 1];
+    {
+        const int row0 = tid / 256, col = tid % 256;  // rows row0, row0 + 2, ...
+        #pragma unroll
+        for (int j = 0; j < 5; ++j) {
+            const int row = row0 + j * 2;
+            if (row < 9)
+                wd_s[row * 256 + col] = wd[(size_t)(0 + col) * 9 + row];  // tap row of channel col
+        }
     }
     __syncthreads();
     // L2 conv2d 3x3 depthwise 256->256 -> h2 over 16x16 pixels -> h2   (samples/mbconv_dw.tm:14)

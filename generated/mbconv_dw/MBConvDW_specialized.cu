@@ -196,9 +196,14 @@ MBConvDW_specialized(const __half* __restrict__ x, const __half* __restrict__ w1
         }
     }
     // stage wd[0 : 0+64, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
-    for (int i = tid; i < 576; i += THREADS) {
-        const int tap = i / 64, col = i % 64;  // col = channel * 1 + input
-        wd_s[i] = wd[((size_t)(0 + col / 1) * 9 + tap) * 1 + col % 1];
+    {
+        const int row0 = tid / 64, col = tid % 64;  // rows row0, row0 + 4, ...
+        #pragma unroll
+        for (int j = 0; j < 3; ++j) {
+            const int row = row0 + j * 4;
+            if (row < 9)
+                wd_s[row * 64 + col] = wd[(size_t)(0 + col) * 9 + row];  // tap row of channel col
+        }
     }
     // stage w3[0 : 0+64, 0 : 0+64] -> w3_s (rows padded to 72), cp.async 16 B per copy
     {
@@ -372,9 +377,14 @@ MBConvDW_specialized(const __half* __restrict__ x, const __half* __restrict__ w1
                         }
                     }
                     // stage wd[e0 + 64 : e0 + 64+64, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
-                    for (int i = tid; i < 576; i += THREADS) {
-                        const int tap = i / 64, col = i % 64;  // col = channel * 1 + input
-                        wd_s[i] = wd[((size_t)(e0 + 64 + col / 1) * 9 + tap) * 1 + col % 1];
+                    {
+                        const int row0 = tid / 64, col = tid % 64;  // rows row0, row0 + 2, ...
+                        #pragma unroll
+                        for (int j = 0; j < 5; ++j) {
+                            const int row = row0 + j * 2;
+                            if (row < 9)
+                                wd_s[row * 64 + col] = wd[(size_t)(e0 + 64 + col) * 9 + row];  // tap row of channel col
+                        }
                     }
                 }
                 tm_cp_async_commit();

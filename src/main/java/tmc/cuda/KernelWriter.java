@@ -1627,27 +1627,12 @@ final class KernelWriter {
             int per = count / vec;
             String copy16 = "tm_cp_async16(" + dst + " + " + weightOffset(b, "row", "col", true) + ", " + cname(wt.name())
                     + " + (size_t)(" + r0 + " + row) * " + cols + " + " + c0 + " + col);";
-            if (threads() % per == 0) {
-                // Each thread keeps one 16-byte column and steps down the rows: no division per copy, and the
-                // unrolled copies of a slice share one address computation (in MBConv's and ConvFirst's stream
-                // loops the divided form took more instructions than the copies).
-                int step = threads() / per, trips = (rows + step - 1) / step;
-                w.open("");
-                w.line("const int row0 = " + tid() + " / " + per + ", col = (" + tid() + " % " + per + ") * " + vec
-                        + ";  // rows row0, row0 + " + step + ", ...");
-                w.line("#pragma unroll");
-                w.open("for (int j = 0; j < " + trips + "; ++j)");
-                w.line("const int row = row0 + j * " + step + ";");
-                if (rows % step != 0) w.line("if (row < " + rows + ")");
-                w.line((rows % step != 0 ? "    " : "") + copy16);
+            if (!columnCopies(rows, per, "col = (" + tid() + " % " + per + ") * " + vec, copy16)) {
+                w.open("for (int i = " + tid() + "; i < " + rows * per + "; i += THREADS)");
+                w.line("const int row = i / " + per + ", col = (i % " + per + ") * " + vec + ";");
+                w.line(copy16);
                 w.close();
-                w.close();
-                return;
             }
-            w.open("for (int i = " + tid() + "; i < " + rows * per + "; i += THREADS)");
-            w.line("const int row = i / " + per + ", col = (i % " + per + ") * " + vec + ";");
-            w.line(copy16);
-            w.close();
             return;
         }
         if (b.stages() == 2) throw new IllegalStateException("synchronous copy into double buffer " + b.name());
@@ -1666,6 +1651,43 @@ final class KernelWriter {
                     + cols + " + " + c0 + " + col];");
             w.close();
         }
+    }
+
+    /**
+     * Copies of a slice of {@code rows} rows of {@code per} pieces in which each thread keeps one column and steps
+     * down the rows: {@code copy} (a statement of {@code row} and the column's variables, which {@code column}
+     * declares from the thread's index) in an unrolled loop. No division per copy, and the copies share one address
+     * computation: in MBConv's and ConvFirst's stream loops the form that divided each copy's index took more
+     * instructions than the copies (Nsight Compute, fifteenth session). Where the threads are not a multiple of
+     * {@code per}, the last {@code threads % per} sit it out (ConvNeXt's 7x7 weight, 96 channels: 96 of 128 threads
+     * copy 49 taps each, where the divided loop took 37 trips of about 15 instructions). Returns false (and writes
+     * nothing) where there are fewer threads than pieces in a row, or the rows would take more than 64 steps.
+     */
+    private boolean columnCopies(int rows, int per, String column, String copy) {
+        int active = threads() / per * per;
+        if (active == 0) return false;
+        int step = threads() / per, trips = (rows + step - 1) / step;
+        if (trips > 64) return false;
+        String idle = active < threads() ? " (" + active + " threads: a multiple of the " + per + " pieces of a row)" : "";
+        w.open(active < threads() ? "if (" + tid() + " < " + active + ")" : "");
+        if (step == 1) {
+            w.line("const int " + column + ";  // every row" + idle);
+            w.line("#pragma unroll");
+            w.open("for (int row = 0; row < " + rows + "; ++row)");
+            w.line(copy);
+            w.close();
+            w.close();
+            return true;
+        }
+        w.line("const int row0 = " + tid() + " / " + per + ", " + column + ";  // rows row0, row0 + " + step + ", ..." + idle);
+        w.line("#pragma unroll");
+        w.open("for (int j = 0; j < " + trips + "; ++j)");
+        w.line("const int row = row0 + j * " + step + ";");
+        if (rows % step != 0) w.line("if (row < " + rows + ")");
+        w.line((rows % step != 0 ? "    " : "") + copy);
+        w.close();
+        w.close();
+        return true;
     }
 
     /**
@@ -1812,11 +1834,17 @@ final class KernelWriter {
         String r0 = start(lw.rows());
         w.comment("stage " + wt.name() + "[" + r0 + " : " + r0 + "+" + lw.rows().count() + ", taps, :] -> " + b.name()
                 + " transposed to [tap][channel], so a warp's channels read consecutive words");
-        w.open("for (int i = " + tid() + "; i < " + taps * cols + "; i += THREADS)");
-        w.line("const int tap = i / " + cols + ", col = i % " + cols + ";  // col = channel * " + gw + " + input");
-        w.line(b.name() + "[i] = " + cname(wt.name()) + "[((size_t)(" + r0 + " + col / " + gw + ") * " + taps
-                + " + tap) * " + gw + " + col % " + gw + "];");
-        w.close();
+        // the rows of the transposed slice are the taps, its columns channel * gw + input
+        String copy = b.name() + "[row * " + cols + " + col] = " + cname(wt.name()) + (gw == 1
+                ? "[(size_t)(" + r0 + " + col) * " + taps + " + row];  // tap row of channel col"
+                : "[((size_t)(" + r0 + " + col / " + gw + ") * " + taps + " + row) * " + gw + " + col % " + gw + "];");
+        if (!columnCopies(taps, cols, "col = " + tid() + " % " + cols, copy)) {
+            w.open("for (int i = " + tid() + "; i < " + taps * cols + "; i += THREADS)");
+            w.line("const int tap = i / " + cols + ", col = i % " + cols + ";  // col = channel * " + gw + " + input");
+            w.line(b.name() + "[i] = " + cname(wt.name()) + "[((size_t)(" + r0 + " + col / " + gw + ") * " + taps
+                    + " + tap) * " + gw + " + col % " + gw + "];");
+            w.close();
+        }
     }
 
     /**

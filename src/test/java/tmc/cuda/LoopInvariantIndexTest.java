@@ -10,8 +10,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Index arithmetic kept out of the stream loop: the rows of a staged halo buffer that lie inside the image are
- * computed once per thread (KernelWriter.hoistRowMasks), and a weight slice's copies step down the rows of a fixed
- * column where the threads divide its rows evenly. Read from generated/ (GeneratedFreshnessTest keeps it what the
+ * computed once per thread (KernelWriter.hoistRowMasks), and each thread copies a weight slice down the rows of one
+ * column (KernelWriter.columnCopies), with no division per copy. Read from generated/ (GeneratedFreshnessTest keeps it what the
  * emitter writes); ptxas and the GPU check the kernels elsewhere (CudaCompileTest, tmc verify).
  */
 class LoopInvariantIndexTest {
@@ -59,7 +59,23 @@ class LoopInvariantIndexTest {
         // w1's slice: 64 columns = 8 copies a row, 224 threads: 28 rows a step
         assertTrue(body.contains("const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 28, ..."), body);
         assertTrue(body.contains("if (row < 64)"), "64 rows are not a multiple of 28: the last step is guarded");
-        // wd's slice: 72 columns = 9 copies a row, which 224 threads do not divide: the divided form stays
-        assertTrue(body.contains("const int row = i / 9, col = (i % 9) * 8;"), body);
+        // wd's slice: 72 columns = 9 copies a row, which 224 threads do not divide: 216 of them copy, 24 rows a step
+        assertTrue(body.contains("if (tid < 216) {"), body);
+        assertTrue(body.contains("const int row0 = tid / 9, col = (tid % 9) * 8;  // rows row0, row0 + 24, ... (216 threads"),
+                body);
+        assertFalse(body.contains("i / 9"), "no copy divides its index in the loop");
+    }
+
+    @Test
+    void aDepthwiseWeightIsTransposedOneChannelPerThread() throws IOException {
+        // ConvNeXt's 7x7 weight, 96 channels, 128 threads: 96 threads each copy their channel's 49 taps
+        String cu = generated("convnext", "ConvNeXt_fused.cu");
+        assertTrue(cu.contains("if (tid < 96) {"), cu);
+        assertTrue(cu.contains("wd_s[row * 96 + col] = wd[(size_t)(0 + col) * 49 + row];"), cu);
+        assertFalse(cu.contains("i / 96"), "no division per element");
+        // MBConvDW's streamed 3x3 weight: 256 threads, 64 channels a chunk: 4 taps a step, 3 steps for 9 taps
+        String dw = generated("mbconv_dw", "MBConvDW_fused.cu");
+        assertTrue(dw.contains("const int row0 = tid / 64, col = tid % 64;  // rows row0, row0 + 4, ..."), dw);
+        assertTrue(dw.contains("wd_s[row * 64 + col] = wd[(size_t)(e0 + col) * 9 + row];"), dw);
     }
 }

@@ -150,7 +150,9 @@ class WarpSpecializationTest {
         assertTrue(cu.contains("6 blocks of 32 pixels x 32 channels, dealt 3 per warp"), "the expand over the producer's 2 warps");
         assertTrue(cu.contains("const int mb = (warp - 2) + i * (THREADS / 32);"), "the consumer's rows from its first warp");
         assertTrue(cu.contains("asm volatile(\"bar.sync 1, 64;\" ::: \"memory\");"), "the producer's 64 threads");
-        assertTrue(cu.contains("for (int i = (threadIdx.x - 64); i < 576; i += THREADS)"), "the consumer's refill");
+        assertTrue(cu.contains("if ((threadIdx.x - 64) < 126) {")
+                && cu.contains("const int row0 = (threadIdx.x - 64) / 9, col = ((threadIdx.x - 64) % 9) * 8;"),
+                "the consumer's refill, numbered from its first thread");
     }
 
     /**
@@ -367,7 +369,8 @@ class WarpSpecializationTest {
         assertTrue(cu.contains("asm volatile(\"bar.sync 2, 128;\" ::: \"memory\");"), "the consumer's barrier");
         assertEquals(2, count(cu, "asm volatile(\"barrier.sync 0;\" ::: \"memory\");"), "the trip's end, once per side");
         // inside the consumer the refills and the row tiles count from its first thread and warp
-        assertTrue(cu.contains("for (int i = (threadIdx.x - 128); i < 576; i += THREADS)"), "wd's refill");
+        assertTrue(cu.contains("if ((threadIdx.x - 128) < 126) {")
+                && cu.contains("const int row0 = (threadIdx.x - 128) / 9, col = ((threadIdx.x - 128) % 9) * 8;"), "wd's refill");
         assertTrue(cu.contains("const int mb = (warp - 4) + i * (THREADS / 32);"), "the consumer's row tiles");
         assertTrue(cu.contains("#pragma unroll 1\n                        for (int sl = 0; sl < 64; sl += 32)"),
                 "the consumer's sub-slices rolled");
