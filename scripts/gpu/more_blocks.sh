@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On the GPU machine (prepared in the fourteenth session, not yet run): plans that fit one more block per SM.
+# On the GPU machine (prepared in the fourteenth session, run in the fifteenth: docs/benchmarks.md): plans that fit one more block per SM.
 #  1. ConvNeXt's fused plan with its depthwise weight read from global memory ('place wd in global': 9.4 KB less
 #     shared memory), then at 4 blocks per SM ('resident 4': 55296 B, nvcc 128 registers without spills; 'fused'
 #     runs 3): tmc verify of convnext.tm with both plans, compute-sanitizer memcheck and racecheck of the second

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On the GPU machine (prepared in the thirteenth session, not yet run): do more resident blocks pay where ptxas fits
+# On the GPU machine (prepared in the thirteenth session, run in the fourteenth: docs/benchmarks.md): do more resident blocks pay where ptxas fits
 # them? Each variant is an emitted kernel with its __launch_bounds__ minimum of blocks per SM raised by one, where
 # shared memory allows it; nvcc 13.0 (sm_90) on them:
 #   ConvFirst 'best' (8x8, 4 warps)  (128, 4) -> (128, 5): 96 registers, no spills      (16 -> 20 warps per SM)

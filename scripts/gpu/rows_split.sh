@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On the GPU machine (prepared in the thirteenth session, not yet run): MBConv's 'rows' (4x28 tiles, 7 warps, the
+# On the GPU machine (prepared in the thirteenth session, run in the fourteenth: 0.84x, docs/benchmarks.md): MBConv's 'rows' (4x28 tiles, 7 warps, the
 # fastest at MBConv 128, 28, 64) split with 7 producer warps added ('warps 7 + 7': 1 block of 14 warps per SM where
 # 'rows' runs 2 blocks of 7; nvcc: 116 registers, no spills). At C=128 adding a producer side to a 4-warp plan paid
 # 1.09x-1.14x (narrow's 12 warps per SM became 16) and the split of 'narrow' at C=64 lost (0.93x); here the warps
