@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "1de933b1d75496e787cdf2473b77522c83301d9d55c3f8888ea61d1ce89ebabb";
+    public static final String SOURCE_SHA256 = "7fa883da5b6102296826380321bea1dfde3de7f3b4e57b2bea9ab5c1fd336d62";
 
     private final ProgramLauncher launcher;
 

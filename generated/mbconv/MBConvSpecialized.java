@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvSpecialized {
     public static final String SOURCE = "MBConv_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "99c28c87ac9e8c5d8bc7e47145ac80d672a83aafa094c3e17adcae15b518288f";
+    public static final String SOURCE_SHA256 = "891dc566ef47925823121b56bfae831fb90d1fc68569bbb1d47b3b305b9570ef";
 
     private final ProgramLauncher launcher;
 

@@ -406,6 +406,7 @@ final class KernelWriter {
      */
     private void tripBody(Instr.Loop l, List<Instr> body, String why) {
         for (int i = 0; i < body.size(); i++) {
+            if (body.get(i) instanceof Instr.AsyncWait || body.get(i) instanceof Instr.Barrier) prefetchBiasAhead(body, i);
             if (!isPrefetch(body.get(i))) {
                 instr(body.get(i));
                 continue;
@@ -726,6 +727,52 @@ final class KernelWriter {
         if (!c.layer().epilogueInputs().isEmpty()) return null;
         MmaTiling f = MmaTiling.sequential(rg.pixels(), rg.channels(), warps());
         return f.perWarp() * f.wm() * 2 <= 32 ? f : null;
+    }
+
+    /** The arrays prefetchBias declared, by the Compute whose accumulators start at them: the variable's name. */
+    private final Map<Instr.Compute, String> biasPrefetch = new java.util.IdentityHashMap<>();
+
+    /**
+     * Declares and loads the bias of the first block this warp computes of a staged tensor-core product whose
+     * accumulators start at its bias (computeMma; each block then loads the next one's). Written where the
+     * product's first block is not yet near: before the trip's wait and barrier when tripBody finds the product
+     * right after them, so that the global load's latency passes there; the first product waited for it otherwise
+     * (MBConv `rows`: 2.6 % of the kernel's stall samples on one instruction, Nsight Compute, fifteenth session).
+     */
+    private void prefetchBias(Instr.Compute c) {
+        Op.Elementwise bias = foldableBias(c.layer());
+        Region rg = regionOf(c);
+        MmaTiling f = MmaTiling.sequential(rg.pixels(), rg.channels(), warps());
+        String name = c.dst().name() + "_bias";
+        w.line("float2 " + name + "[" + f.wn() + "];  // the bias of " + c.layer().out().name()
+                + "'s channels in the warp's first block");
+        w.open("");
+        w.line("const int nb_first = " + warp() + " % " + f.nb() + ";");
+        biasLoads(name, bias, f, rg.streamed() ? "e0" : "0", "nb_first");
+        w.close();
+        biasPrefetch.put(c, name);
+    }
+
+    /** {@code into[ni]} = the lane's two channels of the bias in n8 tile ni of block column {@code nb} (a variable). */
+    private void biasLoads(String into, Op.Elementwise bias, MmaTiling f, String ch0, String nb) {
+        w.line("#pragma unroll");
+        w.line("for (int ni = 0; ni < " + f.wn() + "; ++ni) " + into + "[ni] = tm_f32x2(" + cname(biasOf(bias).name()) + " + "
+                + (ch0.equals("0") ? "" : ch0 + " + ") + nb + " * " + f.wn() * 8 + " + ni * 8 + 2 * lane_col);");
+    }
+
+    /**
+     * In a trip: before the wait or barrier at {@code i}, the bias of the staged product that follows the waits and
+     * barriers (prefetchBias), if its accumulators start at one.
+     */
+    private void prefetchBiasAhead(List<Instr> body, int i) {
+        int j = i;
+        while (j < body.size() && (body.get(j) instanceof Instr.AsyncWait || body.get(j) instanceof Instr.Barrier
+                || body.get(j) instanceof Instr.AsyncCommit)) j++;
+        if (j == body.size() || !(body.get(j) instanceof Instr.Compute c) || biasPrefetch.containsKey(c)) return;
+        if (c.math() != Instr.MathPath.TENSOR_CORE || !(c.layer().main() instanceof Op.Pointwise)
+                || c.dst().space() == Space.REGISTERS || foldableBias(c.layer()) == null) return;
+        w.comment("loaded before the wait and the barrier: the first block of " + c.layer().describe() + " starts at it");
+        prefetchBias(c);
     }
 
     /** The pixels a Compute covers: the tile grown by its halo, and the channels of its output. */
@@ -1915,6 +1962,10 @@ final class KernelWriter {
         boolean staged = stagedWeight(pw.weight().name()) != null;
         w.open("");
         w.line("// " + dealComment(f, MmaTiling.of(rg.pixels(), rg.channels(), warps()), warps()));
+        // In a stream loop the bias is loaded a block ahead (prefetchBias); a kernel without one runs its blocks once,
+        // and there the registers it would hold cost more than its latency (the separate plans' kernels: +10).
+        boolean ahead = loop != null && foldableBias(c.layer()) != null;
+        if (ahead && !biasPrefetch.containsKey(c)) prefetchBias(c);
         String mask = rowMasks.get(c);
         if (mask != null) w.line("unsigned inside_rows = " + mask + ";  // the block's rows from bit 0: shifted on after each block");
         w.line("#pragma unroll 1");
@@ -1925,12 +1976,28 @@ final class KernelWriter {
         }
         w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
         // The bias after the sum starts the accumulators (one add fewer per value, and its loads are issued before
-        // the products rather than in the epilogue); pixels outside the image are still written as zero.
+        // the products rather than in the epilogue); pixels outside the image are still written as zero. In a stream
+        // loop its values for a block were loaded a block ahead (prefetchBias): the first product does not wait.
         Op.Elementwise bias = foldableBias(c.layer());
         w.line("float d[" + f.wm() + "][" + f.wn() + "][4]" + (bias == null ? " = {}" : "") + ";");
-        if (bias != null) {
+        if (bias != null && !ahead) {
             startAtBias(bias, "ni", f.wn(), (ch0.equals("0") ? "" : ch0 + " + ") + "nb * " + f.wn() * 8 + " + ", "d[mi][ni]",
                     f.wm());
+        } else if (bias != null) {
+            String next = biasPrefetch.get(c);
+            w.line("// the accumulators start at the bias " + cname(biasOf(bias).name()) + ", loaded a block ahead");
+            w.line("#pragma unroll");
+            w.line("for (int ni = 0; ni < " + f.wn() + "; ++ni) {");
+            w.line("    const float2 b = " + next + "[ni];");
+            w.line("    #pragma unroll");
+            w.line("    for (int mi = 0; mi < " + f.wm() + "; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }");
+            w.line("}");
+            if (f.perWarp() > 1) {
+                w.open("if (grp + THREADS / 32 < " + f.groups() + ")");
+                w.line("const int nb_next = (grp + THREADS / 32) % " + f.nb() + ";  // the warp's next block");
+                biasLoads(next, bias, f, ch0, "nb_next");
+                w.close();
+            }
         }
         mmaKLoop(src, pw, "d[mi][ni]", pw.in().channels(), "nb * " + f.wn() * 8, staged ? "0" : ch0, "0", f,
                 rg.side(), rg.halo());
