@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPImages {
     public static final String SOURCE = "FusedMLP_images.cu";
 
-    public static final String SOURCE_SHA256 = "584de76a8b03afa8a6094378c2430e46bf032ae7df40286ba8781fbbedd93f5b";
+    public static final String SOURCE_SHA256 = "976ed2b3835f4842e6e5521c366f8236e678ce1cacc1fdf5cf8abac63783fdfc";
 
     private final ProgramLauncher launcher;
 

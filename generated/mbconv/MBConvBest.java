@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "7fa883da5b6102296826380321bea1dfde3de7f3b4e57b2bea9ab5c1fd336d62";
+    public static final String SOURCE_SHA256 = "99fa9ffa7b98087028655c36ceea8b25abac17346d0506d3a6272bb4d80b9117";
 
     private final ProgramLauncher launcher;
 

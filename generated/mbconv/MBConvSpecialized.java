@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvSpecialized {
     public static final String SOURCE = "MBConv_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "891dc566ef47925823121b56bfae831fb90d1fc68569bbb1d47b3b305b9570ef";
+    public static final String SOURCE_SHA256 = "3a7ba829725c772faf8d212604ff220d56ddcb29b0ea869792ce21496e42245a";
 
     private final ProgramLauncher launcher;
 

@@ -342,14 +342,20 @@ MBConv_best(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                 const int pa = min(mb * 16 + (lane & 15), 63);
                 const int ya = pa / TILE_W + 0, xa = pa % TILE_W + 0;
                 const __half* arow = h1_s + (ya * H1_S_W + xa) * H1_S_STRIDE;  // channel 0 of the chunk at the pixel's top-left tap
+                float2 h2_bias[4];  // the bias of the slice's 4 n8 tiles, loaded a slice ahead
+                #pragma unroll
+                for (int nj = 0; nj < 4; ++nj) h2_bias[nj] = tm_f32x2(bd + e0 + nj * 8 + 2 * lane_col);
                 #pragma unroll 1
                 for (int sl = 0; sl < 128; sl += 32) {
                     float d[4][4];  // h2[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
-                    // the accumulators start at the bias bd: channels 2 * lane_col and + 1 of each n8 tile, in both rows
+                    // the accumulators start at the bias bd; the next slice's is loaded now
                     #pragma unroll
                     for (int nj = 0; nj < 4; ++nj) {
-                        const float2 b = tm_f32x2(bd + e0 + sl + nj * 8 + 2 * lane_col);
-                        d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;
+                        d[nj][0] = h2_bias[nj].x; d[nj][1] = h2_bias[nj].y; d[nj][2] = h2_bias[nj].x; d[nj][3] = h2_bias[nj].y;
+                    }
+                    if (sl + 32 < 128) {
+                        #pragma unroll
+                        for (int nj = 0; nj < 4; ++nj) h2_bias[nj] = tm_f32x2(bd + e0 + sl + 32 + nj * 8 + 2 * lane_col);
                     }
                     // per group of 8 channels, one m16n8k8 per tap; B rows: lanes 0-7, the group's outputs
                     #pragma unroll

@@ -95,4 +95,21 @@ class LoopInvariantIndexTest {
         String separate = generated("mbconv", "MBConv_layerwise.cu");
         assertFalse(separate.contains("_bias["), "no bias array outside a stream loop");
     }
+
+    @Test
+    void aRolledChainLoadsTheNextSlicesBiasBeforeItsProducts() throws IOException {
+        // MBConv's specialized consumer: the slices of a chunk stay rolled, so each loads the next one's conv bias
+        String cu = generated("mbconv", "MBConv_specialized.cu");
+        int first = cu.indexOf("float2 h2_bias[4];");
+        int slices = cu.indexOf("for (int sl = 0; sl < 64; sl += 32) {", first);
+        assertTrue(first > 0 && slices > first, "the first slice's bias before the slice loop");
+        String slice = cu.substring(slices, cu.indexOf("tm_mma_k8(", slices));
+        assertTrue(slice.contains("d[nj][0] = h2_bias[nj].x;"), slice);
+        assertTrue(slice.contains("if (sl + 32 < 64) {"), slice);
+        assertTrue(slice.contains("h2_bias[nj] = tm_f32x2(bd + e0 + sl + 32 + nj * 8 + 2 * lane_col);"), slice);
+        // 'rows' unrolls its two slices: the compiler schedules the loads, the bias is read where it is used
+        String rows = generated("mbconv", "MBConv_rows.cu");
+        assertFalse(rows.contains("h2_bias"), "no slice-ahead bias in an unrolled chain");
+        assertTrue(rows.contains("const float2 b = tm_f32x2(bd + e0 + sl + nj * 8 + 2 * lane_col);"), rows);
+    }
 }
