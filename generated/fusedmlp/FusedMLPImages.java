@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPImages {
     public static final String SOURCE = "FusedMLP_images.cu";
 
-    public static final String SOURCE_SHA256 = "976ed2b3835f4842e6e5521c366f8236e678ce1cacc1fdf5cf8abac63783fdfc";
+    public static final String SOURCE_SHA256 = "bc0c9c8243be0a2a0f4ad5747155b06d28825049d657cd2c59a491a6e54a99de";
 
     private final ProgramLauncher launcher;
 

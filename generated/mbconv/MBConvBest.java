@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "99fa9ffa7b98087028655c36ceea8b25abac17346d0506d3a6272bb4d80b9117";
+    public static final String SOURCE_SHA256 = "0ee462aa02a8c848dfd1227b0f5b8772887d77ecaf61e7b5a6c7900f97723d8b";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvSpecialized {
     public static final String SOURCE = "MBConv_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "3a7ba829725c772faf8d212604ff220d56ddcb29b0ea869792ce21496e42245a";
+    public static final String SOURCE_SHA256 = "bb3e91fc7cb23873fcfc046901bbbd17b44747a7e852ce084de495104c5e7298";
 
     private final ProgramLauncher launcher;
 

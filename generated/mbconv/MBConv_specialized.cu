@@ -366,10 +366,11 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                         #pragma unroll 1
                         for (int sl = 0; sl < 64; sl += 32) {
                             float d[4][4];  // h2[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
-                            // the accumulators start at the bias bd; the next slice's is loaded now
+                            // the accumulators start at the bias bd, loaded a slice ahead; the next slice's is loaded now
                             #pragma unroll
                             for (int nj = 0; nj < 4; ++nj) {
-                                d[nj][0] = h2_bias[nj].x; d[nj][1] = h2_bias[nj].y; d[nj][2] = h2_bias[nj].x; d[nj][3] = h2_bias[nj].y;
+                                const float2 b = h2_bias[nj];
+                                d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;
                             }
                             if (sl + 32 < 64) {
                                 #pragma unroll

@@ -721,11 +721,9 @@ final class KernelWriter {
      * need the pixel's coordinates anyway), with at most 32 rows per lane.
      */
     private MmaTiling rowMaskTiling(Instr.Compute c, Region rg) {
-        if (c.math() != Instr.MathPath.TENSOR_CORE || !(c.layer().main() instanceof Op.Pointwise)) return null;
-        Buffer dst = c.dst();
-        if (dst.space() != Space.SHARED || dst.layout() == Buffer.Layout.A_FRAGMENTS) return null;
+        if (!stagedMma(c) || c.dst().space() != Space.SHARED || c.dst().layout() == Buffer.Layout.A_FRAGMENTS) return null;
         if (!c.layer().epilogueInputs().isEmpty()) return null;
-        MmaTiling f = MmaTiling.sequential(rg.pixels(), rg.channels(), warps());
+        MmaTiling f = stagedTiling(rg);
         return f.perWarp() * f.wm() * 2 <= 32 ? f : null;
     }
 
@@ -740,24 +738,16 @@ final class KernelWriter {
      * (MBConv `rows`: 2.6 % of the kernel's stall samples on one instruction, Nsight Compute, fifteenth session).
      */
     private void prefetchBias(Instr.Compute c) {
-        Op.Elementwise bias = foldableBias(c.layer());
         Region rg = regionOf(c);
-        MmaTiling f = MmaTiling.sequential(rg.pixels(), rg.channels(), warps());
+        MmaTiling f = stagedTiling(rg);
         String name = c.dst().name() + "_bias";
         w.line("float2 " + name + "[" + f.wn() + "];  // the bias of " + c.layer().out().name()
                 + "'s channels in the warp's first block");
         w.open("");
         w.line("const int nb_first = " + warp() + " % " + f.nb() + ";");
-        biasLoads(name, bias, f, rg.streamed() ? "e0" : "0", "nb_first");
+        biasLoads(name, foldableBias(c.layer()), "ni", f.wn(), blockChannel(rg, f, "nb_first"));
         w.close();
         biasPrefetch.put(c, name);
-    }
-
-    /** {@code into[ni]} = the lane's two channels of the bias in n8 tile ni of block column {@code nb} (a variable). */
-    private void biasLoads(String into, Op.Elementwise bias, MmaTiling f, String ch0, String nb) {
-        w.line("#pragma unroll");
-        w.line("for (int ni = 0; ni < " + f.wn() + "; ++ni) " + into + "[ni] = tm_f32x2(" + cname(biasOf(bias).name()) + " + "
-                + (ch0.equals("0") ? "" : ch0 + " + ") + nb + " * " + f.wn() * 8 + " + ni * 8 + 2 * lane_col);");
     }
 
     /**
@@ -769,10 +759,25 @@ final class KernelWriter {
         while (j < body.size() && (body.get(j) instanceof Instr.AsyncWait || body.get(j) instanceof Instr.Barrier
                 || body.get(j) instanceof Instr.AsyncCommit)) j++;
         if (j == body.size() || !(body.get(j) instanceof Instr.Compute c) || biasPrefetch.containsKey(c)) return;
-        if (c.math() != Instr.MathPath.TENSOR_CORE || !(c.layer().main() instanceof Op.Pointwise)
-                || c.dst().space() == Space.REGISTERS || foldableBias(c.layer()) == null) return;
+        if (!stagedMma(c) || foldableBias(c.layer()) == null) return;
         w.comment("loaded before the wait and the barrier: the first block of " + c.layer().describe() + " starts at it");
         prefetchBias(c);
+    }
+
+    /** The tiling computeMma deals a staged product of region {@code rg} by. */
+    private MmaTiling stagedTiling(Region rg) {
+        return MmaTiling.sequential(rg.pixels(), rg.channels(), warps());
+    }
+
+    /** The first channel of block column {@code nb} (a variable) of a staged product, ending in " + " (startAtBias). */
+    private static String blockChannel(Region rg, MmaTiling f, String nb) {
+        return (rg.streamed() ? "e0 + " : "") + nb + " * " + f.wn() * 8 + " + ";
+    }
+
+    /** Whether computeMma writes {@code c}: a tensor-core pointwise layer into shared or global memory. */
+    private static boolean stagedMma(Instr.Compute c) {
+        return c.math() == Instr.MathPath.TENSOR_CORE && c.layer().main() instanceof Op.Pointwise
+                && c.dst().space() != Space.REGISTERS;
     }
 
     /** The pixels a Compute covers: the tile grown by its halo, and the channels of its output. */
@@ -1328,11 +1333,19 @@ final class KernelWriter {
      * {@code fragment}; with {@code rowTiles} above 0, of each of that many row tiles (fragment names {@code mi}).
      */
     private void startAtBias(Op.Elementwise bias, String tile, int tiles, String firstChannel, String fragment, int rowTiles) {
-        String b = cname(biasOf(bias).name());
-        w.line("// the accumulators start at the bias " + b + ": channels 2 * lane_col and + 1 of each n8 tile, in both rows");
+        startAt("the bias " + cname(biasOf(bias).name()) + ": channels 2 * lane_col and + 1 of each n8 tile, in both rows",
+                tile, tiles, biasPair(bias, firstChannel, tile), fragment, rowTiles);
+    }
+
+    /**
+     * {@link #startAtBias} from values loaded earlier: {@code pair} is the float2 of n8 tile {@code tile} (an element
+     * of an array {@link #biasLoads} filled); {@code what} says what it is, for the comment.
+     */
+    private void startAt(String what, String tile, int tiles, String pair, String fragment, int rowTiles) {
+        w.line("// the accumulators start at " + what);
         w.line("#pragma unroll");
         w.open("for (int " + tile + " = 0; " + tile + " < " + tiles + "; ++" + tile + ")");
-        w.line("const float2 b = tm_f32x2(" + b + " + " + firstChannel + tile + " * 8 + 2 * lane_col);");
+        w.line("const float2 b = " + pair + ";");
         String set = fragment + "[0] = b.x; " + fragment + "[1] = b.y; " + fragment + "[2] = b.x; " + fragment + "[3] = b.y;";
         if (rowTiles == 0) {
             w.line(set);
@@ -1341,6 +1354,18 @@ final class KernelWriter {
             w.line("for (int mi = 0; mi < " + rowTiles + "; ++mi) { " + set + " }");
         }
         w.close();
+    }
+
+    /** The lane's two channels of a {@link #foldableBias} in n8 tile {@code tile}, as {@link #startAtBias} numbers them. */
+    private String biasPair(Op.Elementwise bias, String firstChannel, String tile) {
+        return "tm_f32x2(" + cname(biasOf(bias).name()) + " + " + firstChannel + tile + " * 8 + 2 * lane_col)";
+    }
+
+    /** {@code into[tile]} = the {@link #biasPair} of each of {@code tiles} n8 tiles: a bias loaded ahead of its use. */
+    private void biasLoads(String into, Op.Elementwise bias, String tile, int tiles, String firstChannel) {
+        w.line("#pragma unroll");
+        w.line("for (int " + tile + " = 0; " + tile + " < " + tiles + "; ++" + tile + ") " + into + "[" + tile + "] = "
+                + biasPair(bias, firstChannel, tile) + ";");
     }
 
     /** The vector a {@link #foldableBias} adds. */
@@ -1718,19 +1743,15 @@ final class KernelWriter {
         if (trips > 64) return false;
         String idle = active < threads() ? " (" + active + " threads: a multiple of the " + per + " pieces of a row)" : "";
         w.open(active < threads() ? "if (" + tid() + " < " + active + ")" : "");
-        if (step == 1) {
-            w.line("const int " + column + ";  // every row" + idle);
-            w.line("#pragma unroll");
-            w.open("for (int row = 0; row < " + rows + "; ++row)");
-            w.line(copy);
-            w.close();
-            w.close();
-            return true;
-        }
-        w.line("const int row0 = " + tid() + " / " + per + ", " + column + ";  // rows row0, row0 + " + step + ", ..." + idle);
+        w.line(step == 1 ? "const int " + column + ";  // every row" + idle
+                : "const int row0 = " + tid() + " / " + per + ", " + column + ";  // rows row0, row0 + " + step + ", ..." + idle);
         w.line("#pragma unroll");
-        w.open("for (int j = 0; j < " + trips + "; ++j)");
-        w.line("const int row = row0 + j * " + step + ";");
+        if (step == 1) {
+            w.open("for (int row = 0; row < " + rows + "; ++row)");
+        } else {
+            w.open("for (int j = 0; j < " + trips + "; ++j)");
+            w.line("const int row = row0 + j * " + step + ";");
+        }
         if (rows % step != 0) w.line("if (row < " + rows + ")");
         w.line((rows % step != 0 ? "    " : "") + copy);
         w.close();
@@ -1957,7 +1978,7 @@ final class KernelWriter {
         }
         Buffer dst = c.dst();
         if (dst.space() == Space.REGISTERS) throw new UnsupportedOperationException("tensor-core compute into registers");
-        MmaTiling f = MmaTiling.sequential(rg.pixels(), rg.channels(), warps());
+        MmaTiling f = stagedTiling(rg);
         String ch0 = rg.streamed() ? "e0" : "0";
         boolean staged = stagedWeight(pw.weight().name()) != null;
         w.open("");
@@ -1981,21 +2002,15 @@ final class KernelWriter {
         Op.Elementwise bias = foldableBias(c.layer());
         w.line("float d[" + f.wm() + "][" + f.wn() + "][4]" + (bias == null ? " = {}" : "") + ";");
         if (bias != null && !ahead) {
-            startAtBias(bias, "ni", f.wn(), (ch0.equals("0") ? "" : ch0 + " + ") + "nb * " + f.wn() * 8 + " + ", "d[mi][ni]",
-                    f.wm());
+            startAtBias(bias, "ni", f.wn(), blockChannel(rg, f, "nb"), "d[mi][ni]", f.wm());
         } else if (bias != null) {
             String next = biasPrefetch.get(c);
-            w.line("// the accumulators start at the bias " + cname(biasOf(bias).name()) + ", loaded a block ahead");
-            w.line("#pragma unroll");
-            w.line("for (int ni = 0; ni < " + f.wn() + "; ++ni) {");
-            w.line("    const float2 b = " + next + "[ni];");
-            w.line("    #pragma unroll");
-            w.line("    for (int mi = 0; mi < " + f.wm() + "; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }");
-            w.line("}");
+            startAt("the bias " + cname(biasOf(bias).name()) + ", loaded a block ahead", "ni", f.wn(), next + "[ni]",
+                    "d[mi][ni]", f.wm());
             if (f.perWarp() > 1) {
                 w.open("if (grp + THREADS / 32 < " + f.groups() + ")");
                 w.line("const int nb_next = (grp + THREADS / 32) % " + f.nb() + ";  // the warp's next block");
-                biasLoads(next, bias, f, ch0, "nb_next");
+                biasLoads(next, bias, "ni", f.wn(), blockChannel(rg, f, "nb_next"));
                 w.close();
             }
         }
@@ -2440,27 +2455,18 @@ final class KernelWriter {
         boolean ahead = bias != null && rolled && chunk > width;
         String biasNext = h + "_bias";
         if (ahead) {
-            String b = cname(biasOf(bias).name());
             w.line("float2 " + biasNext + "[" + 2 * g + "];  // the bias of the slice's " + 2 * g + " n8 tiles, loaded a slice ahead");
-            w.line("#pragma unroll");
-            w.line("for (int nj = 0; nj < " + 2 * g + "; ++nj) " + biasNext + "[nj] = tm_f32x2(" + b + " + e0 + nj * 8 + 2 * lane_col);");
+            biasLoads(biasNext, bias, "nj", 2 * g, "e0 + ");
         }
         w.line(rolled ? "#pragma unroll 1" : "#pragma unroll");
         w.open("for (int sl = 0; sl < " + chunk + "; sl += " + width + ")");
         w.line("float d[" + 2 * g + "][4]" + (wgProducer || bias != null ? "" : " = {}") + ";  // " + h + "[16 pixels, e0+sl .. e0+sl+"
                 + width + "] before the epilogue: " + 2 * g + " m16n8 tiles");
         if (ahead) {
-            String b = cname(biasOf(bias).name());
-            w.line("// the accumulators start at the bias " + b + "; the next slice's is loaded now");
-            w.line("#pragma unroll");
-            w.open("for (int nj = 0; nj < " + 2 * g + "; ++nj)");
-            w.line("d[nj][0] = " + biasNext + "[nj].x; d[nj][1] = " + biasNext + "[nj].y; d[nj][2] = " + biasNext + "[nj].x; d[nj][3] = "
-                    + biasNext + "[nj].y;");
-            w.close();
+            startAt("the bias " + cname(biasOf(bias).name()) + ", loaded a slice ahead; the next slice's is loaded now",
+                    "nj", 2 * g, biasNext + "[nj]", "d[nj]", 0);
             w.open("if (sl + " + width + " < " + chunk + ")");
-            w.line("#pragma unroll");
-            w.line("for (int nj = 0; nj < " + 2 * g + "; ++nj) " + biasNext + "[nj] = tm_f32x2(" + b + " + e0 + sl + " + width
-                    + " + nj * 8 + 2 * lane_col);");
+            biasLoads(biasNext, bias, "nj", 2 * g, "e0 + sl + " + width + " + ");
             w.close();
         } else if (bias != null) {
             startAtBias(bias, "nj", 2 * g, "e0 + sl + ", "d[nj]", 0);

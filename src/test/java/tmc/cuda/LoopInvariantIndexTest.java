@@ -104,7 +104,7 @@ class LoopInvariantIndexTest {
         int slices = cu.indexOf("for (int sl = 0; sl < 64; sl += 32) {", first);
         assertTrue(first > 0 && slices > first, "the first slice's bias before the slice loop");
         String slice = cu.substring(slices, cu.indexOf("tm_mma_k8(", slices));
-        assertTrue(slice.contains("d[nj][0] = h2_bias[nj].x;"), slice);
+        assertTrue(slice.contains("const float2 b = h2_bias[nj];"), slice);
         assertTrue(slice.contains("if (sl + 32 < 64) {"), slice);
         assertTrue(slice.contains("h2_bias[nj] = tm_f32x2(bd + e0 + sl + 32 + nj * 8 + 2 * lane_col);"), slice);
         // 'rows' unrolls its two slices: the compiler schedules the loads, the bias is read where it is used
