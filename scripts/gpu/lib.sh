@@ -49,6 +49,12 @@ ncu_profile() {
     | grep -E "^\s+(gpu__|sm__|dram__|lts__|l1tex__|smsp__)|ERR|rror"
 }
 
+# copy_program DIR PLAN DEST: the program emitted for PLAN in DIR (its <Block>_PLAN.cu and .json) into DEST, which
+# is created: one variant for scripts/bench/variants.py.
+copy_program() {
+  mkdir -p "$3" && cp "$1"/*_"$2".{cu,json} "$3/"
+}
+
 # pack_out DIR: replaces the files under DIR by one DIR/logs.tar.gz holding them: the device tool brings back only a
 # handful of files from $OUT (in the thirteenth session, 8 of a call's files came back and the rest were dropped).
 pack_out() {

@@ -31,11 +31,10 @@ PY
 # variants_of TM CONFIG SHAPE PLAN...: the plans of TM emitted at SHAPE, timed against each other in one process
 variants_of() {
   local tm="$1" config="$2" shape="$3"; shift 3
-  local e="$k/e_$config" dirs=() plan block
+  local e="$k/e_$config" dirs=() plan
   "$tmc" emit "$tm" --arch sm_90 --shape "$shape" -o "$e" > /dev/null
   for plan in "$@"; do
-    block=$(ls "$e" | sed -n "s/^\(.*\)_$plan\.cu$/\1/p" | head -1)
-    mkdir -p "$k/v/$config/$plan"; cp "$e/${block}_$plan".{cu,json} "$k/v/$config/$plan/"; dirs+=("$k/v/$config/$plan")
+    copy_program "$e" "$plan" "$k/v/$config/$plan"; dirs+=("$k/v/$config/$plan")
   done
   python3 scripts/bench/variants.py "$config" "${dirs[@]}" --rounds 7 > "$out/variants_$config.txt" 2>&1
   tail -$(( $# + 2 )) "$out/variants_$config.txt"

@@ -28,8 +28,7 @@ for arg in "$@"; do
   for plan in "${plans[@]}"; do
     for v in old ${EXTRA:+${EXTRA%%=*}} new; do
       case "$v" in old) src="$old" ;; new) src="$new" ;; *) src="${EXTRA#*=}" ;; esac
-      mkdir -p "$new/v/$config/${plan}_$v"
-      cp "$src/$config/"*"_$plan".{cu,json} "$new/v/$config/${plan}_$v/"
+      copy_program "$src/$config" "$plan" "$new/v/$config/${plan}_$v"
       dirs+=("$new/v/$config/${plan}_$v")
     done
   done

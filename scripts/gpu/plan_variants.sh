@@ -42,8 +42,7 @@ verify_log "${sample}_variants" "$out/logs" "$k/$sample.tm" --reps 1 "${pargs[@]
 "$tmc" emit "$k/$sample.tm" --arch sm_90 --shape "$shape" "${pargs[@]}" -o "$k/e" > /dev/null
 dirs=()
 for plan in "$base" "${@%%:*}"; do
-  prog=$(ls "$k/e" | sed -n "s/^\(.*\)_$plan\.cu$/\1/p" | head -1)
-  mkdir -p "$k/v/$plan"; cp "$k/e/${prog}_$plan".{cu,json} "$k/v/$plan/"; dirs+=("$k/v/$plan")
+  copy_program "$k/e" "$plan" "$k/v/$plan"; dirs+=("$k/v/$plan")
 done
 python3 scripts/bench/variants.py "$config" "${dirs[@]}" --rounds 7 > "$out/plan_variants_$config.txt" 2>&1
 tail -$(( ${#dirs[@]} + 2 )) "$out/plan_variants_$config.txt"

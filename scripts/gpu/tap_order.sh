@@ -26,8 +26,7 @@ old_new() {
   for plan in "$@"; do
     for v in old new; do
       local src="$old"; [ "$v" = new ] && src="$new"
-      mkdir -p "$new/v/$config/${plan}_$v"
-      cp "$src/$config/"*"_$plan".{cu,json} "$new/v/$config/${plan}_$v/"
+      copy_program "$src/$config" "$plan" "$new/v/$config/${plan}_$v"
       dirs+=("$new/v/$config/${plan}_$v")
     done
   done
