@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstSpecialized {
     public static final String SOURCE = "ConvFirst_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "414041148d28b6d0aa41f7d37c0c1fa8f88c73376bd6eae14583d39909594d61";
+    public static final String SOURCE_SHA256 = "7cdc4d35dc24fd8e0fa093d2db31fffd9fa81cfb2b1933397775429de363a13f";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtSpecialized {
     public static final String SOURCE = "ConvNeXt_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "2ca2975237e3d9fa873cb5d4f00702170b22ac48dad114b131ac8657535c11fd";
+    public static final String SOURCE_SHA256 = "2f8f327080daba1e8ef97c73400d5989897043a881204216ab5ea03a7d083dee";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPImages {
     public static final String SOURCE = "FusedMLP_images.cu";
 
-    public static final String SOURCE_SHA256 = "bc0c9c8243be0a2a0f4ad5747155b06d28825049d657cd2c59a491a6e54a99de";
+    public static final String SOURCE_SHA256 = "584de76a8b03afa8a6094378c2430e46bf032ae7df40286ba8781fbbedd93f5b";
 
     private final ProgramLauncher launcher;
 

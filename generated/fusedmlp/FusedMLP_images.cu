@@ -228,21 +228,14 @@ FusedMLP_images(const __half* __restrict__ x, const __half* __restrict__ w1, con
                     // tile read a real pixel and their results are dropped
                     const int pa = min(mb * 16 + (lane & 15), 223);
                     const __half* arow = x_s + ((pa / 16 + 0) * X_S_W + pa % 16 + 0) * X_S_STRIDE + (lane >> 4) * 8;
-                    float2 h_bias[4];  // the bias of the slice's 4 n8 tiles, loaded a slice ahead
-                    #pragma unroll
-                    for (int nj = 0; nj < 4; ++nj) h_bias[nj] = tm_f32x2(b1 + e0 + nj * 8 + 2 * lane_col);
                     #pragma unroll 1
                     for (int sl = 0; sl < 256; sl += 32) {
                         float d[4][4];  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
-                        // the accumulators start at the bias b1, loaded a slice ahead; the next slice's is loaded now
+                        // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
                         #pragma unroll
                         for (int nj = 0; nj < 4; ++nj) {
-                            const float2 b = h_bias[nj];
+                            const float2 b = tm_f32x2(b1 + e0 + sl + nj * 8 + 2 * lane_col);
                             d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;
-                        }
-                        if (sl + 32 < 256) {
-                            #pragma unroll
-                            for (int nj = 0; nj < 4; ++nj) h_bias[nj] = tm_f32x2(b1 + e0 + sl + 32 + nj * 8 + 2 * lane_col);
                         }
                         // B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15
                         const __half* brow = w1_s + (sl + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "0ee462aa02a8c848dfd1227b0f5b8772887d77ecaf61e7b5a6c7900f97723d8b";
+    public static final String SOURCE_SHA256 = "1de933b1d75496e787cdf2473b77522c83301d9d55c3f8888ea61d1ce89ebabb";
 
     private final ProgramLauncher launcher;
 

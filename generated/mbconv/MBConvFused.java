@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "4e1fb5df806ad0782de4d7e2ae981002c078c394301d746b93579c49b43c3a08";
+    public static final String SOURCE_SHA256 = "ca11ed562e8771e3d41499e72c37679ded73bb8795cd4824c89d99fb328f22c6";
 
     private final ProgramLauncher launcher;
 

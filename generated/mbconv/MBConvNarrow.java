@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "d6aaceb670e2fa040a9ab2edfc49d042f68d983865c8a63b93d8588c60170320";
+    public static final String SOURCE_SHA256 = "fb0892891fb6ef6a98795d9b67a166716dccdf7beb75042632e1b359dc489146";
 
     private final ProgramLauncher launcher;
 

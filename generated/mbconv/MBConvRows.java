@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "30e2577c824fd687b16f3250ac91a173f1ba404a3fe7476b2ef4bb515cab7cfe";
+    public static final String SOURCE_SHA256 = "0597e56bb0cc6a42a9ec8e72b148802242192b5faad3ea698316e6ae29a2033a";
 
     private final ProgramLauncher launcher;
 

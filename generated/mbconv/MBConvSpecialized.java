@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvSpecialized {
     public static final String SOURCE = "MBConv_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "bb3e91fc7cb23873fcfc046901bbbd17b44747a7e852ce084de495104c5e7298";
+    public static final String SOURCE_SHA256 = "99c28c87ac9e8c5d8bc7e47145ac80d672a83aafa094c3e17adcae15b518288f";
 
     private final ProgramLauncher launcher;
 

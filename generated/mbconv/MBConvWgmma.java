@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "2867945c00af9162f6272567be78a6c1b1f5b0182b232a7d50477fdb22775351";
+    public static final String SOURCE_SHA256 = "9a410d6d8f94c485ac9120b8cefa6b1d4ec767d13418429b2348ff70439c5272";
 
     private final ProgramLauncher launcher;
 

@@ -241,28 +241,17 @@ MBConv_narrow(const __half* __restrict__ x, const __half* __restrict__ w1, const
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
             // 12 blocks of 16 pixels x 32 channels, dealt 3 per warp (blocks of 32 pixels would deal 2 to 2 warps, 1 to 2: the busiest warp sets the time to the barrier)
-            float2 h1_s_bias[4];  // the bias of h1's channels in the warp's first block
-            {
-                const int nb_first = warp % 2;
-                #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) h1_s_bias[ni] = tm_f32x2(b1 + e0 + nb_first * 32 + ni * 8 + 2 * lane_col);
-            }
             unsigned inside_rows = h1_s_inside_rows;  // the block's rows from bit 0: shifted on after each block
             #pragma unroll 1
             for (int grp = warp; grp < 12; grp += THREADS / 32, inside_rows >>= 2) {
                 const int mb = grp / 2, nb = grp % 2;
                 float d[1][4][4];
-                // the accumulators start at the bias b1, loaded a block ahead
+                // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
                 #pragma unroll
                 for (int ni = 0; ni < 4; ++ni) {
-                    const float2 b = h1_s_bias[ni];
+                    const float2 b = tm_f32x2(b1 + e0 + nb * 32 + ni * 8 + 2 * lane_col);
                     #pragma unroll
                     for (int mi = 0; mi < 1; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
-                }
-                if (grp + THREADS / 32 < 12) {
-                    const int nb_next = (grp + THREADS / 32) % 2;  // the warp's next block
-                    #pragma unroll
-                    for (int ni = 0; ni < 4; ++ni) h1_s_bias[ni] = tm_f32x2(b1 + e0 + nb_next * 32 + ni * 8 + 2 * lane_col);
                 }
                 const __half* arow[1];
                 #pragma unroll

@@ -282,13 +282,6 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
             }
         }
         tm_cp_async_commit();
-        // loaded before the wait and the barrier: the first block of L1 pointwise 64->256 -> h1 starts at it
-        float2 h1_s_bias[4];  // the bias of h1's channels in the warp's first block
-        {
-            const int nb_first = warp % 2;
-            #pragma unroll
-            for (int ni = 0; ni < 4; ++ni) h1_s_bias[ni] = tm_f32x2(b1 + e0 + nb_first * 32 + ni * 8 + 2 * lane_col);
-        }
         tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+64's group may still be in flight
         __syncthreads();
         // L1 pointwise 64->256 -> h1 over 6x30 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv.tm:15)
@@ -300,17 +293,12 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
             for (int grp = warp; grp < 12; grp += THREADS / 32, inside_rows >>= 4) {
                 const int mb = grp / 2, nb = grp % 2;
                 float d[2][4][4];
-                // the accumulators start at the bias b1, loaded a block ahead
+                // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
                 #pragma unroll
                 for (int ni = 0; ni < 4; ++ni) {
-                    const float2 b = h1_s_bias[ni];
+                    const float2 b = tm_f32x2(b1 + e0 + nb * 32 + ni * 8 + 2 * lane_col);
                     #pragma unroll
                     for (int mi = 0; mi < 2; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
-                }
-                if (grp + THREADS / 32 < 12) {
-                    const int nb_next = (grp + THREADS / 32) % 2;  // the warp's next block
-                    #pragma unroll
-                    for (int ni = 0; ni < 4; ++ni) h1_s_bias[ni] = tm_f32x2(b1 + e0 + nb_next * 32 + ni * 8 + 2 * lane_col);
                 }
                 const __half* arow[2];
                 #pragma unroll

@@ -248,28 +248,17 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                 // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
                 {
                     // 12 blocks of 16 pixels x 32 channels, dealt 3 per warp (blocks of 32 pixels would deal 2 to 2 warps, 1 to 2: the busiest warp sets the time to the barrier)
-                    float2 h1_s_bias[4];  // the bias of h1's channels in the warp's first block
-                    {
-                        const int nb_first = warp % 2;
-                        #pragma unroll
-                        for (int ni = 0; ni < 4; ++ni) h1_s_bias[ni] = tm_f32x2(b1 + e0 + nb_first * 32 + ni * 8 + 2 * lane_col);
-                    }
                     unsigned inside_rows = h1_s_inside_rows;  // the block's rows from bit 0: shifted on after each block
                     #pragma unroll 1
                     for (int grp = warp; grp < 12; grp += THREADS / 32, inside_rows >>= 2) {
                         const int mb = grp / 2, nb = grp % 2;
                         float d[1][4][4];
-                        // the accumulators start at the bias b1, loaded a block ahead
+                        // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
                         #pragma unroll
                         for (int ni = 0; ni < 4; ++ni) {
-                            const float2 b = h1_s_bias[ni];
+                            const float2 b = tm_f32x2(b1 + e0 + nb * 32 + ni * 8 + 2 * lane_col);
                             #pragma unroll
                             for (int mi = 0; mi < 1; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
-                        }
-                        if (grp + THREADS / 32 < 12) {
-                            const int nb_next = (grp + THREADS / 32) % 2;  // the warp's next block
-                            #pragma unroll
-                            for (int ni = 0; ni < 4; ++ni) h1_s_bias[ni] = tm_f32x2(b1 + e0 + nb_next * 32 + ni * 8 + 2 * lane_col);
                         }
                         const __half* arow[1];
                         #pragma unroll
@@ -360,21 +349,14 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                         const int pa = min(mb * 16 + (lane & 15), 55);
                         const int ya = pa / TILE_W + 0, xa = pa % TILE_W + 0;
                         const __half* arow = h1_s + (ya * H1_S_W + xa) * H1_S_STRIDE;  // channel 0 of the chunk at the pixel's top-left tap
-                        float2 h2_bias[4];  // the bias of the slice's 4 n8 tiles, loaded a slice ahead
-                        #pragma unroll
-                        for (int nj = 0; nj < 4; ++nj) h2_bias[nj] = tm_f32x2(bd + e0 + nj * 8 + 2 * lane_col);
                         #pragma unroll 1
                         for (int sl = 0; sl < 64; sl += 32) {
                             float d[4][4];  // h2[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
-                            // the accumulators start at the bias bd, loaded a slice ahead; the next slice's is loaded now
+                            // the accumulators start at the bias bd: channels 2 * lane_col and + 1 of each n8 tile, in both rows
                             #pragma unroll
                             for (int nj = 0; nj < 4; ++nj) {
-                                const float2 b = h2_bias[nj];
+                                const float2 b = tm_f32x2(bd + e0 + sl + nj * 8 + 2 * lane_col);
                                 d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;
-                            }
-                            if (sl + 32 < 64) {
-                                #pragma unroll
-                                for (int nj = 0; nj < 4; ++nj) h2_bias[nj] = tm_f32x2(bd + e0 + sl + 32 + nj * 8 + 2 * lane_col);
                             }
                             // per group of 8 channels, one m16n8k8 per tap; B rows: lanes 0-7, the group's outputs
                             #pragma unroll

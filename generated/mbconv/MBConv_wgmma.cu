@@ -331,13 +331,6 @@ MBConv_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, const 
             }
         }
         tm_cp_async_commit();
-        // loaded before the wait and the barrier: the first block of L1 pointwise 64->256 -> h1 starts at it
-        float2 h1_s_bias[4];  // the bias of h1's channels in the warp's first block
-        {
-            const int nb_first = warp % 1;
-            #pragma unroll
-            for (int ni = 0; ni < 4; ++ni) h1_s_bias[ni] = tm_f32x2(b1 + e0 + nb_first * 32 + ni * 8 + 2 * lane_col);
-        }
         tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+32's group may still be in flight
         tm_fence_proxy_async();
         __syncthreads();
@@ -350,10 +343,10 @@ MBConv_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, const 
             for (int grp = warp; grp < 4; grp += THREADS / 32, inside_rows >>= 4) {
                 const int mb = grp / 1, nb = grp % 1;
                 float d[2][4][4];
-                // the accumulators start at the bias b1, loaded a block ahead
+                // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
                 #pragma unroll
                 for (int ni = 0; ni < 4; ++ni) {
-                    const float2 b = h1_s_bias[ni];
+                    const float2 b = tm_f32x2(b1 + e0 + nb * 32 + ni * 8 + 2 * lane_col);
                     #pragma unroll
                     for (int mi = 0; mi < 2; ++mi) { d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y; }
                 }

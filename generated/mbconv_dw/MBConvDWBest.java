@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "df1c3c86e32738b2b1d7bf73f20e58279901fb069a025c1c507802cb21cd5b90";
+    public static final String SOURCE_SHA256 = "8ac3841b09241517b46433773354469bc2825cbd5a3d1189ba401b1922a5122b";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "935886141fff47ece126b1887fabcbb25b08ee43b38976c008e10842f3fb4393";
+    public static final String SOURCE_SHA256 = "e54187f2bc4ca6e3fb1ecaaa7bc145335561e5c82cdc8c318f32859ea0516cc0";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWSpecialized {
     public static final String SOURCE = "MBConvDW_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "6b20ce4fb9c69245992604020590ad054c3fc9a7a84c0f25364e1557931599fe";
+    public static final String SOURCE_SHA256 = "5c1ed9727f92689abd3ce2a753f0e3563dd52eaffb6df332169d73c6f20ad310";
 
     private final ProgramLauncher launcher;
 

@@ -406,7 +406,6 @@ final class KernelWriter {
      */
     private void tripBody(Instr.Loop l, List<Instr> body, String why) {
         for (int i = 0; i < body.size(); i++) {
-            if (body.get(i) instanceof Instr.AsyncWait || body.get(i) instanceof Instr.Barrier) prefetchBiasAhead(body, i);
             if (!isPrefetch(body.get(i))) {
                 instr(body.get(i));
                 continue;
@@ -725,43 +724,6 @@ final class KernelWriter {
         if (!c.layer().epilogueInputs().isEmpty()) return null;
         MmaTiling f = stagedTiling(rg);
         return f.perWarp() * f.wm() * 2 <= 32 ? f : null;
-    }
-
-    /** The arrays prefetchBias declared, by the Compute whose accumulators start at them: the variable's name. */
-    private final Map<Instr.Compute, String> biasPrefetch = new java.util.IdentityHashMap<>();
-
-    /**
-     * Declares and loads the bias of the first block this warp computes of a staged tensor-core product whose
-     * accumulators start at its bias (computeMma; each block then loads the next one's). Written where the
-     * product's first block is not yet near: before the trip's wait and barrier when tripBody finds the product
-     * right after them, so that the global load's latency passes there; the first product waited for it otherwise
-     * (MBConv `rows`: 2.6 % of the kernel's stall samples on one instruction, Nsight Compute, fifteenth session).
-     */
-    private void prefetchBias(Instr.Compute c) {
-        Region rg = regionOf(c);
-        MmaTiling f = stagedTiling(rg);
-        String name = c.dst().name() + "_bias";
-        w.line("float2 " + name + "[" + f.wn() + "];  // the bias of " + c.layer().out().name()
-                + "'s channels in the warp's first block");
-        w.open("");
-        w.line("const int nb_first = " + warp() + " % " + f.nb() + ";");
-        biasLoads(name, foldableBias(c.layer()), "ni", f.wn(), blockChannel(rg, f, "nb_first"));
-        w.close();
-        biasPrefetch.put(c, name);
-    }
-
-    /**
-     * In a trip: before the wait or barrier at {@code i}, the bias of the staged product that follows the waits and
-     * barriers (prefetchBias), if its accumulators start at one.
-     */
-    private void prefetchBiasAhead(List<Instr> body, int i) {
-        int j = i;
-        while (j < body.size() && (body.get(j) instanceof Instr.AsyncWait || body.get(j) instanceof Instr.Barrier
-                || body.get(j) instanceof Instr.AsyncCommit)) j++;
-        if (j == body.size() || !(body.get(j) instanceof Instr.Compute c) || biasPrefetch.containsKey(c)) return;
-        if (!stagedMma(c) || foldableBias(c.layer()) == null) return;
-        w.comment("loaded before the wait and the barrier: the first block of " + c.layer().describe() + " starts at it");
-        prefetchBias(c);
     }
 
     /** The tiling computeMma deals a staged product of region {@code rg} by. */
@@ -1333,19 +1295,11 @@ final class KernelWriter {
      * {@code fragment}; with {@code rowTiles} above 0, of each of that many row tiles (fragment names {@code mi}).
      */
     private void startAtBias(Op.Elementwise bias, String tile, int tiles, String firstChannel, String fragment, int rowTiles) {
-        startAt("the bias " + cname(biasOf(bias).name()) + ": channels 2 * lane_col and + 1 of each n8 tile, in both rows",
-                tile, tiles, biasPair(bias, firstChannel, tile), fragment, rowTiles);
-    }
-
-    /**
-     * {@link #startAtBias} from values loaded earlier: {@code pair} is the float2 of n8 tile {@code tile} (an element
-     * of an array {@link #biasLoads} filled); {@code what} says what it is, for the comment.
-     */
-    private void startAt(String what, String tile, int tiles, String pair, String fragment, int rowTiles) {
-        w.line("// the accumulators start at " + what);
+        w.line("// the accumulators start at the bias " + cname(biasOf(bias).name())
+                + ": channels 2 * lane_col and + 1 of each n8 tile, in both rows");
         w.line("#pragma unroll");
         w.open("for (int " + tile + " = 0; " + tile + " < " + tiles + "; ++" + tile + ")");
-        w.line("const float2 b = " + pair + ";");
+        w.line("const float2 b = " + biasPair(bias, firstChannel, tile) + ";");
         String set = fragment + "[0] = b.x; " + fragment + "[1] = b.y; " + fragment + "[2] = b.x; " + fragment + "[3] = b.y;";
         if (rowTiles == 0) {
             w.line(set);
@@ -1359,13 +1313,6 @@ final class KernelWriter {
     /** The lane's two channels of a {@link #foldableBias} in n8 tile {@code tile}, as {@link #startAtBias} numbers them. */
     private String biasPair(Op.Elementwise bias, String firstChannel, String tile) {
         return "tm_f32x2(" + cname(biasOf(bias).name()) + " + " + firstChannel + tile + " * 8 + 2 * lane_col)";
-    }
-
-    /** {@code into[tile]} = the {@link #biasPair} of each of {@code tiles} n8 tiles: a bias loaded ahead of its use. */
-    private void biasLoads(String into, Op.Elementwise bias, String tile, int tiles, String firstChannel) {
-        w.line("#pragma unroll");
-        w.line("for (int " + tile + " = 0; " + tile + " < " + tiles + "; ++" + tile + ") " + into + "[" + tile + "] = "
-                + biasPair(bias, firstChannel, tile) + ";");
     }
 
     /** The vector a {@link #foldableBias} adds. */
@@ -1983,10 +1930,6 @@ final class KernelWriter {
         boolean staged = stagedWeight(pw.weight().name()) != null;
         w.open("");
         w.line("// " + dealComment(f, MmaTiling.of(rg.pixels(), rg.channels(), warps()), warps()));
-        // In a stream loop the bias is loaded a block ahead (prefetchBias); a kernel without one runs its blocks once,
-        // and there the registers it would hold cost more than its latency (the separate plans' kernels: +10).
-        boolean ahead = loop != null && foldableBias(c.layer()) != null;
-        if (ahead && !biasPrefetch.containsKey(c)) prefetchBias(c);
         String mask = rowMasks.get(c);
         if (mask != null) w.line("unsigned inside_rows = " + mask + ";  // the block's rows from bit 0: shifted on after each block");
         w.line("#pragma unroll 1");
@@ -1997,23 +1940,11 @@ final class KernelWriter {
         }
         w.line("const int mb = grp / " + f.nb() + ", nb = grp % " + f.nb() + ";");
         // The bias after the sum starts the accumulators (one add fewer per value, and its loads are issued before
-        // the products rather than in the epilogue); pixels outside the image are still written as zero. In a stream
-        // loop its values for a block were loaded a block ahead (prefetchBias): the first product does not wait.
+        // the products rather than in the epilogue); pixels outside the image are still written as zero. Loading it a
+        // block ahead, before the trip's wait and barrier, was measured slower (0.96x-0.98x, sixteenth session).
         Op.Elementwise bias = foldableBias(c.layer());
         w.line("float d[" + f.wm() + "][" + f.wn() + "][4]" + (bias == null ? " = {}" : "") + ";");
-        if (bias != null && !ahead) {
-            startAtBias(bias, "ni", f.wn(), blockChannel(rg, f, "nb"), "d[mi][ni]", f.wm());
-        } else if (bias != null) {
-            String next = biasPrefetch.get(c);
-            startAt("the bias " + cname(biasOf(bias).name()) + ", loaded a block ahead", "ni", f.wn(), next + "[ni]",
-                    "d[mi][ni]", f.wm());
-            if (f.perWarp() > 1) {
-                w.open("if (grp + THREADS / 32 < " + f.groups() + ")");
-                w.line("const int nb_next = (grp + THREADS / 32) % " + f.nb() + ";  // the warp's next block");
-                biasLoads(next, bias, "ni", f.wn(), blockChannel(rg, f, "nb_next"));
-                w.close();
-            }
-        }
+        if (bias != null) startAtBias(bias, "ni", f.wn(), blockChannel(rg, f, "nb"), "d[mi][ni]", f.wm());
         mmaKLoop(src, pw, "d[mi][ni]", pw.in().channels(), "nb * " + f.wn() * 8, staged ? "0" : ch0, "0", f,
                 rg.side(), rg.halo());
         foldedBias = bias;
@@ -2447,30 +2378,15 @@ final class KernelWriter {
         // In a warp-specialized kernel the consumer holds the accumulators at 2 blocks of twice the warps per SM: its
         // sub-slices stay rolled (tmc.plan.WarpSpecialization#ROLLED_CHAIN_SAVING).
         boolean rolled = !(chunk <= 2 * width && side == null);
-        // The bias after the producer's sum starts its accumulators: the epilogue has one add fewer per value. In a
-        // rolled slice loop each slice loads the next one's bias before its products, so that only the first slice's
-        // products wait for a global load (MBConv's specialized consumer: 1.7 % of its stall samples, fifteenth
-        // session); unrolled, the compiler schedules the loads itself.
+        // The bias after the producer's sum starts its accumulators: the epilogue has one add fewer per value.
+        // (Loading the next slice's bias a slice ahead was measured slower with the staged product's block-ahead
+        // bias: MBConv's specialized kernel 0.96x, sixteenth session.)
         Op.Elementwise bias = wgProducer ? null : foldableBias(pl);
-        boolean ahead = bias != null && rolled && chunk > width;
-        String biasNext = h + "_bias";
-        if (ahead) {
-            w.line("float2 " + biasNext + "[" + 2 * g + "];  // the bias of the slice's " + 2 * g + " n8 tiles, loaded a slice ahead");
-            biasLoads(biasNext, bias, "nj", 2 * g, "e0 + ");
-        }
         w.line(rolled ? "#pragma unroll 1" : "#pragma unroll");
         w.open("for (int sl = 0; sl < " + chunk + "; sl += " + width + ")");
         w.line("float d[" + 2 * g + "][4]" + (wgProducer || bias != null ? "" : " = {}") + ";  // " + h + "[16 pixels, e0+sl .. e0+sl+"
                 + width + "] before the epilogue: " + 2 * g + " m16n8 tiles");
-        if (ahead) {
-            startAt("the bias " + cname(biasOf(bias).name()) + ", loaded a slice ahead; the next slice's is loaded now",
-                    "nj", 2 * g, biasNext + "[nj]", "d[nj]", 0);
-            w.open("if (sl + " + width + " < " + chunk + ")");
-            biasLoads(biasNext, bias, "nj", 2 * g, "e0 + sl + " + width + " + ");
-            w.close();
-        } else if (bias != null) {
-            startAtBias(bias, "nj", 2 * g, "e0 + sl + ", "d[nj]", 0);
-        }
+        if (bias != null) startAtBias(bias, "nj", 2 * g, "e0 + sl + ", "d[nj]", 0);
         switch (pl.main()) {
             case Op.Pointwise pw when wgProducer -> {
                 int kSteps = pw.in().channels() / 16;

@@ -133,9 +133,8 @@ class ConvFragmentsTest {
         // MBConv's expand over the tile and its halo ring, staged in shared memory for the grouped conv.
         String src = DoubleBufferingTest.compile("mbconv.tm", "rows", Tmc.Options.DEFAULTS).source();
         String expand = src.substring(src.indexOf("// L1 pointwise"), src.indexOf("// L2 conv2d"));
-        // (the bias of the warp's first block is loaded before the trip's barrier, each next block's a block ahead)
         DoubleBufferingTest.assertInOrder(expand, "float d[2][4][4];",
-                "const float2 b = h1_s_bias[ni];",
+                "const float2 b = tm_f32x2(b1 + e0 + nb * 32 + ni * 8 + 2 * lane_col);",
                 "d[mi][ni][0] = b.x; d[mi][ni][1] = b.y; d[mi][ni][2] = b.x; d[mi][ni][3] = b.y;", "tm_mma(d[mi]",
                 "if (inside) {", "float v_t2[2] = {v_t1[0], v_t1[1]};  // b1 started the accumulators",
                 "*reinterpret_cast<__half2*>(&h1_s[p * H1_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);");

@@ -78,38 +78,4 @@ class LoopInvariantIndexTest {
         assertTrue(dw.contains("const int row0 = tid / 64, col = tid % 64;  // rows row0, row0 + 4, ..."), dw);
         assertTrue(dw.contains("wd_s[row * 64 + col] = wd[(size_t)(e0 + col) * 9 + row];"), dw);
     }
-
-    @Test
-    void theExpandsBiasIsLoadedBeforeTheBarrierAndABlockAhead() throws IOException {
-        String body = loopOf(generated("mbconv", "MBConv_rows.cu"), "for (int e0 = 0;");
-        int load = body.indexOf("float2 h1_s_bias[4];");
-        int wait = body.indexOf("tm_cp_async_wait<1>();");
-        int barrier = body.indexOf("__syncthreads();", wait);
-        int blocks = body.indexOf("for (int grp = warp; grp < 12;");
-        assertTrue(load > 0 && load < wait && wait < barrier && barrier < blocks,
-                "the first block's bias is loaded before the trip's wait and barrier");
-        assertTrue(body.contains("const float2 b = h1_s_bias[ni];"), "the accumulators start at it");
-        int next = body.indexOf("const int nb_next = (grp + THREADS / 32) % 2;  // the warp's next block");
-        assertTrue(next > blocks && next < body.indexOf("tm_mma(", blocks), "the next block's, before this one's products");
-        // the separate plans' kernels have no stream loop: their bias is loaded where it is used, as before
-        String separate = generated("mbconv", "MBConv_layerwise.cu");
-        assertFalse(separate.contains("_bias["), "no bias array outside a stream loop");
-    }
-
-    @Test
-    void aRolledChainLoadsTheNextSlicesBiasBeforeItsProducts() throws IOException {
-        // MBConv's specialized consumer: the slices of a chunk stay rolled, so each loads the next one's conv bias
-        String cu = generated("mbconv", "MBConv_specialized.cu");
-        int first = cu.indexOf("float2 h2_bias[4];");
-        int slices = cu.indexOf("for (int sl = 0; sl < 64; sl += 32) {", first);
-        assertTrue(first > 0 && slices > first, "the first slice's bias before the slice loop");
-        String slice = cu.substring(slices, cu.indexOf("tm_mma_k8(", slices));
-        assertTrue(slice.contains("const float2 b = h2_bias[nj];"), slice);
-        assertTrue(slice.contains("if (sl + 32 < 64) {"), slice);
-        assertTrue(slice.contains("h2_bias[nj] = tm_f32x2(bd + e0 + sl + 32 + nj * 8 + 2 * lane_col);"), slice);
-        // 'rows' unrolls its two slices: the compiler schedules the loads, the bias is read where it is used
-        String rows = generated("mbconv", "MBConv_rows.cu");
-        assertFalse(rows.contains("h2_bias"), "no slice-ahead bias in an unrolled chain");
-        assertTrue(rows.contains("const float2 b = tm_f32x2(bd + e0 + sl + nj * 8 + 2 * lane_col);"), rows);
-    }
 }
