@@ -157,12 +157,14 @@ public final class Tmc {
     }
 
     /**
-     * For an auto plan with a tmc tune winner on record in {@code options.tuningFile()} (same block, parameters,
-     * target and shape class), that candidate; otherwise the cost model's choice. Plan with at least
-     * {@link #TUNED_CANDIDATES} candidates so that the winner is among them.
+     * For a fused plan with a tmc tune winner on record in {@code options.tuningFile()} (same block, parameters, plan,
+     * target and shape class), that candidate; otherwise the planner's choice. An auto plan's winner may be any
+     * candidate; a plan that writes its directives can only take a form that changes none of them (one more resident
+     * block where it leaves 'resident' free, Planner#tuneForms): a winner that does not match is ignored. Plan with at
+     * least {@link #TUNED_CANDIDATES} candidates so that the winner is among them.
      */
     public static Planner.Planned tuned(Planner.Planned p, TypedBlock block, Options options) {
-        if (options.tuningFile() == null || p.spec().kind() != PlanSpec.Kind.AUTO) return p;
+        if (options.tuningFile() == null || p.spec().kind() == PlanSpec.Kind.SEPARATE) return p;
         return tmc.plan.TuningCache.load(options.tuningFile())
                 .lookup(block, p.spec().name(), p.target().name(), p.shape())
                 .flatMap(e -> p.top().stream()

@@ -39,7 +39,10 @@ final class TuneCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "The .tm file.")
     Path file;
 
-    @Option(names = "--plan", paramLabel = "NAME", description = "The auto plan to tune (default: every auto plan).")
+    @Option(names = "--plan", paramLabel = "NAME", description = "The plan to tune (default: every auto plan). A "
+            + "fused plan that writes its directives is timed against the forms that keep them: one more resident "
+            + "block where it leaves 'resident' free, its warps split where it leaves 'warps' free; the winner is what "
+            + "it compiles to with the tuning file.")
     String planName;
 
     @CommandLine.Mixin
@@ -84,6 +87,14 @@ final class TuneCommand implements Callable<Integer> {
             return Main.USER_ERROR;
         }
         LaunchShape launch = shapes.launch();
+        // A plan named that cannot be tuned is said before the GPU is opened (the file's plans do not depend on it).
+        Tmc.Compilation checked = Tmc.compile(file, input.options(null, launch, tuning));
+        if (checked.ok() && planName != null && checked.program().plan(planName)
+                .filter(p -> p.kind() == PlanSpec.Kind.SEPARATE).isPresent()) {
+            err.println("tmc: plan '" + planName + "' is separate (one kernel per layer, each sized by the planner): "
+                    + "nothing to tune; name an auto or fused plan");
+            return Main.USER_ERROR;
+        }
         try (Gpu gpu = Gpu.open()) {
             Tmc.Compilation c = Tmc.compile(file, input.options(gpu.arch(), launch, tuning));
             if (!c.ok()) {

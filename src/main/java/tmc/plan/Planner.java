@@ -489,13 +489,14 @@ public final class Planner {
     /**
      * The forms {@code tmc tune} times for candidate {@code c}, {@code c} first: with {@code specialize} its
      * warp-specialized forms ({@link #specialized}), with {@code resident} each of these with one more resident
-     * block ({@link #moreResident}).
+     * block ({@link #moreResident}). Only forms that keep what the plan writes: none split the warps of a plan that
+     * fixes 'warps' ('resident' fixed, moreResident has none either).
      */
     public static List<Candidate> tuneForms(Candidate c, TypedBlock block, PlanSpec spec, Target target,
                                             LaunchShape shape, boolean specialize, boolean resident) {
         List<Candidate> forms = new ArrayList<>();
         forms.add(c);
-        if (specialize) forms.addAll(specialized(c, block, spec, target, shape));
+        if (specialize && !fixedDirectives(spec).contains("warps")) forms.addAll(specialized(c, block, spec, target, shape));
         if (resident) {
             for (Candidate f : List.copyOf(forms)) forms.addAll(moreResident(f, block, spec, target, shape));
         }

@@ -114,6 +114,14 @@ class MainTest {
     }
 
     @Test
+    void tuneRefusesASeparatePlanBeforeLookingForAGpu() {
+        Result r = run("tune", sample("convfirst.tm"), "--plan", "layerwise");
+        assertEquals(Main.USER_ERROR, r.code());
+        assertTrue(r.err().startsWith("tmc: plan 'layerwise' is separate (one kernel per layer"), r.err());
+        assertTrue(run("tune", "--help").out().replace("\n", " ").replaceAll(" +", " ").contains("A fused plan that writes its directives is timed against"));
+    }
+
+    @Test
     void mistakesNameTheCommandToAskForHelp() {
         Result unknown = run("frob", "x.tm");
         assertEquals(Main.USER_ERROR, unknown.code());

@@ -67,7 +67,7 @@ class TuningCacheTest {
         assertEquals(other.choices().tileH(), tuned.program().kernels().getFirst().tileH(), tile);
         assertEquals(other.choices().tileW(), tuned.program().kernels().getFirst().tileW(), tile);
         assertNotEquals(model.source(), tuned.source());
-        // Plans that are not auto are what they say, tuning or not.
+        // A plan that writes its directives is what it says: the winner stored for 'best' is not its.
         assertEquals(c.program("fused").orElseThrow().source(),
                 Tmc.compile(sample, untuned.withTuning(file)).program("fused").orElseThrow().source());
 
@@ -105,5 +105,45 @@ class TuningCacheTest {
             // a split has no split of its own
             assertTrue(Planner.specialized(split, block, spec, target, LaunchShape.REFERENCE).isEmpty());
         }
+    }
+
+    @Test
+    void aFusedPlanTakesAStoredWinnerOnlyWhereItKeepsThePlansDirectives() throws Exception {
+        // ConvFirst's 'rows' writes its tile, stream, place, warps and math but not 'resident': tmc tune --plan rows
+        // times it against its one-more-resident form, and a tuning file naming that form is what it compiles to.
+        Path sample = Repo.path("samples", "convfirst.tm");
+        Tmc.Options untuned = Tmc.Options.DEFAULTS.withArch("sm_90");
+        Tmc.Compilation c = Tmc.compile(sample, untuned);
+        TypedBlock block = c.program().block("ConvFirst").orElseThrow();
+        var spec = c.program().plan("rows").orElseThrow();
+        var target = c.targets().get("sm_90").orElseThrow();
+        var planned = (Planner.Planned) Planner.plan(block, spec, target, LaunchShape.REFERENCE, Tmc.TUNED_CANDIDATES);
+        var forms = Planner.tuneForms(planned.chosen(), block, spec, target, LaunchShape.REFERENCE, true, true);
+        assertEquals(2, forms.size(), "the plan and one more resident block; no split of its fixed 7 warps: " + forms);
+        Planner.Candidate more = forms.get(1);
+        assertEquals(3, more.choices().residentBlocks(), more.summary());
+        assertEquals(7, more.choices().warps());
+
+        Path file = Files.createTempDirectory("tmc-tuning-").resolve("tuning.json");
+        TuningCache cache = TuningCache.load(file);
+        cache.put(block, LaunchShape.REFERENCE, new TuningCache.Entry("ConvFirst", "rows", "sm_90",
+                TuningCache.shapeClass(LaunchShape.REFERENCE), "test GPU", more.summary(), 0.15, 0.05, "2026-12-07"));
+        cache.save();
+        String rows = c.program("rows").orElseThrow().source();
+        assertTrue(rows.contains("__launch_bounds__(224, 2)"), "untuned: as many blocks as the registers allow");
+        String tuned = Tmc.compile(sample, untuned.withTuning(file)).program("rows").orElseThrow().source();
+        assertTrue(tuned.contains("__launch_bounds__(224, 3)"), "the tuned form: 3 blocks per SM");
+        assertTrue(tuned.contains("TILE_H = 4, TILE_W = 28"), "the plan's own tile");
+        // the other plans of the file are untouched by the winner of 'rows'
+        assertEquals(c.program("fused").orElseThrow().source(),
+                Tmc.compile(sample, untuned.withTuning(file)).program("fused").orElseThrow().source());
+
+        // A winner that changes a directive the plan writes (another tile) is not the plan's: it compiles as written.
+        var best = (Planner.Planned) Planner.plan(block, c.program().plan("best").orElseThrow(), target,
+                LaunchShape.REFERENCE, Tmc.TUNED_CANDIDATES);
+        cache.put(block, LaunchShape.REFERENCE, new TuningCache.Entry("ConvFirst", "rows", "sm_90",
+                TuningCache.shapeClass(LaunchShape.REFERENCE), "test GPU", best.chosen().summary(), 0.1, 0.05, "2026-12-07"));
+        cache.save();
+        assertEquals(rows, Tmc.compile(sample, untuned.withTuning(file)).program("rows").orElseThrow().source());
     }
 }
