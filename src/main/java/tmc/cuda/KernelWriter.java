@@ -2280,8 +2280,8 @@ final class KernelWriter {
         Op.Pointwise proj = (Op.Pointwise) acc.layer().main();
         MmaTiling f = fragments.get(acc.acc().name());
         int chunk = prod.out().count();
-        int g = Instr.Chain.sliceGroup(chunk);
-        int width = 16 * g;
+        int g = ch.group();
+        int width = ch.sliceWidth();
         Region rg = new Region(0, k.tileW(), k.tilePixels(), chunk, true);
         Buffer projW = stagedWeight(proj.weight().name());
         Buffer prodW = stagedWeight(switch (pl.main()) {
@@ -2516,7 +2516,7 @@ final class KernelWriter {
         if (!k.usesWgmma()) return out;
         for (Instr.Chain ch : tmc.plan.Lowering.chains(k.body())) {
             if (ch.producerOnWgmma()) {
-                out.add(16 * Instr.Chain.sliceGroup(ch.producer().out().count()));
+                out.add(ch.sliceWidth());
             }
             out.add(ch.consumer().layer().out().channels());
         }

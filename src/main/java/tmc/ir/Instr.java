@@ -228,7 +228,29 @@ public sealed interface Instr {
      * the A fragment of one k16 step. No shared buffer and no barrier between the two products. The accumulator is
      * tiled by whole rows ({@link MmaTiling#rows}), so that the same warp owns both ends of every pixel.
      */
-    record Chain(Compute producer, Accumulate consumer) implements Instr {
+    record Chain(Compute producer, Accumulate consumer, int group) implements Instr {
+        /**
+         * @param group k16 steps of the projection per slice of the producer: 2 (32 channels, {@link #sliceGroup}) or
+         *              1 (16 channels: eight fewer accumulators live, for a kernel whose 'resident' count holds it to
+         *              fewer registers than the planner estimated; tmc.plan.Planner#moreResident)
+         */
+        public Chain {
+            int chunk = producer.out().count();
+            if (group != 1 && (group != 2 || chunk % 32 != 0)) {
+                throw new IllegalArgumentException("chain slice group " + group + " for a chunk of " + chunk);
+            }
+        }
+
+        /** The chain at its default slice group ({@link #sliceGroup}). */
+        public Chain(Compute producer, Accumulate consumer) {
+            this(producer, consumer, sliceGroup(producer.out().count()));
+        }
+
+        /** Producer channels per slice. */
+        public int sliceWidth() {
+            return 16 * group;
+        }
+
         /**
          * Input channels up to which a pointwise producer keeps its A fragments (the warp's 16 pixels, every input
          * channel) in registers for the whole chunk; wider inputs reload them from shared memory for each slice.

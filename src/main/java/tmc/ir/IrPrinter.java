@@ -122,7 +122,7 @@ public final class IrPrinter {
                 }
                 case Instr.Chain ch -> {
                     s.append(indent).append("chain (").append(ch.producer().dst().tensor()).append(" stays in registers, ")
-                            .append(16 * Instr.Chain.sliceGroup(ch.producer().out().count()))
+                            .append(ch.sliceWidth())
                             .append(" channels at a time, each warp whole rows of 16 pixels")
                             .append(k.usesWgmma() ? (ch.producerOnWgmma()
                                     ? "; both products on wgmma, per warpgroup of 64 pixels" : "; the projection on wgmma, "

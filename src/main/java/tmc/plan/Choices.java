@@ -13,15 +13,25 @@ import tmc.check.PlanSpec;
  *                    make each chunk of the staged intermediate, the others consume the previous one; 0 for none
  * @param residentBlocks blocks per SM the kernel is compiled for ({@code resident N}: its {@code __launch_bounds__}
  *                    minimum), or 0 for as many as the register estimate allows
+ * @param narrowSlices a register chain takes its producer 16 channels per slice instead of 32 (Instr.Chain#group):
+ *                    eight fewer accumulators live, for a {@code resident} count that holds the compiler to fewer
+ *                    registers than the estimate; only {@code tmc tune} sets it (Planner#moreResident), no directive
  */
 public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathKind math, String streamDim,
-                      int streamChunk, Map<String, PlanSpec.Placement> places, int producerWarps, int residentBlocks) {
+                      int streamChunk, Map<String, PlanSpec.Placement> places, int producerWarps, int residentBlocks,
+                      boolean narrowSlices) {
     public Choices {
         places = Map.copyOf(places);
         if (producerWarps < 0 || producerWarps >= Math.max(1, warps)) {
             throw new IllegalArgumentException("producer warps " + producerWarps + " of " + warps);
         }
         if (residentBlocks < 0) throw new IllegalArgumentException("resident blocks " + residentBlocks);
+    }
+
+    /** Choices with the chain's default slices. */
+    public Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathKind math, String streamDim, int streamChunk,
+                   Map<String, PlanSpec.Placement> places, int producerWarps, int residentBlocks) {
+        this(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, producerWarps, residentBlocks, false);
     }
 
     /** Choices compiled for as many resident blocks as the register estimate allows. */
@@ -38,7 +48,14 @@ public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathK
 
     /** These choices compiled for {@code blocks} resident blocks per SM (0: as the register estimate allows). */
     public Choices withResidentBlocks(int blocks) {
-        return new Choices(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, producerWarps, blocks);
+        return new Choices(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, producerWarps, blocks,
+                narrowSlices);
+    }
+
+    /** These choices with a register chain's slices one k16 step (16 channels) wide. */
+    public Choices withNarrowSlices() {
+        return new Choices(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, producerWarps,
+                residentBlocks, true);
     }
 
     /** Whether the warps are split into a producer and a consumer side. */
@@ -69,6 +86,6 @@ public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathK
     public String toString() {
         return "tile N " + tileN + ", H " + tileH + ", W " + tileW + "; warps " + warpsText() + "; math " + math.keyword
                 + (streamDim != null ? "; stream " + streamDim + " by " + streamChunk : "")
-                + (residentBlocks > 0 ? "; resident " + residentBlocks : "");
+                + (residentBlocks > 0 ? "; resident " + residentBlocks : "") + (narrowSlices ? "; slices of 16" : "");
     }
 }

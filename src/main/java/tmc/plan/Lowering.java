@@ -225,7 +225,7 @@ public final class Lowering {
             case Instr.Accumulate a -> new Instr.Accumulate(a.layer(), b.apply(a.acc()), b.apply(a.input()), a.reduce(),
                     a.math());
             case Instr.Chain ch -> new Instr.Chain((Instr.Compute) withBuffers(ch.producer(), map),
-                    (Instr.Accumulate) withBuffers(ch.consumer(), map));
+                    (Instr.Accumulate) withBuffers(ch.consumer(), map), ch.group());
             case Instr.Finish f -> new Instr.Finish(f.layer(), b.apply(f.acc()), b.apply(f.dst()), m.apply(f.sources()));
             case Instr.Store st -> new Instr.Store(b.apply(st.src()), st.tensor(), b.apply(st.staging()));
             case Instr.Loop l -> new Instr.Loop(l.var(), l.dim(), l.extent(), l.chunk(),
@@ -487,7 +487,7 @@ public final class Lowering {
                 Buffer input = onChip.get(layer.mainInput().name());
                 Instr.Accumulate acc = new Instr.Accumulate(layer, accumulator, input,
                         Instr.Channels.chunk("e0", c.streamChunk()), accPath);
-                loopBody.add(chain ? new Instr.Chain(chained, acc) : acc);
+                loopBody.add(chain ? new Instr.Chain(chained, acc, chainGroup(c, chained.out().count())) : acc);
                 loopBody.add(new Instr.Barrier());
                 Instr.Loop loop = new Instr.Loop("e0", c.streamDim(), stream.extent(), c.streamChunk(), loopBody,
                         loopWeights.isEmpty() ? null : note);
@@ -515,7 +515,8 @@ public final class Lowering {
                 String why = chainRefusal(block, layers, stream, c, layer, r, onChip);
                 if (why == null) {
                     Buffer frag = withRegisterSize(activationBuffer(out, out.name() + "_frag", Space.REGISTERS, out.dtype(),
-                            0, c.tileH(), c.tileW(), channels, originOf(p, out)), chainSliceRegisters(channels));
+                            0, c.tileH(), c.tileW(), channels, originOf(p, out)),
+                            8 * chainGroup(c, channels));
                     chained = new Instr.Compute(layer, frag, 0, outChannels, Map.copyOf(onChip), Instr.MathPath.TENSOR_CORE);
                     onChip.put(out.name(), frag);
                     continue;
@@ -697,11 +698,11 @@ public final class Lowering {
     }
 
     /**
-     * The producer's group of channels as the chain holds it at a time: two m16n8 C fragments (8 floats per lane)
-     * per k16 step of the group (Instr.Chain#sliceGroup).
+     * The k16 steps per slice of a chain (Instr.Chain#group): its default ({@link Instr.Chain#sliceGroup}), or one
+     * where the choices ask for narrow slices. The producer holds two m16n8 C fragments (8 floats per lane) per step.
      */
-    static int chainSliceRegisters(int chunk) {
-        return 8 * Instr.Chain.sliceGroup(chunk);
+    static int chainGroup(Choices c, int chunk) {
+        return c.narrowSlices() ? 1 : Instr.Chain.sliceGroup(chunk);
     }
 
     /**

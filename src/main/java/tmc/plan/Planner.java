@@ -94,6 +94,7 @@ public final class Planner {
             s.append(", ").append(choices.warpsText()).append(" warps").append(choices.specialized() ? " (specialized)" : "")
                     .append(", ").append(choices.math().keyword);
             if (choices.residentBlocks() > 0) s.append(", resident ").append(choices.residentBlocks());
+            if (choices.narrowSlices()) s.append(", slices of 16");
             // The halo strategy of each intermediate that a conv reads with a halo, as the kernel holds it.
             for (Kernel k : kernels) {
                 for (tmc.ir.Buffer b : k.buffers()) {
@@ -470,7 +471,10 @@ public final class Planner {
      * empty otherwise. The register estimate is often above what ptxas needs (ConvFirst's 8x8 tiles of 4 warps: ~128
      * estimated, 96 without spills at 5 blocks; 1.13x faster on the H100 at N=128, docs/benchmarks.md, fourteenth
      * session), but where it is not, ptxas spills at the lower limit: so only {@code tmc tune}, which times the form,
-     * offers it (unless --no-resident), and an auto plan whose tuned winner is such a form.
+     * offers it (unless --no-resident), and an auto plan whose tuned winner is such a form. Where the kernel keeps a
+     * register chain 32 channels a slice, the same with 16 a slice follows ({@link Choices#narrowSlices}): eight fewer
+     * accumulators live, which is what ConvFirst's `rows` at 3 blocks (80 registers) needs not to spill; fewer
+     * independent products per slice may cost more than the spill, so both are timed.
      */
     public static List<Candidate> moreResident(Candidate c, TypedBlock block, PlanSpec spec, Target target,
                                                LaunchShape shape) {
@@ -479,11 +483,20 @@ public final class Planner {
         int blocks = Budgets.oneMoreBlock(c.checks().getFirst(), target);
         if (blocks == 0) return List.of();
         Choices more = ch.withResidentBlocks(blocks);
+        List<Candidate> out = new ArrayList<>();
         if (Lowering.fused(block, spec.name(), more, spec.span(), target) instanceof Lowering.Result.Ok ok) {
             Candidate candidate = candidate(c.kind(), more, ok.kernels(), block, target, shape, c.order());
-            if (candidate.fits()) return List.of(candidate);
+            if (candidate.fits()) out.add(candidate);
+            boolean wideChain = ok.kernels().stream().anyMatch(k -> !k.usesWgmma()
+                    && Lowering.chains(k.body()).stream().anyMatch(x -> x.group() > 1));
+            if (candidate.fits() && wideChain && Lowering.fused(block, spec.name(), more.withNarrowSlices(), spec.span(),
+                    target) instanceof Lowering.Result.Ok narrow) {
+                Candidate slices = candidate(c.kind(), more.withNarrowSlices(), narrow.kernels(), block, target, shape,
+                        c.order());
+                if (slices.fits()) out.add(slices);
+            }
         }
-        return List.of();
+        return out;
     }
 
     /**

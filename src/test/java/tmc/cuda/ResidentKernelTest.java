@@ -38,4 +38,34 @@ class ResidentKernelTest {
         assertTrue(u.registers() <= k.registerLimit(), u.toString());
         assertEquals(0, u.spillStores() + u.spillLoads() + u.stackFrame(), u.toString());
     }
+
+    /**
+     * ConvFirst's `rows` (4x28, 7 warps) at 3 blocks per SM is held to 80 registers: tmc tune times it with the chain's
+     * slices 32 channels wide (ptxas spilled 8 bytes) and 16 wide; the narrow form fits without spills.
+     */
+    @Test
+    void rowsAtThreeBlocksWithNarrowSlicesFitsWithoutSpills(@TempDir Path dir) throws Exception {
+        Nvcc nvcc = Nvcc.find().orElse(null);
+        Assumptions.assumeTrue(nvcc != null, "nvcc not found");
+        Tmc.Compilation c = Tmc.compile(tmc.Repo.path("samples", "convfirst.tm"), Tmc.Options.DEFAULTS.withArch("sm_90"));
+        tmc.check.TypedBlock block = c.program().block("ConvFirst").orElseThrow();
+        var spec = c.program().plan("rows").orElseThrow();
+        var target = c.targets().get("sm_90").orElseThrow();
+        var shape = tmc.plan.LaunchShape.REFERENCE;
+        var planned = (tmc.plan.Planner.Planned) tmc.plan.Planner.plan(block, spec, target, shape, Tmc.TUNED_CANDIDATES);
+        var forms = tmc.plan.Planner.tuneForms(planned.chosen(), block, spec, target, shape, true, true);
+        tmc.plan.Planner.Candidate narrow = forms.getLast();
+        assertTrue(narrow.summary().endsWith(", resident 3, slices of 16"), narrow.summary());
+        CompiledProgram p = Tmc.emit(new tmc.plan.Planner.Planned(spec, target, shape, narrow, planned.top(),
+                planned.stats()).program(block), "convfirst.tm");
+        Kernel k = p.program().kernels().getFirst();
+        assertTrue(p.source().contains("for (int sl = 0; sl < 64; sl += 16) {"), "16 channels of h a slice");
+        assertTrue(p.source().contains("__launch_bounds__(224, 3)"));
+        Path cu = dir.resolve(p.fileName());
+        Files.writeString(cu, p.source());
+        Nvcc.Usage u = nvcc.compile(cu, "sm_90").get(k.name());
+        assertEquals(80, k.registerLimit());
+        assertTrue(u.registers() <= k.registerLimit(), u.toString());
+        assertEquals(0, u.spillStores() + u.spillLoads() + u.stackFrame(), u.toString());
+    }
 }

@@ -119,10 +119,14 @@ class TuningCacheTest {
         var target = c.targets().get("sm_90").orElseThrow();
         var planned = (Planner.Planned) Planner.plan(block, spec, target, LaunchShape.REFERENCE, Tmc.TUNED_CANDIDATES);
         var forms = Planner.tuneForms(planned.chosen(), block, spec, target, LaunchShape.REFERENCE, true, true);
-        assertEquals(2, forms.size(), "the plan and one more resident block; no split of its fixed 7 warps: " + forms);
+        // the plan, one more resident block, and that block with the chain's slices narrowed; no split of its fixed
+        // 7 warps
+        assertEquals(3, forms.size(), forms.toString());
         Planner.Candidate more = forms.get(1);
         assertEquals(3, more.choices().residentBlocks(), more.summary());
         assertEquals(7, more.choices().warps());
+        assertTrue(!more.choices().narrowSlices() && forms.get(2).choices().narrowSlices(), forms.toString());
+        assertEquals(more.summary() + ", slices of 16", forms.get(2).summary());
 
         Path file = Files.createTempDirectory("tmc-tuning-").resolve("tuning.json");
         TuningCache cache = TuningCache.load(file);
@@ -134,6 +138,13 @@ class TuningCacheTest {
         String tuned = Tmc.compile(sample, untuned.withTuning(file)).program("rows").orElseThrow().source();
         assertTrue(tuned.contains("__launch_bounds__(224, 3)"), "the tuned form: 3 blocks per SM");
         assertTrue(tuned.contains("TILE_H = 4, TILE_W = 28"), "the plan's own tile");
+        assertTrue(tuned.contains("for (int sl = 0; sl < 64; sl += 32) {"), "32 channels of h a slice");
+        cache.put(block, LaunchShape.REFERENCE, new TuningCache.Entry("ConvFirst", "rows", "sm_90",
+                TuningCache.shapeClass(LaunchShape.REFERENCE), "test GPU", forms.get(2).summary(), 0.15, 0.05, "2026-12-07"));
+        cache.save();
+        String narrow = Tmc.compile(sample, untuned.withTuning(file)).program("rows").orElseThrow().source();
+        assertTrue(narrow.contains("__launch_bounds__(224, 3)") && narrow.contains("for (int sl = 0; sl < 64; sl += 16) {"),
+                "the narrow form the tuning file names");
         // the other plans of the file are untouched by the winner of 'rows'
         assertEquals(c.program("fused").orElseThrow().source(),
                 Tmc.compile(sample, untuned.withTuning(file)).program("fused").orElseThrow().source());
