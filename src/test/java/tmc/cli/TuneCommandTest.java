@@ -146,11 +146,17 @@ class TuneCommandTest {
         for (int i = 0; i < with.size(); i++) {
             Planner.Candidate x = with.get(i);
             if (x.choices().residentBlocks() == 0) continue;
+            if (x.choices().narrowSlices()) {
+                // the resident form again with the chain's slices 16 channels wide, right after it
+                assertEquals(with.get(i - 1).choices().withNarrowSlices(), x.choices(), x.summary());
+                continue;
+            }
             Planner.Candidate before = with.get(i - 1);
             assertEquals(before.choices().withResidentBlocks(x.choices().residentBlocks()), x.choices(),
                     "the form follows its candidate: " + x.summary());
             assertEquals(before.checks().getFirst().occupancy().blocksPerSm() + 1, x.choices().residentBlocks());
         }
+        assertTrue(with.stream().anyMatch(x -> x.choices().narrowSlices()), "the 8x8 tiles keep a chain: " + with);
         for (var args : List.of(List.of("f.tm"), List.of("--resident", "f.tm"), List.of("--no-resident", "f.tm"))) {
             TuneCommand cmd = new TuneCommand();
             new picocli.CommandLine(cmd).parseArgs(args.toArray(String[]::new));
