@@ -217,8 +217,9 @@ public final class PlanReport {
         if (more > 0) {
             // the estimate is often above what the compiler needs: say what one more block would ask of it
             s.append(String.format(Locale.ROOT, "               shared memory and threads hold %d: 'resident %d' would "
-                    + "hold the compiler to %d registers (tmc tune times that form)%n", more, more,
-                    kernel.withResidentBlocks(more).registerLimit()));
+                    + "hold the compiler to %d registers (tmc tune times that form%s)%n", more, more,
+                    kernel.withResidentBlocks(more).registerLimit(), Planner.narrowableChain(kernel)
+                            ? ", and it with the chain's slices 16 channels wide" : ""));
         }
         s.append(String.format(Locale.ROOT, "    DRAM       %s planned = activations %s (minimum %s, halo re-reads %s) + weights %s %s%n",
                 mb(k.dramBytes()), mb(k.activationBytes()), mb(k.activationBytesMin()), mb(k.haloBytes()),

@@ -487,8 +487,7 @@ public final class Planner {
         if (Lowering.fused(block, spec.name(), more, spec.span(), target) instanceof Lowering.Result.Ok ok) {
             Candidate candidate = candidate(c.kind(), more, ok.kernels(), block, target, shape, c.order());
             if (candidate.fits()) out.add(candidate);
-            boolean wideChain = ok.kernels().stream().anyMatch(k -> !k.usesWgmma()
-                    && Lowering.chains(k.body()).stream().anyMatch(x -> x.group() > 1));
+            boolean wideChain = ok.kernels().stream().anyMatch(Planner::narrowableChain);
             if (candidate.fits() && wideChain && Lowering.fused(block, spec.name(), more.withNarrowSlices(), spec.span(),
                     target) instanceof Lowering.Result.Ok narrow) {
                 Candidate slices = candidate(c.kind(), more.withNarrowSlices(), narrow.kernels(), block, target, shape,
@@ -497,6 +496,14 @@ public final class Planner {
             }
         }
         return out;
+    }
+
+    /**
+     * Whether {@code k} keeps a register chain 32 channels a slice on mma.sync, which {@link #moreResident} also
+     * offers with slices of 16 ({@link Choices#withNarrowSlices}).
+     */
+    public static boolean narrowableChain(tmc.ir.Kernel k) {
+        return !k.usesWgmma() && Lowering.chains(k.body()).stream().anyMatch(x -> x.group() > 1);
     }
 
     /**

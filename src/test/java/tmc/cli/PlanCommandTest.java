@@ -179,7 +179,7 @@ class PlanCommandTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("occupancy  4 blocks per SM (limited by registers)"), r.out());
         assertTrue(r.out().contains("shared memory and threads hold 5: 'resident 5' would hold the compiler to 96 "
-                + "registers (tmc tune times that form)"), r.out());
+                + "registers (tmc tune times that form, and it with the chain's slices 16 channels wide)"), r.out());
         // ConvFirst's 'rows' at C=128 is held by shared memory too: no such line
         Run rows = tmc("plan", sample("convfirst.tm"), "--arch", "sm_90", "--plan", "rows", "-p", "C=128");
         assertEquals(0, rows.code(), rows.err());
