@@ -808,6 +808,8 @@ public final class Lowering {
         }
         // Calibrated against ptxas (sm_80, sm_90; C = 64 and 128; 4 to 8 warps): with two groups per chunk the
         // fragments cost what the reloaded ones did; with one, the loop keeps more live and 128 registers spilled.
+        // (The default group, whatever the chain's own: narrow slices under a 'resident' cap, Choices#narrowSlices,
+        // take the same hoisted fragments four slices a chunk, rolled; ptxas fits ConvFirst's rows at 80 registers.)
         int group = 16 * Instr.Chain.sliceGroup(c.streamChunk());
         if (c.streamChunk() != 2 * group) {
             return "the chunk of " + c.streamChunk() + " channels is not two groups of " + group
