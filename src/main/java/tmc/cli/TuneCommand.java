@@ -87,27 +87,26 @@ final class TuneCommand implements Callable<Integer> {
             return Main.USER_ERROR;
         }
         LaunchShape launch = shapes.launch();
-        // A plan named that cannot be tuned is said before the GPU is opened (the file's plans do not depend on it).
-        Tmc.Compilation checked = Tmc.compile(file, input.options(null, launch, tuning));
-        if (checked.ok() && planName != null && checked.program().plan(planName)
-                .filter(p -> p.kind() == PlanSpec.Kind.SEPARATE).isPresent()) {
+        // The file is checked and the plans to tune are chosen before the GPU is opened: neither depends on it (the
+        // target is the GPU's, taken below; the plans are planned for it directly, not through Options.arch).
+        Tmc.Compilation c = Tmc.compile(file, input.options(null, launch, tuning));
+        if (!c.ok()) {
+            err.print(c.report());
+            return Main.USER_ERROR;
+        }
+        List<PlanSpec> plans = c.program().plans().stream().filter(p -> planName != null
+                ? p.name().equals(planName) : p.kind() == PlanSpec.Kind.AUTO).toList();
+        if (plans.isEmpty()) {
+            err.println("tmc: nothing to tune in " + file + (planName != null ? ": no plan '" + planName + "'"
+                    : ": no auto plan (write 'plan best for <Block> { auto }' or name one with --plan)"));
+            return Main.USER_ERROR;
+        }
+        if (plans.getFirst().kind() == PlanSpec.Kind.SEPARATE) {
             err.println("tmc: plan '" + planName + "' is separate (one kernel per layer, each sized by the planner): "
                     + "nothing to tune; name an auto or fused plan");
             return Main.USER_ERROR;
         }
         try (Gpu gpu = Gpu.open()) {
-            Tmc.Compilation c = Tmc.compile(file, input.options(gpu.arch(), launch, tuning));
-            if (!c.ok()) {
-                err.print(c.report());
-                return Main.USER_ERROR;
-            }
-            List<PlanSpec> plans = c.program().plans().stream().filter(p -> planName != null
-                    ? p.name().equals(planName) : p.kind() == PlanSpec.Kind.AUTO).toList();
-            if (plans.isEmpty()) {
-                err.println("tmc: nothing to tune in " + file + (planName != null ? ": no plan '" + planName + "'"
-                        : ": no auto plan (write 'plan best for <Block> { auto }' or name one with --plan)"));
-                return Main.USER_ERROR;
-            }
             Path tuningFile = tuning.file();
             TuningCache cache = tuningFile == null ? null : TuningCache.load(tuningFile);
             Target target = c.targets().get(gpu.arch()).orElse(null);

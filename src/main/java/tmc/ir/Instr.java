@@ -241,11 +241,6 @@ public sealed interface Instr {
             }
         }
 
-        /** The chain at its default slice group ({@link #sliceGroup}). */
-        public Chain(Compute producer, Accumulate consumer) {
-            this(producer, consumer, sliceGroup(producer.out().count()));
-        }
-
         /** Producer channels per slice. */
         public int sliceWidth() {
             return 16 * group;

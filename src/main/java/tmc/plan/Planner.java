@@ -483,17 +483,15 @@ public final class Planner {
         int blocks = Budgets.oneMoreBlock(c.checks().getFirst(), target);
         if (blocks == 0) return List.of();
         Choices more = ch.withResidentBlocks(blocks);
-        List<Candidate> out = new ArrayList<>();
-        if (Lowering.fused(block, spec.name(), more, spec.span(), target) instanceof Lowering.Result.Ok ok) {
-            Candidate candidate = candidate(c.kind(), more, ok.kernels(), block, target, shape, c.order());
-            if (candidate.fits()) out.add(candidate);
-            boolean wideChain = ok.kernels().stream().anyMatch(Planner::narrowableChain);
-            if (candidate.fits() && wideChain && Lowering.fused(block, spec.name(), more.withNarrowSlices(), spec.span(),
-                    target) instanceof Lowering.Result.Ok narrow) {
-                Candidate slices = candidate(c.kind(), more.withNarrowSlices(), narrow.kernels(), block, target, shape,
-                        c.order());
-                if (slices.fits()) out.add(slices);
-            }
+        if (!(Lowering.fused(block, spec.name(), more, spec.span(), target) instanceof Lowering.Result.Ok ok)) return List.of();
+        Candidate candidate = candidate(c.kind(), more, ok.kernels(), block, target, shape, c.order());
+        if (!candidate.fits()) return List.of();
+        List<Candidate> out = new ArrayList<>(List.of(candidate));
+        Choices narrow = more.withNarrowSlices();
+        if (ok.kernels().stream().anyMatch(Planner::narrowableChain)
+                && Lowering.fused(block, spec.name(), narrow, spec.span(), target) instanceof Lowering.Result.Ok slices) {
+            Candidate form = candidate(c.kind(), narrow, slices.kernels(), block, target, shape, c.order());
+            if (form.fits()) out.add(form);
         }
         return out;
     }
