@@ -167,8 +167,9 @@ public final class Gpu implements AutoCloseable {
     }
 
     /**
-     * Times {@code reps} samples after {@code warmup} untimed launches. Each sample is a burst of {@link #BURST}
-     * back-to-back launches between two CUDA events, divided by the burst, and queued behind a GPU spin of
+     * Times {@code reps} samples after {@code warmup} untimed launches and {@link #WARM_UP_MS} of untimed bursts. Each
+     * sample is a burst of {@link #BURST} back-to-back launches between two CUDA events, divided by the burst, and
+     * queued behind a GPU spin of
      * {@link #SPIN_CYCLES}: the host submits the whole burst while the GPU waits, so the events time the kernels only.
      * Without it a kernel shorter than its submission (a few microseconds through JCuda) would be timed as that.
      */
@@ -178,6 +179,12 @@ public final class Gpu implements AutoCloseable {
         tmc.runtime.Kernel wait = spin();
         double[] ms = new double[reps];
         try (CudaEvent start = cuda.event(); CudaEvent stop = cuda.event()) {
+            warmUpBursts(() -> {
+                start.record();
+                for (int b = 0; b < BURST; b++) launch.run();
+                stop.record();
+                return stop.elapsedMillisSince(start);
+            }, WARM_UP_MS, MAX_WARM_UP_BURSTS);
             for (int i = 0; i < reps; i++) {
                 wait.launch(new Dim3(1, 1, 1), new Dim3(1, 1, 1), 0, KernelArgs.of().i64(SPIN_CYCLES));
                 start.record();
@@ -189,6 +196,38 @@ public final class Gpu implements AutoCloseable {
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
         return new Timing(sorted[reps / 2], sorted[0], sorted[reps - 1], reps);
+    }
+
+    /**
+     * GPU time the launches themselves run, untimed, before the first sample. A GPU left idle (a JVM starting, NVRTC
+     * compiling the next candidate) comes back at lower clocks, and a few launches of a kernel of 15 microseconds do
+     * not bring them up: the first of three candidates tmc tune timed at ConvFirst N=8 read 0.039 ms where the table
+     * measured 0.0155 for the same kernel (docs/benchmarks.md, seventeenth session). A count of launches cannot cover
+     * both such a kernel and one of 0.5 ms; a span of time can.
+     */
+    static final double WARM_UP_MS = 25.0;
+
+    /** The most warm-up bursts, whatever the bursts measure (a kernel that reads 0 ms would otherwise never end it). */
+    static final int MAX_WARM_UP_BURSTS = 2_000;
+
+    /** One burst of launches between two events: its GPU time in milliseconds. */
+    interface Burst {
+        double runMs() throws RuntimeFailure;
+    }
+
+    /**
+     * Runs bursts until they have taken {@code minMs} of GPU time together, or {@code maxBursts} of them; returns how
+     * many ran (at least one). The warm-up bursts have no spin before them: where the host submits slower than the
+     * kernels run, the events also count the GPU's idle gaps, so the span is one of wall time on the GPU, not of work.
+     */
+    static int warmUpBursts(Burst burst, double minMs, int maxBursts) throws RuntimeFailure {
+        double spent = 0;
+        int bursts = 0;
+        do {
+            spent += burst.runMs();
+            bursts++;
+        } while (spent < minMs && bursts < maxBursts);
+        return bursts;
     }
 
     List<Tensor> allocScratch(List<tmc.cuda.Manifest.Tensor> specs, int n, int h, int w) throws RuntimeFailure {
