@@ -143,7 +143,7 @@ final class TuneCommand implements Callable<Integer> {
                         boolean ok = data.correct(gpu, loaded, block);
                         double predictedMs = cand.seconds() * 1e3;
                         if (!ok) {
-                            out.printf(Locale.ROOT, "  [%d/%d] %-55s predicted %8.3f ms   WRONG RESULT, not timed%n", i,
+                            out.printf(Locale.ROOT, "  [%d/%d] %-55s predicted %8.4f ms   WRONG RESULT, not timed%n", i,
                                     planned.top().size(), cand.summary(), predictedMs);
                             continue;
                         }
@@ -154,7 +154,7 @@ final class TuneCommand implements Callable<Integer> {
                         if (!cand.choices().specialized() && cand.choices().residentBlocks() == 0) {
                             ratios.add(ms / predictedMs);
                         }
-                        out.printf(Locale.ROOT, "  [%d/%d] %-55s predicted %8.3f ms   measured %8.3f ms   x%.2f%n", i,
+                        out.printf(Locale.ROOT, "  [%d/%d] %-55s predicted %8.4f ms   measured %8.4f ms   x%.2f%n", i,
                                 planned.top().size(), cand.summary(), predictedMs, ms, ms / predictedMs);
                         out.flush();
                         if (ms < bestMs) {
@@ -167,7 +167,7 @@ final class TuneCommand implements Callable<Integer> {
                     err.println("tmc: no candidate of plan '" + p.name() + "' passed its check");
                     return Main.USER_ERROR;
                 }
-                out.printf(Locale.ROOT, "  winner: %s, %.3f ms (the model's choice: %s)%n", best.summary(), bestMs,
+                out.printf(Locale.ROOT, "  winner: %s, %.4f ms (the model's choice: %s)%n", best.summary(), bestMs,
                         planned.chosen().summary());
                 if (cache != null) {
                     cache.put(block, launch, new TuningCache.Entry(block.name(), p.name(), target.name(),
