@@ -153,9 +153,13 @@ public final class PlanReport {
                 c.seconds() / floor.seconds()));
         tmc.plan.TuningCache.Calibration cal = o.calibrations().get(t.name());
         if (cal != null) {
-            s.append(String.format(Locale.ROOT, "  calibrated %s (x%.2f: measured / predicted in the last tmc tune on %s, median of "
-                    + "%d candidates)%n", us(c.seconds() * cal.measuredOverPredicted()), cal.measuredOverPredicted(),
-                    cal.device(), cal.candidates()));
+            String over = cal.configurations() > 0
+                    ? String.format(Locale.ROOT, "median of %d candidates of the %d configurations tuned on %s",
+                            cal.candidates(), cal.configurations(), cal.device())
+                    : String.format(Locale.ROOT, "in the last tmc tune on %s, median of %d candidates", cal.device(),
+                            cal.candidates());
+            s.append(String.format(Locale.ROOT, "  calibrated %s (x%.2f: measured / predicted %s)%n",
+                    us(c.seconds() * cal.measuredOverPredicted()), cal.measuredOverPredicted(), over));
         }
         if (baseline != null) {
             Planner.Candidate b = baseline.chosen();

@@ -114,8 +114,8 @@ final class TuneCommand implements Callable<Integer> {
                 err.println("tmc: no target description for this GPU's " + gpu.arch() + "; add one (docs/planner.md)");
                 return Main.USER_ERROR;
             }
-            List<Double> ratios = new ArrayList<>();
             for (PlanSpec p : plans) {
+                List<Double> ratios = new ArrayList<>();
                 TypedBlock block = c.program().block(p.block()).orElseThrow();
                 if (!(Planner.plan(block, p, target, launch, Tmc.TUNED_CANDIDATES) instanceof Planner.Planned ranked)) {
                     err.println("tmc: plan '" + p.name() + "' is refused; run tmc plan for the reason");
@@ -169,19 +169,21 @@ final class TuneCommand implements Callable<Integer> {
                 }
                 out.printf(Locale.ROOT, "  winner: %s, %.4f ms (the model's choice: %s)%n", best.summary(), bestMs,
                         planned.chosen().summary());
+                if (!ratios.isEmpty()) {
+                    out.printf(Locale.ROOT, "  calibration: measured / predicted, median over %d unsplit candidates "
+                            + "without 'resident': x%.2f%n", ratios.size(), TuningCache.median(ratios));
+                    if (cache != null) {
+                        TuningCache.Calibration pooled = cache.addRatios(target.name(), gpu.device().name(),
+                                TuningCache.key(block, p.name(), target.name(), launch), ratios);
+                        out.printf(Locale.ROOT, "  on this GPU over %d candidates of %d tuned configurations: x%.2f "
+                                + "(tmc plan's calibrated times)%n", pooled.candidates(), pooled.configurations(),
+                                pooled.measuredOverPredicted());
+                    }
+                }
                 if (cache != null) {
                     cache.put(block, launch, new TuningCache.Entry(block.name(), p.name(), target.name(),
                             TuningCache.shapeClass(launch), gpu.device().name(), best.summary(), bestMs,
                             best.seconds() * 1e3, LocalDate.now().toString()));
-                }
-            }
-            if (!ratios.isEmpty()) {
-                double factor = median(ratios);
-                out.printf(Locale.ROOT, "calibration: measured / predicted, median over %d unsplit candidates without 'resident': x%.2f%n",
-                        ratios.size(), factor);
-                if (cache != null) {
-                    cache.putCalibration(new TuningCache.Calibration(target.name(), gpu.device().name(), factor,
-                            ratios.size()));
                 }
             }
             if (cache != null) {
@@ -244,9 +246,4 @@ final class TuneCommand implements Callable<Integer> {
                 planned.stats());
     }
 
-    static double median(List<Double> values) {
-        List<Double> s = new ArrayList<>(values);
-        s.sort(Double::compare);
-        return s.get(s.size() / 2);
-    }
 }

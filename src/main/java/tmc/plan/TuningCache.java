@@ -25,7 +25,24 @@ public final class TuningCache {
     public record Entry(String block, String plan, String target, String shapeClass, String device, String winner,
                         double measuredMs, double predictedMs, String measuredAt) {}
 
-    public record Calibration(String target, String device, double measuredOverPredicted, int candidates) {}
+    /**
+     * Measured over predicted time on one GPU: the median over the candidates of every configuration tuned on it.
+     * {@code ratios} holds each configuration's own (keyed as its entry, {@link #key}), so tuning one again replaces
+     * its ratios and keeps the others': one tune of a single candidate no longer sets the factor for every plan. A
+     * file written before the ratios were kept has none (null): its factor stands until the next tune on that GPU.
+     */
+    public record Calibration(String target, String device, double measuredOverPredicted, int candidates,
+                              Map<String, List<Double>> ratios) {
+        /** A factor without the ratios behind it (a file of an earlier tmc, a test). */
+        public Calibration(String target, String device, double measuredOverPredicted, int candidates) {
+            this(target, device, measuredOverPredicted, candidates, null);
+        }
+
+        /** How many tuned configurations the factor pools (0: a factor without its ratios). */
+        public int configurations() {
+            return ratios == null ? 0 : ratios.size();
+        }
+    }
 
     private record Contents(int format, Map<String, Entry> entries, Map<String, Calibration> calibrations) {}
 
@@ -102,6 +119,30 @@ public final class TuningCache {
 
     public void putCalibration(Calibration c) {
         calibrations.put(c.target() + "|" + c.device(), c);
+    }
+
+    /**
+     * Records one configuration's measured / predicted ratios on a GPU (replacing that configuration's earlier ones)
+     * and returns the calibration that pools them with the other configurations tuned on it. A stored factor without
+     * ratios cannot be pooled and is replaced.
+     */
+    public Calibration addRatios(String target, String device, String configuration, List<Double> ratios) {
+        if (ratios.isEmpty()) throw new IllegalArgumentException("no ratios for " + configuration);
+        Calibration old = calibrations.get(target + "|" + device);
+        Map<String, List<Double>> all = new TreeMap<>(old == null || old.ratios() == null ? Map.of() : old.ratios());
+        all.put(configuration, List.copyOf(ratios));
+        List<Double> pooled = all.values().stream().flatMap(List::stream).toList();
+        Calibration c = new Calibration(target, device, median(pooled), pooled.size(), all);
+        putCalibration(c);
+        return c;
+    }
+
+    /** The median of non-empty values (the mean of the middle two for an even count). */
+    public static double median(List<Double> values) {
+        List<Double> s = new ArrayList<>(values);
+        s.sort(Double::compare);
+        int m = s.size() / 2;
+        return s.size() % 2 == 1 ? s.get(m) : (s.get(m - 1) + s.get(m)) / 2;
     }
 
     public List<Entry> entries() {

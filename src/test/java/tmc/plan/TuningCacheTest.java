@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import tmc.Repo;
@@ -36,6 +37,46 @@ class TuningCacheTest {
                 c.targets().get("sm_90").orElseThrow(), LaunchShape.REFERENCE, 1);
         String expected = String.format(java.util.Locale.ROOT, "calibrated %.1f us (x10.00", planned.chosen().seconds() * 1e7);
         assertTrue(text.contains(expected), expected + "\n" + text);
+    }
+
+    @Test
+    void theCalibrationPoolsEveryTunedConfigurationAndARetuneReplacesOnlyItsOwn() throws Exception {
+        Path file = Files.createTempDirectory("tmc-tuning-").resolve("tuning.json");
+        TuningCache cache = TuningCache.load(file);
+        // a file of an earlier tmc: a factor without ratios, replaced by the first pooled one
+        cache.putCalibration(new TuningCache.Calibration("sm_90", "test GPU", 4.6, 6));
+        var first = cache.addRatios("sm_90", "test GPU", "A|best|sm_90|N<=128,HW<=64", List.of(3.0, 4.0, 5.0, 6.0, 7.0));
+        assertEquals(5.0, first.measuredOverPredicted());
+        assertEquals(5, first.candidates());
+        assertEquals(1, first.configurations());
+        // one more configuration of a single candidate moves the median half a place, not to its own ratio
+        var second = cache.addRatios("sm_90", "test GPU", "B|rows|sm_90|N<=128,HW<=32", List.of(2.8));
+        assertEquals(4.5, second.measuredOverPredicted(), "median of 2.8, 3, 4, 5, 6, 7");
+        assertEquals(6, second.candidates());
+        assertEquals(2, second.configurations());
+        // tuning A again replaces A's ratios and keeps B's
+        var third = cache.addRatios("sm_90", "test GPU", "A|best|sm_90|N<=128,HW<=64", List.of(9.0, 10.0));
+        assertEquals(9.0, third.measuredOverPredicted(), "median of 2.8, 9, 10");
+        assertEquals(3, third.candidates());
+        // another GPU of the same target has its own
+        assertEquals(1.5, cache.addRatios("sm_90", "other GPU", "A|best|sm_90|N<=128,HW<=64", List.of(1.5))
+                .measuredOverPredicted());
+        cache.save();
+        var again = TuningCache.load(file).calibration("sm_90", "test GPU").orElseThrow();
+        assertEquals(third, again);
+        assertEquals(List.of(2.8), again.ratios().get("B|rows|sm_90|N<=128,HW<=32"));
+    }
+
+    @Test
+    void planReportsSayWhatACalibrationPools() {
+        Tmc.Compilation c = Tmc.compile(Repo.path("samples", "fusedmlp.tm"), Tmc.Options.DEFAULTS);
+        var pooled = new TuningCache.Calibration("sm_90", "test GPU", 3.0, 4,
+                Map.of("A|best|sm_90|N<=128,HW<=64", List.of(2.0, 3.0, 4.0), "B|best|sm_90|N<=8,HW<=64", List.of(3.0)));
+        var options = new tmc.cli.PlanReport.Options("sm_90", "best", LaunchShape.REFERENCE, false, 1,
+                Map.of("sm_90", pooled));
+        String text = tmc.cli.PlanReport.render(c.program(), c.targets(), options, c.checked().sources()).text();
+        assertTrue(text.contains("(x3.00: measured / predicted median of 4 candidates of the 2 configurations tuned on test GPU)"),
+                text);
     }
 
     @Test
