@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "09c8bda3501f2a4093888f077cc780e6c3501213facd667b828170cb89d49ff3";
+    public static final String SOURCE_SHA256 = "f3d7c8a45e7eb41c3d8275245ab6ba14e8f9a6193b134f6ee9d0d2087f438036";
 
     private final ProgramLauncher launcher;
 

@@ -143,7 +143,7 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel ConvNeXt_best
-//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  103936 B shared,  ~148 registers per thread (planner estimate)
+//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  63488 B shared,  ~148 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 conv2d 7x7 depthwise 96->96 -> a   (samples/convnext.tm:16)
 //   L2 layernorm 96 -> n   (samples/convnext.tm:17)
@@ -156,8 +156,10 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     constexpr int TILE_H = 8, TILE_W = 8;
     constexpr int X_S_W = 14, X_S_PIXELS = 196, X_S_STRIDE = 104;
     constexpr int WD_S_ROWS = 49, WD_S_STRIDE = 96;
-    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 104;
-    constexpr int W2_S_ROWS = 96, W2_S_STRIDE = 72;
+    constexpr int W1_S_ROWS = 32, W1_S_STRIDE = 104;
+    constexpr int W1_S_COPY = 3328;  // elements per copy of the double buffer
+    constexpr int W2_S_ROWS = 96, W2_S_STRIDE = 40;
+    constexpr int W2_S_COPY = 3840;  // elements per copy of the double buffer
     constexpr int A_S_W = 8, A_S_PIXELS = 64, A_S_STRIDE = 104;
     constexpr int N_S_W = 8, N_S_PIXELS = 64, N_S_STRIDE = 104;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x12 m16n8 tiles in blocks of 1x12
@@ -169,22 +171,24 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
+    // buffers that are never live at the same time share bytes (a barrier lies between the last use of one and the first of the other)
     __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 14x14 pixels (halo 3) x 96 channels, 40768 B (line 4)
     __half* wd_s = reinterpret_cast<__half*>(smem + 40768);  // wd: 49 rows x 96 columns, 9408 B (line 5)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 50176);  // w1: 64 rows x 96 columns (rows padded to 104), 13312 B (line 9)
-    __half* w2_s = reinterpret_cast<__half*>(smem + 63488);  // w2: 96 rows x 64 columns (rows padded to 72), 13824 B (line 11)
-    __half* a_s = reinterpret_cast<__half*>(smem + 77312);  // a: 8x8 pixels x 96 channels, 13312 B (line 16)
-    __half* n_s = reinterpret_cast<__half*>(smem + 90624);  // n: 8x8 pixels x 96 channels, 13312 B (line 17)
+    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 0);  // w1: 2 copies of 32 rows x 96 columns (rows padded to 104), 6656 B each, 13312 B (line 9), over x_s
+    __half* w2_s_buf = reinterpret_cast<__half*>(smem + 13312);  // w2: 2 copies of 96 rows x 32 columns (rows padded to 40), 7680 B each, 15360 B (line 11), over x_s
+    __half* a_s = reinterpret_cast<__half*>(smem + 50176);  // a: 8x8 pixels x 96 channels, 13312 B (line 16)
+    __half* n_s = reinterpret_cast<__half*>(smem + 28672);  // n: 8x8 pixels x 96 channels, 13312 B (line 17), over x_s, wd_s
     float y_acc[Y_ACC_BLOCKS_PER_WARP][1][12][4] = {};  // y: 64 pixels x 96 channels, 48 per thread (line 14)
 
     // load x[n, h0-3 : h0+11, w0-3 : w0+11, :] -> x_s, zero outside the image
+    // (cp.async, 16 B per copy; complete after the wait and barrier below)
     for (int i = tid; i < X_S_PIXELS * 12; i += THREADS) {
         const int p = i / 12, c = (i % 12) * 8;
         const int gh = h0 - 3 + p / X_S_W, gw = w0 - 3 + p % X_S_W;
-        uint4 v = make_uint4(0u, 0u, 0u, 0u);
         if (gh >= 0 && gh < H && gw >= 0 && gw < W)
-            v = *reinterpret_cast<const uint4*>(x + ((size_t)(n * H + gh) * W + gw) * 96 + c);
-        *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
+            tm_cp_async16(x_s + p * X_S_STRIDE + c, x + ((size_t)(n * H + gh) * W + gw) * 96 + c);
+        else  // zero padding: a plain store, visible after the same barrier
+            *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);
     }
     // stage wd[0 : 0+96, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
     if (tid < 96) {
@@ -194,6 +198,8 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
             wd_s[row * 96 + col] = wd[(size_t)(0 + col) * 49 + row];  // tap row of channel col
         }
     }
+    tm_cp_async_commit();
+    tm_cp_async_wait<0>();  // every copy has landed
     __syncthreads();
     // L1 conv2d 7x7 depthwise 96->96 -> a over 8x8 pixels -> a_s   (samples/convnext.tm:16)
     for (int i = tid; i < 384; i += THREADS) {
@@ -245,6 +251,26 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
         }
     }
     __syncthreads();
+    // stage w1[0 : 0+32, 0 : 0+96] -> w1_s copy 0 (rows padded to 104), cp.async 16 B per copy
+    if (tid < 120) {
+        const int row0 = tid / 12, col = (tid % 12) * 8;  // rows row0, row0 + 10, ... (120 threads: a multiple of the 12 pieces of a row)
+        #pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int row = row0 + j * 10;
+            if (row < 32)
+                tm_cp_async16(w1_s_buf + row * 104 + col, w1 + (size_t)(0 + row) * 96 + 0 + col);
+        }
+    }
+    // stage w2[0 : 0+96, 0 : 0+32] -> w2_s copy 0 (rows padded to 40), cp.async 16 B per copy
+    {
+        const int row0 = tid / 4, col = (tid % 4) * 8;  // rows row0, row0 + 32, ...
+        #pragma unroll
+        for (int j = 0; j < 3; ++j) {
+            const int row = row0 + j * 32;
+            tm_cp_async16(w2_s_buf + row * 40 + col, w2 + (size_t)(0 + row) * 384 + 0 + col);
+        }
+    }
+    tm_cp_async_commit();
     // L2 layernorm 96 -> n over 8x8 pixels -> n_s   (samples/convnext.tm:17)
     // 2 neighbouring lanes per pixel, 48 channels each held in registers: one pass of 16-byte loads, 1 shuffle per sum
     {
@@ -299,23 +325,41 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
         }
     }
     __syncthreads();
-    // stream E in 6 chunks of 64
-    // single-buffered: double-buffering the weight slices (131072 B of shared memory per block) would leave room for 1 block per SM instead of 2 on sm_90
+    // stream E in 12 chunks of 32
+    // w1_s, w2_s double-buffered: chunk e0 is computed from one copy while chunk e0+32 is copied into the other (cp.async)
     #pragma unroll 1
-    for (int e0 = 0; e0 < 384; e0 += 64) {
-        // stage w1[e0 : e0+64, 0 : 0+96] -> w1_s (rows padded to 104)
-        for (int i = tid; i < 768; i += THREADS) {
-            const int row = i / 12, col = (i % 12) * 8;
-            *reinterpret_cast<uint4*>(w1_s + row * 104 + col) = *reinterpret_cast<const uint4*>(w1 + (size_t)(e0 + row) * 96 + 0 + col);
+    for (int e0 = 0; e0 < 384; e0 += 32) {
+        const int stage = (e0 / 32) & 1;  // the copy that holds chunk e0; chunk e0+32 goes to copy stage ^ 1
+        __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
+        __half* const w2_s = w2_s_buf + stage * W2_S_COPY;
+        // prefetch chunk e0+32 while computing chunk e0: the copy it overwrites was last read
+        // in the previous trip, before the barrier that ended it
+        if (e0 + 32 < 384) {
+            // stage w1[e0+32 : e0+64, 0 : 0+96] -> w1_s copy stage ^ 1 (rows padded to 104), cp.async 16 B per copy
+            if (tid < 120) {
+                const int row0 = tid / 12, col = (tid % 12) * 8;  // rows row0, row0 + 10, ... (120 threads: a multiple of the 12 pieces of a row)
+                #pragma unroll
+                for (int j = 0; j < 4; ++j) {
+                    const int row = row0 + j * 10;
+                    if (row < 32)
+                        tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 104 + col, w1 + (size_t)(e0 + 32 + row) * 96 + 0 + col);
+                }
+            }
+            // stage w2[0 : 0+96, e0+32 : e0+64] -> w2_s copy stage ^ 1 (rows padded to 40), cp.async 16 B per copy
+            {
+                const int row0 = tid / 4, col = (tid % 4) * 8;  // rows row0, row0 + 32, ...
+                #pragma unroll
+                for (int j = 0; j < 3; ++j) {
+                    const int row = row0 + j * 32;
+                    tm_cp_async16((w2_s_buf + (stage ^ 1) * W2_S_COPY) + row * 40 + col, w2 + (size_t)(0 + row) * 384 + e0 + 32 + col);
+                }
+            }
         }
-        // stage w2[0 : 0+96, e0 : e0+64] -> w2_s (rows padded to 72)
-        for (int i = tid; i < 768; i += THREADS) {
-            const int row = i / 8, col = (i % 8) * 8;
-            *reinterpret_cast<uint4*>(w2_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w2 + (size_t)(0 + row) * 384 + e0 + col);
-        }
+        tm_cp_async_commit();
+        tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+32's group may still be in flight
         __syncthreads();
-        // L3 pointwise 96->384 -> h, channels e0 .. e0+64, kept in registers and fed to L4 pointwise 384->96 -> y   (samples/convnext.tm:18, 19)
-        // y_acc[p, :] += h[p, e0 : e0+64] . w2[:, e0 : e0+64]^T. Each warp owns whole rows of 16 pixels; 32 channels of h at a time:
+        // L3 pointwise 96->384 -> h, channels e0 .. e0+32, kept in registers and fed to L4 pointwise 384->96 -> y   (samples/convnext.tm:18, 19)
+        // y_acc[p, :] += h[p, e0 : e0+32] . w2[:, e0 : e0+32]^T. Each warp owns whole rows of 16 pixels; 32 channels of h at a time:
         // the producer's 4 m16n8 C fragments, after its epilogue, are the A fragments of 2 k16 steps of the projection
         {
             const __half* const h_type = nullptr;  // selects the f16 mma for h's fragments
@@ -330,7 +374,7 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                 #pragma unroll
                 for (int kk = 0; kk < 6; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
                 #pragma unroll
-                for (int sl = 0; sl < 64; sl += 32) {
+                for (int sl = 0; sl < 32; sl += 32) {
                     float d[4][4];  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
                     // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
                     #pragma unroll
@@ -368,13 +412,13 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                         }
                     }
                     // y_acc += the slice . w2[:, e0+sl .. e0+sl+32]^T, one k16 step per hf, two n8 tiles per B load
-                    const __half* brow2 = w2_s + (((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + sl + ((lane >> 3) & 1) * 8;
+                    const __half* brow2 = w2_s + (((lane >> 4) & 1) * 8 + (lane & 7)) * 40 + sl + ((lane >> 3) & 1) * 8;
                     #pragma unroll
                     for (int kk = 0; kk < 2; ++kk) {
                         #pragma unroll
                         for (int nj = 0; nj < 6; ++nj) {
                             unsigned b[4];
-                            tm_ldsm_x4(b, brow2 + nj * 16 * 72 + kk * 16);
+                            tm_ldsm_x4(b, brow2 + nj * 16 * 40 + kk * 16);
                             tm_mma(y_acc[i][0][2 * nj], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[0], b[1]);
                             tm_mma(y_acc[i][0][2 * nj + 1], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[2], b[3]);
                         }
@@ -410,7 +454,7 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                             float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
                             float v_t8[2] = {v_t7[0] + b2_oc.x, v_t7[1] + b2_oc.y};
                             float v_t9[2] = {gamma_oc.x * v_t8[0], gamma_oc.y * v_t8[1]};
-                            const float2 x_oc = tm_f32x2(&x_s[((ly + 3) * X_S_W + lx + 3) * X_S_STRIDE + oc]);
+                            const float2 x_oc = tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 96 + oc);
                             float v_y[2] = {v_t9[0] + x_oc.x, v_t9[1] + x_oc.y};
                             v[0] = v_y[0]; v[1] = v_y[1];
                         }

@@ -80,8 +80,15 @@ public final class Planner {
             return kernels.stream().mapToInt(Kernel::registersPerThread).max().orElse(0);
         }
 
+        /**
+         * The fewest warps an SM holds at once over the kernels, as the grid runs them: the occupancy's when the grid
+         * fills the SMs, fewer when it does not (4 blocks on 132 SMs are one block an SM however many would fit).
+         */
         public int minResidentWarps() {
-            return checks.stream().mapToInt(c -> c.occupancy().residentWarps(c.kernel().warps())).min().orElse(0);
+            if (cost == null) {
+                return checks.stream().mapToInt(c -> c.occupancy().residentWarps(c.kernel().warps())).min().orElse(0);
+            }
+            return cost.kernels().stream().mapToInt(CostModel.KernelCost::residentWarps).min().orElse(0);
         }
 
         /** "tile 8x16, stream E by 64, 8 warps, tensor_core, h1 recompute". */
@@ -534,15 +541,18 @@ public final class Planner {
     }
 
     /**
-     * Ranking: predicted time; then the least use of all resources together (among plans bound by the same
-     * roof, the one that leaves the others more slack); then more resident warps, fewer registers, less shared
-     * memory, and search order, so that the choice is deterministic.
+     * Ranking: predicted time; then more resident warps (the model's latency term is flat once an SM holds its
+     * warpsToHideLatency, but the kernels are latency-bound well above it: ConvNeXt's 8x8 tiles streamed by 32 at 3
+     * blocks per SM ran 0.52 ms on the H100 where the same tiles by 64 at 2 blocks ran 0.70, both predicted 151.6 us;
+     * docs/benchmarks.md, seventeenth session); then the least use of all resources together (among plans bound by
+     * the same roof, the one that leaves the others more slack); then fewer registers, less shared memory, and search
+     * order, so that the choice is deterministic.
      */
     static final Comparator<Candidate> RANK = Comparator
             .comparingLong((Candidate c) -> Math.round(c.seconds() * 1e10)) // 0.1 ns: float noise is no preference
+            .thenComparing(Comparator.comparingInt(Candidate::minResidentWarps).reversed())
             .thenComparingLong(c -> Math.round(c.cost().kernels().stream()
                     .mapToDouble(CostModel.KernelCost::resourceSeconds).sum() * 1e10))
-            .thenComparing(Comparator.comparingInt(Candidate::minResidentWarps).reversed())
             .thenComparingInt(Candidate::maxRegisters)
             .thenComparingLong(Candidate::maxShared)
             .thenComparingInt(Candidate::order);
