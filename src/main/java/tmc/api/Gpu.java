@@ -169,9 +169,9 @@ public final class Gpu implements AutoCloseable {
     /**
      * Times {@code reps} samples after {@code warmup} untimed launches and {@link #WARM_UP_MS} of untimed bursts. Each
      * sample is a burst of {@link #BURST} back-to-back launches between two CUDA events, divided by the burst, and
-     * queued behind a GPU spin of
-     * {@link #SPIN_CYCLES}: the host submits the whole burst while the GPU waits, so the events time the kernels only.
-     * Without it a kernel shorter than its submission (a few microseconds through JCuda) would be timed as that.
+     * queued behind a GPU spin of {@link #SPIN_CYCLES}: the host submits the whole burst while the GPU waits, so the
+     * events time the kernels only. Without it a kernel shorter than its submission (a few microseconds through
+     * JCuda) would be timed as that.
      */
     public Timing time(Launch launch, int warmup, int reps) throws RuntimeFailure {
         for (int i = 0; i < warmup; i++) launch.run();

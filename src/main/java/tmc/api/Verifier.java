@@ -82,7 +82,10 @@ public final class Verifier {
         }
     }
 
-    /** Median time of {@code reps} launches (after 3 warm-up runs) on these inputs, outputs not checked. */
+    /**
+     * Median time of {@code reps} launches (after 3 warm-up runs and 25 ms of warm-up bursts, {@link Gpu#time}) on
+     * these inputs, outputs not checked.
+     */
     public static double timeMs(Gpu gpu, LoadedProgram program, TypedBlock block, Map<String, Tensor> inputs,
                                 Map<String, Tensor> weights, int reps) throws RuntimeFailure {
         try (Launch l = Launch.prepare(gpu, block, inputs, weights)) {
