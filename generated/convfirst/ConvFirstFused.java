@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "ce0adc73e9f8287eecdbb99466de37c4e9e954866efa0028594839d7d9ba3557";
+    public static final String SOURCE_SHA256 = "7b9d86fb643a66e7d5aa47e28b3020884a20c30bac682d2ca496d78b9dd9379e";
 
     private final ProgramLauncher launcher;
 

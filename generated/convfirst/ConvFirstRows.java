@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstRows {
     public static final String SOURCE = "ConvFirst_rows.cu";
 
-    public static final String SOURCE_SHA256 = "d80999bc4339fc80a6f34d80222e81710596a38affb0050b8616cd5cf5919c0f";
+    public static final String SOURCE_SHA256 = "9442af4679b8e1895867a37ea95295519a47acfba6efff8527095258e1137ef1";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "f3d7c8a45e7eb41c3d8275245ab6ba14e8f9a6193b134f6ee9d0d2087f438036";
+    public static final String SOURCE_SHA256 = "b376fb422e58a9476a6ce749cc9cbf5bcf9e4472f505c9fa7ba15899cde3cffb";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "9ab0ef8b98eaccc4f5f052f6075b683d5061ec90705458c5735d181b96fd45d8";
+    public static final String SOURCE_SHA256 = "8546afaecd22f953694193233b63cc40607e522887d2e2b17842a7444fabe042";
 
     private final ProgramLauncher launcher;
 

@@ -332,8 +332,10 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
         const int stage = (e0 / 32) & 1;  // the copy that holds chunk e0; chunk e0+32 goes to copy stage ^ 1
         __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
         __half* const w2_s = w2_s_buf + stage * W2_S_COPY;
-        // prefetch chunk e0+32 while computing chunk e0: the copy it overwrites was last read
-        // in the previous trip, before the barrier that ended it
+        tm_cp_async_wait<0>();  // chunk e0 has landed (its copies were the only ones in flight)
+        __syncthreads();
+        // prefetch chunk e0+32 while computing chunk e0: the copy it overwrites was last read in the
+        // previous trip, which every thread finished before the barrier above (so no barrier ends a trip)
         if (e0 + 32 < 384) {
             // stage w1[e0+32 : e0+64, 0 : 0+96] -> w1_s copy stage ^ 1 (rows padded to 104), cp.async 16 B per copy
             if (tid < 120) {
@@ -356,8 +358,6 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
             }
         }
         tm_cp_async_commit();
-        tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+32's group may still be in flight
-        __syncthreads();
         // L3 pointwise 96->384 -> h, channels e0 .. e0+32, kept in registers and fed to L4 pointwise 384->96 -> y   (samples/convnext.tm:18, 19)
         // y_acc[p, :] += h[p, e0 : e0+32] . w2[:, e0 : e0+32]^T. Each warp owns whole rows of 16 pixels; 32 channels of h at a time:
         // the producer's 4 m16n8 C fragments, after its epilogue, are the A fragments of 2 k16 steps of the projection
@@ -426,8 +426,9 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
                 }
             }
         }
-        __syncthreads();
+        __syncwarp();  // keeps ptxas from scheduling across trips (registers; see KernelWriter.loop)
     }
+    __syncthreads();
     // epilogue of L4 pointwise 384->96 -> y on the accumulator fragments -> y_acc   (samples/convnext.tm:19)
     #pragma unroll
     for (int i = 0; i < 1; ++i) {

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "89debb9e276bb80b637a9b087f45be4f6035be54ecf7a94f781921399beb5ed5";
+    public static final String SOURCE_SHA256 = "b23d0b76e12113a3c3d7936883404e8e4d07163ad556a9d3561a2c0b79eb0e3a";
 
     private final ProgramLauncher launcher;
 

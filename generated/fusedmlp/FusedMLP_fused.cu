@@ -210,8 +210,10 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         const int stage = (e0 / 64) & 1;  // the copy that holds chunk e0; chunk e0+64 goes to copy stage ^ 1
         __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
         __half* const w2_s = w2_s_buf + stage * W2_S_COPY;
-        // prefetch chunk e0+64 while computing chunk e0: the copy it overwrites was last read
-        // in the previous trip, before the barrier that ended it
+        tm_cp_async_wait<0>();  // chunk e0 has landed (its copies were the only ones in flight)
+        __syncthreads();
+        // prefetch chunk e0+64 while computing chunk e0: the copy it overwrites was last read in the
+        // previous trip, which every thread finished before the barrier above (so no barrier ends a trip)
         if (e0 + 64 < 256) {
             // stage w1[e0+64 : e0+128, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
             {
@@ -233,8 +235,6 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
             }
         }
         tm_cp_async_commit();
-        tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+64's group may still be in flight
-        __syncthreads();
         // L1 pointwise 64->256 -> h, channels e0 .. e0+64, kept in registers and fed to L2 pointwise 256->64 -> y   (samples/fusedmlp.tm:11, 12)
         // y_acc[p, :] += h[p, e0 : e0+64] . w2[:, e0 : e0+64]^T. Each warp owns whole rows of 16 pixels; 32 channels of h at a time:
         // the producer's 4 m16n8 C fragments, after its epilogue, are the A fragments of 2 k16 steps of the projection
@@ -303,8 +303,9 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                 }
             }
         }
-        __syncthreads();
+        __syncwarp();  // keeps ptxas from scheduling across trips (registers; see KernelWriter.loop)
     }
+    __syncthreads();
     // epilogue of L2 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/fusedmlp.tm:12)
     #pragma unroll
     for (int i = 0; i < 1; ++i) {

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "ca11ed562e8771e3d41499e72c37679ded73bb8795cd4824c89d99fb328f22c6";
+    public static final String SOURCE_SHA256 = "706a5ae7842c76a662bae0758bd6bb3432b7a89e2f0a07d273f6e428de9d4c4c";
 
     private final ProgramLauncher launcher;
 

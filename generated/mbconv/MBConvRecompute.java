@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "5750031f637b15292c1a5a6a4c1289e77ea7108553ef991cc4f62dbee0166c8f";
+    public static final String SOURCE_SHA256 = "56da516f3abf909fb4ee83aa78bc28b2d94286c26de8056f1ad350bf8722b8a3";
 
     private final ProgramLauncher launcher;
 

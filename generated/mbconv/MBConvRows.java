@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "0597e56bb0cc6a42a9ec8e72b148802242192b5faad3ea698316e6ae29a2033a";
+    public static final String SOURCE_SHA256 = "e68c7f0836bf7e54f51aa171135981b884a080b29a8129ce8a735183c37dca86";
 
     private final ProgramLauncher launcher;
 

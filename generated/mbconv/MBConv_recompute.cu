@@ -227,8 +227,10 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
         __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
         __half* const wd_s = wd_s_buf + stage * WD_S_COPY;
         __half* const w3_s = w3_s_buf + stage * W3_S_COPY;
-        // prefetch chunk e0+32 while computing chunk e0: the copy it overwrites was last read
-        // in the previous trip, before the barrier that ended it
+        tm_cp_async_wait<0>();  // chunk e0 has landed (its copies were the only ones in flight)
+        __syncthreads();
+        // prefetch chunk e0+32 while computing chunk e0: the copy it overwrites was last read in the
+        // previous trip, which every thread finished before the barrier above (so no barrier ends a trip)
         if (e0 + 32 < 256) {
             // stage w1[e0+32 : e0+64, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
             {
@@ -260,8 +262,6 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
             }
         }
         tm_cp_async_commit();
-        tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+32's group may still be in flight
-        __syncthreads();
         // L2 conv2d 3x3 gw8 256->256 -> h2 over 8x8 pixels, channels e0 .. e0+32 -> h2_s   (samples/mbconv.tm:16)
         for (int i = tid; i < 2048; i += THREADS) {
             const int p = i / 32, c = i % 32;
@@ -337,8 +337,9 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
                 }
             }
         }
-        __syncthreads();
+        __syncwarp();  // keeps ptxas from scheduling across trips (registers; see KernelWriter.loop)
     }
+    __syncthreads();
     // epilogue of L3 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/mbconv.tm:17)
     #pragma unroll
     for (int i = 0; i < 1; ++i) {

@@ -247,8 +247,10 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
         __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
         __half* const wd_s = wd_s_buf + stage * WD_S_COPY;
         __half* const w3_s = w3_s_buf + stage * W3_S_COPY;
-        // prefetch chunk e0+64 while computing chunk e0: the copy it overwrites was last read
-        // in the previous trip, before the barrier that ended it
+        tm_cp_async_wait<0>();  // chunk e0 has landed (its copies were the only ones in flight)
+        __syncthreads();
+        // prefetch chunk e0+64 while computing chunk e0: the copy it overwrites was last read in the
+        // previous trip, which every thread finished before the barrier above (so no barrier ends a trip)
         if (e0 + 64 < 256) {
             // stage w1[e0+64 : e0+128, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
             {
@@ -282,8 +284,6 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
             }
         }
         tm_cp_async_commit();
-        tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+64's group may still be in flight
-        __syncthreads();
         // L1 pointwise 64->256 -> h1 over 6x30 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv.tm:15)
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
@@ -418,8 +418,9 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                 }
             }
         }
-        __syncthreads();
+        __syncwarp();  // keeps ptxas from scheduling across trips (registers; see KernelWriter.loop)
     }
+    __syncthreads();
     // epilogue of L3 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/mbconv.tm:17)
     #pragma unroll
     for (int i = 0; i < 1; ++i) {

@@ -288,6 +288,8 @@ final class KernelWriter {
                     w.line("tm_cp_async_wait<" + aw.pending() + ">();  // " + (aw.pending() == 1
                             ? "all but the newest group (chunk 0's slices) have landed" : aw.pending() == 0
                             ? "every copy has landed" : "all but the newest " + aw.pending() + " groups have landed"));
+                } else if (aw.pending() == 0 && lateIssue) {
+                    w.line("tm_cp_async_wait<0>();  // chunk e0 has landed (its copies were the only ones in flight)");
                 } else if (aw.pending() == 0) {
                     w.line("tm_cp_async_wait<0>();  // every refill this thread issued has landed");
                 } else {
@@ -362,6 +364,18 @@ final class KernelWriter {
      * every thread waited for its own copies of chunk j before reaching [A]. The zero padding of the tile and the
      * synchronous copies (tap-major conv weights) are plain stores, visible after the same barriers. So loop()
      * insists on [Z] and on a wait and a barrier before the first instruction that computes.
+     *
+     * The late-issue form (tmc.plan.TripBarriers), where a trip has no other copies:
+     *
+     *   trip j (chunk e0)  wait_group 0: this thread's copies of chunk j have landed (they were the only ones in flight)
+     *                      __syncthreads()  [A]: they are visible, and every thread has finished trip j-1
+     *                      issue chunk j+1 into copy stage ^ 1 (if there is a chunk j+1); commit
+     *                      ... layers read copy stage ...
+     *   after the loop     __syncthreads(): what [Z] gave the last trip, for the epilogue
+     *
+     * The copies of trip j come after [A] of trip j, which no thread passes before every thread has finished trip j-1:
+     * the copy they overwrite has no read outstanding, without [Z]. So loop() insists, in this form, on the wait and
+     * the barrier before the copies, and on no copy after them.
      */
     private void loop(Instr.Loop l) {
         if (!l.sides().isEmpty()) {
@@ -375,7 +389,9 @@ final class KernelWriter {
         boolean prefetches = l.body().stream().anyMatch(KernelWriter::isPrefetch);
         // Prefetches into single buffers are refills during the phases that do not read them (tmc.plan.SliceRefill).
         boolean refills = prefetches && doubled.isEmpty();
+        boolean late = prefetches && !refills && l.body().getFirst() instanceof Instr.AsyncWait w0 && w0.pending() == 0;
         if (refills) checkRefills(l);
+        else if (late) checkLateIssue(l);
         else if (prefetches) checkPipeline(l);
         hoistRowMasks(l.body());
         w.comment("stream " + l.dim() + " in " + l.trips() + " chunks of " + l.chunk()
@@ -383,6 +399,7 @@ final class KernelWriter {
         w.line("#pragma unroll 1");
         w.open("for (int e0 = 0; e0 < " + l.extent() + "; e0 += " + l.chunk() + ")");
         loop = l;
+        lateIssue = late;
         if (prefetches && !refills) {
             w.line("const int stage = (e0 / " + l.chunk() + ") & 1;  // the copy that holds chunk e0; chunk e0+" + l.chunk()
                     + " goes to copy stage ^ 1");
@@ -394,11 +411,22 @@ final class KernelWriter {
         tripBody(l, l.body(), refills
                 ? "refill for chunk e0+" + l.chunk() + ": this trip's last read of the slice came before the barrier above; the copy\n"
                 + "lands while the phases that do not read it compute, and is waited for before the next barrier"
+                : late
+                ? "prefetch chunk e0+" + l.chunk() + " while computing chunk e0: the copy it overwrites was last read in the\n"
+                + "previous trip, which every thread finished before the barrier above (so no barrier ends a trip)"
                 : "prefetch chunk e0+" + l.chunk() + " while computing chunk e0: the copy it overwrites was last read\n"
                 + "in the previous trip, before the barrier that ended it");
+        // Not for the data (no other warp's writes are waited for): without a fence at the end of the trip ptxas moves
+        // work across it and needs more registers (ConvFirst 'rows' on sm_90: 128 and 20 bytes spilled, against 123
+        // and none with it, and 125 with the barrier this form saves).
+        if (late) w.line("__syncwarp();  // keeps ptxas from scheduling across trips (registers; see KernelWriter.loop)");
         loop = null;
+        lateIssue = false;
         w.close();
     }
+
+    /** Whether the loop being written issues its next chunk's copies after its first barrier (see loop()). */
+    private boolean lateIssue;
 
     /**
      * The instructions of one trip of {@code l}; each run of copies of the next chunk's slices goes under one
@@ -580,6 +608,29 @@ final class KernelWriter {
                 }
             }
             previous = i;
+        }
+    }
+
+    /** The late-issue form's discipline (the comment above loop()); a lowering that breaks it is a bug. */
+    private void checkLateIssue(Instr.Loop l) {
+        List<Instr> body = l.body();
+        if (body.size() < 3 || !(body.get(1) instanceof Instr.Barrier) || !isPrefetch(body.get(2))) {
+            throw new IllegalStateException(k.name() + ": a late-issue loop must wait, meet at a barrier, then copy");
+        }
+        boolean copied = false;
+        for (Instr i : body.subList(2, body.size())) {
+            if (isPrefetch(i)) {
+                if (copied) throw new IllegalStateException(k.name() + ": a late-issue loop copies after its work began");
+            } else if (i instanceof Instr.AsyncCommit && !copied) {
+                copied = true;
+            } else if (i instanceof Instr.LoadWeight || i instanceof Instr.Load || i instanceof Instr.AsyncWait
+                    || i instanceof Instr.AsyncCommit) {
+                throw new IllegalStateException(k.name() + ": a late-issue loop with another copy or wait in its trip");
+            }
+        }
+        int at = k.body().indexOf(l);
+        if (at < 0 || at + 1 >= k.body().size() || !(k.body().get(at + 1) instanceof Instr.Barrier)) {
+            throw new IllegalStateException(k.name() + ": a late-issue loop must be followed by a barrier");
         }
     }
 

@@ -107,7 +107,9 @@ public final class Lowering {
      * the target has it (sm_80 and later), the second copies fit the target's shared memory per block, and they
      * do not lower the blocks resident per SM; otherwise each slice has one buffer, refilled during the phases of
      * the loop that do not read it where it can be ({@link SliceRefill}), else copied at the top of every trip, as a
-     * comment in the kernel says. Shared buffers never live together then share bytes ({@link SharedLifetimes}).
+     * comment in the kernel says. Shared buffers never live together then share bytes ({@link SharedLifetimes}), and a
+     * double-buffered loop issues its next chunk's copies after its first barrier, which saves the barrier that ended
+     * each trip ({@link TripBarriers}).
      */
     public static Result fused(TypedBlock block, String planName, Choices c, Span planSpan, Target target) {
         return fused(block, planName, c, planSpan, planSpan, target);
@@ -119,7 +121,8 @@ public final class Lowering {
         Result r = buffered(block, planName, c, planSpan, target);
         if (!(r instanceof Result.Ok ok)) return r;
         return new Result.Ok(ok.kernels().stream()
-                .map(k -> SharedLifetimes.compact(block, SliceRefill.apply(block, k, target), target)).toList());
+                .map(k -> TripBarriers.apply(SharedLifetimes.compact(block, SliceRefill.apply(block, k, target), target)))
+                .toList());
     }
 
     /** The fused kernel with its weight slices double-buffered where that pays (see {@link #fused}), before {@link SharedLifetimes}. */

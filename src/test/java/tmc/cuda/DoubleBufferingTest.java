@@ -116,25 +116,29 @@ class DoubleBufferingTest {
         assertInOrder(pre, "tm_cp_async16(wc_s", "tm_cp_async_commit();", "tm_cp_async16(w1_s_buf", "tm_cp_async16(w2_s_buf",
                 "tm_cp_async_commit();\n    tm_cp_async_wait<1>();", "__syncthreads();", "tm_mma_k8(");
 
-        // In the loop: select the copy of chunk e0; prefetch chunk e0+64 into the other copy unless it is the
-        // last; commit; wait for chunk e0; barrier; only then compute; and the trip ends with a barrier.
+        // In the loop (the late-issue form, tmc.plan.TripBarriers): select the copy of chunk e0; wait for chunk e0
+        // (the only copies in flight); barrier; prefetch chunk e0+64 into the other copy unless it is the last;
+        // commit; only then compute. No barrier ends the trip (a __syncwarp for ptxas does); one follows the loop.
         String loop = loopOf(src);
         assertInOrder(loop,
                 "const int stage = (e0 / 64) & 1;",
                 "__half* const w1_s = w1_s_buf + stage * W1_S_COPY;",
                 "__half* const w2_s = w2_s_buf + stage * W2_S_COPY;",
+                "tm_cp_async_wait<0>();",
+                "__syncthreads();",
                 "// prefetch chunk e0+64 while computing chunk e0",
                 "if (e0 + 64 < 256) {",
                 "tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);",
                 "tm_cp_async16((w2_s_buf + (stage ^ 1) * W2_S_COPY) + row * 72 + col, w2 + (size_t)(0 + row) * 256 + e0 + 64 + col);",
                 "tm_cp_async_commit();",
-                "tm_cp_async_wait<1>();",
-                "__syncthreads();",
                 "tm_ldsm_x4(b, brow");
         int firstCompute = loop.indexOf("tm_ldsm_x4");
-        assertTrue(loop.indexOf("tm_cp_async_wait<1>();") < firstCompute);
+        assertTrue(loop.indexOf("tm_cp_async_wait<0>();") < firstCompute);
         assertFalse(loop.substring(firstCompute).contains("tm_cp_async16("), "no copy after the first compute of a trip");
-        assertTrue(loop.replaceAll("\\s+", " ").endsWith("__syncthreads(); }"), "the trip ends with a barrier");
+        assertEquals(1, loop.split("__syncthreads\\(\\);", -1).length - 1, "one barrier per trip: " + loop);
+        assertTrue(loop.replaceAll("\\s+", " ").matches(".*__syncwarp\\(\\); // [^}]*}$"), "the trip ends with a __syncwarp");
+        String after = src.substring(src.indexOf(loop) + loop.length());
+        assertTrue(after.stripLeading().startsWith("__syncthreads();"), "a barrier right after the loop: " + after);
         // No synchronous weight copies are left in the loop.
         assertFalse(loop.contains("*reinterpret_cast<uint4*>(w1_s"), loop);
         assertFalse(loop.contains("*reinterpret_cast<uint4*>(w2_s"), loop);
@@ -178,7 +182,8 @@ class DoubleBufferingTest {
                         if (Lowering.pipelined(k) && k.sides().isEmpty()) {
                             long doubled = k.buffers().stream().filter(b -> b.stages() == 2).mapToLong(Buffer::stageBytes).sum();
                             assertTrue(doubled > 0, where);
-                            assertTrue(body.contains("tm_cp_async_wait<1>();"), where);
+                            assertTrue(body.contains("tm_cp_async_wait<1>();")
+                                    || body.contains("tm_cp_async_wait<0>();  // chunk e0 has landed"), where);
                         }
                     }
                 }
