@@ -33,6 +33,11 @@ public final class TuningCache {
      */
     public record Calibration(String target, String device, double measuredOverPredicted, int candidates,
                               Map<String, List<Double>> ratios) {
+        public Calibration {
+            // sorted, so that the file lists the configurations in one order whatever the order of the tunes
+            if (ratios != null) ratios = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(ratios));
+        }
+
         /** A factor without the ratios behind it (a file of an earlier tmc, a test). */
         public Calibration(String target, String device, double measuredOverPredicted, int candidates) {
             this(target, device, measuredOverPredicted, candidates, null);
