@@ -162,8 +162,10 @@ public final class IrPrinter {
                 case Instr.SideBarrier b -> s.append(indent).append("barrier   (").append(b.threads() / 32)
                         .append(" warps of this side: bar.sync ").append(b.id()).append(", ").append(b.threads()).append(")\n");
                 case Instr.AsyncCommit ac -> s.append(indent).append("commit     (close this thread's group of async copies)\n");
-                case Instr.AsyncWait aw -> s.append(indent).append("wait       (until at most ").append(aw.pending())
-                        .append(aw.pending() == 1 ? " group is" : " groups are").append(" in flight)\n");
+                case Instr.AsyncWait aw -> s.append(indent).append(aw.pending() == 0
+                        ? "wait       (until every copy this thread issued has landed)\n"
+                        : "wait       (until at most " + aw.pending() + (aw.pending() == 1 ? " group is" : " groups are")
+                        + " in flight)\n");
             }
         }
     }
