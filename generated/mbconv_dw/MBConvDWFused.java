@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "e54187f2bc4ca6e3fb1ecaaa7bc145335561e5c82cdc8c318f32859ea0516cc0";
+    public static final String SOURCE_SHA256 = "5cbd7fedee03fe2aa9721c07778767408cc31dd64701f1ec8046b0973f987fca";
 
     private final ProgramLauncher launcher;
 

@@ -235,8 +235,10 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         const int stage = (e0 / 64) & 1;  // the copy that holds chunk e0; chunk e0+64 goes to copy stage ^ 1
         __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
         __half* const w3_s = w3_s_buf + stage * W3_S_COPY;
-        // prefetch chunk e0+64 while computing chunk e0: the copy it overwrites was last read
-        // in the previous trip, before the barrier that ended it
+        tm_cp_async_wait<0>();  // chunk e0 has landed (its copies were the only ones in flight)
+        __syncthreads();
+        // prefetch chunk e0+64 while computing chunk e0: the copy it overwrites was last read in the
+        // previous trip, which every thread finished before the barrier above (so no barrier ends a trip)
         if (e0 + 64 < 256) {
             // stage w1[e0+64 : e0+128, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
             {
@@ -257,6 +259,7 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                 }
             }
         }
+        tm_cp_async_commit();
         // stage wd[e0 : e0+64, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
         {
             const int row0 = tid / 64, col = tid % 64;  // rows row0, row0 + 4, ...
@@ -267,9 +270,6 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                     wd_s[row * 64 + col] = wd[(size_t)(e0 + col) * 9 + row];  // tap row of channel col
             }
         }
-        tm_cp_async_commit();
-        tm_cp_async_wait<1>();  // chunk e0 has landed; only chunk e0+64's group may still be in flight
-        __syncthreads();
         // L1 pointwise 64->256 -> h1 over 9x16 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv_dw.tm:13)
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
@@ -420,8 +420,9 @@ MBConvDW_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                 }
             }
         }
-        __syncthreads();
+        __syncwarp();  // keeps ptxas from scheduling across trips (registers; see KernelWriter.loop)
     }
+    __syncthreads();
     // epilogue of L3 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/mbconv_dw.tm:15)
     #pragma unroll
     for (int i = 0; i < 1; ++i) {

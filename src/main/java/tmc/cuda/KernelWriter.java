@@ -617,15 +617,28 @@ final class KernelWriter {
         if (body.size() < 3 || !(body.get(1) instanceof Instr.Barrier) || !isPrefetch(body.get(2))) {
             throw new IllegalStateException(k.name() + ": a late-issue loop must wait, meet at a barrier, then copy");
         }
-        boolean copied = false;
+        // the next chunk's cp.async copies, commit, this chunk's plain copies (read only after a barrier), work
+        boolean committed = false;
+        boolean working = false;
+        boolean barrierSincePlain = true;
+        List<Buffer> plain = new ArrayList<>();
         for (Instr i : body.subList(2, body.size())) {
-            if (isPrefetch(i)) {
-                if (copied) throw new IllegalStateException(k.name() + ": a late-issue loop copies after its work began");
-            } else if (i instanceof Instr.AsyncCommit && !copied) {
-                copied = true;
+            if (isPrefetch(i) && !(i instanceof Instr.LoadWeight lw && !lw.async())) {
+                if (committed) throw new IllegalStateException(k.name() + ": a late-issue loop copies after its commit");
+            } else if (i instanceof Instr.AsyncCommit && !committed) {
+                committed = true;
+            } else if (i instanceof Instr.LoadWeight lw && !lw.async() && committed && !working) {
+                plain.add(lw.dst());
+                barrierSincePlain = false;
             } else if (i instanceof Instr.LoadWeight || i instanceof Instr.Load || i instanceof Instr.AsyncWait
                     || i instanceof Instr.AsyncCommit) {
                 throw new IllegalStateException(k.name() + ": a late-issue loop with another copy or wait in its trip");
+            } else {
+                working = true;
+                if (i instanceof Instr.Barrier) barrierSincePlain = true;
+                else if (!barrierSincePlain && Instr.touched(i, plain).stream().anyMatch(plain::contains)) {
+                    throw new IllegalStateException(k.name() + ": a late-issue loop reads a plain copy before a barrier");
+                }
             }
         }
         int at = k.body().indexOf(l);

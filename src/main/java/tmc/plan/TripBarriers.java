@@ -3,6 +3,7 @@ package tmc.plan;
 import java.util.ArrayList;
 import java.util.List;
 import tmc.check.PlanSpec;
+import tmc.ir.Buffer;
 import tmc.ir.Instr;
 import tmc.ir.Kernel;
 
@@ -19,10 +20,10 @@ import tmc.ir.Kernel;
  * in trip j+1 only after [A] of trip j+1, when every thread has finished reading them in trip j). What follows the
  * loop (the epilogue, a store through a buffer the loop read) gets the barrier [Z] gave the last trip.
  *
- * <p>MBConv's trip then has two barriers instead of three, ConvFirst's and ConvNeXt's chain one instead of two.
- * Loops with other copies in the trip (synchronous tap-major slices, refills of single buffers: {@link SliceRefill}),
- * warp-specialized loops and wgmma kernels (whose products read shared memory through the async proxy) keep the
- * lowered form.
+ * <p>MBConv's trip then has two barriers instead of three, MBConvDW's three instead of four, ConvFirst's and
+ * ConvNeXt's chain one instead of two. Loops that refill single buffers ({@link SliceRefill}), loops whose first phase
+ * reads a slice copied with plain stores, warp-specialized loops and wgmma kernels (whose products read shared memory
+ * through the async proxy) keep the lowered form.
  */
 final class TripBarriers {
     private TripBarriers() {}
@@ -50,33 +51,44 @@ final class TripBarriers {
 
     /**
      * The loop with its next chunk's copies after its first barrier and without its last barrier, or null when its
-     * trip is not exactly: copies of the next chunk, commit, wait for all but one group, barrier, work without copies,
-     * barrier.
+     * trip is not: copies of the next chunk, plain copies of this chunk, commit, wait for all but one group, barrier,
+     * work without copies, barrier; or when the work reads a plain copy before a barrier of its own. The plain copies
+     * (tap-major depthwise slices, MBConvDW) move after the first barrier with the others: the slice they overwrite
+     * was last read in the previous trip, and the barrier between the work's first phase and the phase that reads
+     * them makes them visible.
      */
     static Instr.Loop lateIssue(Instr.Loop l) {
         if (!l.sides().isEmpty()) return null;
         List<Instr> b = l.body();
         int copies = 0;
         while (copies < b.size() && isNextChunkCopy(b.get(copies))) copies++;
-        if (copies == 0 || b.size() < copies + 4) return null;
-        if (!(b.get(copies) instanceof Instr.AsyncCommit)
-                || !(b.get(copies + 1) instanceof Instr.AsyncWait w && w.pending() == 1)
-                || !(b.get(copies + 2) instanceof Instr.Barrier)
+        int plain = copies;
+        while (plain < b.size() && b.get(plain) instanceof Instr.LoadWeight lw && !lw.async()) plain++;
+        if (copies == 0 || b.size() < plain + 4) return null;
+        if (!(b.get(plain) instanceof Instr.AsyncCommit)
+                || !(b.get(plain + 1) instanceof Instr.AsyncWait w && w.pending() == 1)
+                || !(b.get(plain + 2) instanceof Instr.Barrier)
                 || !(b.getLast() instanceof Instr.Barrier)) {
             return null;
         }
-        List<Instr> work = b.subList(copies + 3, b.size() - 1);
+        List<Instr> work = b.subList(plain + 3, b.size() - 1);
         for (Instr i : work) {
             if (i instanceof Instr.LoadWeight || i instanceof Instr.Load || i instanceof Instr.AsyncCommit
                     || i instanceof Instr.AsyncWait) {
                 return null;
             }
         }
+        List<Buffer> plainSlices = b.subList(copies, plain).stream().map(i -> ((Instr.LoadWeight) i).dst()).toList();
+        for (Instr i : work) {
+            if (i instanceof Instr.Barrier) break;
+            if (Instr.touched(i, plainSlices).stream().anyMatch(plainSlices::contains)) return null;
+        }
         List<Instr> trip = new ArrayList<>();
         trip.add(new Instr.AsyncWait(0));
         trip.add(new Instr.Barrier());
         trip.addAll(b.subList(0, copies));
         trip.add(new Instr.AsyncCommit());
+        trip.addAll(b.subList(copies, plain));
         trip.addAll(work);
         return new Instr.Loop(l.var(), l.dim(), l.extent(), l.chunk(), trip, l.note());
     }

@@ -68,14 +68,47 @@ class TripBarriersTest {
         assertEquals(1, barriers(late), "ConvFirst's chain: one barrier per trip");
     }
 
+    /** The trip as Lowering writes it: next chunk's copies, this chunk's plain copy, commit, wait, barrier, work, barrier. */
+    static Instr.Loop lowered(Instr.Loop like, List<Instr> copies, Instr plain, List<Instr> work) {
+        List<Instr> trip = new java.util.ArrayList<>(copies);
+        trip.add(plain);
+        trip.add(new Instr.AsyncCommit());
+        trip.add(new Instr.AsyncWait(1));
+        trip.add(new Instr.Barrier());
+        trip.addAll(work);
+        trip.add(new Instr.Barrier());
+        return new Instr.Loop(like.var(), like.dim(), like.extent(), like.chunk(), trip, like.note());
+    }
+
     @Test
-    void loopsWithOtherCopiesSplitsAndWgmmaKeepTheLoweredForm() {
-        // MBConvDW's tap-major depthwise slices are plain copies at the top of each trip: they need the trip's end
-        Kernel dwKernel = kernel("mbconv_dw", "fused", "sm_90");
-        Instr.Loop dw = loop(dwKernel);
-        assertTrue(dw.body().stream().anyMatch(i -> i instanceof Instr.LoadWeight lw && lw.tapMajor()), "the test needs them");
-        assertTrue(dw.body().getLast() instanceof Instr.Barrier, dw.body().toString());
-        assertNull(TripBarriers.lateIssue(dw));
+    void plainCopiesMoveAfterTheFirstBarrierWhenTheFirstPhaseDoesNotReadThem() {
+        // MBConvDW: the depthwise weight's tap-major slice is copied with plain stores; the expand does not read it,
+        // and the barrier after the expand makes it visible to the depthwise conv
+        Kernel k = kernel("mbconv_dw", "fused", "sm_90");
+        Instr.Loop l = loop(k);
+        List<Instr> b = l.body();
+        assertTrue(b.get(0) instanceof Instr.AsyncWait w && w.pending() == 0, b.toString());
+        assertTrue(b.get(1) instanceof Instr.Barrier);
+        int commit = b.indexOf(new Instr.AsyncCommit());
+        Instr.LoadWeight tap = (Instr.LoadWeight) b.get(commit + 1);
+        assertTrue(tap.tapMajor() && !tap.async(), tap.toString());
+        assertEquals(3, barriers(l), "the expand's and the depthwise conv's, and the one that lands the chunk");
+        assertFalse(b.getLast() instanceof Instr.Barrier);
+        assertTrue(k.body().get(k.body().indexOf(l) + 1) instanceof Instr.Barrier);
+
+        // The same trip, lowered, gives the form above; with the depthwise conv before the work's first barrier it
+        // would read the plain copy before any barrier made it visible, so the loop keeps the lowered form.
+        List<Instr> copies = b.subList(2, commit);
+        List<Instr> work = b.subList(commit + 2, b.size());
+        Instr.Loop back = TripBarriers.lateIssue(lowered(l, copies, tap, work));
+        assertTrue(l.equals(back), "the lowered trip becomes the late-issue one");
+        List<Instr> early = new java.util.ArrayList<>(work);
+        early.remove(early.indexOf(new Instr.Barrier()));
+        assertNull(TripBarriers.lateIssue(lowered(l, copies, tap, early)));
+    }
+
+    @Test
+    void refillsSplitsAndWgmmaKeepTheLoweredForm() {
         // MBConv's narrow plan at C = 128 refills single buffers during the trip (SliceRefill)
         Tmc.Compilation c128 = Tmc.compile(Repo.path("samples", "mbconv.tm"),
                 Tmc.Options.DEFAULTS.withArch("sm_90").withParams(java.util.Map.of("C", 128L)));
