@@ -1,0 +1,120 @@
+package tmc.plan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import tmc.Repo;
+import tmc.api.Tmc;
+import tmc.ir.Instr;
+import tmc.ir.Kernel;
+
+/** Every fused kernel of the samples and the random blocks, checked for shared-memory races in its IR (SharedRaces). */
+class SharedRacesTest {
+    static List<Kernel> kernels(Path file, Tmc.Options options) {
+        List<Kernel> out = new ArrayList<>();
+        Tmc.Compilation c = Tmc.compile(file, options);
+        assertTrue(c.ok(), c.report());
+        for (Tmc.Outcome o : c.compileAll()) {
+            if (o instanceof Tmc.Outcome.Compiled compiled) out.addAll(compiled.program().program().kernels());
+        }
+        return out;
+    }
+
+    @Test
+    void noSampleOrRandomBlockKernelRaces() throws Exception {
+        List<Path> files = new ArrayList<>(Repo.samples());
+        try (var s = Files.list(Repo.path("test-data", "random"))) {
+            s.filter(f -> f.toString().endsWith(".tm")).sorted().forEach(files::add);
+        }
+        List<String> found = new ArrayList<>();
+        int checked = 0;
+        for (Path f : files) {
+            for (String arch : List.of("sm_80", "sm_90")) {
+                List<Tmc.Options> options = new ArrayList<>(List.of(Tmc.Options.DEFAULTS.withArch(arch),
+                        Tmc.Options.DEFAULTS.withArch(arch).withShape(new LaunchShape(8, 28, 28))));
+                String name = f.getFileName().toString();
+                if (name.equals("mbconv.tm") || name.equals("convfirst.tm")) {
+                    options.add(Tmc.Options.DEFAULTS.withArch(arch).withParams(Map.of("C", 128L)));
+                }
+                for (Tmc.Options o : options) {
+                    for (Kernel k : kernels(f, o)) {
+                        List<String> races = SharedRaces.of(k);
+                        if (races == null) continue;
+                        checked++;
+                        for (String r : races) found.add(name + " " + arch + " " + k.name() + ": " + r);
+                    }
+                }
+            }
+        }
+        System.out.println("SharedRacesTest: " + checked + " kernels checked");
+        assertTrue(checked > 100, "kernels checked: " + checked);
+        assertEquals(List.of(), found.stream().limit(20).toList());
+    }
+
+    static Kernel withLoopBody(Kernel k, List<Instr> body) {
+        List<Instr> out = new ArrayList<>();
+        for (Instr i : k.body()) {
+            out.add(i instanceof Instr.Loop l
+                    ? new Instr.Loop(l.var(), l.dim(), l.extent(), l.chunk(), body, l.note()) : i);
+        }
+        return new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(), k.buffers(), out,
+                k.registersPerThread(), k.sharedOffsets(), k.residentBlocks());
+    }
+
+    static Instr.Loop loop(Kernel k) {
+        return (Instr.Loop) k.body().stream().filter(i -> i instanceof Instr.Loop).findFirst().orElseThrow();
+    }
+
+    @Test
+    void itFindsTheRacesOfABarrierLeftOut() {
+        Kernel rows = TripBarriersTest.kernel("mbconv", "rows", "sm_90");
+        assertEquals(List.of(), SharedRaces.of(rows));
+        List<Instr> trip = loop(rows).body();
+        // without the barrier between the expand (writes h1_s) and the grouped conv (reads it)
+        List<Instr> noPhaseBarrier = new ArrayList<>(trip);
+        noPhaseBarrier.remove(noPhaseBarrier.lastIndexOf(new Instr.Barrier()));
+        List<String> races = SharedRaces.of(withLoopBody(rows, noPhaseBarrier));
+        assertNotNull(races);
+        assertTrue(races.stream().anyMatch(r -> r.startsWith("h1_s")), races.toString());
+        // the late-issue trip with the copies before its barrier and no barrier at its end: the next chunk's copies
+        // may overwrite the copy a slower thread still reads in the previous trip
+        List<Instr> early = new ArrayList<>();
+        List<Instr> copies = trip.stream().filter(i -> i instanceof Instr.LoadWeight).toList();
+        early.addAll(copies);
+        early.add(new Instr.AsyncCommit());
+        early.add(new Instr.AsyncWait(1));
+        early.add(new Instr.Barrier());
+        early.addAll(trip.subList(trip.indexOf(new Instr.AsyncCommit()) + 1, trip.size()));
+        races = SharedRaces.of(withLoopBody(rows, early));
+        assertFalse(races.isEmpty(), "copies before the barrier need the barrier that ended the trip");
+        // the same with that barrier back is the lowered form, and race-free
+        early.add(new Instr.Barrier());
+        assertEquals(List.of(), SharedRaces.of(withLoopBody(rows, early)));
+        // and a wait that does not cover the chunk being read (wait_group 1 where only that chunk is in flight)
+        List<Instr> shortWait = new ArrayList<>(trip);
+        shortWait.set(0, new Instr.AsyncWait(1));
+        assertFalse(SharedRaces.of(withLoopBody(rows, shortWait)).isEmpty());
+    }
+
+    @Test
+    void theBarrierAfterALateIssueLoopIsWhatTheEpilogueNeeds() {
+        Kernel rows = TripBarriersTest.kernel("mbconv", "rows", "sm_90");
+        Instr.Loop l = loop(rows);
+        int at = rows.body().indexOf(l);
+        assertTrue(rows.body().get(at + 1) instanceof Instr.Barrier);
+        List<Instr> body = new ArrayList<>(rows.body());
+        body.remove(at + 1);
+        Kernel without = new Kernel(rows.name(), rows.tileN(), rows.tileH(), rows.tileW(), rows.threads(), rows.math(),
+                rows.layers(), rows.buffers(), body, rows.registersPerThread(), rows.sharedOffsets(), rows.residentBlocks());
+        List<String> races = SharedRaces.of(without);
+        assertFalse(races.isEmpty(), "the store through h1_s after the last trip's reads of it");
+    }
+}
