@@ -66,6 +66,14 @@ final class SharedRaces {
                 add(k, p, lw.dst(), copy, true, lw.async(), "copy of " + lw.weight() + " (" + where + ")");
             }
             case Instr.Load l -> add(k, p, l.dst(), 0, true, l.async(), "load of " + l.tensor() + " (" + where + ")");
+            case Instr.Finish f -> {
+                // the epilogue reads what it adds (a residual, a scale), not the product's input, done in the loop
+                for (tmc.check.Activation in : f.layer().epilogueInputs()) {
+                    Buffer b = f.sources().get(in.name());
+                    if (b != null && b.space() == Space.SHARED) add(k, p, b, copyOf(b, trip), false, false, "epilogue's read");
+                }
+                if (f.dst().space() == Space.SHARED) add(k, p, f.dst(), copyOf(f.dst(), trip), true, false, "epilogue's write");
+            }
             case Instr.Store s -> {
                 if (s.src().space() == Space.SHARED) add(k, p, s.src(), copyOf(s.src(), trip), false, false, "store's read");
                 if (s.staging() != null) {
@@ -81,7 +89,6 @@ final class SharedRaces {
                 List<Buffer> shared = k.buffers().stream().filter(b -> b.space() == Space.SHARED).toList();
                 Buffer dst = switch (i) {
                     case Instr.Compute c -> c.dst();
-                    case Instr.Finish f -> f.dst();
                     case Instr.Chain ch -> ch.producer().dst();
                     default -> null;
                 };

@@ -59,6 +59,36 @@ class SharedRacesTest {
         assertEquals(List.of(), found.stream().limit(20).toList());
     }
 
+    @Test
+    void noCandidateTuneCouldPickRaces() {
+        // every fitting candidate of each sample's auto plan at two shapes, with the forms tune adds (one more
+        // resident block, narrow slices), on sm_90: the kernels tmc tune may time and store
+        List<String> found = new ArrayList<>();
+        int checked = 0;
+        tmc.target.Target sm90 = tmc.target.Targets.builtin().get("sm_90").orElseThrow();
+        for (Path f : Repo.samples()) {
+            Tmc.Compilation c = Tmc.compile(f, Tmc.Options.DEFAULTS.withArch("sm_90"));
+            for (tmc.check.PlanSpec spec : c.program().plans()) {
+                if (spec.kind() != tmc.check.PlanSpec.Kind.AUTO) continue;
+                var block = c.program().block(spec.block()).orElseThrow();
+                for (LaunchShape shape : List.of(new LaunchShape(128, 56, 56), new LaunchShape(8, 28, 28))) {
+                    if (!(Planner.plan(block, spec, sm90, shape, 1024) instanceof Planner.Planned planned)) continue;
+                    for (Planner.Candidate cand : planned.top()) {
+                        for (Kernel k : cand.kernels()) {
+                            List<String> races = SharedRaces.of(k);
+                            if (races == null) continue;
+                            checked++;
+                            for (String r : races) found.add(f.getFileName() + " " + cand.summary() + ": " + r);
+                        }
+                    }
+                }
+            }
+        }
+        System.out.println("SharedRacesTest: " + checked + " candidate kernels checked");
+        assertTrue(checked > 200, "candidates checked: " + checked);
+        assertEquals(List.of(), found.stream().limit(20).toList());
+    }
+
     static Kernel withLoopBody(Kernel k, List<Instr> body) {
         List<Instr> out = new ArrayList<>();
         for (Instr i : k.body()) {
