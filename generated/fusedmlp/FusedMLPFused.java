@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "b23d0b76e12113a3c3d7936883404e8e4d07163ad556a9d3561a2c0b79eb0e3a";
+    public static final String SOURCE_SHA256 = "3d6ecb65d2035542ec72591232e45ea4f01fab985a1104ccd7fbef8d35206bbe";
 
     private final ProgramLauncher launcher;
 

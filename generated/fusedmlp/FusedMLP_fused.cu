@@ -201,8 +201,6 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
         }
     }
     tm_cp_async_commit();
-    tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
-    __syncthreads();
     // stream E in 4 chunks of 64
     // w1_s, w2_s double-buffered: chunk e0 is computed from one copy while chunk e0+64 is copied into the other (cp.async)
     #pragma unroll 1

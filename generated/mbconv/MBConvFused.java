@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "706a5ae7842c76a662bae0758bd6bb3432b7a89e2f0a07d273f6e428de9d4c4c";
+    public static final String SOURCE_SHA256 = "8b577078344ce32c2961e8cabb470a2909778cb0e248630939577708750c2705";
 
     private final ProgramLauncher launcher;
 

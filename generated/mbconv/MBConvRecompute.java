@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "56da516f3abf909fb4ee83aa78bc28b2d94286c26de8056f1ad350bf8722b8a3";
+    public static final String SOURCE_SHA256 = "68d3e5e227302d8d41112c0485cdd65f2665d39973935c23a0d39bdebfdf1d86";
 
     private final ProgramLauncher launcher;
 

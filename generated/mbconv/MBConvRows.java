@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "e68c7f0836bf7e54f51aa171135981b884a080b29a8129ce8a735183c37dca86";
+    public static final String SOURCE_SHA256 = "98b5c3696d8b4f1ba21f24430afad41e8ab5ebab8c470831fffa8ac002556810";
 
     private final ProgramLauncher launcher;
 

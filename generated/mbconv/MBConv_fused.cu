@@ -217,8 +217,6 @@ MBConv_fused(const __half* __restrict__ x, const __half* __restrict__ w1, const 
         }
     }
     tm_cp_async_commit();
-    tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
-    __syncthreads();
     // the rows of h1_s this lane writes in every chunk's epilogue that lie inside the image (the same in
     // every chunk, so computed once): bit 2 * (i * 2 + mi) + rh for row rh of tile mi of the warp's i-th block
     unsigned h1_s_inside_rows = 0u;

@@ -217,8 +217,6 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
         }
     }
     tm_cp_async_commit();
-    tm_cp_async_wait<1>();  // all but the newest group (chunk 0's slices) have landed
-    __syncthreads();
     // stream E in 8 chunks of 32
     // w1_s, wd_s, w3_s double-buffered: chunk e0 is computed from one copy while chunk e0+32 is copied into the other (cp.async)
     #pragma unroll 1

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "5cbd7fedee03fe2aa9721c07778767408cc31dd64701f1ec8046b0973f987fca";
+    public static final String SOURCE_SHA256 = "c2bfe5035c655465edf199cd6ecbc878d86d3c45b4b113e3c61a78945d27c819";
 
     private final ProgramLauncher launcher;
 

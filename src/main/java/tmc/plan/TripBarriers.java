@@ -18,7 +18,8 @@ import tmc.ir.Kernel;
  * thread has finished trip j-1. At the top of the trip only chunk j's copies can be in flight then, so the wait is for
  * all of them. Every other write of a trip already comes after [A] (the layers' staged tiles: a thread writes them
  * in trip j+1 only after [A] of trip j+1, when every thread has finished reading them in trip j). What follows the
- * loop (the epilogue, a store through a buffer the loop read) gets the barrier [Z] gave the last trip.
+ * loop (the epilogue, a store through a buffer the loop read) gets the barrier [Z] gave the last trip. A wait and a
+ * barrier right before the loop go too: the first trip's wait for every copy and barrier cover what they guarded.
  *
  * <p>MBConv's trip then has two barriers instead of three, MBConvDW's three instead of four, ConvFirst's and
  * ConvNeXt's chain one instead of two. Loops that refill single buffers ({@link SliceRefill}), loops whose first phase
@@ -39,6 +40,13 @@ final class TripBarriers {
             if (late == null) {
                 out.add(body.get(i));
                 continue;
+            }
+            // A wait and a barrier right before the loop guard nothing the first trip's own wait for every copy and
+            // barrier do not: no instruction reads shared memory in between.
+            int n = out.size();
+            if (n >= 2 && out.get(n - 1) instanceof Instr.Barrier && out.get(n - 2) instanceof Instr.AsyncWait) {
+                out.remove(n - 1);
+                out.remove(n - 2);
             }
             out.add(late);
             if (!(i + 1 < body.size() && body.get(i + 1) instanceof Instr.Barrier)) out.add(new Instr.Barrier());

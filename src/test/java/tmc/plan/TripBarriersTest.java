@@ -46,6 +46,15 @@ class TripBarriersTest {
         assertTrue(b.subList(3 + copies, b.size()).stream().noneMatch(i -> i instanceof Instr.LoadWeight
                 || i instanceof Instr.AsyncWait || i instanceof Instr.AsyncCommit || i instanceof Instr.Load));
         assertNull(TripBarriers.lateIssue(l), "a loop in the late-issue form is left as it is");
+        // nothing between the copies before the loop and the loop reads shared memory: the first trip's wait and
+        // barrier serve them, and the wait and barrier that stood before the loop are gone
+        int at = k.body().indexOf(l);
+        assertTrue(k.body().get(at - 1) instanceof Instr.AsyncCommit, k.body().subList(0, at).toString());
+        // ConvFirst's conv reads the tile between them: its barrier stays
+        Kernel cf = kernel("convfirst", "rows", "sm_90");
+        int cfAt = cf.body().indexOf(loop(cf));
+        assertTrue(cf.body().subList(0, cfAt).stream().anyMatch(i -> i instanceof Instr.Barrier));
+        assertTrue(cf.body().get(cfAt - 1) instanceof Instr.Compute, "the conv into the chain's A fragments");
     }
 
     @Test
