@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# On the GPU machine (prepared in the seventeenth session, not yet run): tmc.plan.TripBarriers (commits cfc7886, 9d392e6 and 6e918c1, the
-# next chunk's copies after the trip's first barrier, no barrier at the trip's end) against the kernels before it.
+# On the GPU machine (prepared in the seventeenth session, not yet run): tmc.plan.TripBarriers (commits cfc7886,
+# 9d392e6 and 6e918c1: the next chunk's copies after the trip's first barrier, no barrier at the trip's end) against
+# the kernels before it.
 # tmc verify of convfirst.tm, mbconv.tm (both at C=64 and C=128), mbconv_dw.tm and convnext.tm; the changed table kernels old
 # against new in one process (variants.py, 7 rounds, each checked against PyTorch first); compute-sanitizer racecheck
 # and synccheck on four of the plans it changes. About 9 minutes on an H100.
