@@ -209,6 +209,14 @@ final class KernelWriter {
         for (Instr i : k.body()) instr(i);
         w.close();
         w.line();
+        // The last line of defence against a lowering bug that would emit a race, after the loops' own checks (which
+        // say more precisely what broke): a kernel that writes and reads the same shared bytes without a barrier
+        // between (tmc.ir.SharedRaces) is an internal error, never emitted.
+        List<String> races = tmc.ir.SharedRaces.of(k);
+        if (races != null && !races.isEmpty()) {
+            throw new IllegalStateException(k.name() + ": shared-memory race in the lowered kernel: " + races.getFirst()
+                    + (races.size() > 1 ? " (and " + (races.size() - 1) + " more)" : ""));
+        }
     }
 
     private String describe(Buffer b) {

@@ -15,6 +15,7 @@ import tmc.Repo;
 import tmc.api.Tmc;
 import tmc.ir.Instr;
 import tmc.ir.Kernel;
+import tmc.ir.SharedRaces;
 
 /** Every fused kernel of the samples and the random blocks, checked for shared-memory races in its IR (SharedRaces). */
 class SharedRacesTest {
@@ -115,6 +116,14 @@ class SharedRacesTest {
         List<String> races = SharedRaces.of(withLoopBody(rows, noPhaseBarrier));
         assertNotNull(races);
         assertTrue(races.stream().anyMatch(r -> r.startsWith("h1_s")), races.toString());
+        // and the CUDA writer refuses to emit such a kernel: an internal error, never a racing kernel
+        Tmc.Compilation c = Tmc.compile(Repo.path("samples", "mbconv.tm"), Tmc.Options.DEFAULTS.withArch("sm_90"));
+        tmc.ir.TmProgram p = c.program("rows").orElseThrow().program();
+        tmc.ir.TmProgram broken = new tmc.ir.TmProgram(p.block(), p.plan(), p.arch(),
+                List.of(withLoopBody(rows, noPhaseBarrier)));
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> tmc.cuda.CudaEmitter.emit(broken, "mbconv.tm", "test"));
+        assertTrue(e.getMessage().contains("shared-memory race in the lowered kernel: h1_s"), e.getMessage());
         // the late-issue trip with the copies before its barrier and no barrier at its end: the next chunk's copies
         // may overwrite the copy a slower thread still reads in the previous trip
         List<Instr> early = new ArrayList<>();

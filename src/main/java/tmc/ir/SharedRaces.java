@@ -1,14 +1,11 @@
-package tmc.plan;
+package tmc.ir;
 
 import java.util.ArrayList;
 import java.util.List;
 import tmc.check.PlanSpec.Space;
-import tmc.ir.Buffer;
-import tmc.ir.Instr;
-import tmc.ir.Kernel;
 
 /**
- * A static check of a kernel's shared-memory discipline, for the tests: every two accesses of the same bytes by
+ * A static check of a kernel's shared-memory discipline, run on every kernel the CUDA writer emits: every two accesses of the same bytes by
  * different instructions, at least one of them a write, must be ordered by a barrier between them; when the earlier
  * is a cp.async copy, by a wait that covers its group and then a barrier. The stream loop is unrolled trip by trip:
  * a double-buffered slice's copy is the trip's parity (the next chunk's copies go to the other), and the copies of
@@ -18,7 +15,7 @@ import tmc.ir.Kernel;
  * <p>Conservative: it treats every access as possibly made by any thread, so a barrier is demanded even where each
  * thread only reads what it wrote itself.
  */
-final class SharedRaces {
+public final class SharedRaces {
     private SharedRaces() {}
 
     /** One shared access: where in the unrolled program, which bytes, read or write, and a cp.async copy's group. */
@@ -35,7 +32,7 @@ final class SharedRaces {
     }
 
     /** The races of {@code k}, described; empty when there is none; null when the kernel is of a kind not checked. */
-    static List<String> of(Kernel k) {
+    public static List<String> of(Kernel k) {
         for (Instr i : k.body()) {
             if (i instanceof Instr.ImageLoop || i instanceof Instr.Loop l && !l.sides().isEmpty()) return null;
         }
