@@ -145,6 +145,25 @@ class SharedRacesTest {
     }
 
     @Test
+    void anImageLoopWithoutTheBarrierThatEndsEachImageRaces() {
+        // FusedMLP 'images': the next image's tile is copied into the copy the previous image read; the barrier at
+        // the end of each image keeps the copy out until every thread is done with it
+        Kernel k = TripBarriersTest.kernel("fusedmlp", "images", "sm_90");
+        assertEquals(List.of(), SharedRaces.of(k));
+        Instr.ImageLoop il = (Instr.ImageLoop) k.body().stream().filter(i -> i instanceof Instr.ImageLoop)
+                .findFirst().orElseThrow();
+        assertTrue(il.body().getLast() instanceof Instr.Barrier);
+        List<Instr> body = new ArrayList<>();
+        for (Instr i : k.body()) {
+            body.add(i == il ? new Instr.ImageLoop(il.images(), il.body().subList(0, il.body().size() - 1)) : i);
+        }
+        Kernel broken = new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(),
+                k.buffers(), body, k.registersPerThread(), k.sharedOffsets(), k.residentBlocks());
+        List<String> races = SharedRaces.of(broken);
+        assertTrue(races.stream().anyMatch(r -> r.startsWith("x_s")), races.toString());
+    }
+
+    @Test
     void theBarrierAfterALateIssueLoopIsWhatTheEpilogueNeeds() {
         Kernel rows = TripBarriersTest.kernel("mbconv", "rows", "sm_90");
         Instr.Loop l = loop(rows);
