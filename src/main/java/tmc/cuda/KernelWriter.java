@@ -213,7 +213,7 @@ final class KernelWriter {
         // say more precisely what broke): a kernel that writes and reads the same shared bytes without a barrier
         // between (tmc.ir.SharedRaces) is an internal error, never emitted.
         List<String> races = tmc.ir.SharedRaces.of(k);
-        if (races != null && !races.isEmpty()) {
+        if (!races.isEmpty()) {
             throw new IllegalStateException(k.name() + ": shared-memory race in the lowered kernel: " + races.getFirst()
                     + (races.size() > 1 ? " (and " + (races.size() - 1) + " more)" : ""));
         }

@@ -13,7 +13,9 @@ import tmc.check.PlanSpec.Space;
  * a double-buffered slice's copy is the trip's parity (the next chunk's copies go to the other), and the copies of
  * the chunk after the last are skipped, as the emitted code skips them. Aliased buffers (shared lifetimes) are
  * compared by their bytes. A tile-N block's image loop is unrolled image by image the same way (its input tile's
- * copy by the image's parity). Kernels with warp-specialized sides are not checked (null).
+ * copy by the image's parity). A warp-specialized loop runs each side on chunk trip - lag of its trip; two sides'
+ * accesses in one trip are concurrent (only the block's barrier orders them), a side's own named barrier orders its
+ * own accesses, and each side counts its own cp.async groups.
  *
  * <p>Conservative: it treats every access as possibly made by any thread, so a barrier is demanded even where each
  * thread only reads what it wrote itself.
@@ -21,57 +23,96 @@ import tmc.check.PlanSpec.Space;
 public final class SharedRaces {
     private SharedRaces() {}
 
-    /** One shared access: where in the unrolled program, which bytes, read or write, and a cp.async copy's group. */
-    private record Access(int step, int instr, long from, long to, boolean write, int group, String what) {}
+    /**
+     * One shared access: where in the unrolled program, by which warps (0: the whole block, else a side's number),
+     * which bytes, read or write, and a cp.async copy's group (-1: a plain access).
+     */
+    private record Access(int step, int instr, int side, long from, long to, boolean write, int group, String what) {}
+
+    /** A barrier: the whole block's (side 0) or one side's named barrier. */
+    private record Sync(int step, int side) {}
+
+    /** A wait at {@code step} by {@code side}'s threads (0: every thread): per side, the groups complete there. */
+    private record Wait(int step, int side, int[] completeBelow) {}
 
     private static final class Program {
         final List<Access> accesses = new ArrayList<>();
-        final List<Integer> barriers = new ArrayList<>();
-        /** At each wait: its step and the groups complete there (those numbered below). */
-        final List<int[]> waits = new ArrayList<>();
+        final List<Sync> barriers = new ArrayList<>();
+        final List<Wait> waits = new ArrayList<>();
+        /** Each side's count of committed groups (index 0: the block's, before the sides exist). */
+        final int[] commits;
         int step;
         int instr;
-        int commits;
-    }
 
-    /**
-     * Where an instruction runs: the stream loop's trip (-1 outside it) and the image of a tile-N block's image loop
-     * (-1 outside it), each with whether it is the last (whose copies of the next one the emitted code skips).
-     */
-    private record At(int trip, boolean lastTrip, int img, boolean lastImg, String where) {
-        static final At OUTSIDE = new At(-1, false, -1, false, "before or after the loops");
-
-        At trip(int t, boolean last, String dim) {
-            return new At(t, last, img, lastImg, dim + " trip " + t + (img >= 0 ? ", image " + img : ""));
+        Program(int sides) {
+            commits = new int[sides + 1];
         }
     }
 
-    /** The races of {@code k}, described; empty when there is none; null when the kernel is of a kind not checked. */
+    /**
+     * Where an instruction runs: the stream loop's trip or a side's chunk (-1 outside it), the image of a tile-N
+     * block's image loop (-1 outside it), each with whether it is the last (whose copies of the next one the emitted
+     * code skips), and the side (0: every warp).
+     */
+    private record At(int trip, boolean lastTrip, int img, boolean lastImg, int side, String where) {
+        static final At OUTSIDE = new At(-1, false, -1, false, 0, "before or after the loops");
+
+        At trip(int t, boolean last, String what) {
+            return new At(t, last, img, lastImg, side, what + (img >= 0 ? ", image " + img : ""));
+        }
+
+        At side(int s, String role) {
+            return new At(trip, lastTrip, img, lastImg, s, where + ", " + role);
+        }
+    }
+
+    /** The races of {@code k}, described; empty when there is none. */
     public static List<String> of(Kernel k) {
-        if (Instr.flatten(k.body()).anyMatch(i -> i instanceof Instr.Side)) return null;
         Set<String> slices = new HashSet<>();
         Instr.flatten(k.body()).forEach(i -> {
             if (i instanceof Instr.LoadWeight lw) slices.add(lw.dst().name());
         });
-        Program p = new Program();
+        Program p = new Program(Instr.Side.Role.values().length);
         for (Instr i : k.body()) walk(k, slices, p, i, At.OUTSIDE);
         return races(p);
+    }
+
+    /** A side's number in the accesses: its role's, from 1 (the same warps before, in and after the loop). */
+    private static int sideOf(Instr.Side sd) {
+        return sd.role().ordinal() + 1;
     }
 
     private static void walk(Kernel k, Set<String> slices, Program p, Instr i, At at) {
         switch (i) {
             case Instr.Loop l -> {
-                for (int trip = 0; trip < l.trips(); trip++) {
-                    At in = at.trip(trip, trip == l.trips() - 1, l.dim());
-                    for (Instr x : l.body()) walk(k, slices, p, x, in);
+                int trips = l.trips() + l.lag();
+                for (int trip = 0; trip < trips; trip++) {
+                    At in = at.trip(trip, trip == l.trips() - 1, l.dim() + " trip " + trip);
+                    for (Instr x : l.body()) {
+                        if (x instanceof Instr.Side sd) {
+                            // each side works on chunk trip - lag, when that is a chunk
+                            int chunk = trip - sd.lag();
+                            if (chunk < 0 || chunk >= l.trips()) continue;
+                            At side = new At(chunk, chunk == l.trips() - 1, in.img(), in.lastImg(), sideOf(sd),
+                                    in.where() + ", " + sd.role() + " on chunk " + chunk);
+                            for (Instr y : sd.body()) walk(k, slices, p, y, side);
+                        } else {
+                            walk(k, slices, p, x, in);
+                        }
+                    }
                 }
                 return;
             }
             case Instr.ImageLoop il -> {
                 for (int img = 0; img < il.images(); img++) {
-                    At in = new At(-1, false, img, img == il.images() - 1, "image " + img);
+                    At in = new At(-1, false, img, img == il.images() - 1, at.side(), "image " + img);
                     for (Instr x : il.body()) walk(k, slices, p, x, in);
                 }
+                return;
+            }
+            case Instr.Side sd -> {
+                At in = at.side(sideOf(sd), sd.role().toString());
+                for (Instr x : sd.body()) walk(k, slices, p, x, in);
                 return;
             }
             default -> { }
@@ -80,14 +121,26 @@ public final class SharedRaces {
         p.step++;
         String where = " (" + at.where() + ")";
         switch (i) {
-            case Instr.Barrier b -> p.barriers.add(p.step);
-            case Instr.AsyncCommit c -> p.commits++;
-            case Instr.AsyncWait w -> p.waits.add(new int[] {p.step, p.commits - w.pending()});
+            case Instr.Barrier b -> p.barriers.add(new Sync(p.step, 0));
+            case Instr.SideBarrier b -> p.barriers.add(new Sync(p.step, at.side()));
+            case Instr.AsyncCommit c -> {
+                // a commit outside the sides is every thread's: each side's count goes up
+                if (at.side() == 0) {
+                    for (int s = 0; s < p.commits.length; s++) p.commits[s]++;
+                } else {
+                    p.commits[at.side()]++;
+                }
+            }
+            case Instr.AsyncWait w -> {
+                int[] complete = new int[p.commits.length];
+                for (int s = 0; s < complete.length; s++) complete[s] = p.commits[s] - w.pending();
+                p.waits.add(new Wait(p.step, at.side(), complete));
+            }
             case Instr.LoadWeight lw -> {
                 boolean next = lw.streamed() != null && lw.streamed().start() > 0;
                 if (next && at.lastTrip()) return;  // the emitted code skips the copy past the last chunk
                 int copy = lw.dst().stages() == 1 || at.trip() < 0 ? 0 : next ? (at.trip() + 1) % 2 : at.trip() % 2;
-                add(k, p, lw.dst(), copy, true, lw.async(), "copy of " + lw.weight() + where);
+                add(k, p, at, lw.dst(), copy, true, lw.async(), "copy of " + lw.weight() + where);
             }
             case Instr.Load l -> {
                 if (l.image() == Instr.Load.Image.NEXT && at.lastImg()) return;  // no image after the block's last
@@ -96,33 +149,33 @@ public final class SharedRaces {
                     case NEXT -> (at.img() + 1) % 2;
                     case THIS -> copyOf(k, slices, l.dst(), at);
                 };
-                add(k, p, l.dst(), copy, true, l.async(), "load of " + l.tensor() + where);
+                add(k, p, at, l.dst(), copy, true, l.async(), "load of " + l.tensor() + where);
             }
             case Instr.Finish f -> {
                 // the epilogue reads what it adds (a residual, a scale), not the product's input, done in the loop
                 for (tmc.check.Activation in : f.layer().epilogueInputs()) {
                     Buffer b = f.sources().get(in.name());
                     if (b != null && b.space() == Space.SHARED) {
-                        add(k, p, b, copyOf(k, slices, b, at), false, false, "epilogue's read" + where);
+                        add(k, p, at, b, copyOf(k, slices, b, at), false, false, "epilogue's read" + where);
                     }
                 }
                 if (f.dst().space() == Space.SHARED) {
-                    add(k, p, f.dst(), copyOf(k, slices, f.dst(), at), true, false, "epilogue's write" + where);
+                    add(k, p, at, f.dst(), copyOf(k, slices, f.dst(), at), true, false, "epilogue's write" + where);
                 }
             }
             case Instr.Store s -> {
                 if (s.src().space() == Space.SHARED) {
-                    add(k, p, s.src(), copyOf(k, slices, s.src(), at), false, false, "store's read" + where);
+                    add(k, p, at, s.src(), copyOf(k, slices, s.src(), at), false, false, "store's read" + where);
                 }
                 if (s.staging() != null) {
                     // fragments into the staging buffer, a barrier, then 16-byte pieces out of it (an image's own
                     // copy of a double-buffered tile; both copies of a weight slice, after its loop)
                     int copy = copyOf(k, slices, s.staging(), at);
-                    add(k, p, s.staging(), copy, true, false, "store staging" + where);
+                    add(k, p, at, s.staging(), copy, true, false, "store staging" + where);
                     p.step++;
-                    p.barriers.add(p.step);
+                    p.barriers.add(new Sync(p.step, 0));
                     p.step++;
-                    add(k, p, s.staging(), copy, false, false, "store staging" + where);
+                    add(k, p, at, s.staging(), copy, false, false, "store staging" + where);
                 }
             }
             default -> {
@@ -133,7 +186,8 @@ public final class SharedRaces {
                     default -> null;
                 };
                 for (Buffer b : Instr.touched(i, shared)) {
-                    add(k, p, b, copyOf(k, slices, b, at), b.equals(dst), false, i.getClass().getSimpleName() + where);
+                    add(k, p, at, b, copyOf(k, slices, b, at), b.equals(dst), false,
+                            i.getClass().getSimpleName() + where);
                 }
             }
         }
@@ -141,11 +195,12 @@ public final class SharedRaces {
 
     /**
      * The copy an instruction at {@code at} uses of a buffer: a double-buffered weight slice's by the trip, a
-     * double-buffered input tile's by the image; -1 (both) where neither applies.
+     * double-buffered input tile's by the image, a warp-specialized chunk's by the chunk; -1 (both) where none
+     * applies.
      */
     private static int copyOf(Kernel k, Set<String> slices, Buffer b, At at) {
         if (canonical(k, b).stages() == 1) return 0;
-        int index = slices.contains(b.name()) ? at.trip() : at.img();
+        int index = slices.contains(b.name()) || at.img() < 0 ? at.trip() : at.img();
         return index < 0 ? -1 : index % 2;
     }
 
@@ -158,12 +213,13 @@ public final class SharedRaces {
         return b;
     }
 
-    private static void add(Kernel k, Program p, Buffer named, int copy, boolean write, boolean async, String what) {
+    private static void add(Kernel k, Program p, At at, Buffer named, int copy, boolean write, boolean async, String what) {
         Buffer b = canonical(k, named);
         long base = k.sharedOffset(b);
         long from = copy < 0 ? base : base + copy * b.stageBytes();
         long to = copy < 0 ? base + b.bytes() : from + b.stageBytes();
-        p.accesses.add(new Access(p.step, p.instr, from, to, write, async ? p.commits : -1, b.name() + " " + what));
+        int group = async ? p.commits[at.side()] : -1;
+        p.accesses.add(new Access(p.step, p.instr, at.side(), from, to, write, group, b.name() + " " + what));
     }
 
     private static List<String> races(Program p) {
@@ -181,22 +237,27 @@ public final class SharedRaces {
         return out;
     }
 
-    /** Whether {@code x} is complete and visible to every thread before {@code y}. */
+    /**
+     * Whether {@code x} is complete and visible to the threads of {@code y} before {@code y}: a barrier between them
+     * that both take part in (the block's; a side's own when both are that side's), after, for a cp.async write, a
+     * wait by its threads that covers its group.
+     */
     private static boolean ordered(Program p, Access x, Access y) {
         int from = x.step();
         if (x.group() >= 0) {
-            // a cp.async write: the first wait after it that covers its group, then a barrier
             from = -1;
-            for (int[] w : p.waits) {
-                if (w[0] > x.step() && w[0] < y.step() && w[1] > x.group()) {
-                    from = w[0];
+            for (Wait w : p.waits) {
+                if (w.step() > x.step() && w.step() < y.step() && (w.side() == x.side() || w.side() == 0)
+                        && w.completeBelow()[x.side()] > x.group()) {
+                    from = w.step();
                     break;
                 }
             }
             if (from < 0) return false;
         }
-        for (int b : p.barriers) {
-            if (b > from && b < y.step()) return true;
+        boolean sameSide = x.side() != 0 && x.side() == y.side();
+        for (Sync b : p.barriers) {
+            if (b.step() > from && b.step() < y.step() && (b.side() == 0 || sameSide && b.side() == x.side())) return true;
         }
         return false;
     }

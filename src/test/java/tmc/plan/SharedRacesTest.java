@@ -47,10 +47,8 @@ class SharedRacesTest {
                 }
                 for (Tmc.Options o : options) {
                     for (Kernel k : kernels(f, o)) {
-                        List<String> races = SharedRaces.of(k);
-                        if (races == null) continue;
                         checked++;
-                        for (String r : races) found.add(name + " " + arch + " " + k.name() + ": " + r);
+                        for (String r : SharedRaces.of(k)) found.add(name + " " + arch + " " + k.name() + ": " + r);
                     }
                 }
             }
@@ -64,7 +62,7 @@ class SharedRacesTest {
     void noCandidateTuneCouldPickRaces() {
         // every fitting candidate of each sample's auto plan at two shapes on sm_90: the kernels tmc tune may time
         // and store (its extra forms change the launch bounds or a chain's slice width, not where barriers stand;
-        // its warp-specialized splits are not checked here)
+        // its warp-specialized splits are the lowering the samples' 'specialized' plans check above)
         List<String> found = new ArrayList<>();
         int checked = 0;
         tmc.target.Target sm90 = tmc.target.Targets.builtin().get("sm_90").orElseThrow();
@@ -77,10 +75,8 @@ class SharedRacesTest {
                     if (!(Planner.plan(block, spec, sm90, shape, 1024) instanceof Planner.Planned planned)) continue;
                     for (Planner.Candidate cand : planned.top()) {
                         for (Kernel k : cand.kernels()) {
-                            List<String> races = SharedRaces.of(k);
-                            if (races == null) continue;
                             checked++;
-                            for (String r : races) found.add(f.getFileName() + " " + cand.summary() + ": " + r);
+                            for (String r : SharedRaces.of(k)) found.add(f.getFileName() + " " + cand.summary() + ": " + r);
                         }
                     }
                 }
@@ -161,6 +157,33 @@ class SharedRacesTest {
                 k.buffers(), body, k.registersPerThread(), k.sharedOffsets(), k.residentBlocks());
         List<String> races = SharedRaces.of(broken);
         assertTrue(races.stream().anyMatch(r -> r.startsWith("x_s")), races.toString());
+    }
+
+    @Test
+    void aSplitLoopNeedsItsBlockBarrierAndEachSideItsOwn() {
+        // MBConv 'specialized': the producer stages chunk j into one copy of h1_s while the consumer reads chunk
+        // j-1 from the other; the block's barrier ends each trip, a side's named barrier comes before its refills
+        Kernel k = TripBarriersTest.kernel("mbconv", "specialized", "sm_90");
+        assertEquals(List.of(), SharedRaces.of(k));
+        Instr.Loop l = loop(k);
+        assertFalse(l.sides().isEmpty());
+        // without the block barrier at the end of the trip the producer overwrites what the consumer still reads
+        List<Instr> noBlockBarrier = new ArrayList<>(l.body());
+        noBlockBarrier.remove(noBlockBarrier.lastIndexOf(new Instr.Barrier()));
+        List<String> races = SharedRaces.of(withLoopBody(k, noBlockBarrier));
+        assertTrue(races.stream().anyMatch(r -> r.startsWith("h1_s")), races.toString());
+        // without the producer's own barrier its refill of w1_s overwrites what its other warps still read
+        List<Instr> noSideBarrier = new ArrayList<>();
+        for (Instr i : l.body()) {
+            if (i instanceof Instr.Side sd && sd.role() == Instr.Side.Role.PRODUCER) {
+                List<Instr> b = sd.body().stream().filter(x -> !(x instanceof Instr.SideBarrier)).toList();
+                noSideBarrier.add(new Instr.Side(sd.role(), sd.firstWarp(), sd.warps(), sd.lag(), b));
+            } else {
+                noSideBarrier.add(i);
+            }
+        }
+        races = SharedRaces.of(withLoopBody(k, noSideBarrier));
+        assertTrue(races.stream().anyMatch(r -> r.startsWith("w1_s")), races.toString());
     }
 
     @Test
