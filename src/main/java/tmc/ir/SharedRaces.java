@@ -9,10 +9,10 @@ import tmc.check.PlanSpec.Space;
 /**
  * A static check of a kernel's shared-memory discipline, run on every kernel the CUDA writer emits: every two
  * accesses of the same bytes by different instructions, at least one of them a write, must be ordered by a barrier
- * between them; when the earlier is a cp.async copy, by a wait that covers its group and then a barrier. The stream loop is unrolled trip by trip:
- * a double-buffered slice's copy is the trip's parity (the next chunk's copies go to the other), and the copies of
- * the chunk after the last are skipped, as the emitted code skips them. Aliased buffers (shared lifetimes) are
- * compared by their bytes. A tile-N block's image loop is unrolled image by image the same way (its input tile's
+ * between them; when the earlier is a cp.async copy, by a wait that covers its group and then a barrier. The stream
+ * loop is unrolled trip by trip: a double-buffered slice's copy is the trip's parity (the next chunk's copies go to
+ * the other), and the copies of the chunk after the last are skipped, as the emitted code skips them. Aliased
+ * buffers (shared lifetimes) are compared by their bytes. A tile-N block's image loop is unrolled image by image the same way (its input tile's
  * copy by the image's parity). A warp-specialized loop runs each side on chunk trip - lag of its trip; two sides'
  * accesses in one trip are concurrent (only the block's barrier orders them), a side's own named barrier orders its
  * own accesses, and each side counts its own cp.async groups.
