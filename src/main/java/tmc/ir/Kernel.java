@@ -54,6 +54,12 @@ public record Kernel(String name, int tileN, int tileH, int tileW, int threads, 
                 sharedOffsets, blocks);
     }
 
+    /** This kernel with {@code body} for its instructions, everything else as it is (a pass that rewrites a body). */
+    public Kernel withBody(List<Instr> body) {
+        return new Kernel(name, tileN, tileH, tileW, threads, math, layers, buffers, body, registersPerThread,
+                sharedOffsets, residentBlocks);
+    }
+
     /** Whether the plan fixed the blocks per SM ({@code resident}) rather than the register estimate. */
     public boolean residentFixed() {
         return residentBlocks > 0;

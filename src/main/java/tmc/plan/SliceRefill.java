@@ -104,7 +104,6 @@ final class SliceRefill {
                 + " landing while the phases that do not read it compute";
         out.add(new Instr.Loop(loop.var(), loop.dim(), loop.extent(), loop.chunk(), trip, note));
         out.addAll(body.subList(loopAt + 1, body.size()));
-        return new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(), k.buffers(),
-                List.copyOf(out), k.registersPerThread(), k.sharedOffsets(), k.residentBlocks());
+        return k.withBody(out);
     }
 }

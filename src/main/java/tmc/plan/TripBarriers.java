@@ -53,8 +53,7 @@ final class TripBarriers {
             changed = true;
         }
         if (!changed) return k;
-        return new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(), k.buffers(), out,
-                k.registersPerThread(), k.sharedOffsets(), k.residentBlocks());
+        return k.withBody(out);
     }
 
     /**

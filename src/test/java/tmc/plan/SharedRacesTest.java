@@ -87,36 +87,23 @@ class SharedRacesTest {
         assertEquals(List.of(), found.stream().limit(20).toList());
     }
 
-    static Kernel withLoopBody(Kernel k, List<Instr> body) {
-        List<Instr> out = new ArrayList<>();
-        for (Instr i : k.body()) {
-            out.add(i instanceof Instr.Loop l
-                    ? new Instr.Loop(l.var(), l.dim(), l.extent(), l.chunk(), body, l.note()) : i);
-        }
-        return new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(), k.buffers(), out,
-                k.registersPerThread(), k.sharedOffsets(), k.residentBlocks());
-    }
-
-    static Instr.Loop loop(Kernel k) {
-        return (Instr.Loop) k.body().stream().filter(i -> i instanceof Instr.Loop).findFirst().orElseThrow();
-    }
 
     @Test
     void itFindsTheRacesOfABarrierLeftOut() {
         Kernel rows = TripBarriersTest.kernel("mbconv", "rows", "sm_90");
         assertEquals(List.of(), SharedRaces.of(rows));
-        List<Instr> trip = loop(rows).body();
+        List<Instr> trip = SliceRefillTest.loop(rows).body();
         // without the barrier between the expand (writes h1_s) and the grouped conv (reads it)
         List<Instr> noPhaseBarrier = new ArrayList<>(trip);
         noPhaseBarrier.remove(noPhaseBarrier.lastIndexOf(new Instr.Barrier()));
-        List<String> races = SharedRaces.of(withLoopBody(rows, noPhaseBarrier));
+        List<String> races = SharedRaces.of(SliceRefillTest.withTrip(rows, noPhaseBarrier));
         assertNotNull(races);
         assertTrue(races.stream().anyMatch(r -> r.startsWith("h1_s")), races.toString());
         // and the CUDA writer refuses to emit such a kernel: an internal error, never a racing kernel
         Tmc.Compilation c = Tmc.compile(Repo.path("samples", "mbconv.tm"), Tmc.Options.DEFAULTS.withArch("sm_90"));
         tmc.ir.TmProgram p = c.program("rows").orElseThrow().program();
         tmc.ir.TmProgram broken = new tmc.ir.TmProgram(p.block(), p.plan(), p.arch(),
-                List.of(withLoopBody(rows, noPhaseBarrier)));
+                List.of(SliceRefillTest.withTrip(rows, noPhaseBarrier)));
         IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
                 () -> tmc.cuda.CudaEmitter.emit(broken, "mbconv.tm", "test"));
         assertTrue(e.getMessage().contains("shared-memory race in the lowered kernel: h1_s"), e.getMessage());
@@ -129,15 +116,15 @@ class SharedRacesTest {
         early.add(new Instr.AsyncWait(1));
         early.add(new Instr.Barrier());
         early.addAll(trip.subList(trip.indexOf(new Instr.AsyncCommit()) + 1, trip.size()));
-        races = SharedRaces.of(withLoopBody(rows, early));
+        races = SharedRaces.of(SliceRefillTest.withTrip(rows, early));
         assertFalse(races.isEmpty(), "copies before the barrier need the barrier that ended the trip");
         // the same with that barrier back is the lowered form, and race-free
         early.add(new Instr.Barrier());
-        assertEquals(List.of(), SharedRaces.of(withLoopBody(rows, early)));
+        assertEquals(List.of(), SharedRaces.of(SliceRefillTest.withTrip(rows, early)));
         // and a wait that does not cover the chunk being read (wait_group 1 where only that chunk is in flight)
         List<Instr> shortWait = new ArrayList<>(trip);
         shortWait.set(0, new Instr.AsyncWait(1));
-        assertFalse(SharedRaces.of(withLoopBody(rows, shortWait)).isEmpty());
+        assertFalse(SharedRaces.of(SliceRefillTest.withTrip(rows, shortWait)).isEmpty());
     }
 
     @Test
@@ -153,8 +140,7 @@ class SharedRacesTest {
         for (Instr i : k.body()) {
             body.add(i == il ? new Instr.ImageLoop(il.images(), il.body().subList(0, il.body().size() - 1)) : i);
         }
-        Kernel broken = new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(),
-                k.buffers(), body, k.registersPerThread(), k.sharedOffsets(), k.residentBlocks());
+        Kernel broken = k.withBody(body);
         List<String> races = SharedRaces.of(broken);
         assertTrue(races.stream().anyMatch(r -> r.startsWith("x_s")), races.toString());
     }
@@ -165,12 +151,12 @@ class SharedRacesTest {
         // j-1 from the other; the block's barrier ends each trip, a side's named barrier comes before its refills
         Kernel k = TripBarriersTest.kernel("mbconv", "specialized", "sm_90");
         assertEquals(List.of(), SharedRaces.of(k));
-        Instr.Loop l = loop(k);
+        Instr.Loop l = SliceRefillTest.loop(k);
         assertFalse(l.sides().isEmpty());
         // without the block barrier at the end of the trip the producer overwrites what the consumer still reads
         List<Instr> noBlockBarrier = new ArrayList<>(l.body());
         noBlockBarrier.remove(noBlockBarrier.lastIndexOf(new Instr.Barrier()));
-        List<String> races = SharedRaces.of(withLoopBody(k, noBlockBarrier));
+        List<String> races = SharedRaces.of(SliceRefillTest.withTrip(k, noBlockBarrier));
         assertTrue(races.stream().anyMatch(r -> r.startsWith("h1_s")), races.toString());
         // without the producer's own barrier its refill of w1_s overwrites what its other warps still read
         List<Instr> noSideBarrier = new ArrayList<>();
@@ -182,20 +168,19 @@ class SharedRacesTest {
                 noSideBarrier.add(i);
             }
         }
-        races = SharedRaces.of(withLoopBody(k, noSideBarrier));
+        races = SharedRaces.of(SliceRefillTest.withTrip(k, noSideBarrier));
         assertTrue(races.stream().anyMatch(r -> r.startsWith("w1_s")), races.toString());
     }
 
     @Test
     void theBarrierAfterALateIssueLoopIsWhatTheEpilogueNeeds() {
         Kernel rows = TripBarriersTest.kernel("mbconv", "rows", "sm_90");
-        Instr.Loop l = loop(rows);
+        Instr.Loop l = SliceRefillTest.loop(rows);
         int at = rows.body().indexOf(l);
         assertTrue(rows.body().get(at + 1) instanceof Instr.Barrier);
         List<Instr> body = new ArrayList<>(rows.body());
         body.remove(at + 1);
-        Kernel without = new Kernel(rows.name(), rows.tileN(), rows.tileH(), rows.tileW(), rows.threads(), rows.math(),
-                rows.layers(), rows.buffers(), body, rows.registersPerThread(), rows.sharedOffsets(), rows.residentBlocks());
+        Kernel without = rows.withBody(body);
         List<String> races = SharedRaces.of(without);
         assertFalse(races.isEmpty(), "the store through h1_s after the last trip's reads of it");
     }

@@ -214,8 +214,7 @@ class SliceRefillTest {
         Instr.Loop l = loop(k);
         List<Instr> body = new ArrayList<>(k.body());
         body.set(body.indexOf(l), new Instr.Loop(l.var(), l.dim(), l.extent(), l.chunk(), trip, l.note()));
-        return new Kernel(k.name(), k.tileN(), k.tileH(), k.tileW(), k.threads(), k.math(), k.layers(), k.buffers(), body,
-                k.registersPerThread(), k.sharedOffsets(), k.residentBlocks());
+        return k.withBody(body);
     }
 
     static int assertSoundWhereRefilled(Tmc.Compilation c, String where) {

@@ -19,10 +19,6 @@ class TripBarriersTest {
         return c.program(plan).orElseThrow().program().kernels().getFirst();
     }
 
-    static Instr.Loop loop(Kernel k) {
-        return (Instr.Loop) k.body().stream().filter(i -> i instanceof Instr.Loop).findFirst().orElseThrow();
-    }
-
     static long barriers(Instr.Loop l) {
         return l.body().stream().filter(i -> i instanceof Instr.Barrier).count();
     }
@@ -30,7 +26,7 @@ class TripBarriersTest {
     @Test
     void mbconvRowsWaitsMeetsThenCopiesAndNoBarrierEndsItsTrips() {
         Kernel k = kernel("mbconv", "rows", "sm_90");
-        Instr.Loop l = loop(k);
+        Instr.Loop l = SliceRefillTest.loop(k);
         List<Instr> b = l.body();
         assertTrue(b.get(0) instanceof Instr.AsyncWait w && w.pending() == 0, b.toString());
         assertTrue(b.get(1) instanceof Instr.Barrier, b.toString());
@@ -52,7 +48,7 @@ class TripBarriersTest {
         assertTrue(k.body().get(at - 1) instanceof Instr.AsyncCommit, k.body().subList(0, at).toString());
         // ConvFirst's conv reads the tile between them: its barrier stays
         Kernel cf = kernel("convfirst", "rows", "sm_90");
-        int cfAt = cf.body().indexOf(loop(cf));
+        int cfAt = cf.body().indexOf(SliceRefillTest.loop(cf));
         assertTrue(cf.body().subList(0, cfAt).stream().anyMatch(i -> i instanceof Instr.Barrier));
         assertTrue(cf.body().get(cfAt - 1) instanceof Instr.Compute, "the conv into the chain's A fragments");
     }
@@ -60,7 +56,7 @@ class TripBarriersTest {
     @Test
     void theLoweredFormBecomesTheLateOneWithTheSameWork() {
         Kernel k = kernel("convfirst", "rows", "sm_90");
-        Instr.Loop late = loop(k);
+        Instr.Loop late = SliceRefillTest.loop(k);
         // rebuild the lowered form from the late one and check that the pass gives it back
         List<Instr> b = late.body();
         int copies = 0;
@@ -94,7 +90,7 @@ class TripBarriersTest {
         // MBConvDW: the depthwise weight's tap-major slice is copied with plain stores; the expand does not read it,
         // and the barrier after the expand makes it visible to the depthwise conv
         Kernel k = kernel("mbconv_dw", "fused", "sm_90");
-        Instr.Loop l = loop(k);
+        Instr.Loop l = SliceRefillTest.loop(k);
         List<Instr> b = l.body();
         assertTrue(b.get(0) instanceof Instr.AsyncWait w && w.pending() == 0, b.toString());
         assertTrue(b.get(1) instanceof Instr.Barrier);
@@ -122,17 +118,17 @@ class TripBarriersTest {
         Tmc.Compilation c128 = Tmc.compile(Repo.path("samples", "mbconv.tm"),
                 Tmc.Options.DEFAULTS.withArch("sm_90").withParams(java.util.Map.of("C", 128L)));
         Kernel narrowKernel = c128.program("narrow").orElseThrow().program().kernels().getFirst();
-        Instr.Loop narrow = loop(narrowKernel);
+        Instr.Loop narrow = SliceRefillTest.loop(narrowKernel);
         assertTrue(narrow.body().stream().anyMatch(i -> i instanceof Instr.LoadWeight lw && lw.async()
                 && lw.dst().stages() == 1), "the test needs refills");
         assertNull(TripBarriers.lateIssue(narrow));
         assertEquals(narrowKernel, TripBarriers.apply(narrowKernel));
         // wgmma reads shared memory through the async proxy: left alone
         Kernel wg = kernel("convfirst", "wgmma", "sm_90");
-        assertTrue(loop(wg).body().getLast() instanceof Instr.Barrier);
+        assertTrue(SliceRefillTest.loop(wg).body().getLast() instanceof Instr.Barrier);
         assertEquals(wg, TripBarriers.apply(wg));
         // a warp-specialized loop meets at its own barriers
-        Instr.Loop split = loop(kernel("mbconv", "specialized", "sm_90"));
+        Instr.Loop split = SliceRefillTest.loop(kernel("mbconv", "specialized", "sm_90"));
         assertFalse(split.sides().isEmpty());
         assertNull(TripBarriers.lateIssue(split));
     }
