@@ -18,8 +18,8 @@ import tmc.ir.Kernel;
 
 /**
  * The random blocks in test-data/random (scripts/dev/random_blocks.py; verified on a GPU, docs/benchmarks.md):
- * every plan either compiles to CUDA that nvcc accepts, or is refused for a budget, never an exception; and no
- * tensor-core instruction is asked for a channel count that is not a multiple of 16.
+ * every plan either compiles to CUDA that nvcc accepts without spilling registers, or is refused for a budget, never
+ * an exception; and no tensor-core instruction is asked for a channel count that is not a multiple of 16.
  */
 class RandomBlocksEmitTest {
     static final Path DIR = Path.of(System.getProperty("tmc.repo", ".")).resolve("test-data/random");
@@ -35,6 +35,7 @@ class RandomBlocksEmitTest {
         Path tmp = Files.createTempDirectory("tmc-random-");
         int compiled = 0;
         List<String> refused = new ArrayList<>();
+        List<String> spills = new ArrayList<>();
         for (Path f : files) {
             Tmc.Compilation c = Tmc.compile(f, Tmc.Options.DEFAULTS.withArch("sm_90"));
             assertTrue(c.ok(), c.report());
@@ -53,14 +54,20 @@ class RandomBlocksEmitTest {
                         if (nvcc != null) {
                             Path src = tmp.resolve(p.program().fileName());
                             Files.writeString(src, p.program().source());
-                            assertEquals(p.program().manifest().kernels().size(), nvcc.compile(src, "sm_90").size(),
-                                    src.toString());
+                            java.util.Map<String, Nvcc.Usage> usage = nvcc.compile(src, "sm_90");
+                            assertEquals(p.program().manifest().kernels().size(), usage.size(), src.toString());
+                            for (Nvcc.Usage u : usage.values()) {
+                                if (u.spillStores() + u.spillLoads() + u.stackFrame() != 0) spills.add(f.getFileName() + " " + plan + ": " + u);
+                            }
                         }
                     }
                 }
             }
         }
         assertTrue(compiled >= 40, "compiled " + compiled + ", refused " + refused);
+        // The auto plans of R3, R11 and R15 (an MLP whose last layer is elementwise) spilled 80-116 bytes while that
+        // layer's elements waited in an unrolled array for the store; the writer now stores them as it computes them.
+        assertTrue(spills.isEmpty(), "kernels that spill:\n" + String.join("\n", spills));
         if (nvcc == null) {
             System.out.println("SKIPPED: nvcc not found: the random blocks' CUDA was emitted but not compiled");
             Assumptions.abort("nvcc not found");
