@@ -54,11 +54,15 @@ final class KernelWriter {
     private final java.util.Set<String> weightSlices = new java.util.HashSet<>();
 
     /**
-     * Register buffers that an element loop writes and the next instruction only stores (an MLP block's last,
-     * elementwise layer): the loop stores each element straight to global memory instead. Kept in an unrolled array
-     * until the store, the elements of every iteration were live at once (ptxas hoists the loads of all of them): 116
-     * bytes spilled at 128 registers for a random block's 24 elements a thread, 58 registers without the array.
+     * Element loops into a register buffer that the next instruction only stores (an MLP block's last, elementwise
+     * layer; the epilogue of an accumulator kept a value a thread, on CUDA cores): the loop stores each element
+     * straight to global memory instead, and the store writes nothing. Kept in an unrolled array until the store, the
+     * elements of every iteration were live at once (ptxas hoists the loads of all of them): 116 bytes spilled at 128
+     * registers for a random block's 24 elements a thread, 58 registers without the array.
      */
+    private final java.util.Set<Instr> storesStraight = new java.util.HashSet<>();
+
+    /** The register buffers of {@link #storesStraight} whose store is written by the loop; those not accumulators are never declared. */
     private final java.util.Set<String> storedStraight = new java.util.HashSet<>();
 
     KernelWriter(CodeWriter w, TypedBlock block, Kernel k, KernelSignature sig, String sourceName) {
@@ -78,17 +82,23 @@ final class KernelWriter {
     }
 
     /**
-     * Fills {@link #storedStraight} from the element loops of {@code body} that the next instruction stores: a Compute
-     * right before it, or the last instruction of the warp-specialized side right before it (the side that holds the
-     * buffer, which the store opens again).
+     * Fills {@link #storesStraight} from the element loops of {@code body} that the next instruction stores: a
+     * Compute or a Finish right before it, or the last instruction of the warp-specialized side right before it (the
+     * side that holds the buffer, which the store opens again).
      */
     private void straightStores(List<Instr> body) {
         for (int i = 0; i + 1 < body.size(); i++) {
             Instr last = body.get(i) instanceof Instr.Side sd && !sd.body().isEmpty() ? sd.body().getLast() : body.get(i);
-            if (last instanceof Instr.Compute c && body.get(i + 1) instanceof Instr.Store st && st.src() == c.dst()
-                    && c.dst().space() == Space.REGISTERS && c.dst().layout() != Buffer.Layout.A_FRAGMENTS
-                    && !fragments.containsKey(c.dst().name()) && elementLoopComputes(c) && readers(c.dst()) == 1) {
-                storedStraight.add(c.dst().name());
+            if (!(body.get(i + 1) instanceof Instr.Store st)) continue;
+            Buffer dst = switch (last) {
+                case Instr.Compute c when elementLoopComputes(c) -> c.dst();
+                case Instr.Finish f when f.dst().rowStride() == f.acc().rowStride() -> f.dst();
+                default -> null;
+            };
+            if (dst != null && st.src() == dst && dst.space() == Space.REGISTERS && dst.layout() != Buffer.Layout.A_FRAGMENTS
+                    && !fragments.containsKey(dst.name()) && readersBesides(dst, last) == 1) {
+                storesStraight.add(last);
+                storedStraight.add(dst.name());
             }
         }
     }
@@ -101,16 +111,24 @@ final class KernelWriter {
         return !mma && !blocked && !(main instanceof Op.LayerNorm);
     }
 
-    /** The instructions of the kernel that read buffer {@code b}. */
-    private long readers(Buffer b) {
-        return Instr.flatten(k.body()).filter(i -> switch (i) {
+    /**
+     * The instructions of the kernel besides {@code writer} that read buffer {@code b} (an accumulation into it reads
+     * only what it writes: a Finish in place follows its accumulations).
+     */
+    private long readersBesides(Buffer b, Instr writer) {
+        return Instr.flatten(k.body()).filter(i -> i != writer && switch (i) {
             case Instr.Compute c -> c.sources().containsValue(b);
-            case Instr.Accumulate a -> a.input() == b || a.acc() == b;
+            case Instr.Accumulate a -> a.input() == b;
             case Instr.Chain ch -> ch.producer().sources().containsValue(b) || ch.consumer().input() == b;
             case Instr.Finish f -> f.acc() == b || f.sources().containsValue(b);
             case Instr.Store st -> st.src() == b;
             default -> false;
         }).count();
+    }
+
+    /** Whether an accumulation adds into register buffer {@code b} (so it is declared even where its store is written by its Finish). */
+    private boolean isAccumulated(Buffer b) {
+        return Instr.flatten(k.body()).anyMatch(i -> i instanceof Instr.Accumulate a && a.acc() == b);
     }
 
     /** The mma tilings of the accumulators in {@code body}, dealt over the warps of {@code side} (null: the block's). */
@@ -208,7 +226,7 @@ final class KernelWriter {
                 MmaTiling f = fragments.get(b.name());
                 w.line("constexpr int " + upper(b) + "_BLOCKS_PER_WARP = " + f.perWarp() + ";  // mma fragments: " + f.mt()
                         + "x" + f.nt() + " m16n8 tiles in blocks of " + f.wm() + "x" + f.wn());
-            } else if (!storedStraight.contains(b.name())) {
+            } else if (!storedStraight.contains(b.name()) || isAccumulated(b)) {
                 w.line("constexpr int " + upper(b) + "_PER_THREAD = " + b.rowStride() + ";");
             }
         }
@@ -315,11 +333,12 @@ final class KernelWriter {
         switch (i) {
             case Instr.Load l -> load(l);
             case Instr.LoadWeight lw -> loadWeight(lw);
-            case Instr.Compute c when storedStraight.contains(c.dst().name()) -> computeStoredStraight(c);
+            case Instr.Compute c when storesStraight.contains(c) -> computeStoredStraight(c);
             case Instr.Compute c -> compute(c);
             case Instr.Store st when storedStraight.contains(st.src().name()) -> { }  // the element loop stored it
             case Instr.Accumulate a -> accumulate(a);
             case Instr.Chain ch -> chain(ch);
+            case Instr.Finish f when storesStraight.contains(f) -> finishStoredStraight(f);
             case Instr.Finish f -> finish(f);
             case Instr.Store s -> store(s);
             case Instr.Loop l -> loop(l);
@@ -360,7 +379,7 @@ final class KernelWriter {
 
     /** A register buffer's declaration; accumulators start at zero. */
     private void declareRegisters(Buffer b) {
-        if (storedStraight.contains(b.name())) return;
+        if (storedStraight.contains(b.name()) && !isAccumulated(b)) return;
         if (b.layout() == Buffer.Layout.A_FRAGMENTS) {
             w.line("unsigned " + b.name() + "[" + b.channels() / 16 + "][4];  // " + b.tensor() + ": the A fragments of the warp's "
                     + "16 pixels, " + b.channels() + " channels, two packed " + b.dtype().keyword + " per register"
@@ -901,9 +920,9 @@ final class KernelWriter {
         Layer layer = c.layer();
         Region region = regionOf(c);
         Activation a = CudaEmitter.activationOf(block, k, c.dst().tensor());
-        w.comment(layer.describe() + " over " + k.tileH() + "x" + region.side() + " pixels -> " + a.name()
-                + ", each element stored as it is computed (no " + c.dst().name() + " array: its elements would all be live"
-                + " until the store)   (" + sourceName + ":" + layer.span().line() + ")");
+        w.comment(layer.describe() + " over " + k.tileH() + "x" + region.side() + " pixels, each element stored to " + a.name()
+                + " as it is computed (an array of the results would keep them all live until the store)   (" + sourceName
+                + ":" + layer.span().line() + ")");
         inlined = c.inlined();
         int total = region.pixels() * region.channels();
         w.open("for (int i = " + tid() + "; i < " + total + "; i += THREADS)");
@@ -1000,6 +1019,29 @@ final class KernelWriter {
         }
         elementLoopPerThread(f.dst(), region, f.acc().rowStride(),
                 () -> evaluate(layer, region, f.sources(), f.acc().name() + "[j]"));
+    }
+
+    /** {@link #finish} of an accumulator whose result only the next instruction stores: each element goes straight to global memory. */
+    private void finishStoredStraight(Instr.Finish f) {
+        Layer layer = f.layer();
+        Region region = new Region(0, k.tileW(), k.tilePixels(), layer.out().channels(), false);
+        Activation a = CudaEmitter.activationOf(block, k, f.dst().tensor());
+        w.comment("epilogue of " + layer.describe() + ", each element stored to " + a.name() + " as it is computed (an array of"
+                + " the results would keep them all live until the store)   (" + sourceName + ":" + layer.span().line() + ")");
+        int total = region.pixels() * region.channels();
+        w.line("#pragma unroll");
+        w.open("for (int j = 0; j < " + f.acc().rowStride() + "; ++j)");
+        w.line("const int i = " + tid() + " + j * THREADS;");
+        boolean guard = total % threads() != 0;
+        if (guard) w.open("if (i < " + total + ")");
+        pointHeader(region, "i");
+        w.open("if (gh < H && gw < W)");
+        String result = evaluate(layer, region, f.sources(), f.acc().name() + "[j]");
+        w.line(cname(a.name()) + "[((size_t)(n * H + gh) * W + gw) * " + a.channels() + " + oc] = tm_from_f32<"
+                + CudaEmitter.ctype(block.storageFor(a)) + ">(" + result + ");");
+        w.close();
+        if (guard) w.close();
+        w.close();
     }
 
     private void store(Instr.Store s) {
