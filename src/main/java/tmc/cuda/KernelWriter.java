@@ -60,7 +60,7 @@ final class KernelWriter {
      * elements of every iteration were live at once (ptxas hoists the loads of all of them): 116 bytes spilled at 128
      * registers for a random block's 24 elements a thread, 58 registers without the array.
      */
-    private final java.util.Set<Instr> storesStraight = new java.util.HashSet<>();
+    private final java.util.Set<Instr> storesStraight = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     /** The register buffers of {@link #storesStraight} whose store is written by the loop; those not accumulators are never declared. */
     private final java.util.Set<String> storedStraight = new java.util.HashSet<>();
