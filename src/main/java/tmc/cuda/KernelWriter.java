@@ -924,15 +924,7 @@ final class KernelWriter {
                 + " as it is computed (an array of the results would keep them all live until the store)   (" + sourceName
                 + ":" + layer.span().line() + ")");
         inlined = c.inlined();
-        int total = region.pixels() * region.channels();
-        w.open("for (int i = " + tid() + "; i < " + total + "; i += THREADS)");
-        pointHeader(region, "i");
-        w.open("if (gh < H && gw < W)");
-        String result = evaluate(layer, region, c.sources(), null);
-        w.line(cname(a.name()) + "[((size_t)(n * H + gh) * W + gw) * " + a.channels() + " + oc] = tm_from_f32<"
-                + CudaEmitter.ctype(block.storageFor(a)) + ">(" + result + ");");
-        w.close();
-        w.close();
+        elementLoopToGlobal(c.dst(), region, block.storageFor(a), () -> evaluate(layer, region, c.sources(), null));
     }
 
     /** What runs a Compute, as the code below it does it (a second comment line, or nothing for CUDA cores). */
@@ -1037,8 +1029,7 @@ final class KernelWriter {
         pointHeader(region, "i");
         w.open("if (gh < H && gw < W)");
         String result = evaluate(layer, region, f.sources(), f.acc().name() + "[j]");
-        w.line(cname(a.name()) + "[((size_t)(n * H + gh) * W + gw) * " + a.channels() + " + oc] = tm_from_f32<"
-                + CudaEmitter.ctype(block.storageFor(a)) + ">(" + result + ");");
+        w.line(globalElement(f.dst()) + " = tm_from_f32<" + CudaEmitter.ctype(block.storageFor(a)) + ">(" + result + ");");
         w.close();
         if (guard) w.close();
         w.close();
@@ -1132,24 +1123,31 @@ final class KernelWriter {
             elementLoopPerThread(dst, rg, dst.rowStride(), body);
             return;
         }
+        if (dst.space() == Space.GLOBAL) {
+            elementLoopToGlobal(dst, rg, dst.dtype(), body);
+            return;
+        }
         int total = rg.pixels() * rg.channels();
         w.open("for (int i = " + tid() + "; i < " + total + "; i += THREADS)");
         pointHeader(rg, "i");
         String t = CudaEmitter.ctype(dst.dtype());
-        if (dst.space() == Space.GLOBAL) {
-            w.open("if (gh < H && gw < W)");
-            String result = body.emit();
-            w.line(globalElement(dst) + " = tm_from_f32<" + t + ">(" + result + ");");
-            w.close();
-            w.close();
-            return;
-        }
         w.line("float v = 0.0f;");
         w.open("if (gh >= 0 && gh < H && gw >= 0 && gw < W)");
         String result = body.emit();
         w.line("v = " + result + ";");
         w.close();
         w.line(dst.name() + "[p * " + upper(dst) + "_STRIDE + c] = tm_from_f32<" + t + ">(v);");
+        w.close();
+    }
+
+    /** A loop over every (pixel, channel) of an output region, each element stored to {@code dst}'s activation as {@code storage}. */
+    private void elementLoopToGlobal(Buffer dst, Region rg, DType storage, Body body) {
+        w.open("for (int i = " + tid() + "; i < " + rg.pixels() * rg.channels() + "; i += THREADS)");
+        pointHeader(rg, "i");
+        w.open("if (gh < H && gw < W)");
+        String result = body.emit();
+        w.line(globalElement(dst) + " = tm_from_f32<" + CudaEmitter.ctype(storage) + ">(" + result + ");");
+        w.close();
         w.close();
     }
 
