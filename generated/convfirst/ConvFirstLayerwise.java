@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstLayerwise {
     public static final String SOURCE = "ConvFirst_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "3bade55a0240c32563425ee7cdba761dc633f483e9e18542a5cf748f2e9ecdd9";
+    public static final String SOURCE_SHA256 = "cfb8c2ebd53772ce4cc33d7389d088d3bc2ee46657ae347227261a538ed7bef6";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstSpecialized {
     public static final String SOURCE = "ConvFirst_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "7cdc4d35dc24fd8e0fa093d2db31fffd9fa81cfb2b1933397775429de363a13f";
+    public static final String SOURCE_SHA256 = "9d03042541e1bff521aa2e947380b69162b5b96df07cf891a88600eb6ca8be42";
 
     private final ProgramLauncher launcher;
 

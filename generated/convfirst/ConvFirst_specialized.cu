@@ -204,13 +204,19 @@ ConvFirst_specialized(const __half* __restrict__ x, const __half* __restrict__ w
             const __half* arow = x_s + (ya * X_S_W + xa) * X_S_STRIDE + grp * 8 + 0;
             const __half* brow = wc_s + (grp * 8 + (lane & 7)) * 72;  // lanes 0-7: the 8 output channels
             float d[4] = {};
+            // the group's 9 tap B fragments: taps 4q to 4q + 3 by one ldmatrix x4 (lanes 8m to 8m + 7 give tap 4q + m's rows), the last by x1
+            unsigned bq[2][4];
+            #pragma unroll
+            for (int q = 0; q < 2; ++q) tm_ldsm_x4(bq[q], brow + q * 32 + (lane >> 3) * 8);
+            const unsigned b_last = tm_ldsm_x1(brow + 64);
             #pragma unroll
             for (int ky = 0; ky < 3; ++ky) {
                 #pragma unroll
                 for (int kx = 0; kx < 3; ++kx) {
+                    const int tap = ky * 3 + kx;
                     unsigned a[2];
                     tm_ldsm_x2(a, arow + (ky * X_S_W + kx) * X_S_STRIDE);
-                    tm_mma_k8(d, arow, a[0], a[1], tm_ldsm_x1(brow + (ky * 3 + kx) * 8));
+                    tm_mma_k8(d, arow, a[0], a[1], (tap < 8 ? bq[tap >> 2][tap & 3] : b_last));
                 }
             }
             #pragma unroll

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "1de933b1d75496e787cdf2473b77522c83301d9d55c3f8888ea61d1ce89ebabb";
+    public static final String SOURCE_SHA256 = "aec893510728a15242ab979dede9465648fcf9e5252cd00ef436ad9f14f5aac5";
 
     private final ProgramLauncher launcher;
 

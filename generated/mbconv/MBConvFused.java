@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "8b577078344ce32c2961e8cabb470a2909778cb0e248630939577708750c2705";
+    public static final String SOURCE_SHA256 = "2305683455ee9d23b007dee8fc3a55960c0e9e43b2b5db57f93b1bb040493077";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvLayerwise {
     public static final String SOURCE = "MBConv_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "0499e32a16fc91ff131daca419e9f8199fb53b4c5c6311cebbc2359118ff50d8";
+    public static final String SOURCE_SHA256 = "8daa32c4e9f595c1e5d190dec6354d15a9b3298247c6eaca385d2f634259b5a9";
 
     private final ProgramLauncher launcher;
 

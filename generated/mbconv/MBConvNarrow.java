@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "fb0892891fb6ef6a98795d9b67a166716dccdf7beb75042632e1b359dc489146";
+    public static final String SOURCE_SHA256 = "dd964d75bdb468fb4445f67bcd687016b50688861828df004595acf7d469eba8";
 
     private final ProgramLauncher launcher;
 

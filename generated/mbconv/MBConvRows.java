@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "98b5c3696d8b4f1ba21f24430afad41e8ab5ebab8c470831fffa8ac002556810";
+    public static final String SOURCE_SHA256 = "83435db95bbbc6b3a9732b794fd7bc4d8ac7a17eda68167e279ccdb359591b40";
 
     private final ProgramLauncher launcher;
 

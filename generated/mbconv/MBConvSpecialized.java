@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvSpecialized {
     public static final String SOURCE = "MBConv_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "99c28c87ac9e8c5d8bc7e47145ac80d672a83aafa094c3e17adcae15b518288f";
+    public static final String SOURCE_SHA256 = "0f237b815a2564405b6e9cd176a896c0869c0310b307a21f6c37e84a8196bfd1";
 
     private final ProgramLauncher launcher;
 

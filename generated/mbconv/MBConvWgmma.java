@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "9a410d6d8f94c485ac9120b8cefa6b1d4ec767d13418429b2348ff70439c5272";
+    public static final String SOURCE_SHA256 = "bf42e467c4c72187afb5c0be74c36f310390003928402c1c4f0cee4f1cb53f3c";
 
     private final ProgramLauncher launcher;
 

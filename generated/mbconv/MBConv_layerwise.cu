@@ -287,9 +287,10 @@ MBConv_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ wd
             for (int ky = 0; ky < 3; ++ky) {
                 #pragma unroll
                 for (int kx = 0; kx < 3; ++kx) {
+                    const int tap = ky * 3 + kx;
                     unsigned a[2];
                     tm_ldsm_x2(a, arow + (ky * H1_S_W + kx) * H1_S_STRIDE);
-                    tm_mma_k8(d, arow, a[0], a[1], tm_ld2(wg + (ky * 3 + kx) * 8));
+                    tm_mma_k8(d, arow, a[0], a[1], tm_ld2(wg + tap * 8));
                 }
             }
             #pragma unroll

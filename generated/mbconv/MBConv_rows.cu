@@ -374,13 +374,19 @@ MBConv_rows(const __half* __restrict__ x, const __half* __restrict__ w1, const f
                     #pragma unroll
                     for (int nj = 0; nj < 4; ++nj) {
                         const __half* brow = wd_s + (sl + nj * 8 + (lane & 7)) * 72;
+                        // the group's 9 tap B fragments: taps 4q to 4q + 3 by one ldmatrix x4 (lanes 8m to 8m + 7 give tap 4q + m's rows), the last by x1
+                        unsigned bq[2][4];
+                        #pragma unroll
+                        for (int q = 0; q < 2; ++q) tm_ldsm_x4(bq[q], brow + q * 32 + (lane >> 3) * 8);
+                        const unsigned b_last = tm_ldsm_x1(brow + 64);
                         #pragma unroll
                         for (int ky = 0; ky < 3; ++ky) {
                             #pragma unroll
                             for (int kx = 0; kx < 3; ++kx) {
+                                const int tap = ky * 3 + kx;
                                 unsigned a[2];
                                 tm_ldsm_x2(a, arow + (ky * H1_S_W + kx) * H1_S_STRIDE + sl + nj * 8);
-                                tm_mma_k8(d[nj], arow, a[0], a[1], tm_ldsm_x1(brow + (ky * 3 + kx) * 8));
+                                tm_mma_k8(d[nj], arow, a[0], a[1], (tap < 8 ? bq[tap >> 2][tap & 3] : b_last));
                             }
                         }
                     }

@@ -2315,10 +2315,10 @@ final class KernelWriter {
                     + (kk * kk * 8) + " + 2 * lane_col;");
         }
         w.line("float d[4] = {};");
-        openTapLoops(kk);
+        String b = ws != null ? loadTapFragments(kk) : "tm_ld2(wg + tap * 8)";
+        openTapLoops(kk, true);
         w.line("unsigned a[2];");
         w.line("tm_ldsm_x2(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE);");
-        String b = ws != null ? "tm_ldsm_x1(brow + (ky * " + kk + " + kx) * 8)" : "tm_ld2(wg + (ky * " + kk + " + kx) * 8)";
         w.line("tm_mma_k8(d, arow, a[0], a[1], " + b + ");");
         w.close();
         w.close();
@@ -2417,6 +2417,40 @@ final class KernelWriter {
     }
 
     /** Opens the unrolled loops over a k x k conv's taps (ky, then kx); the caller closes both. */
+    /**
+     * Loads a group's k x k tap B fragments from its staged weight row {@code brow} (tap t's 8 inputs at t * 8) before
+     * the tap loops and returns the fragment of tap {@code ky * k + kx}. Four taps come by one ldmatrix x4 (lanes
+     * 8m-8m+7 address tap m's rows) and the k * k mod 4 left by x1: for 3x3, 3 ldmatrix instead of 9 (the eighteenth
+     * session's hand edit of MBConv's grouped conv, measured in the nineteenth).
+     */
+    private String loadTapFragments(int kk) {
+        int taps = kk * kk, quads = taps / 4, left = taps % 4;
+        w.line("// the group's " + taps + " tap B fragments: taps 4q to 4q + 3 by one ldmatrix x4 (lanes 8m to 8m + 7 give tap"
+                + " 4q + m's rows)" + (left == 0 ? "" : left == 1 ? ", the last by x1" : ", the last " + left + " by x1"));
+        if (quads > 0) {
+            w.line("unsigned bq[" + quads + "][4];");
+            w.line("#pragma unroll");
+            w.line("for (int q = 0; q < " + quads + "; ++q) tm_ldsm_x4(bq[q], brow + q * 32 + (lane >> 3) * 8);");
+        }
+        if (left == 1) {
+            w.line("const unsigned b_last = tm_ldsm_x1(brow + " + 8 * (taps - 1) + ");");
+        } else if (left > 1) {
+            w.line("unsigned b_last[" + left + "];");
+            w.line("#pragma unroll");
+            w.line("for (int t = 0; t < " + left + "; ++t) b_last[t] = tm_ldsm_x1(brow + (" + 4 * quads + " + t) * 8);");
+        }
+        String quad = "bq[tap >> 2][tap & 3]";
+        String last = left == 1 ? "b_last" : "b_last[tap - " + 4 * quads + "]";
+        if (left == 0) return quad;
+        return quads == 0 ? last : "(tap < " + 4 * quads + " ? " + quad + " : " + last + ")";
+    }
+
+    /** The k x k tap loops, unrolled, with {@code tap = ky * k + kx} (a constant in each unrolled copy). */
+    private void openTapLoops(int kk, boolean declareTap) {
+        openTapLoops(kk);
+        if (declareTap) w.line("const int tap = ky * " + kk + " + kx;");
+    }
+
     private void openTapLoops(int kk) {
         w.line("#pragma unroll");
         w.open("for (int ky = 0; ky < " + kk + "; ++ky)");
@@ -2615,10 +2649,11 @@ final class KernelWriter {
                 w.open("for (int nj = 0; nj < " + 2 * g + "; ++nj)");
                 w.line("const " + CudaEmitter.ctype(prodW.dtype()) + "* brow = " + prodW.name() + " + (sl + nj * 8 + (lane & 7)) * "
                         + prodW.rowStride() + ";");
-                openTapLoops(kk);
+                String b = loadTapFragments(kk);
+                openTapLoops(kk, true);
                 w.line("unsigned a[2];");
                 w.line("tm_ldsm_x2(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE + sl + nj * 8);");
-                w.line("tm_mma_k8(d[nj], arow, a[0], a[1], tm_ldsm_x1(brow + (ky * " + kk + " + kx) * 8));");
+                w.line("tm_mma_k8(d[nj], arow, a[0], a[1], " + b + ");");
                 w.close();
                 w.close();
                 w.close();

@@ -231,9 +231,51 @@ class RegisterChainTest {
         Instr.Chain chain = (Instr.Chain) loopOf(p.program().kernels().getFirst()).body().stream()
                 .filter(i -> i instanceof Instr.Chain).findFirst().orElseThrow();
         assertEquals("g", chain.producer().layer().out().name());
-        // One m16n8k8 per tap and group of 8 channels, two groups per 16-channel slice.
-        assertTrue(p.source().contains("tm_mma_k8(d[nj], arow, a[0], a[1], tm_ldsm_x1(brow + (ky * 3 + kx) * 8));"),
+        // One m16n8k8 per tap and group of 8 channels, two groups per 16-channel slice; the group's 9 tap B
+        // fragments by two ldmatrix x4 (taps 0-7) and one x1 (tap 8) before the tap loops.
+        assertTrue(p.source().contains("tm_mma_k8(d[nj], arow, a[0], a[1], (tap < 8 ? bq[tap >> 2][tap & 3] : b_last));"),
                 p.source());
+        assertTrue(p.source().contains("for (int q = 0; q < 2; ++q) tm_ldsm_x4(bq[q], brow + q * 32 + (lane >> 3) * 8);"),
+                p.source());
+        assertTrue(p.source().contains("const unsigned b_last = tm_ldsm_x1(brow + 64);"), p.source());
+    }
+
+    /**
+     * A grouped conv's tap B fragments come four taps to an ldmatrix x4 and the rest by x1, for any kernel size: a 5x5
+     * conv loads 6 x4 and 1 x1 before its 25 taps, and ptxas fits it without spills.
+     */
+    @Test
+    void aFiveByFiveGroupedConvLoadsItsTapFragmentsFourAtATime(@TempDir Path dir) throws Exception {
+        String text = """
+                block B {
+                  param C = 64, E = 4 * C
+                  in  x  : f16[N, H, W, C]
+                  w   w1 : f16[E, C]
+                  w   wd : f16[E, 5, 5, 8]
+                  w   w2 : f16[C, E]
+                  out y  : f16[N, H, W, C]
+                  h = silu(pointwise(x, w1))
+                  g = conv2d(h, wd, groups: E / 8, pad: 2)
+                  y = pointwise(g, w2) + x
+                }
+                plan p for B on sm_90 {
+                  tile N 1, H 8, W 8
+                  stream E by 32
+                  place g in registers
+                  warps 4
+                }
+                """;
+        CompiledProgram p = compiled(text);
+        assertTrue(p.source().contains("unsigned bq[6][4];"), p.source());
+        assertTrue(p.source().contains("const unsigned b_last = tm_ldsm_x1(brow + 192);"), p.source());
+        assertTrue(p.source().contains("(tap < 24 ? bq[tap >> 2][tap & 3] : b_last)"), p.source());
+        Nvcc nvcc = Nvcc.find().orElse(null);
+        Assumptions.assumeTrue(nvcc != null, "nvcc not found");
+        Path cu = dir.resolve("b.cu");
+        Files.writeString(cu, p.source());
+        Kernel k = p.program().kernels().getFirst();
+        Nvcc.Usage u = nvcc.compile(cu, "sm_90").get(k.name());
+        assertEquals(0, u.spillStores() + u.spillLoads() + u.stackFrame(), k.name() + " " + u);
     }
 
     static Diagnostic refusal(String text) {
