@@ -2316,7 +2316,7 @@ final class KernelWriter {
         }
         w.line("float d[4] = {};");
         String b = ws != null ? loadTapFragments(kk) : "tm_ld2(wg + tap * 8)";
-        openTapLoops(kk, true);
+        openTapLoopsNamingTap(kk);
         w.line("unsigned a[2];");
         w.line("tm_ldsm_x2(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE);");
         w.line("tm_mma_k8(d, arow, a[0], a[1], " + b + ");");
@@ -2416,12 +2416,12 @@ final class KernelWriter {
         w.close();
     }
 
-    /** Opens the unrolled loops over a k x k conv's taps (ky, then kx); the caller closes both. */
     /**
      * Loads a group's k x k tap B fragments from its staged weight row {@code brow} (tap t's 8 inputs at t * 8) before
      * the tap loops and returns the fragment of tap {@code ky * k + kx}. Four taps come by one ldmatrix x4 (lanes
-     * 8m-8m+7 address tap m's rows) and the k * k mod 4 left by x1: for 3x3, 3 ldmatrix instead of 9 (the eighteenth
-     * session's hand edit of MBConv's grouped conv, measured in the nineteenth).
+     * 8m-8m+7 address tap m's rows) and the k * k mod 4 left by x1: for 3x3, 3 ldmatrix instead of 9. On the H100 this
+     * is as fast as one x1 per tap (MBConv's plans 0.99x-1.02x, docs/benchmarks.md, nineteenth session): the conv
+     * waits on latency, not on LDSM issue; it stays for the fewer instructions at the same registers.
      */
     private String loadTapFragments(int kk) {
         int taps = kk * kk, quads = taps / 4, left = taps % 4;
@@ -2445,12 +2445,13 @@ final class KernelWriter {
         return quads == 0 ? last : "(tap < " + 4 * quads + " ? " + quad + " : " + last + ")";
     }
 
-    /** The k x k tap loops, unrolled, with {@code tap = ky * k + kx} (a constant in each unrolled copy). */
-    private void openTapLoops(int kk, boolean declareTap) {
+    /** {@link #openTapLoops(int)} with {@code tap = ky * k + kx} declared inside (a constant in each unrolled copy). */
+    private void openTapLoopsNamingTap(int kk) {
         openTapLoops(kk);
-        if (declareTap) w.line("const int tap = ky * " + kk + " + kx;");
+        w.line("const int tap = ky * " + kk + " + kx;");
     }
 
+    /** Opens the unrolled loops over a k x k conv's taps (ky, then kx); the caller closes both. */
     private void openTapLoops(int kk) {
         w.line("#pragma unroll");
         w.open("for (int ky = 0; ky < " + kk + "; ++ky)");
@@ -2650,7 +2651,7 @@ final class KernelWriter {
                 w.line("const " + CudaEmitter.ctype(prodW.dtype()) + "* brow = " + prodW.name() + " + (sl + nj * 8 + (lane & 7)) * "
                         + prodW.rowStride() + ";");
                 String b = loadTapFragments(kk);
-                openTapLoops(kk, true);
+                openTapLoopsNamingTap(kk);
                 w.line("unsigned a[2];");
                 w.line("tm_ldsm_x2(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE + sl + nj * 8);");
                 w.line("tm_mma_k8(d[nj], arow, a[0], a[1], " + b + ");");
