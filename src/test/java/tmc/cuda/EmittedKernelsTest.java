@@ -102,7 +102,7 @@ class EmittedKernelsTest {
                 problems.append(where).append("no ptxas report (entry missing)\n");
                 continue;
             }
-            if (u.spillStores() != 0 || u.spillLoads() != 0 || u.stackFrame() != 0) {
+            if (u.spillAndStackBytes() != 0) {
                 problems.append(where).append("spills ").append(u).append('\n');
             }
             if (u.registers() > k.registerLimit()) {

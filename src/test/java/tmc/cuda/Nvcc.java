@@ -21,6 +21,11 @@ final class Nvcc {
         Usage(String entry, String arch, int registers, int stackFrame, int spillStores, int spillLoads, int staticShared) {
             this(entry, arch, registers, stackFrame, spillStores, spillLoads, staticShared, List.of());
         }
+
+        /** Spill stores and loads and the stack frame, in bytes: zero for a kernel that fits its registers. */
+        int spillAndStackBytes() {
+            return spillStores + spillLoads + stackFrame;
+        }
     }
 
     private final Path nvcc;

@@ -57,7 +57,7 @@ class RandomBlocksEmitTest {
                             java.util.Map<String, Nvcc.Usage> usage = nvcc.compile(src, "sm_90");
                             assertEquals(p.program().manifest().kernels().size(), usage.size(), src.toString());
                             for (Nvcc.Usage u : usage.values()) {
-                                if (u.spillStores() + u.spillLoads() + u.stackFrame() != 0) spills.add(f.getFileName() + " " + plan + ": " + u);
+                                if (u.spillAndStackBytes() != 0) spills.add(f.getFileName() + " " + plan + ": " + u);
                             }
                         }
                     }

@@ -63,7 +63,7 @@ class WarpSpecializedKernelTest {
                     Map<String, Nvcc.Usage> usage = nvcc.compile(cu, "sm_90");
                     assertEquals(1, usage.size(), f.toString());
                     Nvcc.Usage u = usage.values().iterator().next();
-                    if (u.spillStores() + u.spillLoads() + u.stackFrame() != 0) spilling.add(f.getFileName().toString());
+                    if (u.spillAndStackBytes() != 0) spilling.add(f.getFileName().toString());
                     compiled++;
                 }
             }
@@ -100,7 +100,7 @@ class WarpSpecializedKernelTest {
                         checks.add(pool.submit(() -> {
                             Nvcc.Usage u = nvcc.compile(cu, arch).get(k.name());
                             String bad = "";
-                            if (u.spillStores() + u.spillLoads() + u.stackFrame() != 0) bad += where + ": spills " + u + "\n";
+                            if (u.spillAndStackBytes() != 0) bad += where + ": spills " + u + "\n";
                             if (u.registers() > k.registerLimit()) {
                                 bad += where + ": " + u.registers() + " registers > " + k.registerLimit() + "\n";
                             }

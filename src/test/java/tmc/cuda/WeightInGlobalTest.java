@@ -67,7 +67,7 @@ class WeightInGlobalTest {
         Files.writeString(cu, src);
         Nvcc.Usage u = nvcc.compile(cu, "sm_90").get(k.name());
         assertTrue(u.registers() <= k.registerLimit(), u.toString());
-        assertEquals(0, u.spillStores() + u.spillLoads() + u.stackFrame(), u.toString());
+        assertEquals(0, u.spillAndStackBytes(), u.toString());
     }
 
     @Test
