@@ -22,6 +22,12 @@ public sealed interface Instr {
         });
     }
 
+    /** The names of the buffers that hold weight slices in {@code body}: the destinations of its weight loads. */
+    static java.util.Set<String> weightSlices(List<Instr> body) {
+        return flatten(body).filter(i -> i instanceof LoadWeight).map(i -> ((LoadWeight) i).dst().name())
+                .collect(java.util.stream.Collectors.toUnmodifiableSet());
+    }
+
     /**
      * The buffers among {@code among} that an instruction reads or writes (for a loop, its whole body): its
      * destination, the buffers its sources name, and the buffers holding its layers' weights. The question shared-memory

@@ -47,7 +47,7 @@ public final class IrPrinter {
     /** What a buffer holds: "x tile 10x18 (halo 1), 64 ch, row stride 72", "w1 rows 0..64 of 256 x 64 ch". */
     public static String describeBuffer(Buffer b, Kernel k) {
         StringBuilder d = new StringBuilder(b.tensor());
-        if (weightBuffers(k.body()).contains(b.name())) {
+        if (Instr.weightSlices(k.body()).contains(b.name())) {
             d.append(" weight slice ").append(b.pixels()).append(" x ").append(b.channels());
             if (b.stages() == 2) d.append(" twice"); // double-buffered: one copy computed from, one being filled
         } else {
@@ -61,15 +61,6 @@ public final class IrPrinter {
         if (b.layout() == Buffer.Layout.CORE_MATRICES) d.append(", 8x8 core matrices");
         if (b.layout() == Buffer.Layout.A_FRAGMENTS) d.append(", mma A fragments of each warp's 16 pixels");
         return d.toString();
-    }
-
-    /** Names of the buffers that LoadWeight instructions fill. */
-    static java.util.Set<String> weightBuffers(List<Instr> body) {
-        java.util.Set<String> out = new java.util.HashSet<>();
-        Instr.flatten(body).forEach(i -> {
-            if (i instanceof Instr.LoadWeight lw) out.add(lw.dst().name());
-        });
-        return out;
     }
 
     private static void body(StringBuilder s, Kernel k, List<Instr> body, String indent) {

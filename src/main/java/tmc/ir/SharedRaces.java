@@ -1,7 +1,6 @@
 package tmc.ir;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import tmc.check.PlanSpec.Space;
@@ -41,11 +40,14 @@ public final class SharedRaces {
         final List<Wait> waits = new ArrayList<>();
         /** Each side's count of committed groups (index 0: the block's, before the sides exist). */
         final int[] commits;
+        /** The kernel's shared buffers: what an instruction without its own case below may touch. */
+        final List<Buffer> shared;
         int step;
         int instr;
 
-        Program(int sides) {
+        Program(int sides, List<Buffer> shared) {
             commits = new int[sides + 1];
+            this.shared = shared;
         }
     }
 
@@ -68,11 +70,9 @@ public final class SharedRaces {
 
     /** The races of {@code k}, described; empty when there is none. */
     public static List<String> of(Kernel k) {
-        Set<String> slices = new HashSet<>();
-        Instr.flatten(k.body()).forEach(i -> {
-            if (i instanceof Instr.LoadWeight lw) slices.add(lw.dst().name());
-        });
-        Program p = new Program(Instr.Side.Role.values().length);
+        Set<String> slices = Instr.weightSlices(k.body());
+        Program p = new Program(Instr.Side.Role.values().length,
+                k.buffers().stream().filter(b -> b.space() == Space.SHARED).toList());
         for (Instr i : k.body()) walk(k, slices, p, i, At.OUTSIDE);
         return races(p);
     }
@@ -179,13 +179,12 @@ public final class SharedRaces {
                 }
             }
             default -> {
-                List<Buffer> shared = k.buffers().stream().filter(b -> b.space() == Space.SHARED).toList();
                 Buffer dst = switch (i) {
                     case Instr.Compute c -> c.dst();
                     case Instr.Chain ch -> ch.producer().dst();
                     default -> null;
                 };
-                for (Buffer b : Instr.touched(i, shared)) {
+                for (Buffer b : Instr.touched(i, p.shared)) {
                     add(k, p, at, b, copyOf(k, slices, b, at), b.equals(dst), false,
                             i.getClass().getSimpleName() + where);
                 }
