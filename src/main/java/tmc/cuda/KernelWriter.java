@@ -51,7 +51,7 @@ final class KernelWriter {
     private final Map<String, MmaTiling> fragments = new HashMap<>();
 
     /** The buffers that hold weight slices (the destinations of weight loads): described by rows and columns. */
-    private final java.util.Set<String> weightSlices = new java.util.HashSet<>();
+    private final java.util.Set<String> weightSlices;
 
     /**
      * Element loops into a register buffer that the next instruction only stores (an MLP block's last, elementwise
@@ -71,9 +71,7 @@ final class KernelWriter {
         this.k = k;
         this.sig = sig;
         this.sourceName = sourceName;
-        Instr.flatten(k.body()).forEach(i -> {
-            if (i instanceof Instr.LoadWeight lw) weightSlices.add(lw.dst().name());
-        });
+        this.weightSlices = Instr.weightSlices(k.body());
         accumulators(k.body(), null);
         straightStores(k.body());
         Instr.flatten(k.body()).forEach(i -> {
@@ -1020,19 +1018,8 @@ final class KernelWriter {
         Activation a = CudaEmitter.activationOf(block, k, f.dst().tensor());
         w.comment("epilogue of " + layer.describe() + ", each element stored to " + a.name() + " as it is computed (an array of"
                 + " the results would keep them all live until the store)   (" + sourceName + ":" + layer.span().line() + ")");
-        int total = region.pixels() * region.channels();
-        w.line("#pragma unroll");
-        w.open("for (int j = 0; j < " + f.acc().rowStride() + "; ++j)");
-        w.line("const int i = " + tid() + " + j * THREADS;");
-        boolean guard = total % threads() != 0;
-        if (guard) w.open("if (i < " + total + ")");
-        pointHeader(region, "i");
-        w.open("if (gh < H && gw < W)");
-        String result = evaluate(layer, region, f.sources(), f.acc().name() + "[j]");
-        w.line(globalElement(f.dst()) + " = tm_from_f32<" + CudaEmitter.ctype(block.storageFor(a)) + ">(" + result + ");");
-        w.close();
-        if (guard) w.close();
-        w.close();
+        perThreadElements(region, f.acc().rowStride(), () -> storeElementToGlobal(f.dst(), block.storageFor(a),
+                () -> evaluate(layer, region, f.sources(), f.acc().name() + "[j]")));
     }
 
     private void store(Instr.Store s) {
@@ -1144,10 +1131,15 @@ final class KernelWriter {
     private void elementLoopToGlobal(Buffer dst, Region rg, DType storage, Body body) {
         w.open("for (int i = " + tid() + "; i < " + rg.pixels() * rg.channels() + "; i += THREADS)");
         pointHeader(rg, "i");
+        storeElementToGlobal(dst, storage, body);
+        w.close();
+    }
+
+    /** The current element, if inside the image, stored to {@code dst}'s activation as {@code storage}. */
+    private void storeElementToGlobal(Buffer dst, DType storage, Body body) {
         w.open("if (gh < H && gw < W)");
         String result = body.emit();
         w.line(globalElement(dst) + " = tm_from_f32<" + CudaEmitter.ctype(storage) + ">(" + result + ");");
-        w.close();
         w.close();
     }
 
@@ -1156,6 +1148,27 @@ final class KernelWriter {
      * {@code tid + j * THREADS}. Unrolled, so the register array is indexed by constants only.
      */
     private void elementLoopPerThread(Buffer dst, Region rg, int perThread, Body body) {
+        perThreadElements(rg, perThread, () -> {
+            w.line("float v = 0.0f;");
+            w.open("if (gh >= 0 && gh < H && gw >= 0 && gw < W)");
+            String result = body.emit();
+            w.line("v = " + result + ";");
+            w.close();
+            if (dst.space() == Space.REGISTERS) {
+                w.line(dst.name() + "[j] = v;");
+            } else {
+                w.line(dst.name() + "[p * " + upper(dst) + "_STRIDE + c] = tm_from_f32<" + CudaEmitter.ctype(dst.dtype())
+                        + ">(v);");
+            }
+        });
+    }
+
+    /**
+     * The per-thread element mapping's loop (thread {@code tid} takes elements {@code tid + j * THREADS}, unrolled,
+     * guarded where the threads do not divide the region): {@code element} writes each element's code after its pixel
+     * and channel are named.
+     */
+    private void perThreadElements(Region rg, int perThread, Runnable element) {
         int total = rg.pixels() * rg.channels();
         w.line("#pragma unroll");
         w.open("for (int j = 0; j < " + perThread + "; ++j)");
@@ -1163,17 +1176,7 @@ final class KernelWriter {
         boolean guard = total % threads() != 0;
         if (guard) w.open("if (i < " + total + ")");
         pointHeader(rg, "i");
-        w.line("float v = 0.0f;");
-        w.open("if (gh >= 0 && gh < H && gw >= 0 && gw < W)");
-        String result = body.emit();
-        w.line("v = " + result + ";");
-        w.close();
-        if (dst.space() == Space.REGISTERS) {
-            w.line(dst.name() + "[j] = v;");
-        } else {
-            w.line(dst.name() + "[p * " + upper(dst) + "_STRIDE + c] = tm_from_f32<" + CudaEmitter.ctype(dst.dtype())
-                    + ">(v);");
-        }
+        element.run();
         if (guard) w.close();
         w.close();
     }
