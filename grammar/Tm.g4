@@ -56,7 +56,7 @@ directive   : 'separate'                                        # separateDirect
             | 'place' ident 'in' space=ident halo?              # placeDirective
             | 'stream' ident 'by' (INT | chunkParam=ident)      # streamDirective
             | 'warps' count=INT ('+' consumers=INT)?            # warpsDirective
-            | 'math' ident                                      # mathDirective
+            | 'math' kind=ident ('for' tensor=ident)?           # mathDirective
             | 'resident' count=INT                              # residentDirective
             ;
 tileDim     : ident INT ;

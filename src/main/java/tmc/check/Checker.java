@@ -934,6 +934,7 @@ public final class Checker {
             Integer warps = null;
             Integer producerWarps = null;
             PlanSpec.MathKind math = null;
+            Map<String, PlanSpec.LayerMath> layerMath = new LinkedHashMap<>();
             Integer resident = null;
             for (Ast.Directive d : ds) {
                 switch (d) {
@@ -964,6 +965,12 @@ public final class Checker {
                             }
                         }
                     }
+                    case Ast.Math m when m.tensor() != null -> {
+                        if (once("math for " + m.tensor().text(), m.span(), spans)) {
+                            PlanSpec.LayerMath lm = layerMath(m, plan.arch());
+                            if (lm != null) layerMath.put(lm.tensor(), lm);
+                        }
+                    }
                     case Ast.Math m -> {
                         if (once("math", m.span(), spans)) math = math(m, plan.arch());
                     }
@@ -981,10 +988,17 @@ public final class Checker {
                 }
             }
             if (block != null) checkPlacementsAgainstBlock(places);
+            if (math == PlanSpec.MathKind.CUDA_CORE) {
+                for (PlanSpec.LayerMath lm : layerMath.values()) {
+                    if (lm.kind() == PlanSpec.MathKind.CUDA_CORE) continue;
+                    diag.error(lm.span(), "'math " + lm.kind().keyword + " for " + lm.tensor() + "' asks for tensor cores in a"
+                            + " plan whose math is cuda_core", "use 'math tensor_core' for the plan, or remove this line");
+                }
+            }
             if (diag.errorCount() > errorsBefore || block == null) return null;
             return new PlanSpec(plan.name().text(), plan.block().text(), plan.name().span(), kind, arch,
                     plan.arch() == null ? null : plan.arch().span(), tile, places, stream, warps, producerWarps, math,
-                    resident, spans);
+                    resident, spans, layerMath);
         }
 
         private boolean once(String directive, Span span, Map<String, Span> spans) {
@@ -1194,6 +1208,36 @@ public final class Checker {
                 return null;
             }
             return new PlanSpec.StreamSpec(dim, extent, (int) chunk, s.span());
+        }
+
+        /**
+         * {@code math kind for tensor}: a tensor the block computes (not an input), and tensor_core or cuda_core
+         * (wgmma takes whole products; the per-layer choice is so far a depthwise conv's, which the lowering checks).
+         */
+        private PlanSpec.LayerMath layerMath(Ast.Math m, Ast.Name arch) {
+            PlanSpec.MathKind k = math(m, arch);
+            if (k == null || block == null) return null;
+            String t = m.tensor().text();
+            java.util.Optional<Activation> a = block.activation(t);
+            if (a.isEmpty()) {
+                Set<String> computed = new java.util.LinkedHashSet<>();
+                for (Activation x : block.named()) computed.add(x.name());
+                for (Activation x : block.outputs()) computed.add(x.name());
+                diag.error(m.tensor().span(), "unknown tensor '" + t + "' in block '" + block.name() + "'",
+                        suggest(t, computed, "tensors the block computes"));
+                return null;
+            }
+            if (a.get().kind() == Activation.Kind.INPUT) {
+                diag.error(m.tensor().span(), "'" + t + "' is an input of block '" + block.name()
+                        + "': no layer computes it", "name a tensor a layer computes, such as a depthwise conv's result");
+                return null;
+            }
+            if (k == PlanSpec.MathKind.WGMMA) {
+                diag.error(m.kind().span(), "wgmma runs whole products of a plan, not one layer",
+                        "use 'math tensor_core for " + t + "' (mma.sync), or 'math wgmma' for the plan");
+                return null;
+            }
+            return new PlanSpec.LayerMath(t, k, m.span());
         }
 
         private PlanSpec.MathKind math(Ast.Math m, Ast.Name arch) {

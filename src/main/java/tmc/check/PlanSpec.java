@@ -17,15 +17,26 @@ import tmc.diag.Span;
  *                 {@code __launch_bounds__}, so ptxas holds each thread to the registers N blocks leave); null: as many
  *                 as the planner's register estimate allows
  * @param spans    where each directive was written, keyed by directive name ("tile", "stream", "warps",
- *                 "math", "tile N", "place x", ...), for budget errors that point at the culprit
+ *                 "math", "tile N", "place x", "math for h2", ...), for budget errors that point at the culprit
+ * @param layerMath {@code math kind for tensor} by tensor: the unit of the layer that computes it, over {@code math}
  */
 public record PlanSpec(String name, String block, Span span, Kind kind, String arch, Span archSpan,
                        Map<String, Integer> tile, List<Placement> places, StreamSpec stream, Integer warps,
-                       Integer producerWarps, MathKind math, Integer residentBlocks, Map<String, Span> spans) {
+                       Integer producerWarps, MathKind math, Integer residentBlocks, Map<String, Span> spans,
+                       Map<String, LayerMath> layerMath) {
     public PlanSpec {
         tile = Map.copyOf(tile);
         places = List.copyOf(places);
         spans = Map.copyOf(spans);
+        layerMath = Map.copyOf(layerMath);
+    }
+
+    /** A plan that leaves every layer to its plan's unit. */
+    public PlanSpec(String name, String block, Span span, Kind kind, String arch, Span archSpan,
+                    Map<String, Integer> tile, List<Placement> places, StreamSpec stream, Integer warps,
+                    Integer producerWarps, MathKind math, Integer residentBlocks, Map<String, Span> spans) {
+        this(name, block, span, kind, arch, archSpan, tile, places, stream, warps, producerWarps, math, residentBlocks,
+                spans, Map.of());
     }
 
     /** A plan whose warps, if fixed, are not split into sides. */
@@ -75,6 +86,12 @@ public record PlanSpec(String name, String block, Span span, Kind kind, String a
             this.keyword = keyword;
         }
     }
+
+    /**
+     * {@code math kind for tensor}: the unit of the layer that computes {@code tensor}, over the plan's {@code math}
+     * (so far a depthwise conv's: CUDA cores by default, tensor cores on request).
+     */
+    public record LayerMath(String tensor, MathKind kind, Span span) {}
 
     /** {@code place tensor in space [halo radius mode]}; radius 0 when no halo. */
     public record Placement(String tensor, Space space, int halo, HaloMode haloMode, Span span) {}

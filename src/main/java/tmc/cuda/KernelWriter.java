@@ -2289,6 +2289,10 @@ final class KernelWriter {
             return;
         }
         if (dst.space() == Space.REGISTERS) throw new UnsupportedOperationException("tensor-core conv into registers");
+        if (cv.isDepthwise()) {
+            computeMmaDepthwise(c, cv, rg);
+            return;
+        }
         int off = src.halo() - rg.halo() - cv.pad();
         if (off < 0) throw new IllegalStateException("halo of " + src.name() + " too small for the conv");
         boolean chunked = src.channels() < cv.in().channels();
@@ -2352,6 +2356,114 @@ final class KernelWriter {
         }
         w.close();
         w.close();
+    }
+
+    /** Row tiles of 16 pixels per item of a depthwise conv on tensor cores: at most 4, as even as they divide. */
+    static int depthwiseRowTilesPerItem(int rowTiles) {
+        return (rowTiles + (rowTiles + 3) / 4 - 1) / ((rowTiles + 3) / 4);
+    }
+
+    /**
+     * A depthwise conv on tensor cores (Lowering#depthwiseOnTensorCores): per group of 8 channels, one m16n8k8 per tap
+     * and row tile of 16 pixels whose B is the diagonal of the group's 8 weights at that tap. An item is one group and
+     * up to 4 row tiles, so that each tap's B (a 32-bit load of the tap-major weight slice and a mask) serves them all.
+     */
+    private void computeMmaDepthwise(Instr.Compute c, Op.Conv2d cv, Region rg) {
+        Buffer src = sourceBuffer(cv.in(), c.sources(), "conv2d");
+        Buffer dst = c.dst();
+        Buffer ws = stagedWeight(cv.weight().name());
+        if (ws == null) throw new IllegalStateException(k.name() + ": a depthwise conv on tensor cores reads a staged weight");
+        int off = src.halo() - rg.halo() - cv.pad();
+        if (off < 0) throw new IllegalStateException("halo of " + src.name() + " too small for the conv");
+        boolean chunked = src.channels() < cv.in().channels();
+        int mt = (rg.pixels() + 15) / 16;
+        int per = depthwiseRowTilesPerItem(mt);
+        int blocks = (mt + per - 1) / per;
+        int groups = rg.channels() / 8;
+        int items = blocks * groups;
+        String ch0 = rg.streamed() ? "e0" : "0";
+        String t = CudaEmitter.ctype(src.dtype());
+        String wt = CudaEmitter.ctype(cv.weight().dtype());
+        String u = upper(src);
+        int kk = cv.kernel();
+        w.open("");
+        diagonalMask();
+        w.line("#pragma unroll 1");
+        w.open("for (int item = " + warp() + "; item < " + items + "; item += THREADS / 32)");
+        w.line("const int grp = item % " + groups + ", mt0 = item / " + groups + " * " + per
+                + ";  // a group of 8 channels; row tiles mt0 .. mt0 + " + (per - 1));
+        w.line("float d[" + per + "][4] = {};");
+        w.line("// ldmatrix x2: lanes 0-15 give the rows of the 16 pixels (lanes 16-31 repeat them, unused); rows past the");
+        w.line("// region read a real pixel and their results are dropped");
+        w.line("const " + t + "* arow[" + per + "];");
+        w.line("#pragma unroll");
+        w.open("for (int mi = 0; mi < " + per + "; ++mi)");
+        w.line("const int pa = min((mt0 + mi) * 16 + (lane & 15), " + (rg.pixels() - 1) + ");");
+        w.line("arow[mi] = " + src.name() + " + ((pa / " + rg.side() + " + " + off + ") * " + u + "_W + pa % " + rg.side()
+                + " + " + off + ") * " + u + "_STRIDE + grp * 8" + (chunked ? "" : " + " + ch0) + ";");
+        w.close();
+        w.line("const " + wt + "* wrow = " + ws.name() + " + grp * 8 + 2 * lane_col;  // the lane's two channels at tap 0");
+        depthwiseTapLoops(kk);
+        w.line("const unsigned b = tm_ld2(wrow + tap * " + ws.rowStride() + ") & diag;");
+        w.line("#pragma unroll");
+        w.open("for (int mi = 0; mi < " + per + "; ++mi)");
+        if (blocks * per > mt) w.line("if (mt0 + mi >= " + mt + ") break;  // past the last row tile");
+        w.line("unsigned a[2];");
+        w.line("tm_ldsm_x2(a, arow[mi] + (ky * " + u + "_W + kx) * " + u + "_STRIDE);");
+        w.line("tm_mma_k8(d[mi], arow[mi], a[0], a[1], b);");
+        w.close();
+        w.close();
+        w.close();
+        w.line("#pragma unroll");
+        w.open("for (int mi = 0; mi < " + per + "; ++mi)");
+        if (dst.space() == Space.SHARED) {
+            boolean sameType = dst.dtype() == c.layer().out().dtype();
+            w.line("#pragma unroll");
+            w.open("for (int rh = 0; rh < 2; ++rh)");
+            w.line("const int p = (mt0 + mi) * 16 + lane_row + rh * 8;");
+            w.line("if (p >= " + rg.pixels() + ") continue;  // padding rows of the last row tile");
+            pixelGeometry(rg.side(), rg.halo(), "outside: zero, the next conv's padding");
+            w.line("const int c0 = grp * 8 + 2 * lane_col;");
+            w.line("float v[2] = {0.0f, 0.0f};");
+            evaluateInto(c.layer(), rg, c.sources(), "inside", ch0, "d[mi][rh * 2 + $]", !sameType);
+            w.line(storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), "v[0]", "v[1]"));
+            w.close();
+        } else {
+            w.line("#pragma unroll");
+            w.open("for (int r = 0; r < 4; ++r)");
+            w.line("const int p = (mt0 + mi) * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);");
+            w.open("if (p < " + rg.pixels() + ")");
+            pixelCoordinates(rg.side(), rg.halo());
+            w.line("const int oc = " + ch0 + " + c;");
+            writeResult(c, dst, rg, "d[mi][r]");
+            w.close();
+            w.close();
+        }
+        w.close();
+        w.close();
+        w.close();
+    }
+
+    /**
+     * The mask that keeps a depthwise conv's weight where an m16n8k8 B fragment's diagonal is: a lane holds k = 2 *
+     * lane_col and 2 * lane_col + 1 of column n = lane_row, so the lanes with lane_col = lane_row / 2 keep the half
+     * at lane_row % 2 of the pair of weights they load (channels 2 * lane_col and + 1) and the others zero.
+     */
+    private void diagonalMask() {
+        w.line("// B of a depthwise group is diagonal: the lane (k = 2 * lane_col, + 1; n = lane_row) keeps one of its two weights or none");
+        w.line("const unsigned diag = lane_col == (lane_row >> 1) ? ((lane_row & 1) ? 0xFFFF0000u : 0x0000FFFFu) : 0u;");
+    }
+
+    /**
+     * Opens a depthwise conv's tap loops with {@code tap} named: both unrolled up to 3x3; larger kernels keep the rows
+     * rolled (7x7: 49 taps of loads and products per row tile would be a long straight run for little gain).
+     */
+    private void depthwiseTapLoops(int kk) {
+        w.line(kk <= 3 ? "#pragma unroll" : "#pragma unroll 1");
+        w.open("for (int ky = 0; ky < " + kk + "; ++ky)");
+        w.line("#pragma unroll");
+        w.open("for (int kx = 0; kx < " + kk + "; ++kx)");
+        w.line("const int tap = ky * " + kk + " + kx;");
     }
 
     /**
@@ -2562,6 +2674,7 @@ final class KernelWriter {
                 w.line("const int ya = pa / TILE_W + " + off + ", xa = pa % TILE_W + " + off + ";");
                 w.line("const " + t + "* arow = " + src.name() + " + (ya * " + u + "_W + xa) * " + u + "_STRIDE"
                         + (chunked ? "" : " + e0") + ";  // channel 0 of the chunk at the pixel's top-left tap");
+                if (cv.isDepthwise()) diagonalMask();
             }
             default -> throw new IllegalStateException("chain producer " + pl.describe());
         }
@@ -2642,6 +2755,22 @@ final class KernelWriter {
                 w.line("tm_ldsm_x4(b, brow + nj * 16 * " + prodW.rowStride() + " + kk * 16);");
                 w.line("tm_mma(d[2 * nj], arow, " + a + "[0], " + a + "[1], " + a + "[2], " + a + "[3], b[0], b[1]);");
                 w.line("tm_mma(d[2 * nj + 1], arow, " + a + "[0], " + a + "[1], " + a + "[2], " + a + "[3], b[2], b[3]);");
+                w.close();
+                w.close();
+            }
+            case Op.Conv2d cv when cv.isDepthwise() -> {
+                int kk = cv.kernel();
+                String u = upper(sourceBuffer(cv.in(), prod.sources(), "conv2d"));
+                w.line("// per group of 8 channels, one m16n8k8 per tap with a diagonal B: the lane's pair of weights, masked");
+                w.line("#pragma unroll");
+                w.open("for (int nj = 0; nj < " + 2 * g + "; ++nj)");
+                w.line("const " + CudaEmitter.ctype(prodW.dtype()) + "* wrow = " + prodW.name()
+                        + " + sl + nj * 8 + 2 * lane_col;  // the lane's two channels at tap 0 (rows: taps)");
+                depthwiseTapLoops(kk);
+                w.line("unsigned a[2];");
+                w.line("tm_ldsm_x2(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE + sl + nj * 8);");
+                w.line("tm_mma_k8(d[nj], arow, a[0], a[1], tm_ld2(wrow + tap * " + prodW.rowStride() + ") & diag);");
+                w.close();
                 w.close();
                 w.close();
             }

@@ -16,16 +16,25 @@ import tmc.check.PlanSpec;
  * @param narrowSlices a register chain takes its producer 16 channels per slice instead of 32 (Instr.Chain#group):
  *                    eight fewer accumulators live, for a {@code resident} count that holds the compiler to fewer
  *                    registers than the estimate; only {@code tmc tune} sets it (Planner#moreResident), no directive
+ * @param layerMath   {@code math kind for tensor}: the unit of the layer that computes the tensor, over {@code math}
  */
 public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathKind math, String streamDim,
                       int streamChunk, Map<String, PlanSpec.Placement> places, int producerWarps, int residentBlocks,
-                      boolean narrowSlices) {
+                      boolean narrowSlices, Map<String, PlanSpec.LayerMath> layerMath) {
     public Choices {
         places = Map.copyOf(places);
+        layerMath = Map.copyOf(layerMath);
         if (producerWarps < 0 || producerWarps >= Math.max(1, warps)) {
             throw new IllegalArgumentException("producer warps " + producerWarps + " of " + warps);
         }
         if (residentBlocks < 0) throw new IllegalArgumentException("resident blocks " + residentBlocks);
+    }
+
+    /** Choices that leave every layer to the plan's unit. */
+    public Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathKind math, String streamDim, int streamChunk,
+                   Map<String, PlanSpec.Placement> places, int producerWarps, int residentBlocks, boolean narrowSlices) {
+        this(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, producerWarps, residentBlocks, narrowSlices,
+                Map.of());
     }
 
     /** Choices with the chain's default slices. */
@@ -49,13 +58,19 @@ public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathK
     /** These choices compiled for {@code blocks} resident blocks per SM (0: as the register estimate allows). */
     public Choices withResidentBlocks(int blocks) {
         return new Choices(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, producerWarps, blocks,
-                narrowSlices);
+                narrowSlices, layerMath);
+    }
+
+    /** These choices with the plan's per-layer units ({@code math kind for tensor}). */
+    public Choices withLayerMath(Map<String, PlanSpec.LayerMath> perLayer) {
+        return new Choices(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, producerWarps,
+                residentBlocks, narrowSlices, perLayer);
     }
 
     /** These choices with a register chain's slices one k16 step (16 channels) wide. */
     public Choices withNarrowSlices() {
         return new Choices(tileN, tileH, tileW, warps, math, streamDim, streamChunk, places, producerWarps,
-                residentBlocks, true);
+                residentBlocks, true, layerMath);
     }
 
     /** Whether the warps are split into a producer and a consumer side. */
@@ -86,6 +101,8 @@ public record Choices(int tileN, int tileH, int tileW, int warps, PlanSpec.MathK
     public String toString() {
         return "tile N " + tileN + ", H " + tileH + ", W " + tileW + "; warps " + warpsText() + "; math " + math.keyword
                 + (streamDim != null ? "; stream " + streamDim + " by " + streamChunk : "")
-                + (residentBlocks > 0 ? "; resident " + residentBlocks : "") + (narrowSlices ? "; slices of 16" : "");
+                + (residentBlocks > 0 ? "; resident " + residentBlocks : "") + (narrowSlices ? "; slices of 16" : "")
+                + layerMath.values().stream().map(lm -> "; math " + lm.kind().keyword + " for " + lm.tensor())
+                .collect(java.util.stream.Collectors.joining());
     }
 }

@@ -361,7 +361,7 @@ public final class CostModel {
             double frac = (double) c.out().count() / l.out().channels();
             double regionPx = (double) (k.tileH() + 2 * c.halo()) * (k.tileW() + 2 * c.halo());
             double px = blocks * regionPx * frac * mult;
-            add(c.math(), mainFlops(l) * px);
+            add(c.math(), issuedFlops(l, c.math()) * px);
             cudaFlops += epilogueFlops(l) * px;
             if (dst.space() == Space.GLOBAL) {
                 // Written straight to global memory, masked at the image edge: exactly N x H x W pixels.
@@ -451,6 +451,15 @@ public final class CostModel {
 
         static long mainFlops(Layer l) {
             return l.main() == null ? 0 : l.main().flopsPerPixel();
+        }
+
+        /**
+         * The main op's flops per pixel as the unit issues them: a depthwise conv on tensor cores multiplies a
+         * diagonal 8x8 B per group of 8 channels, 8 products for each one that counts (Lowering#depthwiseOnTensorCores).
+         */
+        static long issuedFlops(Layer l, Instr.MathPath path) {
+            boolean diagonal = path == Instr.MathPath.TENSOR_CORE && l.main() instanceof Op.Conv2d cv && cv.isDepthwise();
+            return diagonal ? 8 * mainFlops(l) : mainFlops(l);
         }
 
         static long epilogueFlops(Layer l) {

@@ -79,7 +79,7 @@ public final class Lowering {
             }
             Activation out = layer.out();
             Instr.MathPath path = mathPath(layer, math);
-            if (layer.main() instanceof Op.Conv2d conv && path == Instr.MathPath.CUDA_CORE
+            if (layer.main() instanceof Op.Conv2d conv && stagesTapMajor(conv, path)
                     && tapMajorFits(conv, conv.out().channels())) {
                 Buffer wb = tapMajorBuffer(conv, conv.out().channels());
                 buffers.add(wb);
@@ -281,15 +281,33 @@ public final class Lowering {
             stream = (Stream) s;
         }
 
+        // 'math K for T': the unit of the layer that computes T, so far a depthwise conv's (tensor cores where it can).
+        for (PlanSpec.LayerMath lm : c.layerMath().values()) {
+            Layer layer = layers.stream().filter(l -> l.out().name().equals(lm.tensor())).findFirst().orElse(null);
+            if (layer == null) {
+                return refuse(lm.span(), "no layer ends at '" + lm.tensor() + "' (a layer is one main op and the elementwise"
+                        + " ops after it: " + layers.stream().map(l -> l.out().name()).toList() + ")",
+                        "name the tensor a depthwise conv's layer computes");
+            }
+            if (!(layer.main() instanceof Op.Conv2d cv && cv.isDepthwise())) {
+                return refuse(lm.span(), "'" + lm.tensor() + "' is computed by " + layer.describe() + ": 'math " + lm.kind().keyword
+                        + " for' chooses the unit of a depthwise conv only (the other layers follow the plan's 'math')",
+                        "remove this line");
+            }
+            if (lm.kind() == PlanSpec.MathKind.CUDA_CORE) continue;
+            boolean inLoop = stream != null && stream.inLoop().contains(layer.index());
+            String why = depthwiseTensorCoreRefusal(cv, inLoop ? c.streamChunk() : cv.out().channels(), c, layer);
+            if (why != null) {
+                return refuse(lm.span(), "'" + lm.tensor() + "' cannot be computed on tensor cores: " + why,
+                        "remove 'math " + lm.kind().keyword + " for " + lm.tensor() + "' (its depthwise conv then runs on CUDA cores)");
+            }
+        }
         // 'place W in global' for a weight: a CUDA-core conv then reads it from global memory (through L1) instead of
         // a staged copy; tensor-core layers read their weights with ldmatrix, from shared memory only.
         for (Layer layer : layers) {
             tmc.check.Weight wt = mmaWeight(layer);
             if (wt == null || !inGlobal(wt, c)) continue;
-            boolean tensorCore = stream != null && (stream.inLoop().contains(layer.index()) || stream.reducer() == layer.index())
-                    ? loopMathPath(layer, c.math(), stream, c.streamChunk()) == Instr.MathPath.TENSOR_CORE
-                    : mathPath(layer, c.math()) == Instr.MathPath.TENSOR_CORE;
-            if (tensorCore) {
+            if (fusedMathPath(layer, c, stream) == Instr.MathPath.TENSOR_CORE) {
                 return refuse(c.places().get(wt.name()).span(), "weight '" + wt.name() + "' cannot stay in global memory: "
                         + "its layer (" + layer.describe() + ", line " + layer.main().span().line()
                         + ") runs on tensor cores, which read their weights from shared memory (ldmatrix)",
@@ -320,7 +338,7 @@ public final class Lowering {
             boolean inLoopLayer = stream != null && (stream.inLoop().contains(layer.index())
                     || stream.reducer() == layer.index());
             if (inLoopLayer) continue;
-            if (layer.main() instanceof Op.Conv2d conv && mathPath(layer, c.math()) == Instr.MathPath.CUDA_CORE
+            if (layer.main() instanceof Op.Conv2d conv && stagesTapMajor(conv, fusedMathPath(layer, c, stream))
                     && !recomputedInput(layer, c) && tapMajorFits(conv, conv.out().channels())
                     && !inGlobal(conv.weight(), c)) {
                 Buffer wb = tapMajorBuffer(conv, conv.out().channels());
@@ -331,7 +349,7 @@ public final class Lowering {
                 continue;
             }
             tmc.check.Weight wt = mmaWeight(layer);
-            if (wt == null || mathPath(layer, c.math()) != Instr.MathPath.TENSOR_CORE) continue;
+            if (wt == null || fusedMathPath(layer, c, stream) != Instr.MathPath.TENSOR_CORE) continue;
             int rows = wt.dims().getFirst();
             int cols = (int) (wt.elements() / rows);
             Buffer wb = weightBuffer(wt, rows, cols);
@@ -344,8 +362,8 @@ public final class Lowering {
         if (stream != null) {
             for (Layer layer : layers) {
                 if (layer.main() instanceof Op.Conv2d conv && stream.inLoop().contains(layer.index())
-                        && mathPath(layer, c.math()) == Instr.MathPath.CUDA_CORE && !recomputedInput(layer, c)
-                        && tapMajorFits(conv, c.streamChunk()) && !inGlobal(conv.weight(), c)) {
+                        && stagesTapMajor(conv, fusedMathPath(layer, c, stream))
+                        && !recomputedInput(layer, c) && tapMajorFits(conv, c.streamChunk()) && !inGlobal(conv.weight(), c)) {
                     Buffer wb = tapMajorBuffer(conv, c.streamChunk());
                     loopWeights.add(new Instr.LoadWeight(wb, conv.weight().name(),
                             Instr.Channels.chunk("e0", c.streamChunk()), Instr.Channels.all(wb.channels()), true));
@@ -354,9 +372,7 @@ public final class Lowering {
                     continue;
                 }
                 tmc.check.Weight wt = mmaWeight(layer);
-                if (wt == null || loopMathPath(layer, c.math(), stream, c.streamChunk()) != Instr.MathPath.TENSOR_CORE) {
-                    continue;
-                }
+                if (wt == null || fusedMathPath(layer, c, stream) != Instr.MathPath.TENSOR_CORE) continue;
                 int rows = wt.dims().getFirst();
                 int cols = (int) (wt.elements() / rows);
                 Buffer wb;
@@ -507,8 +523,7 @@ public final class Lowering {
             if (layer == last || out.kind() == Activation.Kind.OUTPUT) {
                 Buffer dst = outputBuffer(layer, c, threads, buffers, p, block);
                 if (dst.space() == Space.REGISTERS) registers += registerCount(dst);
-                target.add(new Instr.Compute(layer, dst, 0, outChannels, Map.copyOf(onChip),
-                        inLoop ? loopMathPath(layer, c.math(), stream, c.streamChunk()) : mathPath(layer, c.math())));
+                target.add(new Instr.Compute(layer, dst, 0, outChannels, Map.copyOf(onChip), fusedMathPath(layer, c, stream)));
                 if (dst.space() == Space.SHARED) target.add(new Instr.Barrier());
                 onChip.put(out.name(), dst);
                 continue;
@@ -558,9 +573,7 @@ public final class Lowering {
                     channels, originOf(p, out));
             buffers.add(dst);
             // Inline producers are evaluated per element, which only the CUDA-core path does.
-            Instr.MathPath path = inlined.isEmpty()
-                    ? (inLoop ? loopMathPath(layer, c.math(), stream, c.streamChunk()) : mathPath(layer, c.math()))
-                    : Instr.MathPath.CUDA_CORE;
+            Instr.MathPath path = inlined.isEmpty() ? fusedMathPath(layer, c, stream) : Instr.MathPath.CUDA_CORE;
             target.add(new Instr.Compute(layer, dst, r, outChannels, Map.copyOf(onChip), path, inlined));
             target.add(new Instr.Barrier());
             onChip.put(out.name(), dst);
@@ -750,7 +763,7 @@ public final class Lowering {
                         && in.channels() == pw.in().channels()
                         && (in.space() == Space.SHARED || in.layout() == Buffer.Layout.A_FRAGMENTS);
             }
-            case Op.Conv2d cv -> mathPath(layer, c.math()) == Instr.MathPath.TENSOR_CORE
+            case Op.Conv2d cv -> fusedMathPath(layer, c, stream) == Instr.MathPath.TENSOR_CORE
                     && onChip.get(cv.in().name()) != null && onChip.get(cv.in().name()).space() == Space.SHARED;
             case null, default -> false;
         };
@@ -843,7 +856,7 @@ public final class Lowering {
         boolean consumedLater = !block.consumers(out.name()).isEmpty();
         // A layer computed on tensor cores holds its result in mma fragments, not in the per-thread element
         // mapping of register buffers: it is written to shared memory and stored from there.
-        boolean onTensorCores = mathPath(layer, c.math()) == Instr.MathPath.TENSOR_CORE;
+        boolean onTensorCores = fusedMathPath(layer, c, null) == Instr.MathPath.TENSOR_CORE;
         Space space = consumedLater || onTensorCores || (p != null && p.space() == Space.SHARED)
                 ? Space.SHARED : Space.REGISTERS;
         Buffer b = activationBuffer(out, out.name() + (space == Space.SHARED ? "_s" : "_r"), space, out.dtype(), 0,
@@ -976,12 +989,60 @@ public final class Lowering {
         if (math == PlanSpec.MathKind.CUDA_CORE) return Instr.MathPath.CUDA_CORE;
         if (layer.main() instanceof Op.Conv2d c) {
             // A group of 8 input and 8 output channels is one m16n8k8 tile per tap (16 pixels x 8 outputs x 8
-            // inputs); depthwise and other widths stay on CUDA cores.
+            // inputs); depthwise and other widths stay on CUDA cores unless the plan moves a depthwise conv
+            // ('math tensor_core for T', fusedMathPath).
             boolean groupOf8 = c.groupWidth() == 8 && c.out().channels() / c.groups() == 8;
             return groupOf8 ? Instr.MathPath.TENSOR_CORE : Instr.MathPath.CUDA_CORE;
         }
         if (!(layer.main() instanceof Op.Pointwise)) return Instr.MathPath.CUDA_CORE;
         return n % 16 == 0 && k % 16 == 0 && n > 0 && k > 0 ? Instr.MathPath.TENSOR_CORE : Instr.MathPath.CUDA_CORE;
+    }
+
+    /**
+     * Why a depthwise conv computing {@code channels} output channels at a time (all of them, or a stream chunk) cannot
+     * run on tensor cores, or null when it can: each group of 8 channels as a group-width-8 conv whose 8x8 B per tap is
+     * diagonal, one m16n8k8 per tap and row tile of 16 pixels, f32 accumulation (the products of two 16-bit values are
+     * exact in f32 and the zeros add nothing). Seven of the eight products are zeros; the tensor cores have throughput
+     * to spare where the CUDA-core conv is most of what a kernel issues (ConvNeXt's 7x7, MBConvDW's 3x3). B's one
+     * nonzero per lane comes from the staged tap-major weight slice ({@link #tapMajorBuffer}) by a 32-bit load and a mask.
+     */
+    static String depthwiseTensorCoreRefusal(Op.Conv2d conv, int channels, Choices c, Layer layer) {
+        if (!conv.isDepthwise()) return "it is not a depthwise conv";
+        if (channels % 8 != 0) return "it computes " + channels + " channels at a time, not a multiple of 8 (one m16n8k8 per 8)";
+        DType in = conv.in().dtype(), wt = conv.weight().dtype();
+        if (in.bytes != 2 || wt != in) {
+            return "its input is " + in.keyword + " and its weight " + wt.keyword + " (the mma takes both as the same 16-bit type)";
+        }
+        if (!tapMajorFits(conv, channels)) {
+            return "its weight slice (" + tapMajorBuffer(conv, channels).bytes() + " B) is larger than the "
+                    + TAP_MAJOR_LIMIT_BYTES + " B staged for a conv";
+        }
+        if (inGlobal(conv.weight(), c)) return "the plan keeps '" + conv.weight().name() + "' in global memory";
+        if (recomputedInput(layer, c)) return "the plan recomputes its input inline (halo recompute)";
+        return null;
+    }
+
+    /**
+     * Whether a conv's weight slice is staged tap-major ({@link Instr.LoadWeight#tapMajor}): convs on CUDA cores, and
+     * depthwise convs on tensor cores (which build B from it).
+     */
+    static boolean stagesTapMajor(Op.Conv2d conv, Instr.MathPath path) {
+        return path == Instr.MathPath.CUDA_CORE || conv.isDepthwise();
+    }
+
+    /**
+     * The unit a layer of a fused kernel runs on: {@link #loopMathPath} in the stream loop, else {@link #mathPath};
+     * a depthwise conv the plan moves to tensor cores ('math tensor_core for T', {@link Choices#layerMath}) runs there
+     * ({@link #depthwiseTensorCoreRefusal}: the lowering refuses the plan first where it cannot).
+     */
+    static Instr.MathPath fusedMathPath(Layer layer, Choices c, Stream stream) {
+        if (layer.main() instanceof Op.Conv2d cv && cv.isDepthwise()) {
+            PlanSpec.LayerMath lm = c.layerMath().get(layer.out().name());
+            return lm != null && lm.kind() != PlanSpec.MathKind.CUDA_CORE ? Instr.MathPath.TENSOR_CORE
+                    : Instr.MathPath.CUDA_CORE;
+        }
+        boolean loopLayer = stream != null && (stream.inLoop().contains(layer.index()) || stream.reducer() == layer.index());
+        return loopLayer ? loopMathPath(layer, c.math(), stream, c.streamChunk()) : mathPath(layer, c.math());
     }
 
     /** The unit of a pointwise layer inside the stream loop: in-loop layers make a chunk, the reducer sums one. */

@@ -102,6 +102,9 @@ public final class Planner {
                     .append(", ").append(choices.math().keyword);
             if (choices.residentBlocks() > 0) s.append(", resident ").append(choices.residentBlocks());
             if (choices.narrowSlices()) s.append(", slices of 16");
+            for (PlanSpec.LayerMath lm : choices.layerMath().values()) {
+                s.append(", ").append(lm.tensor()).append(" on ").append(lm.kind().keyword);
+            }
             // The halo strategy of each intermediate that a conv reads with a halo, as the kernel holds it.
             for (Kernel k : kernels) {
                 for (tmc.ir.Buffer b : k.buffers()) {
@@ -151,7 +154,7 @@ public final class Planner {
                     spec.stream() != null ? spec.stream().span() : spec.span());
             PlanSpec filled = new PlanSpec(spec.name(), spec.block(), spec.span(), spec.kind(), target.name(),
                     spec.archSpan(), tile, places, stream, c.warps(), c.specialized() ? c.producerWarps() : null, c.math(),
-                    c.residentBlocks() > 0 ? c.residentBlocks() : null, spec.spans());
+                    c.residentBlocks() > 0 ? c.residentBlocks() : null, spec.spans(), spec.layerMath());
             return new TmProgram(block, filled, target.arch(), chosen.kernels());
         }
     }
@@ -323,7 +326,7 @@ public final class Planner {
             // Shared memory does not depend on warps: once over, it is over for every warps.
             if (sharedOver) continue;
             Choices c = new Choices(fixed.tileN(), g.tileH(), g.tileW(), warps, g.math(), g.stream().dim(), g.stream().chunk(),
-                    g.places(), fixed.producerWarps(), fixed.residentBlocks());
+                    g.places(), fixed.producerWarps(), fixed.residentBlocks()).withLayerMath(spec.layerMath());
             switch (Lowering.fused(block, spec.name(), c, spec.span(), warpsSpan(spec), target)) {
                 case Lowering.Result.Ok ok -> {
                     Candidate cand = candidate(spec.kind(), c, ok.kernels(), block, target, shape, 0);
@@ -350,7 +353,7 @@ public final class Planner {
         int warps = fixed.warps() != null ? fixed.warps() : 1;
         int th = fixed.tileH() != null ? fixed.tileH() : 4;
         int tw = fixed.tileW() != null ? fixed.tileW() : 4;
-        Choices none = new Choices(1, th, tw, warps, math, null, 0, places, fixed.producerWarps());
+        Choices none = new Choices(1, th, tw, warps, math, null, 0, places, fixed.producerWarps()).withLayerMath(spec.layerMath());
         if (!(Lowering.fused(block, spec.name(), none, spec.span(), warpsSpan(spec), target) instanceof Lowering.Result.Ok)) return all;
         List<StreamOption> out = new ArrayList<>();
         for (StreamOption so : all) {
@@ -358,7 +361,8 @@ public final class Planner {
                 out.add(so);
                 continue;
             }
-            Choices c = new Choices(1, th, tw, warps, math, so.dim(), so.chunk(), places, fixed.producerWarps());
+            Choices c = new Choices(1, th, tw, warps, math, so.dim(), so.chunk(), places, fixed.producerWarps())
+                    .withLayerMath(spec.layerMath());
             if (Lowering.fused(block, spec.name(), c, spec.span(), warpsSpan(spec), target) instanceof Lowering.Result.Ok) out.add(so);
         }
         return out;
@@ -463,7 +467,7 @@ public final class Planner {
         for (int warps : ch.warps() % 2 == 0 ? List.of(ch.warps(), 2 * ch.warps()) : List.of(2 * ch.warps())) {
             if (warps * 32 > target.maxThreadsPerBlock()) continue;
             Choices split = new Choices(ch.tileN(), ch.tileH(), ch.tileW(), warps, ch.math(), ch.streamDim(),
-                    ch.streamChunk(), ch.places(), warps / 2);
+                    ch.streamChunk(), ch.places(), warps / 2).withLayerMath(ch.layerMath());
             if (Lowering.fused(block, spec.name(), split, spec.span(), target) instanceof Lowering.Result.Ok ok) {
                 Candidate candidate = candidate(c.kind(), split, ok.kernels(), block, target, shape, c.order());
                 if (candidate.fits()) out.add(candidate);

@@ -87,7 +87,7 @@ final class WarpSpecialization {
                     + "the other uses chunk j-1), and this plan has none", "add a 'stream' directive, or " + unsplit);
         }
         Choices consumers = new Choices(1, c.tileH(), c.tileW(), c.consumerWarps(), c.math(), c.streamDim(),
-                c.streamChunk(), c.places(), 0, 0, c.narrowSlices());
+                c.streamChunk(), c.places(), 0, 0, c.narrowSlices(), c.layerMath());
         Lowering.Result r = Lowering.fused(block, planName, consumers, planSpan, target, false, null);
         if (!(r instanceof Lowering.Result.Ok ok)) return r;
         return switch (split(block, ok.kernels().getFirst(), c.producerWarps(), c.consumerWarps())) {

@@ -151,7 +151,11 @@ public final class Ast {
         }
     }
 
-    public record Math(Name kind, Span span) implements Directive {}
+    /**
+     * {@code math kind}, the plan's unit, or {@code math kind for tensor}: the unit of the layer that computes
+     * {@code tensor} (null for the plan's).
+     */
+    public record Math(Name kind, Name tensor, Span span) implements Directive {}
 
     /** {@code resident count}: compile the kernel for {@code count} blocks per SM (its launch bounds). */
     public record Resident(int count, Span countSpan, Span span) implements Directive {}

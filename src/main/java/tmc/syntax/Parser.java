@@ -422,7 +422,7 @@ public final class Parser {
                 case TmParser.WarpsDirectiveContext w -> w.consumers == null
                         ? new Warps(parseInt(w.count), span(w.count), span(w))
                         : new Warps(parseInt(w.count), span(w.count), parseInt(w.consumers), span(w.consumers), span(w));
-                case TmParser.MathDirectiveContext m -> new Ast.Math(name(m.ident()), span(m));
+                case TmParser.MathDirectiveContext m -> new Ast.Math(name(m.kind), m.tensor == null ? null : name(m.tensor), span(m));
                 case TmParser.ResidentDirectiveContext r -> new Ast.Resident(parseInt(r.count), span(r.count), span(r));
                 default -> throw new IllegalStateException("unhandled directive " + d.getClass().getSimpleName());
             });

@@ -1,0 +1,9 @@
+// R10_convnext.tm with a copy of its fused plan whose depthwise conv runs on tensor cores (twentieth session)
+include "../../../../../../test-data/random/R10_convnext.tm"
+
+plan fused_tc for R10_convnext on sm_90 {
+  tile N 1, H 4, W 8
+  stream E by 192
+  warps 8
+  math tensor_core for a
+}

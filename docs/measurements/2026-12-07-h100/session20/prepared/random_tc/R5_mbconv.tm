@@ -1,0 +1,9 @@
+// R5_mbconv.tm with a copy of its fused plan whose depthwise conv runs on tensor cores (twentieth session)
+include "../../../../../../test-data/random/R5_mbconv.tm"
+
+plan fused_tc for R5_mbconv on sm_90 {
+  tile N 1, H 4, W 8
+  stream E by 128
+  warps 4
+  math tensor_core for h2
+}

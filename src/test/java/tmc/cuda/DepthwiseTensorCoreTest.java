@@ -1,0 +1,247 @@
+package tmc.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tmc.api.CompiledProgram;
+import tmc.api.Tmc;
+import tmc.diag.Diagnostic;
+import tmc.ir.Instr;
+import tmc.ir.Kernel;
+
+/**
+ * {@code math tensor_core for T}: the depthwise conv that computes T on tensor cores, each group of 8 channels as a
+ * group-width-8 conv whose B is diagonal (Lowering#depthwiseTensorCoreRefusal, KernelWriter#computeMmaDepthwise and
+ * the register chain's depthwise producer). Without the line the conv stays on CUDA cores, as before.
+ */
+class DepthwiseTensorCoreTest {
+    /** A sample with a copy of one of its plans, renamed {@code name}, with {@code extra} lines added. */
+    static String withPlan(String sample, String plan, String name, String extra) throws Exception {
+        String s = Files.readString(tmc.Repo.path("samples", sample));
+        int i = s.indexOf("plan " + plan + " for");
+        int j = s.indexOf("\n}", i) + 2;
+        return s + "\n" + s.substring(i, j).replace("plan " + plan + " for", "plan " + name + " for")
+                .replace("\n}", "\n" + extra + "}") + "\n";
+    }
+
+    static Tmc.Outcome compile(String text, String plan) {
+        Tmc.Compilation comp = Tmc.compileText("dw.tm", text, Tmc.Options.DEFAULTS.withArch("sm_90"));
+        assertTrue(comp.ok(), comp.report());
+        return comp.compile(plan);
+    }
+
+    static CompiledProgram compiled(String text, String plan) {
+        Tmc.Outcome o = compile(text, plan);
+        assertTrue(o instanceof Tmc.Outcome.Compiled, o.toString());
+        return ((Tmc.Outcome.Compiled) o).program();
+    }
+
+    /** The Compute of the layer that computes {@code tensor}, wherever it is in the kernel. */
+    static Instr.Compute computeOf(Kernel k, String tensor) {
+        return Instr.flatten(k.body()).filter(i -> i instanceof Instr.Compute c && c.layer().out().name().equals(tensor)
+                || i instanceof Instr.Chain ch && ch.producer().layer().out().name().equals(tensor))
+                .map(i -> i instanceof Instr.Chain ch ? ch.producer() : (Instr.Compute) i).findFirst().orElseThrow();
+    }
+
+    /** The planner's candidate for a plan of {@code text} on the H100 at the reference shape (128 x 56 x 56). */
+    static tmc.plan.Planner.Candidate planned(String text, String plan) {
+        Tmc.Compilation comp = Tmc.compileText("dw.tm", text, Tmc.Options.DEFAULTS.withArch("sm_90"));
+        tmc.check.PlanSpec spec = comp.program().plan(plan).orElseThrow();
+        tmc.check.TypedBlock block = comp.program().block(spec.block()).orElseThrow();
+        tmc.target.Target h100 = tmc.target.Targets.builtin().get("sm_90").orElseThrow();
+        return ((tmc.plan.Planner.Planned) tmc.plan.Planner.plan(block, spec, h100, tmc.plan.LaunchShape.REFERENCE, 1))
+                .chosen();
+    }
+
+    static void assertCompiles(Path dir, CompiledProgram p) throws Exception {
+        Nvcc nvcc = Nvcc.find().orElse(null);
+        Assumptions.assumeTrue(nvcc != null, "nvcc not found");
+        Path cu = dir.resolve(p.fileName());
+        Files.writeString(cu, p.source());
+        String arch = p.source().contains("tm_wgmma") ? "sm_90a" : "sm_90";
+        for (Kernel k : p.program().kernels()) {
+            Nvcc.Usage u = nvcc.compile(cu, arch).get(k.name());
+            assertTrue(u.registers() <= k.registerLimit(), k.name() + ": " + u);
+            assertEquals(0, u.spillAndStackBytes(), k.name() + ": " + u);
+        }
+    }
+
+    static int count(String text, String part) {
+        Matcher m = Pattern.compile(Pattern.quote(part)).matcher(text);
+        int n = 0;
+        while (m.find()) n++;
+        return n;
+    }
+
+    @Test
+    void mbConvDwsDepthwiseConvRunsOnTensorCoresIntoItsSharedTile(@TempDir Path dir) throws Exception {
+        String text = withPlan("mbconv_dw.tm", "fused", "tc", "  math   tensor_core for h2\n");
+        Kernel before = compiled(text, "fused").program().kernels().getFirst();
+        assertEquals(Instr.MathPath.CUDA_CORE, computeOf(before, "h2").math(), "the default is unchanged");
+        CompiledProgram tc = compiled(text, "tc");
+        Kernel k = tc.program().kernels().getFirst();
+        assertEquals(Instr.MathPath.TENSOR_CORE, computeOf(k, "h2").math());
+        // the tap-major slice of the chunk's 64 channels (9 rows of 64), as the CUDA-core conv stages it
+        assertTrue(k.buffers().stream().anyMatch(b -> b.name().equals("wd_s") && b.pixels() == 9 && b.channels() == 64),
+                k.buffers().toString());
+        String src = tc.source();
+        // 98 pixels = 7 row tiles: items of 4 and 3 row tiles, 8 groups of 8 channels each
+        assertTrue(src.contains("for (int item = warp; item < 16; item += THREADS / 32)"), src);
+        assertTrue(src.contains("const int grp = item % 8, mt0 = item / 8 * 4;"), src);
+        assertTrue(src.contains("if (mt0 + mi >= 7) break;  // past the last row tile"), src);
+        assertTrue(src.contains("const unsigned b = tm_ld2(wrow + tap * 64) & diag;"), src);
+        assertTrue(src.contains("tm_mma_k8(d[mi], arow[mi], a[0], a[1], b);"), src);
+        assertTrue(src.contains("const unsigned diag = lane_col == (lane_row >> 1) ? ((lane_row & 1) ? 0xFFFF0000u : 0x0000FFFFu) : 0u;"));
+        assertFalse(src.contains("float2 xs["), "no CUDA-core tap loop left");
+        String summary = planned(text, "tc").summary();
+        assertTrue(summary.contains("h2 on tensor_core"), summary);
+        assertCompiles(dir, tc);
+    }
+
+    @Test
+    void aDepthwiseConvFeedsTheProjectionFromRegisters(@TempDir Path dir) throws Exception {
+        // MBConv's 'rows' geometry (4x28, 7 warps, whole rows of 16 pixels per warp): h2 unplaced stays in registers
+        String text = Files.readString(tmc.Repo.path("samples", "mbconv_dw.tm")) + """
+
+                plan rows for MBConvDW on sm_90 {
+                  tile   N 1, H 4, W 28
+                  place  h1 in shared halo 1 stage
+                  stream E by 64
+                  warps  7
+                  math   tensor_core
+                  math   tensor_core for h2
+                }
+                """;
+        CompiledProgram p = compiled(text, "rows");
+        Kernel k = p.program().kernels().getFirst();
+        Instr.Chain chain = Instr.flatten(k.body()).filter(i -> i instanceof Instr.Chain).map(i -> (Instr.Chain) i)
+                .findFirst().orElseThrow(() -> new AssertionError("no register chain"));
+        assertEquals("h2", chain.producer().layer().out().name());
+        String src = p.source();
+        assertTrue(src.contains("tm_mma_k8(d[nj], arow, a[0], a[1], tm_ld2(wrow + tap * 64) & diag);"), src);
+        assertFalse(src.contains("h2_s"), "no shared tile of h2");
+        assertCompiles(dir, p);
+    }
+
+    @Test
+    void convNeXtsSevenBySevenTakesItsBFromTheTapMajorWeight(@TempDir Path dir) throws Exception {
+        String text = withPlan("convnext.tm", "fused", "tc", "  math   tensor_core for a\n");
+        CompiledProgram tc = compiled(text, "tc");
+        Kernel k = tc.program().kernels().getFirst();
+        assertEquals(Instr.MathPath.TENSOR_CORE, computeOf(k, "a").math());
+        String src = tc.source();
+        // 64 pixels = 4 row tiles: one item per group of 8 of the 96 channels; the 7 tap rows stay rolled
+        assertTrue(src.contains("for (int item = warp; item < 12; item += THREADS / 32)"), src);
+        assertTrue(src.contains("const unsigned b = tm_ld2(wrow + tap * 96) & diag;"), src);
+        assertFalse(src.contains("past the last row tile"), "4 row tiles divide evenly");
+        assertEquals(1, count(src, "for (int ky = 0; ky < 7; ++ky)"));
+        assertCompiles(dir, tc);
+        // the split and the wgmma plan take the line too
+        for (String plan : List.of("specialized", "wgmma")) {
+            CompiledProgram p = compiled(withPlan("convnext.tm", plan, "tc_" + plan, "  math   tensor_core for a\n"),
+                    "tc_" + plan);
+            assertEquals(Instr.MathPath.TENSOR_CORE, computeOf(p.program().kernels().getFirst(), "a").math(), plan);
+            assertTrue(p.source().contains("& diag;"), plan);
+            assertCompiles(dir, p);
+        }
+    }
+
+    @Test
+    void theCostModelCountsTheDiagonalsZeros() throws Exception {
+        String text = withPlan("convnext.tm", "fused", "tc", "  math   tensor_core for a\n");
+        double cuda = planned(text, "fused").cost().kernels().getFirst().tensorFlops();
+        double tc = planned(text, "tc").cost().kernels().getFirst().tensorFlops();
+        // 2 x 49 taps x 96 channels per pixel on tensor cores, 8 products for each that counts
+        double pixels = 128.0 * 56 * 56;
+        assertEquals(8 * 2 * 49 * 96 * pixels, tc - cuda, 1e-6 * tc);
+    }
+
+    @Test
+    void cudaCoreForTheConvIsThePlanWithoutTheLine() throws Exception {
+        String text = withPlan("mbconv_dw.tm", "fused", "cc", "  math   cuda_core for h2\n");
+        String fused = compiled(text, "fused").source();
+        String cc = compiled(text, "cc").source();
+        // the kernels, from their signature on, are the same text but for their names and the plan lines comments cite
+        String from = "extern \"C\" __global__";
+        assertEquals(fused.substring(fused.indexOf(from)).replace("MBConvDW_fused", "K").replaceAll("\\(line \\d+\\)", ""),
+                cc.substring(cc.indexOf(from)).replace("MBConvDW_cc", "K").replaceAll("\\(line \\d+\\)", ""));
+    }
+
+    @Test
+    void aLayerThatIsNotADepthwiseConvIsRefusedAtTheLine() throws Exception {
+        String text = withPlan("mbconv_dw.tm", "fused", "bad", "  math   tensor_core for h1\n");
+        Tmc.Outcome o = compile(text, "bad");
+        assertTrue(o instanceof Tmc.Outcome.Refused, o.toString());
+        Diagnostic d = ((Tmc.Outcome.Refused) o).why();
+        int line = (int) text.lines().takeWhile(l -> !l.contains("math   tensor_core for h1")).count() + 1;
+        assertEquals(line, d.span().line());
+        assertTrue(d.message().contains("'h1' is computed by L1 pointwise 64->256 -> h1"), d.message());
+        assertTrue(d.message().contains("chooses the unit of a depthwise conv only"), d.message());
+    }
+
+    @Test
+    void aDepthwiseWeightInGlobalCannotFeedTheTensorCores() throws Exception {
+        String text = withPlan("mbconv_dw.tm", "fused", "bad", "  place  wd in global\n  math   tensor_core for h2\n");
+        Diagnostic d = ((Tmc.Outcome.Refused) compile(text, "bad")).why();
+        assertTrue(d.message().contains("'h2' cannot be computed on tensor cores: the plan keeps 'wd' in global memory"),
+                d.message());
+        assertTrue(d.hint().contains("remove 'math tensor_core for h2'"), d.hint());
+    }
+
+    @Test
+    void aChunkOfChannelsThatIsNotAMultipleOfEightIsRefused() throws Exception {
+        String text = withPlan("mbconv_dw.tm", "fused", "bad", "  math   tensor_core for h2\n")
+                .replace("stream E by 64\n  place  h1 in shared halo 1 stage\n  place  h2 in shared\n  place  y  in registers\n"
+                        + "  warps  8\n  math   tensor_core\n  math   tensor_core for h2", "stream E by 4\n  place  h1 in shared "
+                        + "halo 1 stage\n  place  h2 in shared\n  place  y  in registers\n  warps  8\n  math   tensor_core\n"
+                        + "  math   tensor_core for h2");
+        assertTrue(text.contains("stream E by 4"), "the plan text changed");
+        Tmc.Outcome o = compile(text, "bad");
+        assertTrue(o instanceof Tmc.Outcome.Refused, o.toString());
+        String m = ((Tmc.Outcome.Refused) o).why().message();
+        assertTrue(m.contains("it computes 4 channels at a time, not a multiple of 8"), m);
+    }
+
+    @Test
+    void everyRandomBlocksDepthwiseConvCompilesOnTensorCoresOrSaysWhyNot(@TempDir Path dir) throws Exception {
+        int compiled = 0;
+        List<String> refused = new java.util.ArrayList<>();
+        try (var files = Files.list(tmc.Repo.path("test-data", "random"))) {
+            for (Path f : files.filter(x -> x.toString().endsWith(".tm")).sorted().toList()) {
+                String text = Files.readString(f);
+                Tmc.Compilation comp = Tmc.compileText(f.getFileName().toString(), text, Tmc.Options.DEFAULTS);
+                assertTrue(comp.ok(), comp.report());
+                String dw = tmc.ir.Layer.of(comp.program().blocks().getFirst()).stream()
+                        .filter(l -> l.main() instanceof tmc.check.Op.Conv2d cv && cv.isDepthwise())
+                        .map(l -> l.out().name()).findFirst().orElse(null);
+                if (dw == null) continue;
+                int i = text.indexOf("plan fused for");
+                int j = text.indexOf("\n}", i) + 2;
+                String withTc = text + "\n" + text.substring(i, j).replace("plan fused for", "plan tc for")
+                        .replace("\n}", "\n  math tensor_core for " + dw + "\n}") + "\n";
+                Tmc.Outcome o = Tmc.compileText(f.getFileName().toString(), withTc, Tmc.Options.DEFAULTS).compile("tc");
+                if (o instanceof Tmc.Outcome.Refused r) {
+                    assertTrue(r.why().message().contains("cannot be computed on tensor cores"), f + ": " + r.why().message());
+                    refused.add(f.getFileName() + ": " + r.why().message());
+                    continue;
+                }
+                CompiledProgram p = ((Tmc.Outcome.Compiled) o).program();
+                assertEquals(Instr.MathPath.TENSOR_CORE, computeOf(p.program().kernels().getFirst(), dw).math(), f.toString());
+                assertTrue(p.source().contains("& diag"), f.toString());
+                assertCompiles(dir, p);
+                compiled++;
+            }
+        }
+        System.out.println("random blocks, depthwise conv on tensor cores: " + compiled + " compiled; refused: " + refused);
+        assertTrue(compiled >= 4, "random blocks compiled with a tensor-core depthwise conv: " + compiled);
+    }
+}
