@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "b376fb422e58a9476a6ce749cc9cbf5bcf9e4472f505c9fa7ba15899cde3cffb";
+    public static final String SOURCE_SHA256 = "19c43a15427bca7e132990b4ad6bb56432cb375df1e3b1a134701f61f28145ee";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "8546afaecd22f953694193233b63cc40607e522887d2e2b17842a7444fabe042";
+    public static final String SOURCE_SHA256 = "b3b319ecd71151a5126ebdd8c1f1edb4fe39ad3108e7a2a24277562a671a1d9e";
 
     private final ProgramLauncher launcher;
 

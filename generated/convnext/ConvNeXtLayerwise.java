@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "6e4169738ae1c68abb8bc2b06e59e95afa21abf39b23c3903d6b70550f2fd5ce";
+    public static final String SOURCE_SHA256 = "f7419f4aab7ee6302da38d883266313623dfa9815251d50597e548c216b95448";
 
     private final ProgramLauncher launcher;
 

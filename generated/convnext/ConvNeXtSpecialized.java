@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtSpecialized {
     public static final String SOURCE = "ConvNeXt_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "2f8f327080daba1e8ef97c73400d5989897043a881204216ab5ea03a7d083dee";
+    public static final String SOURCE_SHA256 = "c6ad3d90a492e39079ac87af3a39e2f21c7a6f1b004c138ae827fd70b85e8f32";
 
     private final ProgramLauncher launcher;
 

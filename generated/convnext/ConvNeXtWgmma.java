@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "06df0a939fe0e83043f4ad21dde8a66aa513ceaa88e6c09ff1fb6d628187414d";
+    public static final String SOURCE_SHA256 = "034e4c93010f9bba7737dfe4a73696d3f83cfa246a285e08683500e8e15bd124";
 
     private final ProgramLauncher launcher;
 

@@ -237,14 +237,12 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                 const int c = c0 + 0, oc = 0 + c;
                 float v_t1 = acc[r].x;
                 float v_a = v_t1 + tm_f32(bd[oc]);
-                v_a = tm_round_f16(v_a);
                 v[0] = v_a;
             }
             if (inside) {
                 const int c = c0 + 1, oc = 0 + c;
                 float v_t1 = acc[r].y;
                 float v_a = v_t1 + tm_f32(bd[oc]);
-                v_a = tm_round_f16(v_a);
                 v[1] = v_a;
             }
             *reinterpret_cast<__half2*>(&a_s[p * A_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "8ac3841b09241517b46433773354469bc2825cbd5a3d1189ba401b1922a5122b";
+    public static final String SOURCE_SHA256 = "fd3fca0417684d84863d86955ac51e6a9f069ddefe09cdd958b0e6f88d131f8c";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "c2bfe5035c655465edf199cd6ecbc878d86d3c45b4b113e3c61a78945d27c819";
+    public static final String SOURCE_SHA256 = "4cff1afd619bf927534432a14474ad541c4611d8b23982929dca6c333ccbff70";
 
     private final ProgramLauncher launcher;
 

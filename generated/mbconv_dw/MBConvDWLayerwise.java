@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "5fdea9d7a4ac513f9ff80c8e74526b3cfca527d1ee13a3456c8ed6cf5dad7930";
+    public static final String SOURCE_SHA256 = "719a539019d30b4ee5c1eb01e7b1af399fe1596b8fd54a440e92d527960d0628";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWSpecialized {
     public static final String SOURCE = "MBConvDW_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "5c1ed9727f92689abd3ce2a753f0e3563dd52eaffb6df332169d73c6f20ad310";
+    public static final String SOURCE_SHA256 = "7f17033628f9d0631a016cbaa803afc338ce9ccb33c8d38db1dfd601d751fe45";
 
     private final ProgramLauncher launcher;
 

@@ -332,7 +332,6 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                     float v_t4 = acc[r].x;
                     float v_t5 = v_t4 + tm_f32(bd[oc]);
                     float v_h2 = tm_silu(v_t5);
-                    v_h2 = tm_round_f16(v_h2);
                     v[0] = v_h2;
                 }
                 if (inside) {
@@ -340,7 +339,6 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                     float v_t4 = acc[r].y;
                     float v_t5 = v_t4 + tm_f32(bd[oc]);
                     float v_h2 = tm_silu(v_t5);
-                    v_h2 = tm_round_f16(v_h2);
                     v[1] = v_h2;
                 }
                 *reinterpret_cast<__half2*>(&h2_s[p * H2_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);

@@ -319,7 +319,6 @@ MBConvDW_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ 
                 float v_t4 = acc[r].x;
                 float v_t5 = v_t4 + tm_f32(bd[oc]);
                 float v_h2 = tm_silu(v_t5);
-                v_h2 = tm_round_f16(v_h2);
                 v[0] = v_h2;
             }
             {
@@ -327,7 +326,6 @@ MBConvDW_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ 
                 float v_t4 = acc[r].y;
                 float v_t5 = v_t4 + tm_f32(bd[oc]);
                 float v_h2 = tm_silu(v_t5);
-                v_h2 = tm_round_f16(v_h2);
                 v[1] = v_h2;
             }
             *reinterpret_cast<__half2*>(h2 + ((size_t)(n * H + gh) * W + gw) * 256 + 0 + c0) = __floats2half2_rn(v[0], v[1]);

@@ -2007,10 +2007,13 @@ final class KernelWriter {
         w.line("const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;");
         if (dst.space() == Space.GLOBAL) w.line("if (!inside) continue;");
         w.line("float v[2] = {0.0f, 0.0f};");
+        // A store of the layer's own type rounds as the named value does (rounding twice to f16 or bf16 is rounding
+        // once), so the value is rounded only by the store then: two conversions fewer per element.
+        boolean roundLast = dst.dtype() != c.layer().out().dtype();
         for (int q = 0; q < 2; q++) {
             w.open(dst.space() == Space.GLOBAL ? "" : "if (inside)");
             w.line("const int c = c0 + " + q + ", oc = " + ch0 + " + c;");
-            w.line("v[" + q + "] = " + evaluate(c.layer(), rg, c.sources(), "acc[r]." + (q == 0 ? "x" : "y")) + ";");
+            w.line("v[" + q + "] = " + evaluate(c.layer(), rg, c.sources(), "acc[r]." + (q == 0 ? "x" : "y"), roundLast) + ";");
             w.close();
         }
         w.line(dst.space() == Space.GLOBAL ? storePair(globalElementAddress(dst, ch0 + " + c0"), dst.dtype(), "v[0]", "v[1]")
