@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "fd3fca0417684d84863d86955ac51e6a9f069ddefe09cdd958b0e6f88d131f8c";
+    public static final String SOURCE_SHA256 = "716715483a9c862a1644dcfa4abab44247ecd7d7fca27f186848634bf2bfd0b9";
 
     private final ProgramLauncher launcher;
 

@@ -143,23 +143,24 @@ template <int PENDING> __device__ __forceinline__ void tm_cp_async_wait() {
 #endif
 
 // Kernel MBConvDW_best
-//   grid (ceil(W / 14), ceil(H / 14), N),  256 threads (8 warps),  197952 B shared,  ~184 registers per thread (planner estimate)
+//   grid (ceil(W / 8), ceil(H / 8), N),  128 threads (4 warps),  66816 B shared,  ~136 registers per thread (planner estimate)
 //   math tensor_core
 //   L1 pointwise 64->256 -> h1   (samples/mbconv_dw.tm:13)
 //   L2 conv2d 3x3 depthwise 256->256 -> h2   (samples/mbconv_dw.tm:14)
 //   L3 pointwise 256->64 -> y   (samples/mbconv_dw.tm:15)
-// At most 255 registers per thread, so that 1 block of 256 threads fit an SM's registers.
-extern "C" __global__ void __launch_bounds__(256, 1)
+// At most 168 registers per thread, so that 3 blocks of 128 threads fit an SM's registers.
+extern "C" __global__ void __launch_bounds__(128, 3)
 MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const float* __restrict__ b1, const __half* __restrict__ wd, const float* __restrict__ bd, const __half* __restrict__ w3, const float* __restrict__ b3, __half* __restrict__ y, int N, int H, int W) {
-    constexpr int THREADS = 256;
-    constexpr int TILE_H = 14, TILE_W = 14;
-    constexpr int X_S_W = 16, X_S_PIXELS = 256, X_S_STRIDE = 72;
-    constexpr int W1_S_ROWS = 128, W1_S_STRIDE = 72;
-    constexpr int WD_S_ROWS = 9, WD_S_STRIDE = 128;
-    constexpr int W3_S_ROWS = 64, W3_S_STRIDE = 136;
-    constexpr int H1_S_W = 16, H1_S_PIXELS = 256, H1_S_STRIDE = 136;
-    constexpr int H2_S_W = 14, H2_S_PIXELS = 196, H2_S_STRIDE = 136;
-    constexpr int Y_ACC_BLOCKS_PER_WARP = 2;  // mma fragments: 13x8 m16n8 tiles in blocks of 2x4
+    constexpr int THREADS = 128;
+    constexpr int TILE_H = 8, TILE_W = 8;
+    constexpr int X_S_W = 10, X_S_PIXELS = 100, X_S_STRIDE = 72;
+    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 72;
+    constexpr int W1_S_COPY = 4608;  // elements per copy of the double buffer
+    constexpr int WD_S_ROWS = 9, WD_S_STRIDE = 64;
+    constexpr int W3_S_ROWS = 64, W3_S_STRIDE = 72;
+    constexpr int W3_S_COPY = 4608;  // elements per copy of the double buffer
+    constexpr int H1_S_W = 10, H1_S_PIXELS = 100, H1_S_STRIDE = 72;
+    constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x8 m16n8 tiles in blocks of 1x8
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -168,75 +169,111 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     const int warp = tid >> 5, lane = tid & 31;
     const int lane_row = lane >> 2, lane_col = lane & 3;  // mma fragment coordinates
     extern __shared__ __align__(16) unsigned char smem[];
-    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 16x16 pixels (halo 1) x 64 channels, 36864 B (line 4)
-    __half* w1_s = reinterpret_cast<__half*>(smem + 36864);  // w1: 128 rows x 64 columns (rows padded to 72), 18432 B (line 5)
-    __half* wd_s = reinterpret_cast<__half*>(smem + 55296);  // wd: 9 rows x 128 columns, 2304 B (line 7)
-    __half* w3_s = reinterpret_cast<__half*>(smem + 57600);  // w3: 64 rows x 128 columns (rows padded to 136), 17408 B (line 9)
-    __half* h1_s = reinterpret_cast<__half*>(smem + 75008);  // h1: 16x16 pixels (halo 1) x 128 channels, 69632 B (line 13)
-    __half* h2_s = reinterpret_cast<__half*>(smem + 144640);  // h2: 14x14 pixels x 128 channels, 53312 B (line 14)
-    float y_acc[Y_ACC_BLOCKS_PER_WARP][2][4][4] = {};  // y: 196 pixels x 64 channels, 64 per thread (line 11)
+    __half* x_s = reinterpret_cast<__half*>(smem + 0);  // x: 10x10 pixels (halo 1) x 64 channels, 14400 B (line 4)
+    __half* w1_s_buf = reinterpret_cast<__half*>(smem + 14400);  // w1: 2 copies of 64 rows x 64 columns (rows padded to 72), 9216 B each, 18432 B (line 5)
+    __half* wd_s = reinterpret_cast<__half*>(smem + 32832);  // wd: 9 rows x 64 columns, 1152 B (line 7)
+    __half* w3_s_buf = reinterpret_cast<__half*>(smem + 33984);  // w3: 2 copies of 64 rows x 64 columns (rows padded to 72), 9216 B each, 18432 B (line 9)
+    __half* h1_s = reinterpret_cast<__half*>(smem + 52416);  // h1: 10x10 pixels (halo 1) x 64 channels, 14400 B (line 13)
+    float y_acc[Y_ACC_BLOCKS_PER_WARP][1][8][4] = {};  // y: 64 pixels x 64 channels, 32 per thread (line 11)
 
-    // load x[n, h0-1 : h0+15, w0-1 : w0+15, :] -> x_s, zero outside the image
+    // load x[n, h0-1 : h0+9, w0-1 : w0+9, :] -> x_s, zero outside the image
+    // (cp.async, 16 B per copy; complete after the wait and barrier below)
     for (int i = tid; i < X_S_PIXELS * 8; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 - 1 + p / X_S_W, gw = w0 - 1 + p % X_S_W;
-        uint4 v = make_uint4(0u, 0u, 0u, 0u);
         if (gh >= 0 && gh < H && gw >= 0 && gw < W)
-            v = *reinterpret_cast<const uint4*>(x + ((size_t)(n * H + gh) * W + gw) * 64 + c);
-        *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = v;
+            tm_cp_async16(x_s + p * X_S_STRIDE + c, x + ((size_t)(n * H + gh) * W + gw) * 64 + c);
+        else  // zero padding: a plain store, visible after the same barrier
+            *reinterpret_cast<uint4*>(x_s + p * X_S_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);
     }
-    __syncthreads();
+    tm_cp_async_commit();
+    // stage w1[0 : 0+64, 0 : 0+64] -> w1_s copy 0 (rows padded to 72), cp.async 16 B per copy
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+        #pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int row = row0 + j * 16;
+            tm_cp_async16(w1_s_buf + row * 72 + col, w1 + (size_t)(0 + row) * 64 + 0 + col);
+        }
+    }
+    // stage w3[0 : 0+64, 0 : 0+64] -> w3_s copy 0 (rows padded to 72), cp.async 16 B per copy
+    {
+        const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+        #pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int row = row0 + j * 16;
+            tm_cp_async16(w3_s_buf + row * 72 + col, w3 + (size_t)(0 + row) * 256 + 0 + col);
+        }
+    }
+    tm_cp_async_commit();
     // the rows of h1_s this lane writes in every chunk's epilogue that lie inside the image (the same in
     // every chunk, so computed once): bit 2 * (i * 2 + mi) + rh for row rh of tile mi of the warp's i-th block
     unsigned h1_s_inside_rows = 0u;
     #pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        const int mb = (warp + i * (THREADS / 32)) / 4;
+    for (int i = 0; i < 2; ++i) {
+        const int mb = (warp + i * (THREADS / 32)) / 2;
         #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
                 const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                const int ly = p / 16, lx = p % 16;
+                const int ly = p / 10, lx = p % 10;
                 const int gh = h0 - 1 + ly, gw = w0 - 1 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 if (inside) h1_s_inside_rows |= 1u << ((i * 2 + mi) * 2 + rh);
             }
         }
     }
-    // stream E in 2 chunks of 128
-    // single-buffered: double-buffering the weight slices would need 233792 B of shared memory per block, over the 232448 B of sm_90
+    // stream E in 4 chunks of 64
+    // w1_s, w3_s double-buffered: chunk e0 is computed from one copy while chunk e0+64 is copied into the other (cp.async)
     #pragma unroll 1
-    for (int e0 = 0; e0 < 256; e0 += 128) {
-        // stage w1[e0 : e0+128, 0 : 0+64] -> w1_s (rows padded to 72)
-        for (int i = tid; i < 1024; i += THREADS) {
-            const int row = i / 8, col = (i % 8) * 8;
-            *reinterpret_cast<uint4*>(w1_s + row * 72 + col) = *reinterpret_cast<const uint4*>(w1 + (size_t)(e0 + row) * 64 + 0 + col);
+    for (int e0 = 0; e0 < 256; e0 += 64) {
+        const int stage = (e0 / 64) & 1;  // the copy that holds chunk e0; chunk e0+64 goes to copy stage ^ 1
+        __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
+        __half* const w3_s = w3_s_buf + stage * W3_S_COPY;
+        tm_cp_async_wait<0>();  // chunk e0 has landed (its copies were the only ones in flight)
+        __syncthreads();
+        // prefetch chunk e0+64 while computing chunk e0: the copy it overwrites was last read in the
+        // previous trip, which every thread finished before the barrier above (so no barrier ends a trip)
+        if (e0 + 64 < 256) {
+            // stage w1[e0+64 : e0+128, 0 : 0+64] -> w1_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+                #pragma unroll
+                for (int j = 0; j < 4; ++j) {
+                    const int row = row0 + j * 16;
+                    tm_cp_async16((w1_s_buf + (stage ^ 1) * W1_S_COPY) + row * 72 + col, w1 + (size_t)(e0 + 64 + row) * 64 + 0 + col);
+                }
+            }
+            // stage w3[0 : 0+64, e0+64 : e0+128] -> w3_s copy stage ^ 1 (rows padded to 72), cp.async 16 B per copy
+            {
+                const int row0 = tid / 8, col = (tid % 8) * 8;  // rows row0, row0 + 16, ...
+                #pragma unroll
+                for (int j = 0; j < 4; ++j) {
+                    const int row = row0 + j * 16;
+                    tm_cp_async16((w3_s_buf + (stage ^ 1) * W3_S_COPY) + row * 72 + col, w3 + (size_t)(0 + row) * 256 + e0 + 64 + col);
+                }
+            }
         }
-        // stage wd[e0 : e0+128, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
+        tm_cp_async_commit();
+        // stage wd[e0 : e0+64, taps, :] -> wd_s transposed to [tap][channel], so a warp's channels read consecutive words
         {
-            const int row0 = tid / 128, col = tid % 128;  // rows row0, row0 + 2, ...
+            const int row0 = tid / 64, col = tid % 64;  // rows row0, row0 + 2, ...
             #pragma unroll
             for (int j = 0; j < 5; ++j) {
                 const int row = row0 + j * 2;
                 if (row < 9)
-                    wd_s[row * 128 + col] = wd[(size_t)(e0 + col) * 9 + row];  // tap row of channel col
+                    wd_s[row * 64 + col] = wd[(size_t)(e0 + col) * 9 + row];  // tap row of channel col
             }
         }
-        // stage w3[0 : 0+64, e0 : e0+128] -> w3_s (rows padded to 136)
-        for (int i = tid; i < 1024; i += THREADS) {
-            const int row = i / 16, col = (i % 16) * 8;
-            *reinterpret_cast<uint4*>(w3_s + row * 136 + col) = *reinterpret_cast<const uint4*>(w3 + (size_t)(0 + row) * 256 + e0 + col);
-        }
-        __syncthreads();
-        // L1 pointwise 64->256 -> h1 over 16x16 pixels, channels e0 .. e0+128 -> h1_s   (samples/mbconv_dw.tm:13)
+        // L1 pointwise 64->256 -> h1 over 10x10 pixels, channels e0 .. e0+64 -> h1_s   (samples/mbconv_dw.tm:13)
         // on tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix
         {
-            // 32 blocks of 32 pixels x 32 channels, dealt 4 per warp
+            // 8 blocks of 32 pixels x 32 channels, dealt 2 per warp
             unsigned inside_rows = h1_s_inside_rows;  // the block's rows from bit 0: shifted on after each block
             #pragma unroll 1
-            for (int grp = warp; grp < 32; grp += THREADS / 32, inside_rows >>= 4) {
-                const int mb = grp / 4, nb = grp % 4;
+            for (int grp = warp; grp < 8; grp += THREADS / 32, inside_rows >>= 4) {
+                const int mb = grp / 2, nb = grp % 2;
                 float d[2][4][4];
                 // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
                 #pragma unroll
@@ -250,8 +287,8 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                 for (int mi = 0; mi < 2; ++mi) {
                     // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
                     // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 255);
-                    arow[mi] = x_s + ((pa / 16 + 0) * X_S_W + pa % 16 + 0) * X_S_STRIDE + (lane >> 4) * 8;
+                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 99);
+                    arow[mi] = x_s + ((pa / 10 + 0) * X_S_W + pa % 10 + 0) * X_S_STRIDE + (lane >> 4) * 8;
                 }
                 // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
                 const __half* brow = w1_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
@@ -276,7 +313,7 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
                     #pragma unroll
                     for (int rh = 0; rh < 2; ++rh) {
                         const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                        if (p >= 256) continue;  // padding rows of the last row tile
+                        if (p >= 100) continue;  // padding rows of the last row tile
                         const bool inside = (inside_rows >> (mi * 2 + rh)) & 1u;
                         #pragma unroll
                         for (int ni = 0; ni < 4; ++ni) {
@@ -295,110 +332,97 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
             }
         }
         __syncthreads();
-        // L2 conv2d 3x3 depthwise 256->256 -> h2 over 14x14 pixels, channels e0 .. e0+128 -> h2_s   (samples/mbconv_dw.tm:14)
-        for (int i = tid; i < 1792; i += THREADS) {
-            const int cp = i % 64, seg = (i / 64) % 2, row = i / 128;
-            const int c0 = 2 * cp, x0 = seg * 7;  // channels c0, c0 + 1 of pixels x0 .. x0 + 6
-            float2 acc[7] = {};
-            #pragma unroll 1
-            for (int ky = 0; ky < 3; ++ky) {
-                const __half* in = h1_s + ((row + ky + 0) * H1_S_W + x0 + 0) * H1_S_STRIDE + e0 + c0 - e0;
-                float2 xs[9];
-                #pragma unroll
-                for (int j = 0; j < 9; ++j) {
-                    // columns past the region's right edge stay in the buffer (its halo); their results are dropped
-                    xs[j] = x0 + 0 + j < H1_S_W ? tm_f32x2(in + j * H1_S_STRIDE) : make_float2(0.0f, 0.0f);
-                }
-                #pragma unroll
-                for (int kx = 0; kx < 3; ++kx) {
-                    const float2 wv = tm_f32x2(wd_s + (ky * 3 + kx) * 128 + e0 + c0 - e0);
-                    #pragma unroll
-                    for (int r = 0; r < 7; ++r) {
-                        acc[r].x += xs[r + kx].x * wv.x;
-                        acc[r].y += xs[r + kx].y * wv.y;
-                    }
-                }
-            }
+        // L2 conv2d 3x3 depthwise 256->256 -> h2, channels e0 .. e0+64, kept in registers and fed to L3 pointwise 256->64 -> y   (samples/mbconv_dw.tm:14, 15)
+        // y_acc[p, :] += h2[p, e0 : e0+64] . w3[:, e0 : e0+64]^T. Each warp owns whole rows of 16 pixels; 32 channels of h2 at a time:
+        // the producer's 4 m16n8 C fragments, after its epilogue, are the A fragments of 2 k16 steps of the projection
+        {
+            const __half* const h_type = nullptr;  // selects the f16 mma for h2's fragments
             #pragma unroll
-            for (int r = 0; r < 7; ++r) {
-                const int ly = row, lx = x0 + r;
-                if (lx >= 14) continue;
-                const int p = ly * 14 + lx;
-                const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
-                const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
-                float v[2] = {0.0f, 0.0f};
-                if (inside) {
-                    const int c = c0 + 0, oc = e0 + c;
-                    float v_t4 = acc[r].x;
-                    float v_t5 = v_t4 + tm_f32(bd[oc]);
-                    float v_h2 = tm_silu(v_t5);
-                    v[0] = v_h2;
-                }
-                if (inside) {
-                    const int c = c0 + 1, oc = e0 + c;
-                    float v_t4 = acc[r].y;
-                    float v_t5 = v_t4 + tm_f32(bd[oc]);
-                    float v_h2 = tm_silu(v_t5);
-                    v[1] = v_h2;
-                }
-                *reinterpret_cast<__half2*>(&h2_s[p * H2_S_STRIDE + c0]) = __floats2half2_rn(v[0], v[1]);
-            }
-        }
-        __syncthreads();
-        // y_acc[p, :] += h2_s[p, e0 : e0+128] . w3[:, e0 : e0+128]^T on tensor cores   (samples/mbconv_dw.tm:15)
-        #pragma unroll
-        for (int i = 0; i < 2; ++i) {
-            const int grp = warp + i * (THREADS / 32);
-            if (grp < 14) {
-                const int mb = grp / 2, nb = grp % 2;
-                const __half* arow[2];
+            for (int i = 0; i < 1; ++i) {
+                const int mb = warp + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15
+                // A rows: lanes 0-15 give pixels 0-15, lanes 16-31 the same pixels 8 channels further; rows past the
+                // tile read a real pixel and their results are dropped
+                const int pa = min(mb * 16 + (lane & 15), 63);
+                const int ya = pa / TILE_W + 0, xa = pa % TILE_W + 0;
+                const __half* arow = h1_s + (ya * H1_S_W + xa) * H1_S_STRIDE;  // channel 0 of the chunk at the pixel's top-left tap
+                // B of a depthwise group is diagonal: the lane (k = 2 * lane_col, + 1; n = lane_row) keeps one of its two weights or none
+                const unsigned diag = lane_col == (lane_row >> 1) ? ((lane_row & 1) ? 0xFFFF0000u : 0x0000FFFFu) : 0u;
                 #pragma unroll
-                for (int mi = 0; mi < 2; ++mi) {
-                    // lanes 0-15 give rows 0-15 at k, lanes 16-31 the same rows at k + 8; rows past the region
-                    // read a real pixel and their results are dropped
-                    const int pa = min((mb * 2 + mi) * 16 + (lane & 15), 195);
-                    arow[mi] = h2_s + ((pa / 14 + 0) * H2_S_W + pa % 14 + 0) * H2_S_STRIDE + (lane >> 4) * 8;
-                }
-                // B rows: lanes 0-7 tile n, k 0-7; 8-15 tile n, k 8-15; 16-23 tile n+1, k 0-7; 24-31 tile n+1, k 8-15
-                const __half* brow = w3_s + (nb * 32 + ((lane >> 4) & 1) * 8 + (lane & 7)) * 136 + ((lane >> 3) & 1) * 8;
-                #pragma unroll 4
-                for (int k0 = 0; k0 < 128; k0 += 16) {
-                    unsigned a[2][4];
+                for (int sl = 0; sl < 64; sl += 32) {
+                    float d[4][4];  // h2[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
+                    // the accumulators start at the bias bd: channels 2 * lane_col and + 1 of each n8 tile, in both rows
                     #pragma unroll
-                    for (int mi = 0; mi < 2; ++mi) tm_ldsm_x4(a[mi], arow[mi] + k0);
+                    for (int nj = 0; nj < 4; ++nj) {
+                        const float2 b = tm_f32x2(bd + e0 + sl + nj * 8 + 2 * lane_col);
+                        d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;
+                    }
+                    // per group of 8 channels, one m16n8k8 per tap with a diagonal B: the lane's pair of weights, masked
                     #pragma unroll
-                    for (int nj = 0; nj < 2; ++nj) {
-                        unsigned b[4];
-                        tm_ldsm_x4(b, brow + nj * 16 * 136 + k0);
+                    for (int nj = 0; nj < 4; ++nj) {
+                        const __half* wrow = wd_s + sl + nj * 8 + 2 * lane_col;  // the lane's two channels at tap 0 (rows: taps)
                         #pragma unroll
-                        for (int mi = 0; mi < 2; ++mi) {
-                            { const int ni = 2 * nj; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[0], b[1]); }
-                            { const int ni = 2 * nj + 1; tm_mma(y_acc[i][mi][ni], arow[0], a[mi][0], a[mi][1], a[mi][2], a[mi][3], b[2], b[3]); }
+                        for (int ky = 0; ky < 3; ++ky) {
+                            #pragma unroll
+                            for (int kx = 0; kx < 3; ++kx) {
+                                const int tap = ky * 3 + kx;
+                                unsigned a[2];
+                                tm_ldsm_x2(a, arow + (ky * H1_S_W + kx) * H1_S_STRIDE + sl + nj * 8);
+                                tm_mma_k8(d[nj], arow, a[0], a[1], tm_ld2(wrow + tap * 64) & diag);
+                            }
+                        }
+                    }
+                    // epilogue of L2 conv2d 3x3 depthwise 256->256 -> h2 on the fragments, packed (the packing rounds to f16): hf[k16 step][2 * half + row half]
+                    unsigned hf[2][4];
+                    #pragma unroll
+                    for (int rh = 0; rh < 2; ++rh) {
+                        #pragma unroll
+                        for (int nj = 0; nj < 4; ++nj) {
+                            const int c0 = sl + nj * 8 + 2 * lane_col;
+                            float v[2] = {0.0f, 0.0f};
+                            {
+                                float v_t4[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
+                                float v_t5[2] = {v_t4[0], v_t4[1]};  // bd started the accumulators
+                                float v_h2[2] = {tm_silu(v_t5[0]), tm_silu(v_t5[1])};
+                                v[0] = v_h2[0]; v[1] = v_h2[1];
+                            }
+                            hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);
+                        }
+                    }
+                    // y_acc += the slice . w3[:, e0+sl .. e0+sl+32]^T, one k16 step per hf, two n8 tiles per B load
+                    const __half* brow2 = w3_s + (((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + sl + ((lane >> 3) & 1) * 8;
+                    #pragma unroll
+                    for (int kk = 0; kk < 2; ++kk) {
+                        #pragma unroll
+                        for (int nj = 0; nj < 4; ++nj) {
+                            unsigned b[4];
+                            tm_ldsm_x4(b, brow2 + nj * 16 * 72 + kk * 16);
+                            tm_mma(y_acc[i][0][2 * nj], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[0], b[1]);
+                            tm_mma(y_acc[i][0][2 * nj + 1], h_type, hf[kk][0], hf[kk][1], hf[kk][2], hf[kk][3], b[2], b[3]);
                         }
                     }
                 }
             }
         }
-        __syncthreads();
+        __syncwarp();  // keeps ptxas from scheduling across trips (registers; see KernelWriter.loop)
     }
+    __syncthreads();
     // epilogue of L3 pointwise 256->64 -> y on the accumulator fragments -> y_acc   (samples/mbconv_dw.tm:15)
     #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 14) continue;
-        const int mb = grp / 2, nb = grp % 2;
+        const int mb = grp / 1, nb = grp % 1;
         #pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
+        for (int mi = 0; mi < 1; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 196) continue;  // padding rows of the last row tile
-                const int ly = p / 14, lx = p % 14;
+                const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
+                if (p >= 64) continue;  // padding rows of the last row tile
+                const int ly = p / 8, lx = p % 8;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
-                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                for (int ni = 0; ni < 8; ++ni) {
+                    const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     {
                         const int oc = 0 + c0;  // and oc + 1
@@ -416,27 +440,26 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
             }
         }
     }
-    // store y_acc -> y[n, h0 : h0+14, w0 : w0+14, :], masked at the image edge
+    // store y_acc -> y[n, h0 : h0+8, w0 : w0+8, :], masked at the image edge
     // through h1_s (free after the loop), rows of 72 elements: fragments -> shared, then 16-byte pieces of pixel rows -> global
     __half* const y_acc_stage = reinterpret_cast<__half*>(h1_s);
     #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 1; ++i) {
         const int grp = warp + i * (THREADS / 32);
-        if (grp >= 14) continue;
-        const int mb = grp / 2, nb = grp % 2;
+        const int mb = grp / 1, nb = grp % 1;
         #pragma unroll
-        for (int mi = 0; mi < 2; ++mi) {
+        for (int mi = 0; mi < 1; ++mi) {
             #pragma unroll
             for (int rh = 0; rh < 2; ++rh) {
-                const int p = (mb * 2 + mi) * 16 + lane_row + rh * 8;
-                if (p >= 196) continue;  // padding rows of the last row tile
-                const int ly = p / 14, lx = p % 14;
+                const int p = (mb * 1 + mi) * 16 + lane_row + rh * 8;
+                if (p >= 64) continue;  // padding rows of the last row tile
+                const int ly = p / 8, lx = p % 8;
                 const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
                 const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
                 if (!inside) continue;
                 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) {
-                    const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
+                for (int ni = 0; ni < 8; ++ni) {
+                    const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     {
                         const int c = c0 + 0, oc = 0 + c;
@@ -452,7 +475,7 @@ MBConvDW_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
         }
     }
     __syncthreads();
-    for (int i = tid; i < 1568; i += THREADS) {
+    for (int i = tid; i < 512; i += THREADS) {
         const int p = i / 8, c = (i % 8) * 8;
         const int gh = h0 + p / TILE_W, gw = w0 + p % TILE_W;
         if (gh < H && gw < W) *reinterpret_cast<uint4*>(y + ((size_t)(n * H + gh) * W + gw) * 64 + c) = *reinterpret_cast<const uint4*>(y_acc_stage + p * 72 + c);

@@ -31,11 +31,14 @@ k="$(mktemp -d)"
 "$tmc" emit "$here/mbconv_dw_tc.tm" --arch sm_90 --shape N=128,H=28,W=28 -o "$k/dw" > /dev/null
 "$tmc" emit "$here/convnext_tc.tm" --arch sm_90 --shape N=128,H=56,W=56 -o "$k/cnx" > /dev/null
 d=(); for p in fused fused_tc rows rows_tc specialized specialized_tc best; do copy_program "$k/dw" "$p" "$k/v/dw_$p"; d+=("$k/v/dw_$p"); done
+# the previous compiler's fused kernel (its depthwise result rounded to f16 before the store), where carried
+[ -d .carry/tc/dw/fused_o ] && d+=(.carry/tc/dw/fused_o)
 python3 scripts/bench/variants.py mbconvdw_n128_h28_c64 "${d[@]}" --rounds 7 > "$out/variants_mbconvdw.txt" 2>&1
-tail -9 "$out/variants_mbconvdw.txt"
+tail -10 "$out/variants_mbconvdw.txt"
 d=(); for p in fused fused_tc wgmma wgmma_tc specialized specialized_tc best; do copy_program "$k/cnx" "$p" "$k/v/cnx_$p"; d+=("$k/v/cnx_$p"); done
+[ -d .carry/tc/cnx/fused_o ] && d+=(.carry/tc/cnx/fused_o)
 python3 scripts/bench/variants.py convnext_n128_h56_c96 "${d[@]}" --rounds 7 > "$out/variants_convnext.txt" 2>&1
-tail -9 "$out/variants_convnext.txt"
+tail -10 "$out/variants_convnext.txt"
 echo "== timed in $(( $(date +%s) - start )) s"
 OUT="$out/pv" bash scripts/gpu/plan_variants.sh "$dist" mbconv rows mbconv_n128_h28_c64 N=128,H=28,W=28 "" \
   "rw8:warps 8" "rw14:warps 14"

@@ -763,7 +763,7 @@ public final class Lowering {
                         && in.channels() == pw.in().channels()
                         && (in.space() == Space.SHARED || in.layout() == Buffer.Layout.A_FRAGMENTS);
             }
-            case Op.Conv2d cv -> fusedMathPath(layer, c, stream) == Instr.MathPath.TENSOR_CORE
+            case Op.Conv2d cv -> (fusedMathPath(layer, c, stream) == Instr.MathPath.TENSOR_CORE || chainsDepthwise(cv, c, layer))
                     && onChip.get(cv.in().name()) != null && onChip.get(cv.in().name()).space() == Space.SHARED;
             case null, default -> false;
         };
@@ -1020,6 +1020,19 @@ public final class Lowering {
         if (inGlobal(conv.weight(), c)) return "the plan keeps '" + conv.weight().name() + "' in global memory";
         if (recomputedInput(layer, c)) return "the plan recomputes its input inline (halo recompute)";
         return null;
+    }
+
+    /**
+     * Whether an in-loop depthwise conv that the plan leaves to the default unit feeds a register chain on tensor
+     * cores when the chain applies otherwise: there its result never goes through shared memory, which paid on the
+     * H100 (MBConvDW in MBConv's 'rows' geometry 1.16x faster than the sample's 'fused'), while a tensor-core conv
+     * into a shared tile lost to the register-blocked CUDA-core conv (MBConvDW 0.81x, ConvNeXt 0.92x: each tap's A
+     * fragments are read again from shared memory, four times the bytes per product; docs/benchmarks.md, twentieth
+     * session). 'math cuda_core for T' keeps it on CUDA cores (and out of the chain).
+     */
+    static boolean chainsDepthwise(Op.Conv2d conv, Choices c, Layer layer) {
+        return conv.isDepthwise() && !c.layerMath().containsKey(layer.out().name())
+                && depthwiseTensorCoreRefusal(conv, c.streamChunk(), c, layer) == null;
     }
 
     /**

@@ -109,27 +109,39 @@ class DepthwiseTensorCoreTest {
 
     @Test
     void aDepthwiseConvFeedsTheProjectionFromRegisters(@TempDir Path dir) throws Exception {
-        // MBConv's 'rows' geometry (4x28, 7 warps, whole rows of 16 pixels per warp): h2 unplaced stays in registers
-        String text = Files.readString(tmc.Repo.path("samples", "mbconv_dw.tm")) + """
-
-                plan rows for MBConvDW on sm_90 {
-                  tile   N 1, H 4, W 28
-                  place  h1 in shared halo 1 stage
-                  stream E by 64
-                  warps  7
-                  math   tensor_core
-                  math   tensor_core for h2
-                }
-                """;
+        // the sample's 'rows' (MBConv's 4x28 tiles, 7 warps, whole rows of 16 pixels per warp, 'place h2 in registers'):
+        // the register chain takes the depthwise conv onto tensor cores without a 'math ... for h2' line
+        String text = Files.readString(tmc.Repo.path("samples", "mbconv_dw.tm"));
         CompiledProgram p = compiled(text, "rows");
         Kernel k = p.program().kernels().getFirst();
         Instr.Chain chain = Instr.flatten(k.body()).filter(i -> i instanceof Instr.Chain).map(i -> (Instr.Chain) i)
                 .findFirst().orElseThrow(() -> new AssertionError("no register chain"));
         assertEquals("h2", chain.producer().layer().out().name());
+        assertEquals(Instr.MathPath.TENSOR_CORE, chain.producer().math());
         String src = p.source();
         assertTrue(src.contains("tm_mma_k8(d[nj], arow, a[0], a[1], tm_ld2(wrow + tap * 64) & diag);"), src);
         assertFalse(src.contains("h2_s"), "no shared tile of h2");
         assertCompiles(dir, p);
+        // the same with the line written out
+        String explicit = withPlan("mbconv_dw.tm", "rows", "rows_tc", "  math   tensor_core for h2\n");
+        String tc = compiled(explicit, "rows_tc").source();
+        assertEquals(src.substring(src.indexOf("extern")).replace("MBConvDW_rows", "K").replaceAll("\\(line \\d+\\)", ""),
+                tc.substring(tc.indexOf("extern")).replace("MBConvDW_rows_tc", "K").replaceAll("\\(line \\d+\\)", ""));
+        // 'math cuda_core for h2' keeps the conv on CUDA cores, so h2 cannot stay in registers: refused at the placement
+        String cuda = withPlan("mbconv_dw.tm", "rows", "rows_cc", "  math   cuda_core for h2\n");
+        Tmc.Outcome o = compile(cuda, "rows_cc");
+        assertTrue(o instanceof Tmc.Outcome.Refused, o.toString());
+        String m = ((Tmc.Outcome.Refused) o).why().message();
+        assertTrue(m.contains("'h2' can stay in registers only when the warp that computes a pixel's chunk also consumes it"
+                + " on tensor cores"), m);
+        // and unplaced, the staged CUDA-core conv as before
+        String unplaced = withPlan("mbconv_dw.tm", "rows", "rows_cc2", "  math   cuda_core for h2\n")
+                .replace("plan rows_cc2 for MBConvDW on sm_90 {\n  tile   N 1, H 4, W 28\n  place  h1 in shared halo 1 stage\n"
+                        + "  place  h2 in registers\n", "plan rows_cc2 for MBConvDW on sm_90 {\n  tile   N 1, H 4, W 28\n"
+                        + "  place  h1 in shared halo 1 stage\n");
+        Kernel staged = compiled(unplaced, "rows_cc2").program().kernels().getFirst();
+        assertEquals(Instr.MathPath.CUDA_CORE, computeOf(staged, "h2").math());
+        assertTrue(Instr.flatten(staged.body()).noneMatch(i -> i instanceof Instr.Chain));
     }
 
     @Test

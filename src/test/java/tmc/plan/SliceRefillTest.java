@@ -92,7 +92,12 @@ class SliceRefillTest {
 
     /** Asserts that no single-buffered stream loop of a sample's kernels has refills; returns how many there are. */
     static int singleBufferedLoopsWithoutRefills(String file) {
-        Tmc.Compilation c = Tmc.compileText(file, SharedLifetimesTest.sample(file), Tmc.Options.DEFAULTS);
+        return singleBufferedLoopsWithoutRefills(file, SharedLifetimesTest.sample(file));
+    }
+
+    /** The same for the plans of {@code text}, a sample's text with plans of a test's own. */
+    static int singleBufferedLoopsWithoutRefills(String file, String text) {
+        Tmc.Compilation c = Tmc.compileText(file, text, Tmc.Options.DEFAULTS);
         int checked = 0;
         for (Tmc.Outcome o : c.compileAll()) {
             if (!(o instanceof Tmc.Outcome.Compiled p)) continue;
@@ -160,9 +165,21 @@ class SliceRefillTest {
 
     @Test
     void tapMajorDepthwiseWeightsKeepTheirCopiesAtTheTop() {
-        // MBConvDW's depthwise weights are transposed on the way in (2 bytes at a time, no cp.async): 'best' keeps
-        // one copy of each slice (double-buffering would not fit) and copies them at the top of every trip.
-        assertTrue(singleBufferedLoopsWithoutRefills("mbconv_dw.tm") > 0, "no single-buffered MBConvDW kernel: the test checked nothing");
+        // MBConvDW's depthwise weights are transposed on the way in (2 bytes at a time, no cp.async): 14x14 tiles
+        // streaming E by 128 keep one copy of each slice (double-buffering would not fit) and copy them at the top of
+        // every trip.
+        String text = SharedLifetimesTest.sample("mbconv_dw.tm") + """
+
+                plan single for MBConvDW on sm_90 {
+                  tile N 1, H 14, W 14
+                  place h1 in shared halo 1 stage
+                  place h2 in shared
+                  stream E by 128
+                  warps 8
+                }
+                """;
+        assertTrue(singleBufferedLoopsWithoutRefills("mbconv_dw.tm", text) > 0,
+                "no single-buffered MBConvDW kernel: the test checked nothing");
     }
 
     @Test

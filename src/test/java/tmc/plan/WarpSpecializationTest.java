@@ -85,6 +85,14 @@ class WarpSpecializationTest {
                 plan split for MBConvDW on sm_90 {
                   tile N 1, H 7, W 14
                   place h1 in shared halo 1 stage
+                  place h2 in shared
+                  stream E by 64
+                  warps 4 + 4
+                }
+
+                plan chained for MBConvDW on sm_90 {
+                  tile N 1, H 7, W 14
+                  place h1 in shared halo 1 stage
                   stream E by 64
                   warps 4 + 4
                 }
@@ -104,6 +112,15 @@ class WarpSpecializationTest {
         assertEquals(1, k.buffers().stream().filter(b -> b.name().equals("h1_s")).findFirst().orElseThrow().stages(),
                 "h1 stays within the producer");
         assertSound(k, "MBConvDW");
+        // h2 unplaced: the consumer's register chain takes the depthwise conv (on tensor cores) and the projection
+        Kernel chained = ((Tmc.Outcome.Compiled) outcome("mbconv_dw.tm", text, "chained", Tmc.Options.DEFAULTS)).program()
+                .program().kernels().getFirst();
+        Map<Instr.Side.Role, Instr.Side> sides = WarpSpecialization.sides(chained);
+        assertEquals(List.of("h1_s"), sides.get(Instr.Side.Role.PRODUCER).body().stream()
+                .filter(i -> i instanceof Instr.Compute).map(i -> ((Instr.Compute) i).dst().name()).toList());
+        assertTrue(sides.get(Instr.Side.Role.CONSUMER).body().getFirst() instanceof Instr.Chain ch
+                && ch.producer().layer().out().name().equals("h2") && ch.producer().math() == Instr.MathPath.TENSOR_CORE);
+        assertSound(chained, "MBConvDW chained");
     }
 
     @Test
