@@ -13,5 +13,14 @@ for f in test-data/random/R5_mbconv.tm test-data/random/R13_mbconv.tm; do
 done
 pack_out "$out/v"
 echo "== verified in $(( $(date +%s) - start )) s"
-OUT="$out/t" bash scripts/gpu/table.sh "$dist" f16 docs/measurements/2026-12-07-h100/session17/call1-tune-table-f16/tp/tuning.json
+# the table (all configurations, about 6.5 minutes), or with ROWS=config,config only those rows (about 1 minute each)
+if [ -z "${ROWS:-}" ]; then
+  OUT="$out/t" bash scripts/gpu/table.sh "$dist" f16 docs/measurements/2026-12-07-h100/session17/call1-tune-table-f16/tp/tuning.json
+else
+  mkdir -p "$out/t" "$TMC_CACHE_DIR"
+  cp docs/measurements/2026-12-07-h100/session17/call1-tune-table-f16/tp/tuning.json "$TMC_CACHE_DIR/tuning.json"
+  k="$(mktemp -d)"; TMC="$tmc" bash scripts/bench/emit_configs.sh "$k" f16 > /dev/null
+  python3 scripts/bench/benchmark.py "$k" --dtype f16 --configs "$ROWS" --json "$out/t/table_f16.json" > "$out/t/table_f16.txt" 2>&1
+  grep -E "^\|" "$out/t/table_f16.txt" | tail -6
+fi
 echo "== total $(( $(date +%s) - start )) s"
