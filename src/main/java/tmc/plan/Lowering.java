@@ -1002,9 +1002,9 @@ public final class Lowering {
      * Why a depthwise conv computing {@code channels} output channels at a time (all of them, or a stream chunk) cannot
      * run on tensor cores, or null when it can: each group of 8 channels as a group-width-8 conv whose 8x8 B per tap is
      * diagonal, one m16n8k8 per tap and row tile of 16 pixels, f32 accumulation (the products of two 16-bit values are
-     * exact in f32 and the zeros add nothing). Seven of the eight products are zeros; the tensor cores have throughput
-     * to spare where the CUDA-core conv is most of what a kernel issues (ConvNeXt's 7x7, MBConvDW's 3x3). B's one
-     * nonzero per lane comes from the staged tap-major weight slice ({@link #tapMajorBuffer}) by a 32-bit load and a mask.
+     * exact in f32 and the zeros add nothing). Seven of the eight products are zeros, which the tensor cores have the
+     * throughput for; what decides the speed is where the result goes ({@link #chainsDepthwise}). B's one nonzero per
+     * lane comes from the staged tap-major weight slice ({@link #tapMajorBuffer}) by a 32-bit load and a mask.
      */
     static String depthwiseTensorCoreRefusal(Op.Conv2d conv, int channels, Choices c, Layer layer) {
         if (!conv.isDepthwise()) return "it is not a depthwise conv";
