@@ -2334,33 +2334,42 @@ final class KernelWriter {
         w.line("tm_mma_k8(d, arow, a[0], a[1], " + b + ");");
         w.close();
         w.close();
+        convFragmentEpilogue(c, rg, ch0, "mt", "d");
+        w.close();
+        w.close();
+    }
+
+    /**
+     * The epilogue of a staged tensor-core conv on one m16n8 C fragment {@code frag} (row tile {@code tile}, group
+     * {@code grp} of 8 channels): into a shared tile by pixel row, or each element to global memory.
+     */
+    private void convFragmentEpilogue(Instr.Compute c, Region rg, String ch0, String tile, String frag) {
+        Buffer dst = c.dst();
         if (dst.space() == Space.SHARED) {
             // By pixel row: the lane holds channels c0 and c0 + 1 of rows lane_row and lane_row + 8; the geometry is
             // computed once per row and both channels are stored together.
             boolean sameType = dst.dtype() == c.layer().out().dtype();
             w.line("#pragma unroll");
             w.open("for (int rh = 0; rh < 2; ++rh)");
-            w.line("const int p = mt * 16 + lane_row + rh * 8;");
+            w.line("const int p = " + tile + " * 16 + lane_row + rh * 8;");
             w.line("if (p >= " + rg.pixels() + ") continue;  // padding rows of the last row tile");
             pixelGeometry(rg.side(), rg.halo(), "outside: zero, the next conv's padding");
             w.line("const int c0 = grp * 8 + 2 * lane_col;");
             w.line("float v[2] = {0.0f, 0.0f};");
-            evaluateInto(c.layer(), rg, c.sources(), "inside", ch0, "d[rh * 2 + $]", !sameType);
+            evaluateInto(c.layer(), rg, c.sources(), "inside", ch0, frag + "[rh * 2 + $]", !sameType);
             w.line(storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), "v[0]", "v[1]"));
             w.close();
         } else {
             w.line("#pragma unroll");
             w.open("for (int r = 0; r < 4; ++r)");
-            w.line("const int p = mt * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);");
+            w.line("const int p = " + tile + " * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);");
             w.open("if (p < " + rg.pixels() + ")");
             pixelCoordinates(rg.side(), rg.halo());
             w.line("const int oc = " + ch0 + " + c;");
-            writeResult(c, dst, rg, "d[r]");
+            writeResult(c, dst, rg, frag + "[r]");
             w.close();
             w.close();
         }
-        w.close();
-        w.close();
     }
 
     /** Row tiles of 16 pixels per item of a depthwise conv on tensor cores: at most 4, as even as they divide. */
@@ -2369,13 +2378,12 @@ final class KernelWriter {
     }
 
     /**
-     * A depthwise conv on tensor cores (Lowering#depthwiseOnTensorCores): per group of 8 channels, one m16n8k8 per tap
+     * A depthwise conv on tensor cores (Lowering#depthwiseTensorCoreRefusal): per group of 8 channels, one m16n8k8 per tap
      * and row tile of 16 pixels whose B is the diagonal of the group's 8 weights at that tap. An item is one group and
      * up to 4 row tiles, so that each tap's B (a 32-bit load of the tap-major weight slice and a mask) serves them all.
      */
     private void computeMmaDepthwise(Instr.Compute c, Op.Conv2d cv, Region rg) {
         Buffer src = sourceBuffer(cv.in(), c.sources(), "conv2d");
-        Buffer dst = c.dst();
         Buffer ws = stagedWeight(cv.weight().name());
         if (ws == null) throw new IllegalStateException(k.name() + ": a depthwise conv on tensor cores reads a staged weight");
         int off = src.halo() - rg.halo() - cv.pad();
@@ -2388,9 +2396,7 @@ final class KernelWriter {
         int items = blocks * groups;
         String ch0 = rg.streamed() ? "e0" : "0";
         String t = CudaEmitter.ctype(src.dtype());
-        String wt = CudaEmitter.ctype(cv.weight().dtype());
         String u = upper(src);
-        int kk = cv.kernel();
         w.open("");
         diagonalMask();
         w.line("#pragma unroll 1");
@@ -2407,9 +2413,7 @@ final class KernelWriter {
         w.line("arow[mi] = " + src.name() + " + ((pa / " + rg.side() + " + " + off + ") * " + u + "_W + pa % " + rg.side()
                 + " + " + off + ") * " + u + "_STRIDE + grp * 8" + (chunked ? "" : " + " + ch0) + ";");
         w.close();
-        w.line("const " + wt + "* wrow = " + ws.name() + " + grp * 8 + 2 * lane_col;  // the lane's two channels at tap 0");
-        depthwiseTapLoops(kk);
-        w.line("const unsigned b = tm_ld2(wrow + tap * " + ws.rowStride() + ") & diag;");
+        w.line("const unsigned b = " + openGroupTaps(cv, ws, "grp * 8") + ";");
         w.line("#pragma unroll");
         w.open("for (int mi = 0; mi < " + per + "; ++mi)");
         if (blocks * per > mt) w.line("if (mt0 + mi >= " + mt + ") break;  // past the last row tile");
@@ -2421,29 +2425,7 @@ final class KernelWriter {
         w.close();
         w.line("#pragma unroll");
         w.open("for (int mi = 0; mi < " + per + "; ++mi)");
-        if (dst.space() == Space.SHARED) {
-            boolean sameType = dst.dtype() == c.layer().out().dtype();
-            w.line("#pragma unroll");
-            w.open("for (int rh = 0; rh < 2; ++rh)");
-            w.line("const int p = (mt0 + mi) * 16 + lane_row + rh * 8;");
-            w.line("if (p >= " + rg.pixels() + ") continue;  // padding rows of the last row tile");
-            pixelGeometry(rg.side(), rg.halo(), "outside: zero, the next conv's padding");
-            w.line("const int c0 = grp * 8 + 2 * lane_col;");
-            w.line("float v[2] = {0.0f, 0.0f};");
-            evaluateInto(c.layer(), rg, c.sources(), "inside", ch0, "d[mi][rh * 2 + $]", !sameType);
-            w.line(storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), "v[0]", "v[1]"));
-            w.close();
-        } else {
-            w.line("#pragma unroll");
-            w.open("for (int r = 0; r < 4; ++r)");
-            w.line("const int p = (mt0 + mi) * 16 + lane_row + (r >> 1) * 8, c = grp * 8 + 2 * lane_col + (r & 1);");
-            w.open("if (p < " + rg.pixels() + ")");
-            pixelCoordinates(rg.side(), rg.halo());
-            w.line("const int oc = " + ch0 + " + c;");
-            writeResult(c, dst, rg, "d[mi][r]");
-            w.close();
-            w.close();
-        }
+        convFragmentEpilogue(c, rg, ch0, "(mt0 + mi)", "d[mi]");
         w.close();
         w.close();
         w.close();
@@ -2460,15 +2442,30 @@ final class KernelWriter {
     }
 
     /**
-     * Opens a depthwise conv's tap loops with {@code tap} named: both unrolled up to 3x3; larger kernels keep the rows
-     * rolled (7x7: 49 taps of loads and products per row tile would be a long straight run for little gain).
+     * Before a group's tap loops, for the 8 output channels from {@code firstChannel} of the staged weight {@code ws}:
+     * declares what its taps' B fragments come from and opens the tap loops with {@code tap} named; returns the B
+     * fragment of tap {@code tap}. A group-width-8 conv's rows come by ldmatrix ({@link #loadTapFragments}); a
+     * depthwise conv's diagonal from its tap-major slice, one 32-bit load and the lane's mask {@code diag} per tap, with
+     * the tap rows unrolled up to 3x3 and rolled above (7x7: 49 taps of loads and products per row tile would be a long
+     * straight run for little gain).
      */
-    private void depthwiseTapLoops(int kk) {
+    private String openGroupTaps(Op.Conv2d cv, Buffer ws, String firstChannel) {
+        int kk = cv.kernel();
+        String t = CudaEmitter.ctype(ws.dtype());
+        if (!cv.isDepthwise()) {
+            w.line("const " + t + "* brow = " + ws.name() + " + (" + firstChannel + " + (lane & 7)) * " + ws.rowStride() + ";");
+            String b = loadTapFragments(kk);
+            openTapLoopsNamingTap(kk);
+            return b;
+        }
+        w.line("const " + t + "* wrow = " + ws.name() + " + " + firstChannel
+                + " + 2 * lane_col;  // the lane's two channels at tap 0 (rows: taps)");
         w.line(kk <= 3 ? "#pragma unroll" : "#pragma unroll 1");
         w.open("for (int ky = 0; ky < " + kk + "; ++ky)");
         w.line("#pragma unroll");
         w.open("for (int kx = 0; kx < " + kk + "; ++kx)");
         w.line("const int tap = ky * " + kk + " + kx;");
+        return "tm_ld2(wrow + tap * " + ws.rowStride() + ") & diag";
     }
 
     /**
@@ -2763,32 +2760,13 @@ final class KernelWriter {
                 w.close();
                 w.close();
             }
-            case Op.Conv2d cv when cv.isDepthwise() -> {
-                int kk = cv.kernel();
-                String u = upper(sourceBuffer(cv.in(), prod.sources(), "conv2d"));
-                w.line("// per group of 8 channels, one m16n8k8 per tap with a diagonal B: the lane's pair of weights, masked");
-                w.line("#pragma unroll");
-                w.open("for (int nj = 0; nj < " + 2 * g + "; ++nj)");
-                w.line("const " + CudaEmitter.ctype(prodW.dtype()) + "* wrow = " + prodW.name()
-                        + " + sl + nj * 8 + 2 * lane_col;  // the lane's two channels at tap 0 (rows: taps)");
-                depthwiseTapLoops(kk);
-                w.line("unsigned a[2];");
-                w.line("tm_ldsm_x2(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE + sl + nj * 8);");
-                w.line("tm_mma_k8(d[nj], arow, a[0], a[1], tm_ld2(wrow + tap * " + prodW.rowStride() + ") & diag);");
-                w.close();
-                w.close();
-                w.close();
-            }
             case Op.Conv2d cv -> {
-                int kk = cv.kernel();
                 String u = upper(sourceBuffer(cv.in(), prod.sources(), "conv2d"));
-                w.line("// per group of 8 channels, one m16n8k8 per tap; B rows: lanes 0-7, the group's outputs");
+                w.line(cv.isDepthwise() ? "// per group of 8 channels, one m16n8k8 per tap with a diagonal B: the lane's pair of weights, masked"
+                        : "// per group of 8 channels, one m16n8k8 per tap; B rows: lanes 0-7, the group's outputs");
                 w.line("#pragma unroll");
                 w.open("for (int nj = 0; nj < " + 2 * g + "; ++nj)");
-                w.line("const " + CudaEmitter.ctype(prodW.dtype()) + "* brow = " + prodW.name() + " + (sl + nj * 8 + (lane & 7)) * "
-                        + prodW.rowStride() + ";");
-                String b = loadTapFragments(kk);
-                openTapLoopsNamingTap(kk);
+                String b = openGroupTaps(cv, prodW, "sl + nj * 8");
                 w.line("unsigned a[2];");
                 w.line("tm_ldsm_x2(a, arow + (ky * " + u + "_W + kx) * " + u + "_STRIDE + sl + nj * 8);");
                 w.line("tm_mma_k8(d[nj], arow, a[0], a[1], " + b + ");");

@@ -989,8 +989,9 @@ public final class Lowering {
         if (math == PlanSpec.MathKind.CUDA_CORE) return Instr.MathPath.CUDA_CORE;
         if (layer.main() instanceof Op.Conv2d c) {
             // A group of 8 input and 8 output channels is one m16n8k8 tile per tap (16 pixels x 8 outputs x 8
-            // inputs); depthwise and other widths stay on CUDA cores unless the plan moves a depthwise conv
-            // ('math tensor_core for T', fusedMathPath).
+            // inputs); depthwise and other widths stay on CUDA cores, but a depthwise conv may go on tensor cores
+            // as a register chain's producer (chainsDepthwise) or where the plan asks ('math tensor_core for T',
+            // fusedMathPath).
             boolean groupOf8 = c.groupWidth() == 8 && c.out().channels() / c.groups() == 8;
             return groupOf8 ? Instr.MathPath.TENSOR_CORE : Instr.MathPath.CUDA_CORE;
         }

@@ -45,6 +45,14 @@ class DepthwiseTensorCoreTest {
         return ((Tmc.Outcome.Compiled) o).program();
     }
 
+    /**
+     * A program's kernel text from its signature on, its name {@code kernel} written K and the plan lines that comments
+     * cite dropped: two plans that differ only in their names and places in the file give the same text.
+     */
+    static String kernelText(String source, String kernel) {
+        return source.substring(source.indexOf("extern \"C\" __global__")).replace(kernel, "K").replaceAll("\\(line \\d+\\)", "");
+    }
+
     /** The Compute of the layer that computes {@code tensor}, wherever it is in the kernel. */
     static Instr.Compute computeOf(Kernel k, String tensor) {
         return Instr.flatten(k.body()).filter(i -> i instanceof Instr.Compute c && c.layer().out().name().equals(tensor)
@@ -125,8 +133,7 @@ class DepthwiseTensorCoreTest {
         // the same with the line written out
         String explicit = withPlan("mbconv_dw.tm", "rows", "rows_tc", "  math   tensor_core for h2\n");
         String tc = compiled(explicit, "rows_tc").source();
-        assertEquals(src.substring(src.indexOf("extern")).replace("MBConvDW_rows", "K").replaceAll("\\(line \\d+\\)", ""),
-                tc.substring(tc.indexOf("extern")).replace("MBConvDW_rows_tc", "K").replaceAll("\\(line \\d+\\)", ""));
+        assertEquals(kernelText(src, "MBConvDW_rows"), kernelText(tc, "MBConvDW_rows_tc"));
         // 'math cuda_core for h2' keeps the conv on CUDA cores, so h2 cannot stay in registers: refused at the placement
         String cuda = withPlan("mbconv_dw.tm", "rows", "rows_cc", "  math   cuda_core for h2\n");
         Tmc.Outcome o = compile(cuda, "rows_cc");
@@ -182,10 +189,7 @@ class DepthwiseTensorCoreTest {
         String text = withPlan("mbconv_dw.tm", "fused", "cc", "  math   cuda_core for h2\n");
         String fused = compiled(text, "fused").source();
         String cc = compiled(text, "cc").source();
-        // the kernels, from their signature on, are the same text but for their names and the plan lines comments cite
-        String from = "extern \"C\" __global__";
-        assertEquals(fused.substring(fused.indexOf(from)).replace("MBConvDW_fused", "K").replaceAll("\\(line \\d+\\)", ""),
-                cc.substring(cc.indexOf(from)).replace("MBConvDW_cc", "K").replaceAll("\\(line \\d+\\)", ""));
+        assertEquals(kernelText(fused, "MBConvDW_fused"), kernelText(cc, "MBConvDW_cc"));
     }
 
     @Test
