@@ -2381,6 +2381,9 @@ final class KernelWriter {
      * A depthwise conv on tensor cores (Lowering#depthwiseTensorCoreRefusal): per group of 8 channels, one m16n8k8 per tap
      * and row tile of 16 pixels whose B is the diagonal of the group's 8 weights at that tap. An item is one group and
      * up to 4 row tiles, so that each tap's B (a 32-bit load of the tap-major weight slice and a mask) serves them all.
+     * Where the region's rows are whole 8-pixel segments the item loads each input matrix once per column tap
+     * ({@link #computeMmaDepthwiseByRows}); otherwise each product loads its A by ldmatrix x2, four times the shared
+     * bytes (ConvNeXt's 7x7 on the H100: 0.92x of the CUDA-core conv that way, 1.01x by rows; docs/benchmarks.md).
      */
     private void computeMmaDepthwise(Instr.Compute c, Op.Conv2d cv, Region rg) {
         Buffer src = sourceBuffer(cv.in(), c.sources(), "conv2d");
@@ -2397,6 +2400,11 @@ final class KernelWriter {
         String ch0 = rg.streamed() ? "e0" : "0";
         String t = CudaEmitter.ctype(src.dtype());
         String u = upper(src);
+        InputRows rows = InputRows.of(rg.side(), rg.pixels(), per, cv.kernel());
+        if (rows != null) {
+            computeMmaDepthwiseByRows(c, cv, rg, src, ws, rows, off, chunked, per, blocks, groups);
+            return;
+        }
         w.open("");
         diagonalMask();
         w.line("#pragma unroll 1");
@@ -2429,6 +2437,125 @@ final class KernelWriter {
         w.close();
         w.close();
         w.close();
+    }
+
+    /**
+     * The 8x8 input matrices an item of a depthwise conv on tensor cores reads at one column tap kx, when the region's
+     * rows are whole 8-pixel segments ({@code side % 8 == 0}) and an item covers whole rows of the region: matrix m is
+     * the 8 pixels of segment column {@code m % perRow} in input row {@code m / perRow} (relative to the item's first
+     * row). The row tile of segments 2 mi and 2 mi + 1 reads at tap (ky, kx) the matrices of its segments' rows moved
+     * down by ky, so the ky taps and the row tiles share them: each is loaded once per kx instead of once per tap and
+     * row tile (7x7 over an 8x8 tile: 14 matrices per kx for 28 products, where each product loaded two).
+     *
+     * @param perRow  8-pixel segments per region row
+     * @param rows    input rows per item: the item's region rows plus k - 1
+     * @param lastRow the last input row (relative to the region's first) that holds data, for items past the region
+     */
+    record InputRows(int perRow, int rows, int lastRow) {
+        /** At most this many matrices (one register each) per kx. */
+        static final int MAX_MATRICES = 32;
+
+        int matrices() {
+            return perRow * rows;
+        }
+
+        /** The matrix of segment {@code seg} of an item at tap row {@code ky}. */
+        int matrix(int seg, int ky) {
+            return (seg / perRow + ky) * perRow + seg % perRow;
+        }
+
+        /**
+         * The form for a region {@code side} pixels wide of {@code pixels} pixels, items of {@code per} row tiles and a
+         * k x k conv, or null where the rows do not line up or the matrices would take more than {@link #MAX_MATRICES}
+         * registers.
+         */
+        static InputRows of(int side, int pixels, int per, int k) {
+            if (side % 8 != 0 || pixels % side != 0) return null;
+            int perRow = side / 8;
+            if ((2 * per) % perRow != 0) return null;
+            InputRows r = new InputRows(perRow, 2 * per / perRow + k - 1, pixels / side - 1 + k - 1);
+            return r.matrices() <= MAX_MATRICES ? r : null;
+        }
+    }
+
+    /**
+     * {@link #computeMmaDepthwise} with the input matrices shared by taps and row tiles ({@link InputRows}): per column
+     * tap kx an item loads its matrices by ldmatrix x4, then runs its rows of taps two at a time as one m16n8k16 (A:
+     * the two taps' matrices side by side in k, B: their two diagonals; the products are the same, half the mma
+     * instructions) and an odd last tap row as m16n8k8.
+     */
+    private void computeMmaDepthwiseByRows(Instr.Compute c, Op.Conv2d cv, Region rg, Buffer src, Buffer ws, InputRows rows,
+                                          int off, boolean chunked, int per, int blocks, int groups) {
+        int mt = (rg.pixels() + 15) / 16;
+        int kk = cv.kernel();
+        int nm = rows.matrices(), quads = (nm + 3) / 4;
+        String ch0 = rg.streamed() ? "e0" : "0";
+        String t = CudaEmitter.ctype(src.dtype());
+        String wt = CudaEmitter.ctype(ws.dtype());
+        String u = upper(src);
+        int items = blocks * groups;
+        boolean pastRegion = blocks * 2 * per / rows.perRow() > rg.pixels() / rg.side();  // the last item's rows
+        w.open("");
+        diagonalMask();
+        w.line("#pragma unroll 1");
+        w.open("for (int item = " + warp() + "; item < " + items + "; item += THREADS / 32)");
+        w.line("const int grp = item % " + groups + ", mt0 = item / " + groups + " * " + per
+                + ";  // a group of 8 channels; row tiles mt0 .. mt0 + " + (per - 1));
+        w.line("const int r0 = mt0 * 16 / " + rg.side() + ";  // the item's first row of the region");
+        w.line("float d[" + per + "][4] = {};");
+        w.comment("Row tile mi is the 8-pixel segments 2 mi and 2 mi + 1 (" + rows.perRow() + " per row); at tap (ky, kx) it reads\n"
+                + "its segments' pixels ky rows down and kx columns right. Per kx the item loads each of the " + nm
+                + " 8x8 input matrices\n(" + rows.rows() + " input rows" + (rows.perRow() > 1 ? " x " + rows.perRow()
+                + " segments" : "") + ") once: matrix m is input row r0 + m / " + rows.perRow() + ", pixels "
+                + "8 (m % " + rows.perRow() + ") + kx .. + 7; the taps of every ky and row tile share them.\n"
+                + "ldmatrix x4: lanes 8j .. 8j + 7 give the rows (pixels) of matrix 4q + j"
+                + (pastRegion ? "; rows past the region read its last input row, their results are dropped" : ""));
+        w.line("const " + t + "* mrow[" + quads + "];");
+        w.line("#pragma unroll");
+        w.open("for (int q = 0; q < " + quads + "; ++q)");
+        w.line("const int m = " + (nm % 4 == 0 ? "4 * q + (lane >> 3)" : "min(4 * q + (lane >> 3), " + (nm - 1) + ")") + ";");
+        String row = "r0 + m / " + rows.perRow();
+        if (pastRegion) row = "min(" + row + ", " + rows.lastRow() + ")";
+        w.line("mrow[q] = " + src.name() + " + ((" + row + " + " + off + ") * " + u + "_W + m % " + rows.perRow()
+                + " * 8 + (lane & 7) + " + off + ") * " + u + "_STRIDE + grp * 8" + (chunked ? "" : " + " + ch0) + ";");
+        w.close();
+        w.line("const " + wt + "* wrow = " + ws.name() + " + grp * 8 + 2 * lane_col;  // the lane's two channels at tap 0 (rows: taps)");
+        w.line("#pragma unroll 1");
+        w.open("for (int kx = 0; kx < " + kk + "; ++kx)");
+        w.line("unsigned mx[" + quads + "][4];");
+        w.line("#pragma unroll");
+        w.line("for (int q = 0; q < " + quads + "; ++q) tm_ldsm_x4(mx[q], mrow[q] + kx * " + u + "_STRIDE);");
+        w.line("const " + wt + "* wtap = wrow + kx * " + ws.rowStride() + ";");
+        for (int ky = 0; ky < kk; ky += 2) {
+            boolean pair = ky + 1 < kk;
+            w.open("");
+            w.line("// tap" + (pair ? "s" : "") + " (" + ky + ", kx)" + (pair ? " and (" + (ky + 1) + ", kx): one m16n8k16" : ": m16n8k8"));
+            w.line("const unsigned b0 = tm_ld2(wtap + " + ky * kk * ws.rowStride() + ") & diag;");
+            if (pair) w.line("const unsigned b1 = tm_ld2(wtap + " + (ky + 1) * kk * ws.rowStride() + ") & diag;");
+            for (int mi = 0; mi < per; mi++) {
+                String guard = blocks * per > mt ? "if (mt0 + " + mi + " < " + mt + ") " : "";
+                String a0 = mx(rows.matrix(2 * mi, ky)), a1 = mx(rows.matrix(2 * mi + 1, ky));
+                if (pair) {
+                    String a2 = mx(rows.matrix(2 * mi, ky + 1)), a3 = mx(rows.matrix(2 * mi + 1, ky + 1));
+                    w.line(guard + "tm_mma(d[" + mi + "], " + src.name() + ", " + a0 + ", " + a1 + ", " + a2 + ", " + a3 + ", b0, b1);");
+                } else {
+                    w.line(guard + "tm_mma_k8(d[" + mi + "], " + src.name() + ", " + a0 + ", " + a1 + ", b0);");
+                }
+            }
+            w.close();
+        }
+        w.close();
+        w.line("#pragma unroll");
+        w.open("for (int mi = 0; mi < " + per + "; ++mi)");
+        if (blocks * per > mt) w.line("if (mt0 + mi >= " + mt + ") break;  // past the last row tile");
+        convFragmentEpilogue(c, rg, ch0, "(mt0 + mi)", "d[mi]");
+        w.close();
+        w.close();
+        w.close();
+    }
+
+    private static String mx(int m) {
+        return "mx[" + m / 4 + "][" + m % 4 + "]";
     }
 
     /**

@@ -152,17 +152,29 @@ class DepthwiseTensorCoreTest {
     }
 
     @Test
-    void convNeXtsSevenBySevenTakesItsBFromTheTapMajorWeight(@TempDir Path dir) throws Exception {
+    void convNeXtsSevenBySevenLoadsEachInputMatrixOncePerColumnTap(@TempDir Path dir) throws Exception {
         String text = withPlan("convnext.tm", "fused", "tc", "  math   tensor_core for a\n");
         CompiledProgram tc = compiled(text, "tc");
         Kernel k = tc.program().kernels().getFirst();
         assertEquals(Instr.MathPath.TENSOR_CORE, computeOf(k, "a").math());
         String src = tc.source();
-        // 64 pixels = 4 row tiles: one item per group of 8 of the 96 channels; the 7 tap rows stay rolled
+        // 64 pixels = 4 row tiles = 8 segments of one 8-pixel row each: one item per group of 8 of the 96 channels,
+        // 8 + 6 = 14 input rows, so 14 matrices per kx by 4 ldmatrix x4 (the last two lanes' octets repeat matrix 13)
         assertTrue(src.contains("for (int item = warp; item < 12; item += THREADS / 32)"), src);
-        assertTrue(src.contains("const unsigned b = tm_ld2(wrow + tap * 96) & diag;"), src);
+        assertTrue(src.contains("const int m = min(4 * q + (lane >> 3), 13);"), src);
+        assertTrue(src.contains("for (int q = 0; q < 4; ++q) tm_ldsm_x4(mx[q], mrow[q] + kx * X_S_STRIDE);"), src);
+        assertEquals(1, count(src, "for (int kx = 0; kx < 7; ++kx)"));
+        assertFalse(src.contains("for (int ky = 0; ky < 7; ++ky)"), "the tap rows are written out per kx");
         assertFalse(src.contains("past the last row tile"), "4 row tiles divide evenly");
-        assertEquals(1, count(src, "for (int ky = 0; ky < 7; ++ky)"));
+        assertFalse(src.contains("rows past the region"), "no item reaches past the tile");
+        // taps (0, 1), (2, 3), (4, 5) as m16n8k16 and (6) as m16n8k8, for each of the 4 row tiles; row tile 1 (segments
+        // 2 and 3) at taps (2, kx) and (3, kx) reads input rows 4, 5 and 5, 6: matrices 4, 5, 5, 6
+        assertEquals(16, count(src, ", x_s, mx["), src);
+        assertEquals(3, count(src, "tm_mma(d[0], x_s, "), src);
+        assertEquals(1, count(src, "tm_mma_k8(d[0], x_s, "), src);
+        assertTrue(src.contains("const unsigned b1 = tm_ld2(wtap + 2016) & diag;"), "tap row 3: 3 x 7 taps of 96 channels");
+        assertTrue(src.contains("tm_mma(d[1], x_s, mx[1][0], mx[1][1], mx[1][1], mx[1][2], b0, b1);"), src);
+        assertTrue(src.contains("tm_mma_k8(d[3], x_s, mx[3][0], mx[3][1], b0);"), "row tile 3, tap row 6: rows 12, 13");
         assertCompiles(dir, tc);
         // the split and the wgmma plan take the line too
         for (String plan : List.of("specialized", "wgmma")) {
@@ -170,8 +182,75 @@ class DepthwiseTensorCoreTest {
                     "tc_" + plan);
             assertEquals(Instr.MathPath.TENSOR_CORE, computeOf(p.program().kernels().getFirst(), "a").math(), plan);
             assertTrue(p.source().contains("& diag;"), plan);
+            assertTrue(p.source().contains("tm_ldsm_x4(mx[q]"), plan);
             assertCompiles(dir, p);
         }
+    }
+
+    @Test
+    void tilesWhoseItemsReachPastTheRegionClampTheRowsAndDropTheResults(@TempDir Path dir) throws Exception {
+        // 5x16: 80 pixels = 5 row tiles, items of 3 (the second reaches a sixth): region rows 0-4, 2 segments per row,
+        // 3 + 6 = 9 input rows of 2 segments = 18 matrices; rows past the region read input row 4 + 6 = 10
+        String text = withPlan("convnext.tm", "fused", "odd", "  math   tensor_core for a\n")
+                .replace("plan odd for ConvNeXt on sm_90 {\n  tile   N 1, H 8, W 8", "plan odd for ConvNeXt on sm_90 {\n  tile   N 1, H 5, W 16");
+        assertTrue(text.contains("tile   N 1, H 5, W 16"), "the plan text changed");
+        CompiledProgram p = compiled(text, "odd");
+        String src = p.source();
+        assertTrue(src.contains("const int grp = item % 12, mt0 = item / 12 * 3;"), src);
+        assertTrue(src.contains("const int m = min(4 * q + (lane >> 3), 17);"), src);
+        assertTrue(src.contains("mrow[q] = x_s + ((min(r0 + m / 2, 10) + 0) * X_S_W + m % 2 * 8 + (lane & 7) + 0)"), src);
+        assertTrue(src.contains("if (mt0 + 2 < 5) tm_mma(d[2]"), src);
+        assertTrue(src.contains("if (mt0 + mi >= 5) break;  // past the last row tile"), src);
+        assertCompiles(dir, p);
+        // 7x14 (MBConvDW's 'fused'): 14 pixels a row are no whole segments, so each product loads its own A
+        String dw = withPlan("mbconv_dw.tm", "fused", "tc", "  math   tensor_core for h2\n");
+        assertFalse(compiled(dw, "tc").source().contains("tm_ldsm_x4(mx[q]"));
+    }
+
+    /**
+     * KernelWriter.InputRows against the conv's own geometry: for every tile shape it takes, each pixel of each row tile
+     * at each tap row reads the matrix that holds its input row and column, a real row of the item's matrices.
+     */
+    @Test
+    void theMatrixOfEverySegmentAndTapRowHoldsItsPixelsInputRow() {
+        int checked = 0, refused = 0;
+        for (int side : new int[] {8, 12, 14, 16, 24, 32, 40}) {
+            for (int regionRows = 1; regionRows <= 10; regionRows++) {
+                for (int k : new int[] {3, 5, 7}) {
+                    int pixels = side * regionRows, mt = (pixels + 15) / 16;
+                    int per = KernelWriter.depthwiseRowTilesPerItem(mt);
+                    KernelWriter.InputRows rows = KernelWriter.InputRows.of(side, pixels, per, k);
+                    if (rows == null) {
+                        refused++;
+                        assertTrue(side % 8 != 0 || (2 * per) % (side / 8) != 0
+                                || (side / 8) * (2 * per / (side / 8) + k - 1) > KernelWriter.InputRows.MAX_MATRICES,
+                                "refused without a reason: side " + side + ", rows " + regionRows + ", k " + k);
+                        continue;
+                    }
+                    for (int mt0 = 0; mt0 < mt; mt0 += per) {
+                        int r0 = mt0 * 16 / side;
+                        assertEquals(mt0 * 16, r0 * side, "an item starts at a row");
+                        for (int mi = 0; mi < per && mt0 + mi < mt; mi++) {
+                            for (int seg = 2 * mi; seg <= 2 * mi + 1; seg++) {
+                                for (int ky = 0; ky < k; ky++) {
+                                    int m = rows.matrix(seg, ky);
+                                    assertTrue(m >= 0 && m < rows.matrices(), "matrix " + m + " of " + rows.matrices());
+                                    for (int i = 0; i < 8; i++) {
+                                        int p = (mt0 + mi) * 16 + (seg - 2 * mi) * 8 + i;
+                                        if (p >= pixels) continue;  // padding: its results are dropped
+                                        assertEquals(p / side + ky, r0 + m / rows.perRow(), "input row");
+                                        assertEquals(p % side, m % rows.perRow() * 8 + i, "input column before kx");
+                                        assertTrue(r0 + m / rows.perRow() <= rows.lastRow(), "a row with data");
+                                        checked++;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(checked > 10_000 && refused > 0, checked + " checked, " + refused + " refused");
     }
 
     @Test
