@@ -931,7 +931,7 @@ final class KernelWriter {
         return switch (c.layer().main()) {
             case Op.Pointwise pw -> "\non tensor cores: mma.sync m16n8k16, A and B fragments through ldmatrix";
             case Op.Conv2d cv when cv.isDepthwise() -> "\non tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap"
-                    + " whose B is the diagonal of the group's 8 weights";
+                    + " (or an m16n8k16 per two) whose B is the diagonal of the group's 8 weights";
             case Op.Conv2d cv -> "\non tensor cores: per 16 pixels and group of 8 channels, one mma.sync m16n8k8 per tap";
             case null, default -> "\n(eligible for tensor cores; this version uses CUDA cores)";
         };
