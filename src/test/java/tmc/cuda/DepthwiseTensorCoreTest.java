@@ -176,6 +176,11 @@ class DepthwiseTensorCoreTest {
         assertTrue(src.contains("tm_mma(d[1], x_s, mx[1][0], mx[1][1], mx[1][1], mx[1][2], b0, b1);"), src);
         assertTrue(src.contains("tm_mma_k8(d[3], x_s, mx[3][0], mx[3][1], b0);"), "row tile 3, tap row 6: rows 12, 13");
         assertCompiles(dir, tc);
+        // bf16: the same loops on the bf16 mma (x_s selects it)
+        CompiledProgram bf16 = compiled(text.replace("f16[", "bf16["), "tc");
+        assertTrue(bf16.source().contains("__nv_bfloat16* x_s"), "a bf16 tile");
+        assertEquals(16, count(bf16.source(), ", x_s, mx["));
+        assertCompiles(dir, bf16);
         // the split and the wgmma plan take the line too
         for (String plan : List.of("specialized", "wgmma")) {
             CompiledProgram p = compiled(withPlan("convnext.tm", plan, "tc_" + plan, "  math   tensor_core for a\n"),
