@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU machine (twenty-first session), about 6 minutes on an H100: the depthwise conv on tensor cores by input
-# rows (KernelWriter.computeMmaDepthwiseByRows: each 8x8 input matrix loaded once per column tap, two tap rows per
+# rows (KernelWriter.depthwiseTapsByRows: each 8x8 input matrix loaded once per column tap, two tap rows per
 # m16n8k16).
 #  1. tmc verify: convnext_tc.tm beside this script (every plan of the sample and the '_tc' candidates, odd tiles
 #     whose items reach past the region included) at the default shapes and at C=64; the random blocks with a

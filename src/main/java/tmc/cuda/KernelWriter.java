@@ -2382,7 +2382,7 @@ final class KernelWriter {
      * and row tile of 16 pixels whose B is the diagonal of the group's 8 weights at that tap. An item is one group and
      * up to 4 row tiles, so that each tap's B (a 32-bit load of the tap-major weight slice and a mask) serves them all.
      * Where the region's rows are whole 8-pixel segments the item loads each input matrix once per column tap
-     * ({@link #computeMmaDepthwiseByRows}); otherwise each product loads its A by ldmatrix x2, four times the shared
+     * ({@link #depthwiseTapsByRows}); otherwise each product loads its A by ldmatrix x2, four times the shared
      * bytes (ConvNeXt's 7x7 on the H100: 0.92x of the CUDA-core conv that way, 1.01x by rows; docs/benchmarks.md).
      */
     private void computeMmaDepthwise(Instr.Compute c, Op.Conv2d cv, Region rg) {
@@ -2391,52 +2391,79 @@ final class KernelWriter {
         if (ws == null) throw new IllegalStateException(k.name() + ": a depthwise conv on tensor cores reads a staged weight");
         int off = src.halo() - rg.halo() - cv.pad();
         if (off < 0) throw new IllegalStateException("halo of " + src.name() + " too small for the conv");
-        boolean chunked = src.channels() < cv.in().channels();
         int mt = (rg.pixels() + 15) / 16;
         int per = depthwiseRowTilesPerItem(mt);
-        int blocks = (mt + per - 1) / per;
-        int groups = rg.channels() / 8;
-        int items = blocks * groups;
-        String ch0 = rg.streamed() ? "e0" : "0";
+        DepthwiseItems g = new DepthwiseItems(src, ws, off, src.channels() < cv.in().channels(), mt, per,
+                (mt + per - 1) / per, rg.channels() / 8, rg.streamed() ? "e0" : "0");
+        InputRows rows = InputRows.of(rg.side(), rg.pixels(), per, cv.kernel());
         String t = CudaEmitter.ctype(src.dtype());
         String u = upper(src);
-        InputRows rows = InputRows.of(rg.side(), rg.pixels(), per, cv.kernel());
+        openDepthwiseItems(g);
         if (rows != null) {
-            computeMmaDepthwiseByRows(c, cv, rg, src, ws, rows, off, chunked, per, blocks, groups);
-            return;
+            depthwiseTapsByRows(cv, rg, g, rows);
+        } else {
+            w.line("float d[" + per + "][4] = {};");
+            w.line("// ldmatrix x2: lanes 0-15 give the rows of the 16 pixels (lanes 16-31 repeat them, unused); rows past the");
+            w.line("// region read a real pixel and their results are dropped");
+            w.line("const " + t + "* arow[" + per + "];");
+            w.line("#pragma unroll");
+            w.open("for (int mi = 0; mi < " + per + "; ++mi)");
+            w.line("const int pa = min((mt0 + mi) * 16 + (lane & 15), " + (rg.pixels() - 1) + ");");
+            w.line("arow[mi] = " + src.name() + " + ((pa / " + rg.side() + " + " + off + ") * " + u + "_W + pa % " + rg.side()
+                    + " + " + off + ") * " + u + "_STRIDE + grp * 8" + g.chunkOffset() + ";");
+            w.close();
+            w.line("const unsigned b = " + openGroupTaps(cv, ws, "grp * 8") + ";");
+            w.line("#pragma unroll");
+            w.open("for (int mi = 0; mi < " + per + "; ++mi)");
+            if (g.pastLastRowTile()) w.line("if (mt0 + mi >= " + mt + ") break;  // past the last row tile");
+            w.line("unsigned a[2];");
+            w.line("tm_ldsm_x2(a, arow[mi] + (ky * " + u + "_W + kx) * " + u + "_STRIDE);");
+            w.line("tm_mma_k8(d[mi], arow[mi], a[0], a[1], b);");
+            w.close();
+            w.close();
+            w.close();
         }
+        w.line("#pragma unroll");
+        w.open("for (int mi = 0; mi < " + per + "; ++mi)");
+        // (the per-tap form's epilogue leaves those row tiles to its per-row pixel test, as it was verified)
+        if (rows != null && g.pastLastRowTile()) w.line("if (mt0 + mi >= " + mt + ") break;  // past the last row tile");
+        convFragmentEpilogue(c, rg, g.ch0(), "(mt0 + mi)", "d[mi]");
+        w.close();
+        w.close();
+        w.close();
+    }
+
+    /**
+     * How a depthwise conv on tensor cores deals its work: items of one group of 8 channels and {@code per} of the
+     * region's {@code rowTiles} row tiles of 16 pixels ({@code blocks} of them), read from {@code src} at offset
+     * {@code off} (its halo beyond the conv's), weights from the staged {@code ws}; {@code ch0} the region's first
+     * channel, which a chunked source does not add.
+     */
+    private record DepthwiseItems(Buffer src, Buffer ws, int off, boolean chunked, int rowTiles, int per, int blocks,
+                                  int groups, String ch0) {
+        int items() {
+            return blocks * groups;
+        }
+
+        /** Whether the last item's row tiles run past the region's (their products are skipped). */
+        boolean pastLastRowTile() {
+            return blocks * per > rowTiles;
+        }
+
+        /** What a source address adds for the region's first channel. */
+        String chunkOffset() {
+            return chunked ? "" : " + " + ch0;
+        }
+    }
+
+    /** Opens a depthwise conv's item loop: the diagonal mask, then per item its group {@code grp} and first row tile. */
+    private void openDepthwiseItems(DepthwiseItems g) {
         w.open("");
         diagonalMask();
         w.line("#pragma unroll 1");
-        w.open("for (int item = " + warp() + "; item < " + items + "; item += THREADS / 32)");
-        w.line("const int grp = item % " + groups + ", mt0 = item / " + groups + " * " + per
-                + ";  // a group of 8 channels; row tiles mt0 .. mt0 + " + (per - 1));
-        w.line("float d[" + per + "][4] = {};");
-        w.line("// ldmatrix x2: lanes 0-15 give the rows of the 16 pixels (lanes 16-31 repeat them, unused); rows past the");
-        w.line("// region read a real pixel and their results are dropped");
-        w.line("const " + t + "* arow[" + per + "];");
-        w.line("#pragma unroll");
-        w.open("for (int mi = 0; mi < " + per + "; ++mi)");
-        w.line("const int pa = min((mt0 + mi) * 16 + (lane & 15), " + (rg.pixels() - 1) + ");");
-        w.line("arow[mi] = " + src.name() + " + ((pa / " + rg.side() + " + " + off + ") * " + u + "_W + pa % " + rg.side()
-                + " + " + off + ") * " + u + "_STRIDE + grp * 8" + (chunked ? "" : " + " + ch0) + ";");
-        w.close();
-        w.line("const unsigned b = " + openGroupTaps(cv, ws, "grp * 8") + ";");
-        w.line("#pragma unroll");
-        w.open("for (int mi = 0; mi < " + per + "; ++mi)");
-        if (blocks * per > mt) w.line("if (mt0 + mi >= " + mt + ") break;  // past the last row tile");
-        w.line("unsigned a[2];");
-        w.line("tm_ldsm_x2(a, arow[mi] + (ky * " + u + "_W + kx) * " + u + "_STRIDE);");
-        w.line("tm_mma_k8(d[mi], arow[mi], a[0], a[1], b);");
-        w.close();
-        w.close();
-        w.close();
-        w.line("#pragma unroll");
-        w.open("for (int mi = 0; mi < " + per + "; ++mi)");
-        convFragmentEpilogue(c, rg, ch0, "(mt0 + mi)", "d[mi]");
-        w.close();
-        w.close();
-        w.close();
+        w.open("for (int item = " + warp() + "; item < " + g.items() + "; item += THREADS / 32)");
+        w.line("const int grp = item % " + g.groups() + ", mt0 = item / " + g.groups() + " * " + g.per()
+                + ";  // a group of 8 channels; row tiles mt0 .. mt0 + " + (g.per() - 1));
     }
 
     /**
@@ -2479,28 +2506,19 @@ final class KernelWriter {
     }
 
     /**
-     * {@link #computeMmaDepthwise} with the input matrices shared by taps and row tiles ({@link InputRows}): per column
-     * tap kx an item loads its matrices by ldmatrix x4, then runs its rows of taps two at a time as one m16n8k16 (A:
-     * the two taps' matrices side by side in k, B: their two diagonals; the products are the same, half the mma
-     * instructions) and an odd last tap row as m16n8k8.
+     * The tap products of {@link #computeMmaDepthwise} with the input matrices shared by taps and row tiles
+     * ({@link InputRows}): per column tap kx an item loads its matrices by ldmatrix x4, then runs its rows of taps two
+     * at a time as one m16n8k16 (A: the two taps' matrices side by side in k, B: their two diagonals; the products are
+     * the same, half the mma instructions) and an odd last tap row as m16n8k8.
      */
-    private void computeMmaDepthwiseByRows(Instr.Compute c, Op.Conv2d cv, Region rg, Buffer src, Buffer ws, InputRows rows,
-                                          int off, boolean chunked, int per, int blocks, int groups) {
-        int mt = (rg.pixels() + 15) / 16;
-        int kk = cv.kernel();
+    private void depthwiseTapsByRows(Op.Conv2d cv, Region rg, DepthwiseItems g, InputRows rows) {
+        int kk = cv.kernel(), per = g.per();
         int nm = rows.matrices(), quads = (nm + 3) / 4;
-        String ch0 = rg.streamed() ? "e0" : "0";
+        Buffer src = g.src(), ws = g.ws();
         String t = CudaEmitter.ctype(src.dtype());
         String wt = CudaEmitter.ctype(ws.dtype());
         String u = upper(src);
-        int items = blocks * groups;
-        boolean pastRegion = blocks * 2 * per / rows.perRow() > rg.pixels() / rg.side();  // the last item's rows
-        w.open("");
-        diagonalMask();
-        w.line("#pragma unroll 1");
-        w.open("for (int item = " + warp() + "; item < " + items + "; item += THREADS / 32)");
-        w.line("const int grp = item % " + groups + ", mt0 = item / " + groups + " * " + per
-                + ";  // a group of 8 channels; row tiles mt0 .. mt0 + " + (per - 1));
+        boolean pastRegion = g.blocks() * 2 * per / rows.perRow() > rg.pixels() / rg.side();  // the last item's rows
         w.line("const int r0 = mt0 * 16 / " + rg.side() + ";  // the item's first row of the region");
         w.line("float d[" + per + "][4] = {};");
         w.comment("Row tile mi is the 8-pixel segments 2 mi and 2 mi + 1 (" + rows.perRow() + " per row); at tap (ky, kx) it reads\n"
@@ -2516,8 +2534,8 @@ final class KernelWriter {
         w.line("const int m = " + (nm % 4 == 0 ? "4 * q + (lane >> 3)" : "min(4 * q + (lane >> 3), " + (nm - 1) + ")") + ";");
         String row = "r0 + m / " + rows.perRow();
         if (pastRegion) row = "min(" + row + ", " + rows.lastRow() + ")";
-        w.line("mrow[q] = " + src.name() + " + ((" + row + " + " + off + ") * " + u + "_W + m % " + rows.perRow()
-                + " * 8 + (lane & 7) + " + off + ") * " + u + "_STRIDE + grp * 8" + (chunked ? "" : " + " + ch0) + ";");
+        w.line("mrow[q] = " + src.name() + " + ((" + row + " + " + g.off() + ") * " + u + "_W + m % " + rows.perRow()
+                + " * 8 + (lane & 7) + " + g.off() + ") * " + u + "_STRIDE + grp * 8" + g.chunkOffset() + ";");
         w.close();
         w.line("const " + wt + "* wrow = " + ws.name() + " + grp * 8 + 2 * lane_col;  // the lane's two channels at tap 0 (rows: taps)");
         w.line("#pragma unroll 1");
@@ -2533,7 +2551,7 @@ final class KernelWriter {
             w.line("const unsigned b0 = tm_ld2(wtap + " + ky * kk * ws.rowStride() + ") & diag;");
             if (pair) w.line("const unsigned b1 = tm_ld2(wtap + " + (ky + 1) * kk * ws.rowStride() + ") & diag;");
             for (int mi = 0; mi < per; mi++) {
-                String guard = blocks * per > mt ? "if (mt0 + " + mi + " < " + mt + ") " : "";
+                String guard = g.pastLastRowTile() ? "if (mt0 + " + mi + " < " + g.rowTiles() + ") " : "";
                 String a0 = mx(rows.matrix(2 * mi, ky)), a1 = mx(rows.matrix(2 * mi + 1, ky));
                 if (pair) {
                     String a2 = mx(rows.matrix(2 * mi, ky + 1)), a3 = mx(rows.matrix(2 * mi + 1, ky + 1));
@@ -2544,13 +2562,6 @@ final class KernelWriter {
             }
             w.close();
         }
-        w.close();
-        w.line("#pragma unroll");
-        w.open("for (int mi = 0; mi < " + per + "; ++mi)");
-        if (blocks * per > mt) w.line("if (mt0 + mi >= " + mt + ") break;  // past the last row tile");
-        convFragmentEpilogue(c, rg, ch0, "(mt0 + mi)", "d[mi]");
-        w.close();
-        w.close();
         w.close();
     }
 
