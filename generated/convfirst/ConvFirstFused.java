@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "7b9d86fb643a66e7d5aa47e28b3020884a20c30bac682d2ca496d78b9dd9379e";
+    public static final String SOURCE_SHA256 = "f70e767d01869ac7682c80354849b122eaca907f26e94b1c63697314d350b19a";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstRows {
     public static final String SOURCE = "ConvFirst_rows.cu";
 
-    public static final String SOURCE_SHA256 = "9442af4679b8e1895867a37ea95295519a47acfba6efff8527095258e1137ef1";
+    public static final String SOURCE_SHA256 = "1b62aad2a0e008c70a84becb518ae8fdf7a2ffc396f22b14fedb2a4837b18495";
 
     private final ProgramLauncher launcher;
 

@@ -270,6 +270,12 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
         const int stage = (e0 / 64) & 1;  // the copy that holds chunk e0; chunk e0+64 goes to copy stage ^ 1
         __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
         __half* const w2_s = w2_s_buf + stage * W2_S_COPY;
+        float2 b1_ahead[2][4];  // chunk e0's b1 for the chain's slices, loaded before the barrier: its latency passes there
+        #pragma unroll
+        for (int s = 0; s < 2; ++s) {
+            #pragma unroll
+            for (int nj = 0; nj < 4; ++nj) b1_ahead[s][nj] = tm_f32x2(b1 + e0 + s * 32 + nj * 8 + 2 * lane_col);
+        }
         tm_cp_async_wait<0>();  // chunk e0 has landed (its copies were the only ones in flight)
         __syncthreads();
         // prefetch chunk e0+64 while computing chunk e0: the copy it overwrites was last read in the
@@ -307,12 +313,9 @@ ConvFirst_fused(const __half* __restrict__ x, const __half* __restrict__ wc, con
                 #pragma unroll
                 for (int sl = 0; sl < 64; sl += 32) {
                     float d[4][4];  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
-                    // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
+                    // the accumulators start at the bias, loaded before the trip's barrier
                     #pragma unroll
-                    for (int nj = 0; nj < 4; ++nj) {
-                        const float2 b = tm_f32x2(b1 + e0 + sl + nj * 8 + 2 * lane_col);
-                        d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;
-                    }
+                    for (int nj = 0; nj < 4; ++nj) { const float2 b = b1_ahead[sl / 32][nj]; d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y; }
                     // B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15
                     const __half* brow = w1_s + (sl + ((lane >> 4) & 1) * 8 + (lane & 7)) * 72 + ((lane >> 3) & 1) * 8;
                     #pragma unroll

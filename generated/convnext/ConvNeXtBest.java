@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "19c43a15427bca7e132990b4ad6bb56432cb375df1e3b1a134701f61f28145ee";
+    public static final String SOURCE_SHA256 = "f14c7dbf4d4cc301820355ec7e5b1f0f2d82aee9af69d77aa4cc5b84e625112f";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "b3b319ecd71151a5126ebdd8c1f1edb4fe39ad3108e7a2a24277562a671a1d9e";
+    public static final String SOURCE_SHA256 = "93aa5b9f7274639c87dd27438189668837b2f6eee171eae47642734759a397f8";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtSpecialized {
     public static final String SOURCE = "ConvNeXt_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "c6ad3d90a492e39079ac87af3a39e2f21c7a6f1b004c138ae827fd70b85e8f32";
+    public static final String SOURCE_SHA256 = "7a47ffdad5f4e2bcdaa8089fbccdc1a8ca1467c76ffaa426b150c89e8c76d8e2";
 
     private final ProgramLauncher launcher;
 

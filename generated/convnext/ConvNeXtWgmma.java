@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "034e4c93010f9bba7737dfe4a73696d3f83cfa246a285e08683500e8e15bd124";
+    public static final String SOURCE_SHA256 = "8f4fa2bc6bfa3b78647f8f4c1247b1e429868a6525d06e47e33f4458adfaa645";
 
     private final ProgramLauncher launcher;
 

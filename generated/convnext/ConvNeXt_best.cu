@@ -305,14 +305,15 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                 for (int u = 0; u < 8; u += 2) {
                     float r[2] = {0.0f, 0.0f};  // zero outside the image
                     if (inside) {
+                        const float2 ln_g = tm_f32x2(g_g + cb + j + u), ln_b = tm_f32x2(beta + cb + j + u);
                         {
                             const int oc = cb + j + u;
-                            float v_n = (v[j + u] - mean) * rstd * tm_f32(g_g[oc]) + tm_f32(beta[oc]);
+                            float v_n = (v[j + u] - mean) * rstd * ln_g.x + ln_b.x;
                             r[0] = v_n;
                         }
                         {
                             const int oc = cb + j + u + 1;
-                            float v_n = (v[j + u + 1] - mean) * rstd * tm_f32(g_g[oc]) + tm_f32(beta[oc]);
+                            float v_n = (v[j + u + 1] - mean) * rstd * ln_g.y + ln_b.y;
                             r[1] = v_n;
                         }
                     }
@@ -330,6 +331,12 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
         const int stage = (e0 / 32) & 1;  // the copy that holds chunk e0; chunk e0+32 goes to copy stage ^ 1
         __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
         __half* const w2_s = w2_s_buf + stage * W2_S_COPY;
+        float2 b1_ahead[1][4];  // chunk e0's b1 for the chain's slices, loaded before the barrier: its latency passes there
+        #pragma unroll
+        for (int s = 0; s < 1; ++s) {
+            #pragma unroll
+            for (int nj = 0; nj < 4; ++nj) b1_ahead[s][nj] = tm_f32x2(b1 + e0 + s * 32 + nj * 8 + 2 * lane_col);
+        }
         tm_cp_async_wait<0>();  // chunk e0 has landed (its copies were the only ones in flight)
         __syncthreads();
         // prefetch chunk e0+32 while computing chunk e0: the copy it overwrites was last read in the
@@ -355,6 +362,19 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                 }
             }
         }
+        // for the epilogue after the loop, in the trip before the last: it lands with the last chunk's copies
+        if (e0 + 64 == 384) {
+            // load x[n, h0 : h0+8, w0 : w0+8, :] -> a_s, zero outside the image
+            // (cp.async, 16 B per copy; complete after the wait and barrier below)
+            for (int i = tid; i < A_S_PIXELS * 12; i += THREADS) {
+                const int p = i / 12, c = (i % 12) * 8;
+                const int gh = h0 - 0 + p / A_S_W, gw = w0 - 0 + p % A_S_W;
+                if (gh >= 0 && gh < H && gw >= 0 && gw < W)
+                    tm_cp_async16(a_s + p * A_S_STRIDE + c, x + ((size_t)(n * H + gh) * W + gw) * 96 + c);
+                else  // zero padding: a plain store, visible after the same barrier
+                    *reinterpret_cast<uint4*>(a_s + p * A_S_STRIDE + c) = make_uint4(0u, 0u, 0u, 0u);
+            }
+        }
         tm_cp_async_commit();
         // L3 pointwise 96->384 -> h, channels e0 .. e0+32, kept in registers and fed to L4 pointwise 384->96 -> y   (samples/convnext.tm:18, 19)
         // y_acc[p, :] += h[p, e0 : e0+32] . w2[:, e0 : e0+32]^T. Each warp owns whole rows of 16 pixels; 32 channels of h at a time:
@@ -374,12 +394,9 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                 #pragma unroll
                 for (int sl = 0; sl < 32; sl += 32) {
                     float d[4][4];  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
-                    // the accumulators start at the bias b1: channels 2 * lane_col and + 1 of each n8 tile, in both rows
+                    // the accumulators start at the bias, loaded before the trip's barrier
                     #pragma unroll
-                    for (int nj = 0; nj < 4; ++nj) {
-                        const float2 b = tm_f32x2(b1 + e0 + sl + nj * 8 + 2 * lane_col);
-                        d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y;
-                    }
+                    for (int nj = 0; nj < 4; ++nj) { const float2 b = b1_ahead[sl / 32][nj]; d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y; }
                     // B rows: lanes 0-7 tile 0, k 0-7; 8-15 tile 0, k 8-15; 16-23 tile 1, k 0-7; 24-31 tile 1, k 8-15
                     const __half* brow = w1_s + (sl + ((lane >> 4) & 1) * 8 + (lane & 7)) * 104 + ((lane >> 3) & 1) * 8;
                     #pragma unroll
@@ -453,7 +470,7 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                             float v_t7[2] = {y_acc[i][mi][ni][rh * 2 + 0], y_acc[i][mi][ni][rh * 2 + 1]};
                             float v_t8[2] = {v_t7[0] + b2_oc.x, v_t7[1] + b2_oc.y};
                             float v_t9[2] = {gamma_oc.x * v_t8[0], gamma_oc.y * v_t8[1]};
-                            const float2 x_oc = tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 96 + oc);
+                            const float2 x_oc = tm_f32x2(&a_s[((ly + 0) * A_S_W + lx + 0) * A_S_STRIDE + oc]);
                             float v_y[2] = {v_t9[0] + x_oc.x, v_t9[1] + x_oc.y};
                             v[0] = v_y[0]; v[1] = v_y[1];
                         }

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "3d6ecb65d2035542ec72591232e45ea4f01fab985a1104ccd7fbef8d35206bbe";
+    public static final String SOURCE_SHA256 = "c3ac769f59760017637a03a195e61a7369caf6182b6af1677ff949aca5139863";
 
     private final ProgramLauncher launcher;
 

@@ -484,6 +484,7 @@ final class KernelWriter {
                 w.line(t + "* const " + b.name() + " = " + b.name() + "_buf + stage * " + upper(b) + "_COPY;");
             }
         }
+        if (late) firstChain(l.body()).ifPresent(this::loadBiasAhead);
         tripBody(l, l.body(), refills
                 ? "refill for chunk e0+" + l.chunk() + ": this trip's last read of the slice came before the barrier above; the copy\n"
                 + "lands while the phases that do not read it compute, and is waited for before the next barrier"
@@ -498,7 +499,66 @@ final class KernelWriter {
         if (late) w.line("__syncwarp();  // keeps ptxas from scheduling across trips (registers; see KernelWriter.loop)");
         loop = null;
         lateIssue = false;
+        biasAhead.clear();
         w.close();
+    }
+
+    /**
+     * The register chain a trip computes first, right after its barrier and the copies it issues: the one whose bias
+     * loadBiasAhead loads. A chain after another phase is left alone (its bias would hold registers through that phase:
+     * MBConv's and MBConvDW's 'rows' spilled 16 bytes at 128 registers).
+     */
+    private static java.util.Optional<Instr.Chain> firstChain(List<Instr> body) {
+        boolean barrier = false;
+        for (Instr i : body) {
+            switch (i) {
+                case Instr.Barrier b -> barrier = true;
+                case Instr.AsyncWait aw -> { }
+                case Instr.AsyncCommit ac -> { }
+                case Instr.LoadWeight lw -> { }
+                case Instr.Load ld when ld.beforeLastTrip() -> { }
+                case Instr.Chain ch -> { return barrier ? java.util.Optional.of(ch) : java.util.Optional.empty(); }
+                default -> { return java.util.Optional.empty(); }
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** A register chain's producer bias, loaded for the whole chunk before the trip's barrier (see loadBiasAhead). */
+    private record BiasAhead(String name, int slices, int width) { }
+
+    /** The chains of the loop being written whose bias is loaded ahead, and the array that holds it. */
+    private final Map<Instr.Chain, BiasAhead> biasAhead = new HashMap<>();
+
+    /**
+     * Loads chunk e0's producer bias of a register chain into registers before the trip's wait and barrier, where the
+     * chain would load each slice's after them and its first mma would wait for the load: the latency passes during the
+     * barrier. Only where the slices are unrolled (the array is indexed by constants) and the bias starts the
+     * accumulators. Measured on the H100 (22nd session, hand-edited): ConvNeXt and ConvFirst 'rows' at C = 64 1.011x
+     * each.
+     */
+    private void loadBiasAhead(Instr.Chain ch) {
+        Instr.Compute prod = ch.producer();
+        int chunk = prod.out().count();
+        int width = ch.sliceWidth();
+        if (chunk > 2 * width || (k.usesWgmma() && ch.producerOnWgmma())) return;  // rolled slices; no bias start
+        // Not under a register cap the plan forced ('resident'): ConvFirst's 'rows' at 3 blocks spilled 120 bytes
+        // with the bias held through the barrier, against 8 without. Nor at one block per SM, where it was slower
+        // (ConvFirst 'rows' at C = 128: 0.985x, 22nd session).
+        if (k.residentFixed() || k.minBlocksPerSm() < 2) return;
+        Op.Elementwise bias = foldableBias(prod.layer());
+        if (bias == null) return;
+        BiasAhead ba = new BiasAhead(cname(biasOf(bias).name()) + "_ahead", chunk / width, width);
+        int tiles = 2 * ch.group();
+        w.line("float2 " + ba.name() + "[" + ba.slices() + "][" + tiles + "];  // chunk e0's " + cname(biasOf(bias).name())
+                + " for the chain's slices, loaded before the barrier: its latency passes there");
+        w.line("#pragma unroll");
+        w.open("for (int s = 0; s < " + ba.slices() + "; ++s)");
+        w.line("#pragma unroll");
+        w.line("for (int nj = 0; nj < " + tiles + "; ++nj) " + ba.name() + "[s][nj] = "
+                + biasPair(bias, "e0 + s * " + width + " + ", "nj") + ";");
+        w.close();
+        biasAhead.put(ch, ba);
     }
 
     /** Whether the loop being written issues its next chunk's copies after its first barrier (see loop()). */
@@ -701,7 +761,8 @@ final class KernelWriter {
         boolean committed = false;
         boolean working = false;
         for (Instr i : body.subList(2, body.size())) {
-            if (isPrefetch(i) && !(i instanceof Instr.LoadWeight lw && !lw.async())) {
+            boolean forEpilogue = i instanceof Instr.Load ld && ld.beforeLastTrip() && ld.async();
+            if (forEpilogue || isPrefetch(i) && !(i instanceof Instr.LoadWeight lw && !lw.async())) {
                 if (committed) throw new IllegalStateException(k.name() + ": a late-issue loop copies after its commit");
             } else if (i instanceof Instr.AsyncCommit && !committed) {
                 committed = true;
@@ -737,6 +798,14 @@ final class KernelWriter {
     }
 
     private void load(Instr.Load l) {
+        if (l.beforeLastTrip()) {
+            if (loop == null || !l.async()) throw new IllegalStateException(k.name() + ": a copy for the epilogue must be async, in a loop");
+            w.comment("for the epilogue after the loop, in the trip before the last: it lands with the last chunk's copies");
+            w.open("if (e0 + " + 2 * loop.chunk() + " == " + loop.extent() + ")");
+            load(new Instr.Load(l.dst(), l.tensor(), true));
+            w.close();
+            return;
+        }
         Buffer b = l.dst();
         Activation a = block.activation(l.tensor()).orElseThrow();
         int r = b.halo();
@@ -1714,11 +1783,20 @@ final class KernelWriter {
         w.open("for (int u = 0; u < 8; u += 2)");
         w.line("float r[2] = {0.0f, 0.0f};  // zero outside the image");
         w.open("if (inside)");
+        // gamma and beta by channel pairs, one load each (scalar loads measured 1.009x slower on ConvNeXt, 22nd session)
+        List<String> pairs = new ArrayList<>();
+        if (ln.gamma() != null) pairs.add("ln_g = " + pairAt(ln.gamma(), "cb + j + u"));
+        if (ln.beta() != null) pairs.add("ln_b = " + pairAt(ln.beta(), "cb + j + u"));
+        if (!pairs.isEmpty()) w.line("const float2 " + String.join(", ", pairs) + ";");
         boolean roundLast = layer.ops().getLast().out().dtype() != dst.dtype();
         for (int half = 0; half < 2; half++) {
             w.open("");
             w.line("const int oc = cb + j + u" + (half == 1 ? " + 1" : "") + ";");
-            String result = evaluate(layer, rg, sources, normalized(ln, "v[j + u" + (half == 1 ? " + 1" : "") + "]"), roundLast);
+            String e = "(v[j + u" + (half == 1 ? " + 1" : "") + "] - mean) * rstd";
+            String xy = half == 0 ? ".x" : ".y";
+            if (ln.gamma() != null) e += " * ln_g" + xy;
+            if (ln.beta() != null) e += " + ln_b" + xy;
+            String result = evaluate(layer, rg, sources, e, roundLast);
             w.line("r[" + half + "] = " + result + ";");
             w.close();
         }
@@ -1729,6 +1807,11 @@ final class KernelWriter {
         w.close();
         w.close();
         w.close();
+    }
+
+    /** Two adjacent elements (at an even channel) of a per-channel vector, in f32: one load. */
+    private static String pairAt(tmc.check.Weight v, String channel) {
+        return "tm_f32x2(" + cname(v.name()) + " + " + channel + ")";
     }
 
     /** LayerNorm's value for input {@code x} at channel oc, given mean and rstd: (x - mean) * rstd, then gamma and beta. */
@@ -2853,7 +2936,15 @@ final class KernelWriter {
         w.open("for (int sl = 0; sl < " + chunk + "; sl += " + width + ")");
         w.line("float d[" + 2 * g + "][4]" + (wgProducer || bias != null ? "" : " = {}") + ";  // " + h + "[16 pixels, e0+sl .. e0+sl+"
                 + width + "] before the epilogue: " + 2 * g + " m16n8 tiles");
-        if (bias != null) startAtBias(bias, "nj", 2 * g, "e0 + sl + ", "d[nj]", 0);
+        BiasAhead ahead = biasAhead.get(ch);
+        if (ahead != null) {
+            w.line("// the accumulators start at the bias, loaded before the trip's barrier");
+            w.line("#pragma unroll");
+            w.line("for (int nj = 0; nj < " + 2 * g + "; ++nj) { const float2 b = " + ahead.name() + "[sl / " + width
+                    + "][nj]; d[nj][0] = b.x; d[nj][1] = b.y; d[nj][2] = b.x; d[nj][3] = b.y; }");
+        } else if (bias != null) {
+            startAtBias(bias, "nj", 2 * g, "e0 + sl + ", "d[nj]", 0);
+        }
         switch (pl.main()) {
             case Op.Pointwise pw when wgProducer -> {
                 int kSteps = pw.in().channels() / 16;

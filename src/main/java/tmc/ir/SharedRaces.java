@@ -17,7 +17,10 @@ import tmc.check.PlanSpec.Space;
  * own accesses, and each side counts its own cp.async groups.
  *
  * <p>Conservative: it treats every access as possibly made by any thread, so a barrier is demanded even where each
- * thread only reads what it wrote itself.
+ * thread only reads what it wrote itself. One exception, by construction: the final epilogue reading its residual
+ * from the buffer its store passes through (tmc.plan.ResidualStaging) and the store writing the results there go
+ * element by element over the same accumulator fragments, each element read and then written by the thread that owns
+ * it; those two accesses carry the accumulator as their owner and are not compared with each other.
  */
 public final class SharedRaces {
     private SharedRaces() {}
@@ -26,7 +29,8 @@ public final class SharedRaces {
      * One shared access: where in the unrolled program, by which warps (0: the whole block, else a side's number),
      * which bytes, read or write, and a cp.async copy's group (-1: a plain access).
      */
-    private record Access(int step, int instr, int side, long from, long to, boolean write, int group, String what) {}
+    private record Access(int step, int instr, int side, long from, long to, boolean write, int group, String what,
+                          String owner) {}
 
     /** A barrier: the whole block's (side 0) or one side's named barrier. */
     private record Sync(int step, int side) {}
@@ -56,15 +60,15 @@ public final class SharedRaces {
      * block's image loop (-1 outside it), each with whether it is the last (whose copies of the next one the emitted
      * code skips), and the side (0: every warp).
      */
-    private record At(int trip, boolean lastTrip, int img, boolean lastImg, int side, String where) {
-        static final At OUTSIDE = new At(-1, false, -1, false, 0, "before or after the loops");
+    private record At(int trip, boolean lastTrip, boolean beforeLastTrip, int img, boolean lastImg, int side, String where) {
+        static final At OUTSIDE = new At(-1, false, false, -1, false, 0, "before or after the loops");
 
-        At trip(int t, boolean last, String what) {
-            return new At(t, last, img, lastImg, side, what + (img >= 0 ? ", image " + img : ""));
+        At trip(int t, int trips, String what) {
+            return new At(t, t == trips - 1, t == trips - 2, img, lastImg, side, what + (img >= 0 ? ", image " + img : ""));
         }
 
         At side(int s, String role) {
-            return new At(trip, lastTrip, img, lastImg, s, where + ", " + role);
+            return new At(trip, lastTrip, beforeLastTrip, img, lastImg, s, where + ", " + role);
         }
     }
 
@@ -87,13 +91,13 @@ public final class SharedRaces {
             case Instr.Loop l -> {
                 int trips = l.trips() + l.lag();
                 for (int trip = 0; trip < trips; trip++) {
-                    At in = at.trip(trip, trip == l.trips() - 1, l.dim() + " trip " + trip);
+                    At in = at.trip(trip, l.trips(), l.dim() + " trip " + trip);
                     for (Instr x : l.body()) {
                         if (x instanceof Instr.Side sd) {
                             // each side works on chunk trip - lag, when that is a chunk
                             int chunk = trip - sd.lag();
                             if (chunk < 0 || chunk >= l.trips()) continue;
-                            At side = new At(chunk, chunk == l.trips() - 1, in.img(), in.lastImg(), sideOf(sd),
+                            At side = new At(chunk, chunk == l.trips() - 1, chunk == l.trips() - 2, in.img(), in.lastImg(), sideOf(sd),
                                     in.where() + ", " + sd.role() + " on chunk " + chunk);
                             for (Instr y : sd.body()) walk(k, slices, p, y, side);
                         } else {
@@ -105,7 +109,7 @@ public final class SharedRaces {
             }
             case Instr.ImageLoop il -> {
                 for (int img = 0; img < il.images(); img++) {
-                    At in = new At(-1, false, img, img == il.images() - 1, at.side(), "image " + img);
+                    At in = new At(-1, false, false, img, img == il.images() - 1, at.side(), "image " + img);
                     for (Instr x : il.body()) walk(k, slices, p, x, in);
                 }
                 return;
@@ -144,6 +148,7 @@ public final class SharedRaces {
             }
             case Instr.Load l -> {
                 if (l.image() == Instr.Load.Image.NEXT && at.lastImg()) return;  // no image after the block's last
+                if (l.beforeLastTrip() && at.trip() >= 0 && !at.beforeLastTrip()) return;  // only that trip copies
                 int copy = switch (l.image()) {
                     case FIRST -> 0;
                     case NEXT -> (at.img() + 1) % 2;
@@ -153,10 +158,12 @@ public final class SharedRaces {
             }
             case Instr.Finish f -> {
                 // the epilogue reads what it adds (a residual, a scale), not the product's input, done in the loop
+                Buffer staging = stagingOf(k, f.dst());
                 for (tmc.check.Activation in : f.layer().epilogueInputs()) {
                     Buffer b = f.sources().get(in.name());
                     if (b != null && b.space() == Space.SHARED) {
-                        add(k, p, at, b, copyOf(k, slices, b, at), false, false, "epilogue's read" + where);
+                        add(k, p, at, b, copyOf(k, slices, b, at), false, false, "epilogue's read" + where,
+                                b.equals(staging) ? f.dst().name() : null);
                     }
                 }
                 if (f.dst().space() == Space.SHARED) {
@@ -171,7 +178,7 @@ public final class SharedRaces {
                     // fragments into the staging buffer, a barrier, then 16-byte pieces out of it (an image's own
                     // copy of a double-buffered tile; both copies of a weight slice, after its loop)
                     int copy = copyOf(k, slices, s.staging(), at);
-                    add(k, p, at, s.staging(), copy, true, false, "store staging" + where);
+                    add(k, p, at, s.staging(), copy, true, false, "store staging" + where, s.src().name());
                     p.step++;
                     p.barriers.add(new Sync(p.step, 0));
                     p.step++;
@@ -212,13 +219,25 @@ public final class SharedRaces {
         return b;
     }
 
+    /** The staging buffer of the store of {@code acc} (Instr.Store#staging), or null. */
+    private static Buffer stagingOf(Kernel k, Buffer acc) {
+        return Instr.flatten(k.body()).filter(i -> i instanceof Instr.Store st && st.src().equals(acc) && st.staging() != null)
+                .map(i -> ((Instr.Store) i).staging()).findFirst().orElse(null);
+    }
+
     private static void add(Kernel k, Program p, At at, Buffer named, int copy, boolean write, boolean async, String what) {
+        add(k, p, at, named, copy, write, async, what, null);
+    }
+
+    /** An access; {@code owner}, when not null, names the accumulator whose fragments' threads own its elements. */
+    private static void add(Kernel k, Program p, At at, Buffer named, int copy, boolean write, boolean async, String what,
+                            String owner) {
         Buffer b = canonical(k, named);
         long base = k.sharedOffset(b);
         long from = copy < 0 ? base : base + copy * b.stageBytes();
         long to = copy < 0 ? base + b.bytes() : from + b.stageBytes();
         int group = async ? p.commits[at.side()] : -1;
-        p.accesses.add(new Access(p.step, p.instr, at.side(), from, to, write, group, b.name() + " " + what));
+        p.accesses.add(new Access(p.step, p.instr, at.side(), from, to, write, group, b.name() + " " + what, owner));
     }
 
     private static List<String> races(Program p) {
@@ -230,6 +249,7 @@ public final class SharedRaces {
                 Access ay = a.get(y);
                 if (ax.instr() == ay.instr() || !(ax.write() || ay.write())) continue;
                 if (ax.to() <= ay.from() || ay.to() <= ax.from()) continue;
+                if (ax.owner() != null && ax.owner().equals(ay.owner())) continue;  // each thread its own elements
                 if (!ordered(p, ax, ay)) out.add(ax.what() + " -> " + ay.what());
             }
         }

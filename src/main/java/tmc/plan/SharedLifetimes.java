@@ -134,7 +134,7 @@ final class SharedLifetimes {
         return List.copyOf(body);
     }
 
-    private static int indexOfLoop(List<Instr> body) {
+    static int indexOfLoop(List<Instr> body) {
         for (int i = 0; i < body.size(); i++) {
             if (body.get(i) instanceof Instr.Loop) return i;
         }

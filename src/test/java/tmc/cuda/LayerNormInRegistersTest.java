@@ -35,6 +35,10 @@ class LayerNormInRegistersTest {
         // 16-byte loads of the input tile and stores of the output tile
         assertTrue(ln.contains("*reinterpret_cast<const uint4*>(row + j)"), ln);
         assertTrue(ln.contains("*reinterpret_cast<uint4*>(n_s + p * N_S_STRIDE + cb + j) = o;"), ln);
+        // gamma and beta by channel pairs (the pair's first channel is even: cb, j and u are), one load each
+        DoubleBufferingTest.assertInOrder(ln, "const float2 ln_g = tm_f32x2(g_g + cb + j + u), ln_b = tm_f32x2(beta + cb + j + u);",
+                "(v[j + u] - mean) * rstd * ln_g.x + ln_b.x", "(v[j + u + 1] - mean) * rstd * ln_g.y + ln_b.y");
+        assertFalse(ln.contains("g_g[oc]"), ln);
     }
 
     @Test

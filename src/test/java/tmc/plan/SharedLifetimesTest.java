@@ -69,7 +69,7 @@ class SharedLifetimesTest {
     }
 
     @Test
-    void theRearrangedBodyCopiesChunkZeroAfterTheConvAndReadsTheResidualFromGlobalMemory() {
+    void theRearrangedBodyCopiesChunkZeroAfterTheConvAndTakesTheResidualOffTheStagedInput() {
         CompiledProgram p = compile("convnext.tm", sample("convnext.tm"), "fused");
         String src = p.source();
         int conv = src.indexOf("// L1 conv2d 7x7 depthwise");
@@ -78,10 +78,11 @@ class SharedLifetimesTest {
         assertTrue(conv > 0 && chunk0 > conv && layerNorm > chunk0, "chunk 0's slices between the conv and the LayerNorm");
         assertTrue(src.substring(conv, chunk0).contains("__syncthreads();"), "a barrier ends the conv before x_s is overwritten");
         assertTrue(src.contains("tm_cp_async_wait<0>();  // every copy has landed"), src);
-        // The residual: from global memory, under the mask (pixels outside the image have no address).
+        // The residual no longer comes from x_s (its bytes went to the slices and n): under the mask, from the
+        // store's staging buffer, where ResidualStaging copied it (ResidualStagingTest).
         String epilogue = src.substring(src.indexOf("// epilogue of L4"));
         int inside = epilogue.indexOf("if (inside) {");
-        int residual = epilogue.indexOf("tm_f32x2(x + ((size_t)(n * H + gh) * W + gw) * 96 + oc)");
+        int residual = epilogue.indexOf("tm_f32x2(&a_s[((ly + 0) * A_S_W + lx + 0) * A_S_STRIDE + oc])");
         assertTrue(inside >= 0 && residual > inside, epilogue);
         assertFalse(epilogue.contains("x_s["), epilogue);
     }
