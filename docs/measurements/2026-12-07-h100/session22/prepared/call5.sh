@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# On the GPU machine (twenty-second session), about 4 minutes (call4.sh without the whole table: too little device time): commit bc4716f (ConvNeXt's residual copied into the
+# store's staging buffer in the trip before the last, LayerNorm's parameters by pairs, the chain's bias before the
+# trip's barrier) verified, sanitized, timed against the kernel before it, then the table's ConvNeXt row (the only table kernel that changed).
+#  1. tmc verify samples/convnext.tm (every plan) and the random blocks whose kernels changed (R2, R10, R7).
+#  2. compute-sanitizer memcheck and racecheck: ConvNeXt fused, R10's best.
+#  3. variants.py, 9 interleaved rounds: ConvNeXt 128, 56, 96 fused, old/ (the previous commit's) against new.
+#  4. benchmark.py --configs convnext_n128_h56_c96 (all PyTorch modes, the same process), the seventeenth session's tuning file.
+#   OUT=$OUT bash docs/measurements/2026-12-07-h100/session22/prepared/call5.sh DIST
+set -uo pipefail
+dist="$1"; out="${OUT:-out}"; mkdir -p "$out/v" "$out/t"; start=$(date +%s)
+here="$(cd "$(dirname "$0")" && pwd)"
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+source scripts/gpu/lib.sh; unpack_dist "$dist"
+mkdir -p "$TMC_CACHE_DIR"; cp docs/measurements/2026-12-07-h100/session17/call1-tune-table-f16/tp/tuning.json "$TMC_CACHE_DIR/tuning.json"
+k="$(mktemp -d)"
+"$tmc" emit samples/convnext.tm --arch sm_90 --shape N=128,H=56,W=56 -o "$k/cnx" > /dev/null
+copy_program "$k/cnx" fused "$k/v/cnx_new"
+python3 scripts/bench/variants.py convnext_n128_h56_c96 "$here/old/convnext_fused" "$k/v/cnx_new" --rounds 9 \
+  > "$out/variants_convnext.txt" 2>&1; tail -3 "$out/variants_convnext.txt"
+echo "== timed in $(( $(date +%s) - start )) s"
+verify_log convnext "$out/v" samples/convnext.tm --reps 1
+for r in R2_convnext R10_convnext R7_mlp; do verify_log "$r" "$out/v" "test-data/random/$r.tm" --reps 1; done
+sanitize convnext fused "$out/v"
+sanitize test-data/random/R10_convnext.tm best "$out/v"
+echo "== verified and sanitized in $(( $(date +%s) - start )) s"
+pack_out "$out/v"
+TMC="$tmc" bash scripts/bench/emit_configs.sh "$k/e" f16 > /dev/null
+python3 scripts/bench/benchmark.py "$k/e" --dtype f16 --configs convnext_n128_h56_c96 --json "$out/t/table_f16_convnext.json" \
+  > "$out/t/table_f16_convnext.txt" 2>&1
+grep -E "^\|" "$out/t/table_f16_convnext.txt" | tail -4
+echo "== total $(( $(date +%s) - start )) s"
