@@ -5,7 +5,8 @@
 #  1. tmc verify samples/convnext.tm (every plan) and the random blocks whose kernels changed (R2, R10, R7).
 #  2. compute-sanitizer memcheck and racecheck: ConvNeXt fused, R10's best.
 #  3. variants.py, 9 interleaved rounds: ConvNeXt 128, 56, 96 fused, old/ (the previous commit's) against new.
-#  4. benchmark.py --configs convnext_n128_h56_c96 (all PyTorch modes, the same process), the seventeenth session's tuning file.
+#  4. MBConv's and MBConvDW's rows with the expand dealt by quarters (expand_quarters_hand.py), 7 rounds.
+#  5. benchmark.py --configs convnext_n128_h56_c96 (all PyTorch modes, the same process), the seventeenth session's tuning file.
 #   OUT=$OUT bash docs/measurements/2026-12-07-h100/session22/prepared/call5.sh DIST
 set -uo pipefail
 dist="$1"; out="${OUT:-out}"; mkdir -p "$out/v" "$out/t"; start=$(date +%s)
@@ -26,6 +27,13 @@ sanitize convnext fused "$out/v"
 sanitize test-data/random/R10_convnext.tm best "$out/v"
 echo "== verified and sanitized in $(( $(date +%s) - start )) s"
 pack_out "$out/v"
+for v in mbconv:MBConv:mbconv_n128_h28_c64 mbconv_dw:MBConvDW:mbconvdw_n128_h28_c64; do
+  IFS=: read -r s b config <<< "$v"
+  python3 "$here/expand_quarters_hand.py" "generated/$s/${b}_rows.cu" "generated/$s/${b}_rows.json" "$k/q/$s"
+  python3 scripts/bench/variants.py "$config" "$k/q/$s/base" "$k/q/$s/quarters" --rounds 7 > "$out/variants_quarters_$s.txt" 2>&1
+  tail -2 "$out/variants_quarters_$s.txt"
+done
+echo "== quarters in $(( $(date +%s) - start )) s"
 TMC="$tmc" bash scripts/bench/emit_configs.sh "$k/e" f16 > /dev/null
 python3 scripts/bench/benchmark.py "$k/e" --dtype f16 --configs convnext_n128_h56_c96 --json "$out/t/table_f16_convnext.json" \
   > "$out/t/table_f16_convnext.txt" 2>&1
