@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "f14c7dbf4d4cc301820355ec7e5b1f0f2d82aee9af69d77aa4cc5b84e625112f";
+    public static final String SOURCE_SHA256 = "d26f158cb3127d84380892f40fed6aae919a47d354cd60b8067d3231290ef14b";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "93aa5b9f7274639c87dd27438189668837b2f6eee171eae47642734759a397f8";
+    public static final String SOURCE_SHA256 = "a15113c8f3ad38b9c2ee781437c5246668d831bc825fb5a6632e6d36526d7048";
 
     private final ProgramLauncher launcher;
 
