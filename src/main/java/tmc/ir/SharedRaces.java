@@ -20,7 +20,8 @@ import tmc.check.PlanSpec.Space;
  * thread only reads what it wrote itself. One exception, by construction: the final epilogue reading its residual
  * from the buffer its store passes through (tmc.plan.ResidualStaging) and the store writing the results there go
  * element by element over the same accumulator fragments, each element read and then written by the thread that owns
- * it; those two accesses carry the accumulator as their owner and are not compared with each other.
+ * it (ResidualStaging gives the residual the staging buffer's own layout); those two accesses carry the accumulator
+ * as their owner and are not compared with each other. (Before it, no epilogue read its store's staging buffer.)
  */
 public final class SharedRaces {
     private SharedRaces() {}

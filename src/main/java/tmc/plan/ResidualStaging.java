@@ -45,7 +45,7 @@ final class ResidualStaging {
             if (body.get(i) instanceof Instr.Finish && finAt < 0) finAt = i;
             if (body.get(i) instanceof Instr.Store st && st.staging() != null) store = st;
         }
-        if (finAt < 0 || store == null || !(body.get(finAt) instanceof Instr.Finish fin) || store.src() != fin.dst()) return k;
+        if (finAt < 0 || store == null || !(body.get(finAt) instanceof Instr.Finish fin) || !store.src().equals(fin.dst())) return k;
         Buffer stage = store.staging();
         Activation residual = globalResidual(block, fin);
         if (residual == null || stage.stages() != 1 || stage.halo() != 0 || stage.layout() != Buffer.Layout.ROWS
