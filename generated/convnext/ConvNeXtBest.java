@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "d26f158cb3127d84380892f40fed6aae919a47d354cd60b8067d3231290ef14b";
+    public static final String SOURCE_SHA256 = "fdda0725af4066b6c480a148d6a8f59cbc1d7702df65d551e292870b170adc33";
 
     private final ProgramLauncher launcher;
 

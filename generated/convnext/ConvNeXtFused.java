@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "a15113c8f3ad38b9c2ee781437c5246668d831bc825fb5a6632e6d36526d7048";
+    public static final String SOURCE_SHA256 = "725f5f84db1bfb41bbe34fffc50147c6c97b13c3f9b4f7ddbae51e9b03e989b5";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtSpecialized {
     public static final String SOURCE = "ConvNeXt_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "7a47ffdad5f4e2bcdaa8089fbccdc1a8ca1467c76ffaa426b150c89e8c76d8e2";
+    public static final String SOURCE_SHA256 = "e2ec4fb18c0cd977ed61aa11204aed73ba10520b626883dc21b68e0816f4e504";
 
     private final ProgramLauncher launcher;
 

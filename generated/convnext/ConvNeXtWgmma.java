@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "8f4fa2bc6bfa3b78647f8f4c1247b1e429868a6525d06e47e33f4458adfaa645";
+    public static final String SOURCE_SHA256 = "0bf3a4718e4db54bfc7d2b011c2670dcede11e9b739c9305d624e837e61dc716";
 
     private final ProgramLauncher launcher;
 

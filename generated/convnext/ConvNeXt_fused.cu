@@ -307,12 +307,10 @@ ConvNeXt_fused(const __half* __restrict__ x, const __half* __restrict__ wd, cons
                     if (inside) {
                         const float2 ln_g = tm_f32x2(g_g + cb + j + u), ln_b = tm_f32x2(beta + cb + j + u);
                         {
-                            const int oc = cb + j + u;
                             float v_n = (v[j + u] - mean) * rstd * ln_g.x + ln_b.x;
                             r[0] = v_n;
                         }
                         {
-                            const int oc = cb + j + u + 1;
                             float v_n = (v[j + u + 1] - mean) * rstd * ln_g.y + ln_b.y;
                             r[1] = v_n;
                         }

@@ -47,6 +47,26 @@ final class CodeWriter {
         return this;
     }
 
+    /** A position in the text written so far, for {@link #usedSince} and {@link #insertAt}. */
+    int mark() {
+        return out.length();
+    }
+
+    /** Whether the text written since {@code mark} names {@code identifier} (as a whole word). */
+    boolean usedSince(int mark, String identifier) {
+        return java.util.regex.Pattern.compile("\\b" + java.util.regex.Pattern.quote(identifier) + "\\b")
+                .matcher(out.substring(mark)).find();
+    }
+
+    /**
+     * Inserts a line at {@code mark} (which must be the start of a line), indented at the current depth: a
+     * declaration written only once what follows it turns out to need it.
+     */
+    CodeWriter insertAt(int mark, String text) {
+        out.insert(mark, "    ".repeat(depth) + text + "\n");
+        return this;
+    }
+
     @Override
     public String toString() {
         return out.toString();

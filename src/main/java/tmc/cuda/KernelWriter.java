@@ -1781,13 +1781,15 @@ final class KernelWriter {
         boolean roundLast = layer.ops().getLast().out().dtype() != dst.dtype();
         for (int half = 0; half < 2; half++) {
             w.open("");
-            w.line("const int oc = cb + j + u" + (half == 1 ? " + 1" : "") + ";");
+            // the channel, for what the layer does after the normalization (a vector read at [oc]), if anything
+            int declareAt = w.mark();
             String e = "(v[j + u" + (half == 1 ? " + 1" : "") + "] - mean) * rstd";
             String xy = half == 0 ? ".x" : ".y";
             if (ln.gamma() != null) e += " * ln_g" + xy;
             if (ln.beta() != null) e += " + ln_b" + xy;
             String result = evaluate(layer, rg, sources, e, roundLast);
             w.line("r[" + half + "] = " + result + ";");
+            if (w.usedSince(declareAt, "oc")) w.insertAt(declareAt, "const int oc = cb + j + u" + (half == 1 ? " + 1" : "") + ";");
             w.close();
         }
         w.close();

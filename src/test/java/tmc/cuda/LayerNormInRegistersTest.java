@@ -39,6 +39,16 @@ class LayerNormInRegistersTest {
         DoubleBufferingTest.assertInOrder(ln, "const float2 ln_g = tm_f32x2(g_g + cb + j + u), ln_b = tm_f32x2(beta + cb + j + u);",
                 "(v[j + u] - mean) * rstd * ln_g.x + ln_b.x", "(v[j + u + 1] - mean) * rstd * ln_g.y + ln_b.y");
         assertFalse(ln.contains("g_g[oc]"), ln);
+        assertFalse(ln.contains("const int oc"), "nothing after the normalization reads a channel\n" + ln);
+    }
+
+    @Test
+    void aVectorAfterTheNormalizationReadsItsChannel() {
+        // n = layernorm(...) * gamma: the layer's next op reads gamma at the channel, so oc is declared for it
+        String ln = layerNormOf(convNeXt("n = layernorm(a, g, beta, eps: 1e-6)", "n = layernorm(a, g, beta, eps: 1e-6) * gamma")
+                .source());
+        DoubleBufferingTest.assertInOrder(ln, "const int oc = cb + j + u;", "gamma[oc]", "const int oc = cb + j + u + 1;",
+                "gamma[oc]");
     }
 
     @Test
