@@ -59,8 +59,8 @@ final class CodeWriter {
     }
 
     /**
-     * Inserts a line at {@code mark} (which must be the start of a line), indented at the current depth: a
-     * declaration written only once what follows it turns out to need it.
+     * Inserts a line at {@code mark} (which must be the start of a line), indented at the current depth, which must be
+     * the depth at the mark: a declaration written only once what follows it turns out to need it.
      */
     CodeWriter insertAt(int mark, String text) {
         out.insert(mark, "    ".repeat(depth) + text + "\n");

@@ -524,7 +524,7 @@ final class KernelWriter {
     }
 
     /** A register chain's producer bias, loaded for the whole chunk before the trip's barrier (see loadBiasAhead). */
-    private record BiasAhead(String name, int slices, int width) { }
+    private record BiasAhead(String name, int slices) { }
 
     /** The chains of the loop being written whose bias is loaded ahead, and the array that holds it. */
     private final Map<Instr.Chain, BiasAhead> biasAhead = new HashMap<>();
@@ -547,7 +547,7 @@ final class KernelWriter {
         if (k.residentFixed() || k.minBlocksPerSm() < 2) return;
         Op.Elementwise bias = foldableBias(prod.layer());
         if (bias == null) return;
-        BiasAhead ba = new BiasAhead(cname(biasOf(bias).name()) + "_ahead", chunk / width, width);
+        BiasAhead ba = new BiasAhead(cname(biasOf(bias).name()) + "_ahead", chunk / width);
         int tiles = 2 * ch.group();
         w.line("float2 " + ba.name() + "[" + ba.slices() + "][" + tiles + "];  // chunk e0's " + cname(biasOf(bias).name())
                 + " for the chain's slices, loaded before the barrier: its latency passes there");
