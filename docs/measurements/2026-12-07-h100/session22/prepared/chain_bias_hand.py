@@ -5,11 +5,12 @@ emitted kernel loads each slice's b1 after it and the first mma waits for it.
 
     python3 chain_bias_hand.py SRC.cu SRC.json SLICES OUT_DIR   # writes OUT_DIR/{base,bias}/
 """
-import hashlib, json, os, sys
+import os, sys
+
+from hand_variant import read_program, write_program
 
 cu, js, slices, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-base = open(cu).read()
-manifest = json.load(open(js))
+base, manifest = read_program(cu, js)
 wait = """        tm_cp_async_wait<0>();  // chunk e0 has landed (its copies were the only ones in flight)
         __syncthreads();"""
 load = "const float2 b = tm_f32x2(b1 + e0 + sl + nj * 8 + 2 * lane_col);"
@@ -21,9 +22,4 @@ bias = base.replace(wait, f"""        float2 b1_pre[{slices}][4];  // this chunk
             for (int nj = 0; nj < 4; ++nj) b1_pre[s][nj] = tm_f32x2(b1 + e0 + s * 32 + nj * 8 + 2 * lane_col);
 """ + wait).replace(load, "const float2 b = b1_pre[sl / 32][nj];")
 for name, text in (("base", base), ("bias", bias)):
-    d = os.path.join(out, name)
-    os.makedirs(d, exist_ok=True)
-    open(os.path.join(d, os.path.basename(cu)), "w").write(text)
-    m = dict(manifest)
-    m["sourceSha256"] = hashlib.sha256(text.encode()).hexdigest()
-    json.dump(m, open(os.path.join(d, os.path.basename(js)), "w"), indent=2)
+    write_program(os.path.join(out, name), os.path.basename(cu), text, manifest)

@@ -11,11 +11,12 @@ long-scoreboard stalls that Nsight Compute's per-instruction samples point at (f
 
     python3 convnext_hand.py SRC_DIR OUT_DIR   # SRC_DIR holds ConvNeXt_fused.{cu,json}
 """
-import hashlib, json, os, sys
+import os, sys
+
+from hand_variant import read_program, write_program
 
 src_dir, out_dir = sys.argv[1], sys.argv[2]
-base = open(os.path.join(src_dir, "ConvNeXt_fused.cu")).read()
-manifest = json.load(open(os.path.join(src_dir, "ConvNeXt_fused.json")))
+base, manifest = read_program(os.path.join(src_dir, "ConvNeXt_fused.cu"), os.path.join(src_dir, "ConvNeXt_fused.json"))
 
 
 def sub(text, old, new, count=1):
@@ -94,10 +95,5 @@ for name, edits in variants.items():
     t = base
     for e in edits:
         t = e(t)
-    d = os.path.join(out_dir, name)
-    os.makedirs(d, exist_ok=True)
-    open(os.path.join(d, "ConvNeXt_fused.cu"), "w").write(t)
-    m = dict(manifest)
-    m["sourceSha256"] = hashlib.sha256(t.encode()).hexdigest()
-    json.dump(m, open(os.path.join(d, "ConvNeXt_fused.json"), "w"), indent=2)
+    write_program(os.path.join(out_dir, name), "ConvNeXt_fused.cu", t, manifest)
     print(name, len(t))

@@ -6,11 +6,12 @@ still 3 blocks per SM. Exact: f16 -> f32 conversion loses nothing.
 
     python3 convnext_wd32_hand.py SRC_DIR OUT_DIR   # SRC_DIR holds ConvNeXt_fused.{cu,json}; writes OUT_DIR/
 """
-import hashlib, json, os, sys
+import os, sys
+
+from hand_variant import read_program, write_program
 
 src, out = sys.argv[1], sys.argv[2]
-t = open(os.path.join(src, "ConvNeXt_fused.cu")).read()
-m = json.load(open(os.path.join(src, "ConvNeXt_fused.json")))
+t, m = read_program(os.path.join(src, "ConvNeXt_fused.cu"), os.path.join(src, "ConvNeXt_fused.json"))
 
 
 def sub(text, old, new):
@@ -24,7 +25,4 @@ t = sub(t, "wd_s[row * 96 + col] = wd[(size_t)(0 + col) * 49 + row];", "wd_s[row
 t = sub(t, "63488 B shared", "72896 B shared")
 assert m["kernels"][0]["dynamicSharedBytes"] == 63488
 m["kernels"][0]["dynamicSharedBytes"] = 72896
-m["sourceSha256"] = hashlib.sha256(t.encode()).hexdigest()
-os.makedirs(out, exist_ok=True)
-open(os.path.join(out, "ConvNeXt_fused.cu"), "w").write(t)
-json.dump(m, open(os.path.join(out, "ConvNeXt_fused.json"), "w"), indent=2)
+write_program(out, "ConvNeXt_fused.cu", t, m)

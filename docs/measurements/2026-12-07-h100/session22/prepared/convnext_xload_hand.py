@@ -7,11 +7,12 @@ column carried from copy to copy (no division), 20 unrolled copies. The same for
 
     python3 convnext_xload_hand.py SRC_DIR OUT_DIR   # SRC_DIR holds ConvNeXt_fused.{cu,json}; writes OUT_DIR/
 """
-import hashlib, json, os, sys
+import os, sys
+
+from hand_variant import read_program, write_program
 
 src, out = sys.argv[1], sys.argv[2]
-t = open(os.path.join(src, "ConvNeXt_fused.cu")).read()
-m = json.load(open(os.path.join(src, "ConvNeXt_fused.json")))
+t, m = read_program(os.path.join(src, "ConvNeXt_fused.cu"), os.path.join(src, "ConvNeXt_fused.json"))
 old = """    for (int i = tid; i < X_S_PIXELS * 12; i += THREADS) {
         const int p = i / 12, c = (i % 12) * 8;
         const int gh = h0 - 3 + p / X_S_W, gw = w0 - 3 + p % X_S_W;
@@ -41,7 +42,4 @@ new = """    if (tid < 120) {  // (hand edit) 120 threads: one piece column each
 """
 assert t.count(old) == 1
 t = t.replace(old, new)
-m["sourceSha256"] = hashlib.sha256(t.encode()).hexdigest()
-os.makedirs(out, exist_ok=True)
-open(os.path.join(out, "ConvNeXt_fused.cu"), "w").write(t)
-json.dump(m, open(os.path.join(out, "ConvNeXt_fused.json"), "w"), indent=2)
+write_program(out, "ConvNeXt_fused.cu", t, m)

@@ -8,11 +8,12 @@ eat the gain.
 
     python3 expand_quarters_hand.py SRC.cu SRC.json OUT_DIR   # writes OUT_DIR/{base,quarters}/
 """
-import hashlib, json, os, re, sys
+import os, re, sys
+
+from hand_variant import read_program, write_program
 
 cu, js, out = sys.argv[1], sys.argv[2], sys.argv[3]
-base = open(cu).read()
-manifest = json.load(open(js))
+base, manifest = read_program(cu, js)
 head = "            // 12 blocks of 32 pixels x 32 channels, dealt 2 to 5 warps, 1 to 2\n"
 start = base.index(head)
 end = base.index("        __syncthreads();\n        // L2 conv2d", start)
@@ -64,9 +65,4 @@ close = "            }\n        }\n"
 assert full.endswith(close), full[-200:]
 edited = base[:start] + full[:-len("        }\n")] + quarters + "        }\n" + base[end:]
 for name, text in (("base", base), ("quarters", edited)):
-    d = os.path.join(out, name)
-    os.makedirs(d, exist_ok=True)
-    open(os.path.join(d, os.path.basename(cu)), "w").write(text)
-    m = dict(manifest)
-    m["sourceSha256"] = hashlib.sha256(text.encode()).hexdigest()
-    json.dump(m, open(os.path.join(d, os.path.basename(js)), "w"), indent=2)
+    write_program(os.path.join(out, name), os.path.basename(cu), text, manifest)
