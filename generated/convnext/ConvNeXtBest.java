@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "fdda0725af4066b6c480a148d6a8f59cbc1d7702df65d551e292870b170adc33";
+    public static final String SOURCE_SHA256 = "4fa1258a3bbb016f67e71a2c66b8acfcdfad565b1f3096d42320f81f91f4d23d";
 
     private final ProgramLauncher launcher;
 

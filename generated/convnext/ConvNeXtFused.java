@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "725f5f84db1bfb41bbe34fffc50147c6c97b13c3f9b4f7ddbae51e9b03e989b5";
+    public static final String SOURCE_SHA256 = "71bb95744efe5acb5a2a020bd13adfa8628717f9492bc513353f75a294031c68";
 
     private final ProgramLauncher launcher;
 

@@ -516,6 +516,7 @@ final class KernelWriter {
                 case Instr.AsyncWait aw -> { }
                 case Instr.AsyncCommit ac -> { }
                 case Instr.LoadWeight lw -> { }
+                case Instr.Load ld when ld.beforeLastTrip() -> { }
                 case Instr.Chain ch -> { return barrier ? java.util.Optional.of(ch) : java.util.Optional.empty(); }
                 default -> { return java.util.Optional.empty(); }
             }
@@ -760,7 +761,8 @@ final class KernelWriter {
         boolean committed = false;
         boolean working = false;
         for (Instr i : body.subList(2, body.size())) {
-            if (isPrefetch(i) && !(i instanceof Instr.LoadWeight lw && !lw.async())) {
+            boolean forEpilogue = i instanceof Instr.Load ld && ld.beforeLastTrip() && ld.async();
+            if (forEpilogue || isPrefetch(i) && !(i instanceof Instr.LoadWeight lw && !lw.async())) {
                 if (committed) throw new IllegalStateException(k.name() + ": a late-issue loop copies after its commit");
             } else if (i instanceof Instr.AsyncCommit && !committed) {
                 committed = true;
@@ -796,6 +798,14 @@ final class KernelWriter {
     }
 
     private void load(Instr.Load l) {
+        if (l.beforeLastTrip()) {
+            if (loop == null || !l.async()) throw new IllegalStateException(k.name() + ": a copy for the epilogue must be async, in a loop");
+            w.comment("for the epilogue after the loop, in the trip before the last: it lands with the last chunk's copies");
+            w.open("if (e0 + " + 2 * loop.chunk() + " == " + loop.extent() + ")");
+            load(new Instr.Load(l.dst(), l.tensor(), true));
+            w.close();
+            return;
+        }
         Buffer b = l.dst();
         Activation a = block.activation(l.tensor()).orElseThrow();
         int r = b.halo();

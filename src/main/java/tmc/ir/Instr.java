@@ -125,14 +125,20 @@ public sealed interface Instr {
      * global -> buffer: the tile of activation {@code tensor} grown by {@code dst.halo()}, zero outside the
      * image (that is the conv's zero padding), all channels. {@code async}: with cp.async (16 bytes per copy,
      * zeros as plain stores), complete only after an {@link AsyncWait} and a {@link Barrier}.
+     * {@code beforeLastTrip} (in a stream loop): issued only in the trip before the last, for the epilogue after the
+     * loop; the last trip's wait for every copy and its barrier complete it (tmc.plan.ResidualStaging).
      */
-    record Load(Buffer dst, String tensor, boolean async, Image image) implements Instr {
+    record Load(Buffer dst, String tensor, boolean async, Image image, boolean beforeLastTrip) implements Instr {
         public Load(Buffer dst, String tensor) {
-            this(dst, tensor, false, Image.THIS);
+            this(dst, tensor, false, Image.THIS, false);
         }
 
         public Load(Buffer dst, String tensor, boolean async) {
-            this(dst, tensor, async, Image.THIS);
+            this(dst, tensor, async, Image.THIS, false);
+        }
+
+        public Load(Buffer dst, String tensor, boolean async, Image image) {
+            this(dst, tensor, async, image, false);
         }
 
         /**

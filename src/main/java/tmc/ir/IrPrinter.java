@@ -82,7 +82,8 @@ public final class IrPrinter {
                             ? "blockIdx.z*" + k.tileN() : "n";
                     line(s, indent, what, l.dst().name() + into + " <- " + l.tensor() + "[" + image + ", " + range("h0", -r, k.tileH() + r)
                             + ", " + range("w0", -r, k.tileW() + r) + ", 0 : " + l.dst().channels() + "]"
-                            + (r > 0 ? "  zero outside the image" : "  masked at the image edge"), null, -1);
+                            + (r > 0 ? "  zero outside the image" : "  masked at the image edge")
+                            + (l.beforeLastTrip() ? ", in the trip before the last (for the epilogue)" : ""), null, -1);
                 }
                 case Instr.LoadWeight lw -> {
                     Instr.Channels st = lw.streamed();

@@ -61,15 +61,15 @@ public final class SharedRaces {
      * block's image loop (-1 outside it), each with whether it is the last (whose copies of the next one the emitted
      * code skips), and the side (0: every warp).
      */
-    private record At(int trip, boolean lastTrip, int img, boolean lastImg, int side, String where) {
-        static final At OUTSIDE = new At(-1, false, -1, false, 0, "before or after the loops");
+    private record At(int trip, boolean lastTrip, boolean beforeLastTrip, int img, boolean lastImg, int side, String where) {
+        static final At OUTSIDE = new At(-1, false, false, -1, false, 0, "before or after the loops");
 
-        At trip(int t, boolean last, String what) {
-            return new At(t, last, img, lastImg, side, what + (img >= 0 ? ", image " + img : ""));
+        At trip(int t, int trips, String what) {
+            return new At(t, t == trips - 1, t == trips - 2, img, lastImg, side, what + (img >= 0 ? ", image " + img : ""));
         }
 
         At side(int s, String role) {
-            return new At(trip, lastTrip, img, lastImg, s, where + ", " + role);
+            return new At(trip, lastTrip, beforeLastTrip, img, lastImg, s, where + ", " + role);
         }
     }
 
@@ -92,13 +92,13 @@ public final class SharedRaces {
             case Instr.Loop l -> {
                 int trips = l.trips() + l.lag();
                 for (int trip = 0; trip < trips; trip++) {
-                    At in = at.trip(trip, trip == l.trips() - 1, l.dim() + " trip " + trip);
+                    At in = at.trip(trip, l.trips(), l.dim() + " trip " + trip);
                     for (Instr x : l.body()) {
                         if (x instanceof Instr.Side sd) {
                             // each side works on chunk trip - lag, when that is a chunk
                             int chunk = trip - sd.lag();
                             if (chunk < 0 || chunk >= l.trips()) continue;
-                            At side = new At(chunk, chunk == l.trips() - 1, in.img(), in.lastImg(), sideOf(sd),
+                            At side = new At(chunk, chunk == l.trips() - 1, chunk == l.trips() - 2, in.img(), in.lastImg(), sideOf(sd),
                                     in.where() + ", " + sd.role() + " on chunk " + chunk);
                             for (Instr y : sd.body()) walk(k, slices, p, y, side);
                         } else {
@@ -110,7 +110,7 @@ public final class SharedRaces {
             }
             case Instr.ImageLoop il -> {
                 for (int img = 0; img < il.images(); img++) {
-                    At in = new At(-1, false, img, img == il.images() - 1, at.side(), "image " + img);
+                    At in = new At(-1, false, false, img, img == il.images() - 1, at.side(), "image " + img);
                     for (Instr x : il.body()) walk(k, slices, p, x, in);
                 }
                 return;
@@ -149,6 +149,7 @@ public final class SharedRaces {
             }
             case Instr.Load l -> {
                 if (l.image() == Instr.Load.Image.NEXT && at.lastImg()) return;  // no image after the block's last
+                if (l.beforeLastTrip() && at.trip() >= 0 && !at.beforeLastTrip()) return;  // only that trip copies
                 int copy = switch (l.image()) {
                     case FIRST -> 0;
                     case NEXT -> (at.img() + 1) % 2;

@@ -275,6 +275,7 @@ public final class CostModel {
                             case FIRST -> mult / k.tileN();
                             case NEXT -> mult * (k.tileN() - 1) / k.tileN();
                         };
+                        if (l.beforeLastTrip() && loopTrips > 0) m /= loopTrips;  // one trip of the loop's
                         readGlobal(l.tensor(), l.dst().halo(), l.dst().channels(), m);
                         shared(l.dst(), region(l.dst().halo()), l.dst().channels(), m);
                     }

@@ -221,7 +221,7 @@ public final class Lowering {
             return Map.copyOf(out);
         };
         return switch (i) {
-            case Instr.Load l -> new Instr.Load(b.apply(l.dst()), l.tensor(), l.async(), l.image());
+            case Instr.Load l -> new Instr.Load(b.apply(l.dst()), l.tensor(), l.async(), l.image(), l.beforeLastTrip());
             case Instr.LoadWeight lw -> new Instr.LoadWeight(b.apply(lw.dst()), lw.weight(), lw.rows(), lw.cols(),
                     lw.tapMajor(), lw.async());
             case Instr.Compute c -> new Instr.Compute(c.layer(), b.apply(c.dst()), c.halo(), c.out(), m.apply(c.sources()),

@@ -18,14 +18,12 @@ import tmc.ir.Kernel;
  * epilogue then reads the residual from global memory (L2), its latency exposed at the end of every tile (ConvNeXt:
  * 2 % slower, ninth session). Where the final store passes through a shared buffer S (Instr.Store#staging) that
  * nothing touches from a barrier before the loop until the epilogue, the residual's tile (no halo) is copied into S by
- * cp.async right before the loop, landing during the first trip (whose wait for every copy and barrier it joins), and
- * the epilogue reads it there. S must have the residual's layout (its type, channels and padded rows, the tile's
- * pixels): each accumulator pair's thread then reads the residual at the very elements it later writes its result
+ * cp.async in the trip before the last, with the last chunk's copies (whose wait and barrier in the last trip complete
+ * it), and the epilogue reads it there; with a single trip, right before the loop. S must have the residual's layout
+ * (its type, channels and padded rows, the tile's pixels): each accumulator pair's thread then reads the residual at the very elements it later writes its result
  * to, so the store needs no barrier in between. No shared bytes are added: S is live across the loop already, for the
- * store. Measured on the H100 (ConvNeXt 'fused', twenty-second session): 1.014x with LayerNorm's parameters by pairs
- * and the chain's bias ahead; copied in the trip before the last instead (where the first trip does not wait for it),
- * the hand-edited kernel gained 1.025x alone: that form is prepared but not yet verified on the GPU
- * (docs/benchmarks.md).
+ * store. Measured on the H100 (ConvNeXt 'fused'): issued before the loop, where the first trip waited for it, 1.014x
+ * with two other changes (twenty-second session); in the trip before the last, 1.039x with them (twenty-third).
  */
 final class ResidualStaging {
     private ResidualStaging() {}
@@ -67,7 +65,16 @@ final class ResidualStaging {
         Map<String, Buffer> sources = new HashMap<>(fin.sources());
         sources.put(residual.name(), stage);
         body.set(finAt, new Instr.Finish(fin.layer(), fin.acc(), fin.dst(), Map.copyOf(sources)));
-        body.addAll(loop, List.of(new Instr.Load(stage, residual.name(), true), new Instr.AsyncCommit()));
+        int commit = l.body().indexOf(new Instr.AsyncCommit());
+        if (l.trips() >= 2 && commit > 0) {
+            // In the trip before the last, with the last chunk's copies: the copy lands while that trip computes
+            // (issued before the loop, it held up the first trip's wait: 1.014x against 1.025x, 22nd session).
+            List<Instr> trip = new ArrayList<>(l.body());
+            trip.add(commit, new Instr.Load(stage, residual.name(), true, Instr.Load.Image.THIS, true));
+            body.set(loop, new Instr.Loop(l.var(), l.dim(), l.extent(), l.chunk(), trip, l.note()));
+        } else {
+            body.addAll(loop, List.of(new Instr.Load(stage, residual.name(), true), new Instr.AsyncCommit()));
+        }
         return k.withBody(body);
     }
 
