@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "4fa1258a3bbb016f67e71a2c66b8acfcdfad565b1f3096d42320f81f91f4d23d";
+    public static final String SOURCE_SHA256 = "b5140d81e5dadecb0d049d7075547317ff5edea27e3f1a9bcaa6b24c2f0c0ba7";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "71bb95744efe5acb5a2a020bd13adfa8628717f9492bc513353f75a294031c68";
+    public static final String SOURCE_SHA256 = "99f636734ad6c099027e2f9380f4209296d28629b6ba77c5ddb15d328e0c4e1b";
 
     private final ProgramLauncher launcher;
 

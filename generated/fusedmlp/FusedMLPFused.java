@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "c3ac769f59760017637a03a195e61a7369caf6182b6af1677ff949aca5139863";
+    public static final String SOURCE_SHA256 = "872efb569f488205a3634774e6916180285f7df3e843beecd53fabb0c8392cb2";
 
     private final ProgramLauncher launcher;
 
