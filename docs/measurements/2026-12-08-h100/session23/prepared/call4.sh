@@ -3,9 +3,10 @@
 # fragments read in the stream loop's first trip only) verified, sanitized and timed.
 #  1. variants.py, 9 interleaved rounds: ConvNeXt 128, 56, 96 `fused` as committed before (committed/), as emitted now
 #     (the fragments read under e0 == 0), and committed/ with them read before the loop (convnext_af_hand.py).
-#  2. tmc verify of every plan of convnext.tm and fusedmlp.tm, and the random blocks whose kernels change (R10, R7).
-#  3. compute-sanitizer memcheck and racecheck: ConvNeXt `fused`, FusedMLP `fused`.
-#  4. benchmark.py --configs convnext_n128_h56_c96 (every PyTorch mode, the same process), the seventeenth session's
+#  2. tmc verify of every plan of convnext.tm and fusedmlp.tm; compute-sanitizer memcheck and racecheck: ConvNeXt
+#     `fused`, FusedMLP `fused` (logs in v/); then the random blocks whose kernels change, R10 and R7 (v2/).
+#  3. Unless SKIP_ROW is set, the table's ConvNeXt row:
+#     benchmark.py --configs convnext_n128_h56_c96 (every PyTorch mode, the same process), the seventeenth session's
 #     tuning file.
 #   OUT=$OUT bash docs/measurements/2026-12-08-h100/session23/prepared/call4.sh DIST
 set -uo pipefail
@@ -24,11 +25,13 @@ python3 scripts/bench/variants.py convnext_n128_h56_c96 "$here/committed/convnex
 echo "== timed in $(( $(date +%s) - start )) s"
 verify_log convnext "$out/v" samples/convnext.tm --reps 1
 verify_log fusedmlp "$out/v" samples/fusedmlp.tm --reps 1
-for r in R10_convnext R7_mlp; do verify_log "$r" "$out/v" "test-data/random/$r.tm" --reps 1; done
 sanitize convnext fused "$out/v"
 sanitize fusedmlp fused "$out/v"
+pack_out "$out/v"; mkdir -p "$out/v2"
+for r in R10_convnext R7_mlp; do verify_log "$r" "$out/v2" "test-data/random/$r.tm" --reps 1; done
 echo "== verified and sanitized in $(( $(date +%s) - start )) s"
-pack_out "$out/v"
+pack_out "$out/v2"
+[ -n "${SKIP_ROW:-}" ] && exit 0
 TMC="$tmc" bash scripts/bench/emit_configs.sh "$k/e" f16 > /dev/null
 python3 scripts/bench/benchmark.py "$k/e" --dtype f16 --configs convnext_n128_h56_c96 --json "$out/t/table_f16_convnext.json" \
   > "$out/t/table_f16_convnext.txt" 2>&1
