@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstBest {
     public static final String SOURCE = "ConvFirst_best.cu";
 
-    public static final String SOURCE_SHA256 = "3e334d2971ba436fa80a8cc756122488e6c5846767fa139f924726c19ae474e9";
+    public static final String SOURCE_SHA256 = "3cdb766fb4dea87e0be7e66fd7044b3bea03ee7ba4d1fc30f51bcba23d3d30a0";
 
     private final ProgramLauncher launcher;
 

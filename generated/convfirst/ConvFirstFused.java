@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstFused {
     public static final String SOURCE = "ConvFirst_fused.cu";
 
-    public static final String SOURCE_SHA256 = "f70e767d01869ac7682c80354849b122eaca907f26e94b1c63697314d350b19a";
+    public static final String SOURCE_SHA256 = "c568d21c3c68a26296daed69cc9a9d0775de43f1365c0bb2627782af37eaaf73";
 
     private final ProgramLauncher launcher;
 

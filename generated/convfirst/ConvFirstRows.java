@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstRows {
     public static final String SOURCE = "ConvFirst_rows.cu";
 
-    public static final String SOURCE_SHA256 = "1b62aad2a0e008c70a84becb518ae8fdf7a2ffc396f22b14fedb2a4837b18495";
+    public static final String SOURCE_SHA256 = "686241810ba385306384db71696010582f78fc7c20a57fefe79ca722ce8189c6";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstSpecialized {
     public static final String SOURCE = "ConvFirst_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "9d03042541e1bff521aa2e947380b69162b5b96df07cf891a88600eb6ca8be42";
+    public static final String SOURCE_SHA256 = "f61091bcedc6a34c5836311764edde72e6f9cc55655466e1b0a9c35615265ed2";
 
     private final ProgramLauncher launcher;
 

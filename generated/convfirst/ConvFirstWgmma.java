@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvFirstWgmma {
     public static final String SOURCE = "ConvFirst_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "3b5c72ee370f17484651f0a0a20dc5b6bf667ab5413f9e27771c940b1bdc4b99";
+    public static final String SOURCE_SHA256 = "b7811bff939f7deeb2740561e6e105e82ea1d311cb37db8e6e43e04c1e841132";
 
     private final ProgramLauncher launcher;
 

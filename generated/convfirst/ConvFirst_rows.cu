@@ -154,10 +154,7 @@ ConvFirst_rows(const __half* __restrict__ x, const __half* __restrict__ wc, cons
     constexpr int THREADS = 224;
     constexpr int TILE_H = 4, TILE_W = 28;
     constexpr int X_S_W = 30, X_S_PIXELS = 180, X_S_STRIDE = 72;
-    constexpr int WC_S_ROWS = 64, WC_S_STRIDE = 72;
-    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 72;
     constexpr int W1_S_COPY = 4608;  // elements per copy of the double buffer
-    constexpr int W2_S_ROWS = 64, W2_S_STRIDE = 72;
     constexpr int W2_S_COPY = 4608;  // elements per copy of the double buffer
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 7x8 m16n8 tiles in blocks of 1x8
     (void)N;
@@ -312,7 +309,6 @@ ConvFirst_rows(const __half* __restrict__ x, const __half* __restrict__ wc, cons
             const __half* const h_type = nullptr;  // selects the f16 mma for h's fragments
             #pragma unroll
             for (int i = 0; i < 1; ++i) {
-                const int mb = warp + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15
                 const __half* const arow = nullptr;  // selects the f16 mma; the A fragments of a are in a_frag
                 #pragma unroll
                 for (int sl = 0; sl < 64; sl += 32) {
@@ -338,7 +334,6 @@ ConvFirst_rows(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                     for (int rh = 0; rh < 2; ++rh) {
                         #pragma unroll
                         for (int nj = 0; nj < 4; ++nj) {
-                            const int c0 = sl + nj * 8 + 2 * lane_col;
                             float v[2] = {0.0f, 0.0f};
                             {
                                 float v_t3[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
@@ -423,11 +418,9 @@ ConvFirst_rows(const __half* __restrict__ x, const __half* __restrict__ wc, cons
                     const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     {
-                        const int c = c0 + 0, oc = 0 + c;
                         v[0] = y_acc[i][mi][ni][rh * 2 + 0];
                     }
                     {
-                        const int c = c0 + 1, oc = 0 + c;
                         v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                     }
                     *reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);

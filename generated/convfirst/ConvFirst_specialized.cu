@@ -154,11 +154,8 @@ ConvFirst_specialized(const __half* __restrict__ x, const __half* __restrict__ w
     constexpr int THREADS = 256;
     constexpr int TILE_H = 4, TILE_W = 14;
     constexpr int X_S_W = 16, X_S_PIXELS = 96, X_S_STRIDE = 72;
-    constexpr int WC_S_ROWS = 64, WC_S_STRIDE = 72;
-    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 72;
-    constexpr int W2_S_ROWS = 64, W2_S_STRIDE = 72;
-    constexpr int A_S_W = 14, A_S_PIXELS = 56, A_S_STRIDE = 72;
-    constexpr int H_S_W = 14, H_S_PIXELS = 56, H_S_STRIDE = 72;
+    constexpr int A_S_W = 14, A_S_STRIDE = 72;
+    constexpr int H_S_W = 14, H_S_STRIDE = 72;
     constexpr int H_S_COPY = 4032;  // elements per copy of the double buffer
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x8 m16n8 tiles in blocks of 2x4
     (void)N;
@@ -498,11 +495,9 @@ ConvFirst_specialized(const __half* __restrict__ x, const __half* __restrict__ w
                         const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
                         {
-                            const int c = c0 + 0, oc = 0 + c;
                             v[0] = y_acc[i][mi][ni][rh * 2 + 0];
                         }
                         {
-                            const int c = c0 + 1, oc = 0 + c;
                             v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                         }
                         *reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);

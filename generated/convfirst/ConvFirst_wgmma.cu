@@ -226,10 +226,7 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
     constexpr int THREADS = 256;
     constexpr int TILE_H = 8, TILE_W = 16;
     constexpr int X_S_W = 18, X_S_PIXELS = 180, X_S_STRIDE = 72;
-    constexpr int WC_S_ROWS = 64, WC_S_STRIDE = 72;
-    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 64;
     constexpr int W1_S_COPY = 4096;  // elements per copy of the double buffer
-    constexpr int W2_S_ROWS = 64, W2_S_STRIDE = 64;
     constexpr int W2_S_COPY = 4096;  // elements per copy of the double buffer
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 8x8 m16n8 tiles in blocks of 1x8
     (void)N;
@@ -376,7 +373,6 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
             const __half* const h_type = nullptr;  // selects the f16 mma for h's fragments
             #pragma unroll
             for (int i = 0; i < 1; ++i) {
-                const int mb = warp + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15
                 const __half* const arow = nullptr;  // selects the f16 mma; the A fragments of a are in a_frag
                 const unsigned long long w1_s_desc = tm_wgmma_desc(w1_s, 128, 1024);  // B of the producer: rows h channels, columns K
                 const unsigned long long w2_s_desc = tm_wgmma_desc(w2_s, 128, 1024);  // B of the projection: rows its outputs, columns the chunk
@@ -485,11 +481,9 @@ ConvFirst_wgmma(const __half* __restrict__ x, const __half* __restrict__ wc, con
                     const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     {
-                        const int c = c0 + 0, oc = 0 + c;
                         v[0] = y_acc[i][mi][ni][rh * 2 + 0];
                     }
                     {
-                        const int c = c0 + 1, oc = 0 + c;
                         v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                     }
                     *reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);

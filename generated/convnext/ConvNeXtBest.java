@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "b5140d81e5dadecb0d049d7075547317ff5edea27e3f1a9bcaa6b24c2f0c0ba7";
+    public static final String SOURCE_SHA256 = "6328aea1b5b24cf9ce5c1d38fab257cf4ab271dbbf2bd1bf9bf8f0740426c118";
 
     private final ProgramLauncher launcher;
 

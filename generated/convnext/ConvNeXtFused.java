@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "99f636734ad6c099027e2f9380f4209296d28629b6ba77c5ddb15d328e0c4e1b";
+    public static final String SOURCE_SHA256 = "08a6fe1c3bbe03c7f700b65bb95b000e08aa2882fd881c5489bed24f3c25fec4";
 
     private final ProgramLauncher launcher;
 

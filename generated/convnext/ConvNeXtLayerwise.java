@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtLayerwise {
     public static final String SOURCE = "ConvNeXt_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "f7419f4aab7ee6302da38d883266313623dfa9815251d50597e548c216b95448";
+    public static final String SOURCE_SHA256 = "350c531c45b38f3c91427688fe8d913328ecb329e17c72603e11f1d333da5a32";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtSpecialized {
     public static final String SOURCE = "ConvNeXt_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "e2ec4fb18c0cd977ed61aa11204aed73ba10520b626883dc21b68e0816f4e504";
+    public static final String SOURCE_SHA256 = "d9bff7e016b868a9ff2a7c2f112b59b253b8e3a20f2fe689dc2fbefbbf018d95";
 
     private final ProgramLauncher launcher;
 

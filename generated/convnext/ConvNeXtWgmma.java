@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtWgmma {
     public static final String SOURCE = "ConvNeXt_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "0bf3a4718e4db54bfc7d2b011c2670dcede11e9b739c9305d624e837e61dc716";
+    public static final String SOURCE_SHA256 = "0e30df52e7e1e5db8558703658160d667211c2ff6ded03f827f2278352b3f976";
 
     private final ProgramLauncher launcher;
 

@@ -152,7 +152,6 @@ ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
     constexpr int THREADS = 512;
     constexpr int TILE_H = 8, TILE_W = 32;
     constexpr int X_S_W = 38, X_S_PIXELS = 532, X_S_STRIDE = 104;
-    constexpr int WD_S_ROWS = 49, WD_S_STRIDE = 96;
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -210,7 +209,6 @@ ConvNeXt_layerwise_L1(const __half* __restrict__ x, const __half* __restrict__ w
         for (int r = 0; r < 8; ++r) {
             const int ly = row, lx = x0 + r;
             if (lx >= 32) continue;
-            const int p = ly * 32 + lx;
             const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
             const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
             if (!inside) continue;

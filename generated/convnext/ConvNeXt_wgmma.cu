@@ -231,13 +231,10 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
     constexpr int THREADS = 128;
     constexpr int TILE_H = 8, TILE_W = 8;
     constexpr int X_S_W = 14, X_S_PIXELS = 196, X_S_STRIDE = 104;
-    constexpr int WD_S_ROWS = 49, WD_S_STRIDE = 96;
-    constexpr int W1_S_ROWS = 32, W1_S_STRIDE = 96;
     constexpr int W1_S_COPY = 3072;  // elements per copy of the double buffer
-    constexpr int W2_S_ROWS = 96, W2_S_STRIDE = 32;
     constexpr int W2_S_COPY = 3072;  // elements per copy of the double buffer
-    constexpr int A_S_W = 8, A_S_PIXELS = 64, A_S_STRIDE = 104;
-    constexpr int N_S_W = 8, N_S_PIXELS = 64, N_S_STRIDE = 104;
+    constexpr int A_S_W = 8, A_S_STRIDE = 104;
+    constexpr int N_S_W = 8, N_S_STRIDE = 104;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x12 m16n8 tiles in blocks of 1x12
     (void)N;
     const int n = blockIdx.z;
@@ -559,11 +556,9 @@ ConvNeXt_wgmma(const __half* __restrict__ x, const __half* __restrict__ wd, cons
                     const int c0 = (nb * 12 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     {
-                        const int c = c0 + 0, oc = 0 + c;
                         v[0] = y_acc[i][mi][ni][rh * 2 + 0];
                     }
                     {
-                        const int c = c0 + 1, oc = 0 + c;
                         v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                     }
                     *reinterpret_cast<__half2*>(&y_acc_stage[p * 104 + c0]) = __floats2half2_rn(v[0], v[1]);

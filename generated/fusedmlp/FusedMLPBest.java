@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPBest {
     public static final String SOURCE = "FusedMLP_best.cu";
 
-    public static final String SOURCE_SHA256 = "d8e93a17a16d65d10488432eb10339c43b09c83919d7d9747ccb675f52b53e78";
+    public static final String SOURCE_SHA256 = "26b0d6f7d3c714de6f2bc359f713f064be3825b1876d0d539e4eba875e3ff824";
 
     private final ProgramLauncher launcher;
 

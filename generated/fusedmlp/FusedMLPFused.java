@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "872efb569f488205a3634774e6916180285f7df3e843beecd53fabb0c8392cb2";
+    public static final String SOURCE_SHA256 = "156f763a385065e46494bd88efde78d3bb9aab9c2e1a7629ce0aa034db7c1f09";
 
     private final ProgramLauncher launcher;
 

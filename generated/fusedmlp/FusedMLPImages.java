@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPImages {
     public static final String SOURCE = "FusedMLP_images.cu";
 
-    public static final String SOURCE_SHA256 = "584de76a8b03afa8a6094378c2430e46bf032ae7df40286ba8781fbbedd93f5b";
+    public static final String SOURCE_SHA256 = "b8331268bbc7fb380f78720ac5d21afe34b9a76d050e5bc36c721164db376507";
 
     private final ProgramLauncher launcher;
 

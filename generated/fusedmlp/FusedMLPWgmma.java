@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPWgmma {
     public static final String SOURCE = "FusedMLP_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "33f4392ee3bfff503879b74ab734d1d4341263be02911a5260e3c9c1e546ce4b";
+    public static final String SOURCE_SHA256 = "1dca329644d23c91f3b647a8e50403d83c259fd45cd5dd3b6e3d5baa0b18aa5d";
 
     private final ProgramLauncher launcher;
 

@@ -153,10 +153,8 @@ FusedMLP_best(const __half* __restrict__ x, const __half* __restrict__ w1, const
     constexpr int THREADS = 256;
     constexpr int TILE_H = 8, TILE_W = 28;
     constexpr int X_S_W = 28, X_S_PIXELS = 224, X_S_STRIDE = 72;
-    constexpr int W1_S_ROWS = 256, W1_S_STRIDE = 72;
-    constexpr int W2_S_ROWS = 64, W2_S_STRIDE = 264;
-    constexpr int H_S_W = 28, H_S_PIXELS = 224, H_S_STRIDE = 264;
-    constexpr int Y_S_W = 28, Y_S_PIXELS = 224, Y_S_STRIDE = 72;
+    constexpr int H_S_W = 28, H_S_STRIDE = 264;
+    constexpr int Y_S_STRIDE = 72;
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;

@@ -154,8 +154,6 @@ FusedMLP_images(const __half* __restrict__ x, const __half* __restrict__ w1, con
     constexpr int TILE_H = 14, TILE_W = 16;
     constexpr int X_S_W = 16, X_S_PIXELS = 224, X_S_STRIDE = 72;
     constexpr int X_S_COPY = 16128;  // elements per copy of the double buffer
-    constexpr int W1_S_ROWS = 256, W1_S_STRIDE = 72;
-    constexpr int W2_S_ROWS = 64, W2_S_STRIDE = 264;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 14x8 m16n8 tiles in blocks of 1x8
     (void)N;
     const int h0 = blockIdx.y * TILE_H;
@@ -257,7 +255,6 @@ FusedMLP_images(const __half* __restrict__ x, const __half* __restrict__ w1, con
                         for (int rh = 0; rh < 2; ++rh) {
                             #pragma unroll
                             for (int nj = 0; nj < 4; ++nj) {
-                                const int c0 = sl + nj * 8 + 2 * lane_col;
                                 float v[2] = {0.0f, 0.0f};
                                 {
                                     float v_t1[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
@@ -339,11 +336,9 @@ FusedMLP_images(const __half* __restrict__ x, const __half* __restrict__ w1, con
                         const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
                         {
-                            const int c = c0 + 0, oc = 0 + c;
                             v[0] = y_acc[i][mi][ni][rh * 2 + 0];
                         }
                         {
-                            const int c = c0 + 1, oc = 0 + c;
                             v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                         }
                         *reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);

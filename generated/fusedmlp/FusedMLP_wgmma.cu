@@ -225,9 +225,7 @@ FusedMLP_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     constexpr int THREADS = 256;
     constexpr int TILE_H = 8, TILE_W = 16;
     constexpr int X_S_W = 16, X_S_PIXELS = 128, X_S_STRIDE = 72;
-    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 64;
     constexpr int W1_S_COPY = 4096;  // elements per copy of the double buffer
-    constexpr int W2_S_ROWS = 64, W2_S_STRIDE = 64;
     constexpr int W2_S_COPY = 4096;  // elements per copy of the double buffer
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 8x8 m16n8 tiles in blocks of 1x8
     (void)N;
@@ -429,11 +427,9 @@ FusedMLP_wgmma(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                     const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     {
-                        const int c = c0 + 0, oc = 0 + c;
                         v[0] = y_acc[i][mi][ni][rh * 2 + 0];
                     }
                     {
-                        const int c = c0 + 1, oc = 0 + c;
                         v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                     }
                     *reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);

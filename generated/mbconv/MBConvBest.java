@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvBest {
     public static final String SOURCE = "MBConv_best.cu";
 
-    public static final String SOURCE_SHA256 = "aec893510728a15242ab979dede9465648fcf9e5252cd00ef436ad9f14f5aac5";
+    public static final String SOURCE_SHA256 = "b2b4090784b770331c5706cde02eb4bc66dfcbda38dd40103712141e709d430a";
 
     private final ProgramLauncher launcher;
 

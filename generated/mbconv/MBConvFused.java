@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvFused {
     public static final String SOURCE = "MBConv_fused.cu";
 
-    public static final String SOURCE_SHA256 = "2305683455ee9d23b007dee8fc3a55960c0e9e43b2b5db57f93b1bb040493077";
+    public static final String SOURCE_SHA256 = "fd6e958b149c589251175d6797eec9864f0cc1b57743c4e13d37fc58cbe0112b";
 
     private final ProgramLauncher launcher;
 

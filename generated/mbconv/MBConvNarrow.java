@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvNarrow {
     public static final String SOURCE = "MBConv_narrow.cu";
 
-    public static final String SOURCE_SHA256 = "dd964d75bdb468fb4445f67bcd687016b50688861828df004595acf7d469eba8";
+    public static final String SOURCE_SHA256 = "0343e67d4dbc3509b1556efa93d729f4213ce5405961c67a8ac8a41948d6df8d";
 
     private final ProgramLauncher launcher;
 

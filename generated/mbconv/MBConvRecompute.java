@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRecompute {
     public static final String SOURCE = "MBConv_recompute.cu";
 
-    public static final String SOURCE_SHA256 = "68d3e5e227302d8d41112c0485cdd65f2665d39973935c23a0d39bdebfdf1d86";
+    public static final String SOURCE_SHA256 = "161c2955e4554485422f47f5c5a20d5e14999894e151bf001cef90fa41e075a5";
 
     private final ProgramLauncher launcher;
 

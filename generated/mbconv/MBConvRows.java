@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvRows {
     public static final String SOURCE = "MBConv_rows.cu";
 
-    public static final String SOURCE_SHA256 = "83435db95bbbc6b3a9732b794fd7bc4d8ac7a17eda68167e279ccdb359591b40";
+    public static final String SOURCE_SHA256 = "c70d809695f736261b8375c7a32f83d243fc134ebce6b4f6c6d959a623df5598";
 
     private final ProgramLauncher launcher;
 

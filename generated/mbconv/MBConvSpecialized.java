@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvSpecialized {
     public static final String SOURCE = "MBConv_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "0f237b815a2564405b6e9cd176a896c0869c0310b307a21f6c37e84a8196bfd1";
+    public static final String SOURCE_SHA256 = "2e49a539c6b1a6ba53e5fcf85feda3918ad0d688e28481553f30141a40706124";
 
     private final ProgramLauncher launcher;
 

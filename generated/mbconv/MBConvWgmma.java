@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvWgmma {
     public static final String SOURCE = "MBConv_wgmma.cu";
 
-    public static final String SOURCE_SHA256 = "bf42e467c4c72187afb5c0be74c36f310390003928402c1c4f0cee4f1cb53f3c";
+    public static final String SOURCE_SHA256 = "4667a675bb308dea8f601045260c534f731c9452a65c973372cfc412c8fb4a42";
 
     private final ProgramLauncher launcher;
 

@@ -154,13 +154,10 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
     constexpr int THREADS = 128;
     constexpr int TILE_H = 8, TILE_W = 8;
     constexpr int X_S_W = 10, X_S_PIXELS = 100, X_S_STRIDE = 72;
-    constexpr int W1_S_ROWS = 32, W1_S_STRIDE = 72;
     constexpr int W1_S_COPY = 2304;  // elements per copy of the double buffer
-    constexpr int WD_S_ROWS = 32, WD_S_STRIDE = 72;
     constexpr int WD_S_COPY = 2304;  // elements per copy of the double buffer
-    constexpr int W3_S_ROWS = 64, W3_S_STRIDE = 40;
     constexpr int W3_S_COPY = 2560;  // elements per copy of the double buffer
-    constexpr int H2_S_W = 8, H2_S_PIXELS = 64, H2_S_STRIDE = 40;
+    constexpr int H2_S_W = 8, H2_S_STRIDE = 40;
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x8 m16n8 tiles in blocks of 2x4
     (void)N;
     const int n = blockIdx.z;
@@ -222,8 +219,6 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
     #pragma unroll 1
     for (int e0 = 0; e0 < 256; e0 += 32) {
         const int stage = (e0 / 32) & 1;  // the copy that holds chunk e0; chunk e0+32 goes to copy stage ^ 1
-        __half* const w1_s = w1_s_buf + stage * W1_S_COPY;
-        __half* const wd_s = wd_s_buf + stage * WD_S_COPY;
         __half* const w3_s = w3_s_buf + stage * W3_S_COPY;
         tm_cp_async_wait<0>();  // chunk e0 has landed (its copies were the only ones in flight)
         __syncthreads();
@@ -394,11 +389,9 @@ MBConv_recompute(const __half* __restrict__ x, const __half* __restrict__ w1, co
                     const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                     float v[2] = {0.0f, 0.0f};
                     {
-                        const int c = c0 + 0, oc = 0 + c;
                         v[0] = y_acc[i][mi][ni][rh * 2 + 0];
                     }
                     {
-                        const int c = c0 + 1, oc = 0 + c;
                         v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                     }
                     *reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);

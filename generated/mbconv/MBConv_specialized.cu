@@ -154,10 +154,7 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
     constexpr int THREADS = 256;
     constexpr int TILE_H = 7, TILE_W = 8;
     constexpr int X_S_W = 10, X_S_PIXELS = 90, X_S_STRIDE = 72;
-    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 72;
-    constexpr int WD_S_ROWS = 64, WD_S_STRIDE = 72;
-    constexpr int W3_S_ROWS = 64, W3_S_STRIDE = 72;
-    constexpr int H1_S_W = 10, H1_S_PIXELS = 90, H1_S_STRIDE = 72;
+    constexpr int H1_S_W = 10, H1_S_STRIDE = 72;
     constexpr int H1_S_COPY = 6480;  // elements per copy of the double buffer
     constexpr int Y_ACC_BLOCKS_PER_WARP = 1;  // mma fragments: 4x8 m16n8 tiles in blocks of 1x8
     (void)N;
@@ -384,7 +381,6 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                             for (int rh = 0; rh < 2; ++rh) {
                                 #pragma unroll
                                 for (int nj = 0; nj < 4; ++nj) {
-                                    const int c0 = sl + nj * 8 + 2 * lane_col;
                                     float v[2] = {0.0f, 0.0f};
                                     {
                                         float v_t4[2] = {d[nj][rh * 2 + 0], d[nj][rh * 2 + 1]};
@@ -503,11 +499,9 @@ MBConv_specialized(const __half* __restrict__ x, const __half* __restrict__ w1, 
                         const int c0 = (nb * 8 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
                         {
-                            const int c = c0 + 0, oc = 0 + c;
                             v[0] = y_acc[i][mi][ni][rh * 2 + 0];
                         }
                         {
-                            const int c = c0 + 1, oc = 0 + c;
                             v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                         }
                         *reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWBest {
     public static final String SOURCE = "MBConvDW_best.cu";
 
-    public static final String SOURCE_SHA256 = "716715483a9c862a1644dcfa4abab44247ecd7d7fca27f186848634bf2bfd0b9";
+    public static final String SOURCE_SHA256 = "0b54f52762c48f41f2606a5f4dfede7d5f8d23bd64fd2e039de9d818630835bd";
 
     private final ProgramLauncher launcher;
 

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWFused {
     public static final String SOURCE = "MBConvDW_fused.cu";
 
-    public static final String SOURCE_SHA256 = "4cff1afd619bf927534432a14474ad541c4611d8b23982929dca6c333ccbff70";
+    public static final String SOURCE_SHA256 = "e4e7f176e68c63a3518ae73f55c7332acd00b9bb46a79002bdb06ec6012f038e";
 
     private final ProgramLauncher launcher;
 

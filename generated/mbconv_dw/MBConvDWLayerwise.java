@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWLayerwise {
     public static final String SOURCE = "MBConvDW_layerwise.cu";
 
-    public static final String SOURCE_SHA256 = "719a539019d30b4ee5c1eb01e7b1af399fe1596b8fd54a440e92d527960d0628";
+    public static final String SOURCE_SHA256 = "8f02f101e7ce1a0bdd3f811d8e093b161baa16d9d2be83e3774bfb5df983fa09";
 
     private final ProgramLauncher launcher;
 

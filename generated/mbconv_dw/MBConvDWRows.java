@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWRows {
     public static final String SOURCE = "MBConvDW_rows.cu";
 
-    public static final String SOURCE_SHA256 = "44b1aee43f9f4fb418b40c314621e652303a82319672193898ec1b7a559a8873";
+    public static final String SOURCE_SHA256 = "3c4a7f45e64359b258b93559cf98b46a73f0103a854ff566b24b8814e05e9e58";
 
     private final ProgramLauncher launcher;
 

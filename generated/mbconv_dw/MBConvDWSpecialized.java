@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class MBConvDWSpecialized {
     public static final String SOURCE = "MBConvDW_specialized.cu";
 
-    public static final String SOURCE_SHA256 = "7f17033628f9d0631a016cbaa803afc338ce9ccb33c8d38db1dfd601d751fe45";
+    public static final String SOURCE_SHA256 = "a07f827be4324bcdeea321335ad5bf90996869ed3c3b64edd03d103569e05ea8";
 
     private final ProgramLauncher launcher;
 

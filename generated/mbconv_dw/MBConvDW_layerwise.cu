@@ -251,7 +251,6 @@ MBConvDW_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ 
     constexpr int THREADS = 512;
     constexpr int TILE_H = 16, TILE_W = 16;
     constexpr int H1_S_W = 18, H1_S_PIXELS = 324, H1_S_STRIDE = 264;
-    constexpr int WD_S_ROWS = 9, WD_S_STRIDE = 256;
     (void)N;
     const int n = blockIdx.z;
     const int h0 = blockIdx.y * TILE_H;
@@ -309,7 +308,6 @@ MBConvDW_layerwise_L2(const __half* __restrict__ h1, const __half* __restrict__ 
         for (int r = 0; r < 8; ++r) {
             const int ly = row, lx = x0 + r;
             if (lx >= 16) continue;
-            const int p = ly * 16 + lx;
             const int gh = h0 - 0 + ly, gw = w0 - 0 + lx;
             const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;
             if (!inside) continue;

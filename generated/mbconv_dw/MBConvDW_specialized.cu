@@ -154,11 +154,8 @@ MBConvDW_specialized(const __half* __restrict__ x, const __half* __restrict__ w1
     constexpr int THREADS = 256;
     constexpr int TILE_H = 7, TILE_W = 14;
     constexpr int X_S_W = 16, X_S_PIXELS = 144, X_S_STRIDE = 72;
-    constexpr int W1_S_ROWS = 64, W1_S_STRIDE = 72;
-    constexpr int WD_S_ROWS = 9, WD_S_STRIDE = 64;
-    constexpr int W3_S_ROWS = 64, W3_S_STRIDE = 72;
-    constexpr int H1_S_W = 16, H1_S_PIXELS = 144, H1_S_STRIDE = 72;
-    constexpr int H2_S_W = 14, H2_S_PIXELS = 98, H2_S_STRIDE = 72;
+    constexpr int H1_S_W = 16, H1_S_STRIDE = 72;
+    constexpr int H2_S_W = 14, H2_S_STRIDE = 72;
     constexpr int H2_S_COPY = 7056;  // elements per copy of the double buffer
     constexpr int Y_ACC_BLOCKS_PER_WARP = 2;  // mma fragments: 7x8 m16n8 tiles in blocks of 2x4
     (void)N;
@@ -513,11 +510,9 @@ MBConvDW_specialized(const __half* __restrict__ x, const __half* __restrict__ w1
                         const int c0 = (nb * 4 + ni) * 8 + 2 * lane_col;
                         float v[2] = {0.0f, 0.0f};
                         {
-                            const int c = c0 + 0, oc = 0 + c;
                             v[0] = y_acc[i][mi][ni][rh * 2 + 0];
                         }
                         {
-                            const int c = c0 + 1, oc = 0 + c;
                             v[1] = y_acc[i][mi][ni][rh * 2 + 1];
                         }
                         *reinterpret_cast<__half2*>(&y_acc_stage[p * 72 + c0]) = __floats2half2_rn(v[0], v[1]);

@@ -198,6 +198,7 @@ final class KernelWriter {
                 + k.registersPerThread() + ")." : "."));
         w.line("extern \"C\" __global__ void __launch_bounds__(" + k.threads() + ", " + k.minBlocksPerSm() + ")");
         w.open(k.name() + "(" + params + ")");
+        int constantsFrom = w.mark();
         w.line("constexpr int THREADS = " + k.threads() + ";");
         w.line("constexpr int TILE_H = " + k.tileH() + ", TILE_W = " + k.tileW() + ";");
         for (Buffer b : k.buffers()) {
@@ -228,6 +229,7 @@ final class KernelWriter {
                 w.line("constexpr int " + upper(b) + "_PER_THREAD = " + b.rowStride() + ";");
             }
         }
+        int constantsTo = w.mark();
         w.line("(void)N;");
         if (k.tileN() == 1) w.line("const int n = blockIdx.z;");
         w.line("const int h0 = blockIdx.y * TILE_H;");
@@ -271,6 +273,7 @@ final class KernelWriter {
         }
         w.line();
         for (Instr i : k.body()) instr(i);
+        w.dropUnusedConstants(constantsFrom, constantsTo);
         w.close();
         w.line();
         // The last line of defence against a lowering bug that would emit a race, after the loops' own checks (which
@@ -487,11 +490,8 @@ final class KernelWriter {
         if (prefetches && !refills) {
             w.line("const int stage = (e0 / " + l.chunk() + ") & 1;  // the copy that holds chunk e0; chunk e0+" + l.chunk()
                     + " goes to copy stage ^ 1");
-            for (Buffer b : doubled) {
-                String t = CudaEmitter.ctype(b.dtype());
-                w.line(t + "* const " + b.name() + " = " + b.name() + "_buf + stage * " + upper(b) + "_COPY;");
-            }
         }
+        int copiesAt = w.mark();  // the pointers to this trip's copies, declared there once the trip shows which it uses
         if (late) firstChain(l.body()).ifPresent(this::loadBiasAhead);
         tripBody(l, l.body(), refills
                 ? "refill for chunk e0+" + l.chunk() + ": this trip's last read of the slice came before the barrier above; the copy\n"
@@ -505,6 +505,13 @@ final class KernelWriter {
         // work across it and needs more registers (ConvFirst 'rows' on sm_90: 128 and 20 bytes spilled, against 123
         // and none with it, and 125 with the barrier this form saves).
         if (late) w.line("__syncwarp();  // keeps ptxas from scheduling across trips (registers; see KernelWriter.loop)");
+        if (prefetches && !refills) {
+            for (Buffer b : doubled.reversed()) {
+                if (!w.usedSince(copiesAt, b.name())) continue;
+                String t = CudaEmitter.ctype(b.dtype());
+                w.insertAt(copiesAt, t + "* const " + b.name() + " = " + b.name() + "_buf + stage * " + upper(b) + "_COPY;");
+            }
+        }
         loop = null;
         lateIssue = false;
         biasAhead.clear();
@@ -2103,7 +2110,7 @@ final class KernelWriter {
         w.open("for (int r = 0; r < " + rb + "; ++r)");
         w.line("const int ly = row, lx = x0 + r;");
         w.line("if (lx >= " + rg.side() + ") continue;");
-        w.line("const int p = ly * " + rg.side() + " + lx;");
+        int pixelAt = w.mark();  // p is declared there if the code uses it (a shared destination's address)
         w.line("const int gh = h0 - " + rg.halo() + " + ly, gw = w0 - " + rg.halo() + " + lx;");
         w.line("const bool inside = gh >= 0 && gh < H && gw >= 0 && gw < W;");
         if (dst.space() == Space.GLOBAL) w.line("if (!inside) continue;");
@@ -2113,12 +2120,14 @@ final class KernelWriter {
         boolean roundLast = dst.dtype() != c.layer().out().dtype();
         for (int q = 0; q < 2; q++) {
             w.open(dst.space() == Space.GLOBAL ? "" : "if (inside)");
-            w.line("const int c = c0 + " + q + ", oc = " + ch0 + " + c;");
+            int at = w.mark();
             w.line("v[" + q + "] = " + evaluate(c.layer(), rg, c.sources(), "acc[r]." + (q == 0 ? "x" : "y"), roundLast) + ";");
+            declareChannel(at, q, ch0);
             w.close();
         }
         w.line(dst.space() == Space.GLOBAL ? storePair(globalElementAddress(dst, ch0 + " + c0"), dst.dtype(), "v[0]", "v[1]")
                 : storePair("&" + dst.name() + "[p * " + upper(dst) + "_STRIDE + c0]", dst.dtype(), "v[0]", "v[1]"));
+        if (w.usedSince(pixelAt, "p")) w.insertAt(pixelAt, "const int p = ly * " + rg.side() + " + lx;");
         w.close();
         w.close();
     }
@@ -2273,13 +2282,23 @@ final class KernelWriter {
         void emit(String guard, String ch0);
     }
 
+    /**
+     * Declares, at {@code at}, the channel of a pair's value that the code written since reads: c (c0 + q, within the
+     * tile's channels) and oc (ch0 + c, within the tensor's), each only where it is named (nvcc warns of the others).
+     */
+    private void declareChannel(int at, int q, String ch0) {
+        if (w.usedSince(at, "oc")) w.insertAt(at, "const int c = c0 + " + q + ", oc = " + ch0 + " + c;");
+        else if (w.usedSince(at, "c")) w.insertAt(at, "const int c = c0 + " + q + ";");
+    }
+
     /** The values of a {@link PairValue}, one channel after the other. */
     private PairValues perChannel(PairValue value) {
         return (guard, ch0) -> {
             for (int rc = 0; rc < 2; rc++) {
                 w.open(guard == null ? "" : "if (" + guard + ")");
-                w.line("const int c = c0 + " + rc + ", oc = " + ch0 + " + c;");
+                int at = w.mark();
                 w.line("v[" + rc + "] = " + value.emit(rc) + ";");
+                declareChannel(at, rc, ch0);
                 w.close();
             }
         };
@@ -2868,7 +2887,7 @@ final class KernelWriter {
                 + h + "'s fragments");
         w.line("#pragma unroll");
         w.open("for (int i = 0; i < " + f.perWarp() + "; ++i)");
-        w.line("const int mb = " + warp() + " + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15");
+        int rowTileAt = w.mark();  // mb is declared there where the code uses it (declareRowTile)
         boolean wg = k.usesWgmma();
         if (f.mt() % warps() != 0) {
             if (wg) w.line("// no skip past the last row tile: every warp of a warpgroup takes part in each wgmma");
@@ -3041,11 +3060,12 @@ final class KernelWriter {
         }
         w.line("#pragma unroll");
         w.open("for (int nj = 0; nj < " + 2 * g + "; ++nj)");
-        w.line("const int c0 = sl + nj * 8 + 2 * lane_col;");
+        int at = w.mark();
         w.line("float v[2] = {0.0f, 0.0f};");
         foldedBias = bias;
         evaluateInto(pl, rg, prod.sources(), guard ? "inside[rh]" : null, "e0", "d[nj][rh * 2 + $]", false);
         foldedBias = null;
+        if (w.usedSince(at, "c0")) w.insertAt(at, "const int c0 = sl + nj * 8 + 2 * lane_col;");
         w.line("hf[nj / 2][(nj % 2) * 2 + rh] = tm_pack2(h_type, v[0], v[1]);");
         w.close();
         w.close();
@@ -3064,6 +3084,7 @@ final class KernelWriter {
             w.line("tm_wgmma_commit();");
             w.close();
             w.line("tm_wgmma_wait<0>();  // the last projection is complete: the barrier after the chain may free its B");
+            declareRowTile(rowTileAt);
             w.close();
             w.close();
             return;
@@ -3083,8 +3104,16 @@ final class KernelWriter {
         w.close();
         w.close();
         w.close();
+        declareRowTile(rowTileAt);
         w.close();
         w.close();
+    }
+
+    /** Declares a chain's row tile mb at {@code at} (the top of its loop over row tiles) if the code since names it. */
+    private void declareRowTile(int at) {
+        if (w.usedSince(at, "mb")) {
+            w.insertAt(at, "const int mb = " + warp() + " + i * (THREADS / 32);  // the row tile: pixels mb * 16 .. mb * 16 + 15");
+        }
     }
 
     /**

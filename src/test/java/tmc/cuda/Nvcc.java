@@ -17,9 +17,9 @@ import java.util.regex.Pattern;
 final class Nvcc {
     /** What ptxas reports for one entry function. */
     record Usage(String entry, String arch, int registers, int stackFrame, int spillStores, int spillLoads,
-                 int staticShared, List<String> wgmmaNotes) {
+                 int staticShared, List<String> wgmmaNotes, List<String> sourceWarnings) {
         Usage(String entry, String arch, int registers, int stackFrame, int spillStores, int spillLoads, int staticShared) {
-            this(entry, arch, registers, stackFrame, spillStores, spillLoads, staticShared, List.of());
+            this(entry, arch, registers, stackFrame, spillStores, spillLoads, staticShared, List.of(), List.of());
         }
 
         /** Spill stores and loads and the stack frame, in bytes: zero for a kernel that fits its registers. */
@@ -75,6 +75,7 @@ final class Nvcc {
     private static final Pattern FRAME = Pattern.compile(
             "(\\d+) bytes stack frame, (\\d+) bytes spill stores, (\\d+) bytes spill loads");
     private static final Pattern REGS = Pattern.compile("Used (\\d+) registers");
+    private static final Pattern WARNING = Pattern.compile("\\bwarning #\\d+");
     private static final Pattern SMEM = Pattern.compile("(\\d+) bytes smem");
 
     /**
@@ -84,10 +85,12 @@ final class Nvcc {
     private static final Pattern WGMMA_NOTE = Pattern.compile("(?i)(?:wgmma|gmma|warpgroup).*function '([^']+)'");
 
     /**
-     * Parses the -Xptxas -v lines: an entry line, then its frame line, then its register line; and ptxas's notes on
-     * wgmma anywhere in the output.
+     * Parses the -Xptxas -v lines: an entry line, then its frame line, then its register line; ptxas's notes on
+     * wgmma anywhere in the output; and the front end's warnings ("warning #177-D: ..."), given to every entry.
      */
     static Map<String, Usage> parse(String report, String arch) {
+        // the front end's warnings on the source (an unused variable, ...), which concern the whole file
+        List<String> warnings = report.lines().filter(l -> WARNING.matcher(l).find()).map(String::strip).toList();
         Map<String, List<String>> notes = new LinkedHashMap<>();
         for (String line : report.split("\n")) {
             Matcher m = WGMMA_NOTE.matcher(line);
@@ -113,7 +116,7 @@ final class Nvcc {
                 Matcher s = SMEM.matcher(line);
                 int smem = s.find() ? Integer.parseInt(s.group(1)) : 0;
                 out.put(entry, new Usage(entry, arch, Integer.parseInt(r.group(1)), frame[0], frame[1], frame[2], smem,
-                        List.copyOf(notes.getOrDefault(entry, List.of()))));
+                        List.copyOf(notes.getOrDefault(entry, List.of())), warnings));
                 entry = null;
             }
         }

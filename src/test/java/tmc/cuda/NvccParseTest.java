@@ -54,4 +54,25 @@ class NvccParseTest {
         assertEquals(List.of(), u.get("C_fused").wgmmaNotes());
         assertEquals(114, u.get("A_wgmma").registers());
     }
+
+    @Test
+    void keepsTheFrontEndsWarningsForEveryEntry() {
+        // as nvcc 13 prints an unused variable (the emitted kernels once declared constants they never used)
+        String report = """
+                k.cu(158): warning #177-D: variable "WD_S_ROWS" was declared but never referenced
+                      constexpr int WD_S_ROWS = 49, WD_S_STRIDE = 96;
+                                    ^
+
+                Remark: The warnings can be suppressed with "-diag-suppress <warning-number>"
+
+                ptxas info    : Compiling entry function 'A_fused' for 'sm_90'
+                ptxas info    : Function properties for A_fused
+                    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+                ptxas info    : Used 80 registers, used 1 barriers
+                """;
+        Nvcc.Usage u = Nvcc.parse(report, "sm_90").get("A_fused");
+        assertEquals(List.of("k.cu(158): warning #177-D: variable \"WD_S_ROWS\" was declared but never referenced"),
+                u.sourceWarnings());
+        assertTrue(Nvcc.parse(report.substring(report.indexOf("ptxas")), "sm_90").get("A_fused").sourceWarnings().isEmpty());
+    }
 }
