@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtBest {
     public static final String SOURCE = "ConvNeXt_best.cu";
 
-    public static final String SOURCE_SHA256 = "6328aea1b5b24cf9ce5c1d38fab257cf4ab271dbbf2bd1bf9bf8f0740426c118";
+    public static final String SOURCE_SHA256 = "d4ea146c26c57f7a1f64054af88979fa9eb5045f62b1886e96c4b1b31cea3eba";
 
     private final ProgramLauncher launcher;
 

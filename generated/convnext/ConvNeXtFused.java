@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class ConvNeXtFused {
     public static final String SOURCE = "ConvNeXt_fused.cu";
 
-    public static final String SOURCE_SHA256 = "08a6fe1c3bbe03c7f700b65bb95b000e08aa2882fd881c5489bed24f3c25fec4";
+    public static final String SOURCE_SHA256 = "9eb127b7d4232e387d3352c8afb34010f12b3b2242bd2b0770559fa3685f9bf6";
 
     private final ProgramLauncher launcher;
 

@@ -321,8 +321,6 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
     __syncthreads();
     // stream E in 12 chunks of 32
     // w1_s, w2_s double-buffered: chunk e0 is computed from one copy while chunk e0+32 is copied into the other (cp.async)
-    unsigned af_n_s[6][4];  // the chain's A fragments of n_s (this warp's 16 pixels, all 96 channels): read in the first
-    // trip, kept for the others, since the loop never writes n_s
     #pragma unroll 1
     for (int e0 = 0; e0 < 384; e0 += 32) {
         const int stage = (e0 / 32) & 1;  // the copy that holds chunk e0; chunk e0+32 goes to copy stage ^ 1
@@ -385,10 +383,9 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                 // tile read a real pixel and their results are dropped
                 const int pa = min(mb * 16 + (lane & 15), 63);
                 const __half* arow = n_s + ((pa / 8 + 0) * N_S_W + pa % 8 + 0) * N_S_STRIDE + (lane >> 4) * 8;
-                if (e0 == 0) {  // the first trip reads them; every later trip reuses them
-                    #pragma unroll
-                    for (int kk = 0; kk < 6; ++kk) tm_ldsm_x4(af_n_s[kk], arow + kk * 16);
-                }
+                unsigned af[6][4];  // A fragments of n, all 96 channels, for every slice
+                #pragma unroll
+                for (int kk = 0; kk < 6; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
                 #pragma unroll
                 for (int sl = 0; sl < 32; sl += 32) {
                     float d[4][4];  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
@@ -403,8 +400,8 @@ ConvNeXt_best(const __half* __restrict__ x, const __half* __restrict__ wd, const
                         for (int nj = 0; nj < 2; ++nj) {
                             unsigned b[4];
                             tm_ldsm_x4(b, brow + nj * 16 * 104 + kk * 16);
-                            tm_mma(d[2 * nj], arow, af_n_s[kk][0], af_n_s[kk][1], af_n_s[kk][2], af_n_s[kk][3], b[0], b[1]);
-                            tm_mma(d[2 * nj + 1], arow, af_n_s[kk][0], af_n_s[kk][1], af_n_s[kk][2], af_n_s[kk][3], b[2], b[3]);
+                            tm_mma(d[2 * nj], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[0], b[1]);
+                            tm_mma(d[2 * nj + 1], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[2], b[3]);
                         }
                     }
                     // epilogue of L3 pointwise 96->384 -> h on the fragments, packed (the packing rounds to f16): hf[k16 step][2 * half + row half]

@@ -15,7 +15,7 @@ import tmc.check.DType;
 public final class FusedMLPFused {
     public static final String SOURCE = "FusedMLP_fused.cu";
 
-    public static final String SOURCE_SHA256 = "156f763a385065e46494bd88efde78d3bb9aab9c2e1a7629ce0aa034db7c1f09";
+    public static final String SOURCE_SHA256 = "bfb15f15d76c2c11e910973c14d2870f0aa9209f05eccfb7d9684fe614a45a80";
 
     private final ProgramLauncher launcher;
 

@@ -201,8 +201,6 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
     tm_cp_async_commit();
     // stream E in 4 chunks of 64
     // w1_s, w2_s double-buffered: chunk e0 is computed from one copy while chunk e0+64 is copied into the other (cp.async)
-    unsigned af_x_s[4][4];  // the chain's A fragments of x_s (this warp's 16 pixels, all 64 channels): read in the first
-    // trip, kept for the others, since the loop never writes x_s
     #pragma unroll 1
     for (int e0 = 0; e0 < 256; e0 += 64) {
         const int stage = (e0 / 64) & 1;  // the copy that holds chunk e0; chunk e0+64 goes to copy stage ^ 1
@@ -251,10 +249,9 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                 // tile read a real pixel and their results are dropped
                 const int pa = min(mb * 16 + (lane & 15), 127);
                 const __half* arow = x_s + ((pa / 16 + 0) * X_S_W + pa % 16 + 0) * X_S_STRIDE + (lane >> 4) * 8;
-                if (e0 == 0) {  // the first trip reads them; every later trip reuses them
-                    #pragma unroll
-                    for (int kk = 0; kk < 4; ++kk) tm_ldsm_x4(af_x_s[kk], arow + kk * 16);
-                }
+                unsigned af[4][4];  // A fragments of x, all 64 channels, for every slice
+                #pragma unroll
+                for (int kk = 0; kk < 4; ++kk) tm_ldsm_x4(af[kk], arow + kk * 16);
                 #pragma unroll
                 for (int sl = 0; sl < 64; sl += 32) {
                     float d[4][4];  // h[16 pixels, e0+sl .. e0+sl+32] before the epilogue: 4 m16n8 tiles
@@ -269,8 +266,8 @@ FusedMLP_fused(const __half* __restrict__ x, const __half* __restrict__ w1, cons
                         for (int nj = 0; nj < 2; ++nj) {
                             unsigned b[4];
                             tm_ldsm_x4(b, brow + nj * 16 * 72 + kk * 16);
-                            tm_mma(d[2 * nj], arow, af_x_s[kk][0], af_x_s[kk][1], af_x_s[kk][2], af_x_s[kk][3], b[0], b[1]);
-                            tm_mma(d[2 * nj + 1], arow, af_x_s[kk][0], af_x_s[kk][1], af_x_s[kk][2], af_x_s[kk][3], b[2], b[3]);
+                            tm_mma(d[2 * nj], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[0], b[1]);
+                            tm_mma(d[2 * nj + 1], arow, af[kk][0], af[kk][1], af[kk][2], af[kk][3], b[2], b[3]);
                         }
                     }
                     // epilogue of L1 pointwise 64->256 -> h on the fragments, packed (the packing rounds to f16): hf[k16 step][2 * half + row half]

@@ -475,14 +475,6 @@ final class KernelWriter {
         hoistRowMasks(l.body());
         w.comment("stream " + l.dim() + " in " + l.trips() + " chunks of " + l.chunk()
                 + (l.note() == null ? "" : "\n" + l.note()));
-        for (Instr i : l.body()) {
-            if (i instanceof Instr.Chain ch && ch.inputOnce() && ch.producer().layer().main() instanceof Op.Pointwise pw) {
-                Buffer src = ch.producer().sources().get(pw.in().name());
-                w.line("unsigned " + onceFragments(ch) + "[" + pw.in().channels() / 16 + "][4];  // the chain's A fragments of "
-                        + src.name() + " (this warp's 16 pixels, all " + pw.in().channels() + " channels): read in the first");
-                w.line("// trip, kept for the others, since the loop never writes " + src.name());
-            }
-        }
         w.line("#pragma unroll 1");
         w.open("for (int e0 = 0; e0 < " + l.extent() + "; e0 += " + l.chunk() + ")");
         loop = l;
@@ -516,12 +508,6 @@ final class KernelWriter {
         lateIssue = false;
         biasAhead.clear();
         w.close();
-    }
-
-    /** The name of the fragments a chain with {@link Instr.Chain#inputOnce} keeps through its loop. */
-    private static String onceFragments(Instr.Chain ch) {
-        Op.Pointwise pw = (Op.Pointwise) ch.producer().layer().main();
-        return "af_" + ch.producer().sources().get(pw.in().name()).name();
     }
 
     /**
@@ -2914,15 +2900,7 @@ final class KernelWriter {
                 String t = CudaEmitter.ctype(src.dtype());
                 w.line("const " + t + "* arow = " + rowAddress(src, "pa", k.tileW(), 0) + " + (lane >> 4) * 8;");
                 int kSteps = pw.in().channels() / 16;
-                if (ch.inputOnce()) {
-                    // declared before the loop (KernelWriter.loop); the loop never writes the input (ChainInputOnce)
-                    hoisted = true;
-                    afName = onceFragments(ch);
-                    w.line("if (e0 == 0) {  // the first trip reads them; every later trip reuses them");
-                    w.line("    #pragma unroll");
-                    w.line("    for (int kk = 0; kk < " + kSteps + "; ++kk) tm_ldsm_x4(" + afName + "[kk], arow + kk * 16);");
-                    w.line("}");
-                } else if (Instr.Chain.hoistsInput(pw.in().channels(), chunk)) {
+                if (Instr.Chain.hoistsInput(pw.in().channels(), chunk)) {
                     hoisted = true;
                     w.line("unsigned af[" + kSteps + "][4];  // A fragments of " + pw.in().name() + ", all " + pw.in().channels()
                             + " channels, for every slice");

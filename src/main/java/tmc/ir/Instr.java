@@ -73,33 +73,6 @@ public sealed interface Instr {
         return used;
     }
 
-    /** The buffers {@code instr} writes (shared or registers; every instruction inside a loop or side). */
-    static java.util.Set<Buffer> written(Instr instr) {
-        java.util.Set<Buffer> out = new java.util.LinkedHashSet<>();
-        switch (instr) {
-            case Load l -> out.add(l.dst());
-            case LoadWeight lw -> out.add(lw.dst());
-            case Compute c -> out.add(c.dst());
-            case Accumulate a -> out.add(a.acc());
-            case Chain ch -> {
-                out.add(ch.producer().dst());
-                out.add(ch.consumer().acc());
-            }
-            case Finish f -> out.add(f.dst());
-            case Store s -> {
-                if (s.staging() != null) out.add(s.staging());
-            }
-            case Loop l -> l.body().forEach(i -> out.addAll(written(i)));
-            case ImageLoop il -> il.body().forEach(i -> out.addAll(written(i)));
-            case Side sd -> sd.body().forEach(i -> out.addAll(written(i)));
-            case Barrier b -> { }
-            case SideBarrier b -> { }
-            case AsyncCommit a -> { }
-            case AsyncWait w -> { }
-        }
-        return out;
-    }
-
     /** Adds the buffers among {@code among} that layer reads: its activations through {@code sources}, its staged weights. */
     private static void read(Layer layer, java.util.Map<String, Buffer> sources, List<Buffer> among, java.util.Set<Buffer> used) {
         for (tmc.check.Activation a : layer.inputs()) {
@@ -267,25 +240,17 @@ public sealed interface Instr {
      * the A fragment of one k16 step. No shared buffer and no barrier between the two products. The accumulator is
      * tiled by whole rows ({@link MmaTiling#rows}), so that the same warp owns both ends of every pixel.
      */
-    record Chain(Compute producer, Accumulate consumer, int group, boolean inputOnce) implements Instr {
+    record Chain(Compute producer, Accumulate consumer, int group) implements Instr {
         /**
          * @param group k16 steps of the projection per slice of the producer: 2 (32 channels, {@link #sliceGroup}) or
          *              1 (16 channels: eight fewer accumulators live, for a kernel whose 'resident' count holds it to
          *              fewer registers than the planner estimated; tmc.plan.Planner#moreResident)
-         * @param inputOnce the pointwise producer's A fragments (see {@link #hoistsInput}) are read from shared memory
-         *              in the stream loop's first trip only and kept in registers for the others: the loop never
-         *              writes that input (tmc.plan.ChainInputOnce)
          */
         public Chain {
             int chunk = producer.out().count();
             if (group != 1 && (group != 2 || chunk % 32 != 0)) {
                 throw new IllegalArgumentException("chain slice group " + group + " for a chunk of " + chunk);
             }
-        }
-
-        /** A chain whose input fragments are read in every trip. */
-        public Chain(Compute producer, Accumulate consumer, int group) {
-            this(producer, consumer, group, false);
         }
 
         /** Producer channels per slice. */

@@ -116,7 +116,6 @@ public final class IrPrinter {
                     s.append(indent).append("chain (").append(ch.producer().dst().tensor()).append(" stays in registers, ")
                             .append(ch.sliceWidth())
                             .append(" channels at a time, each warp whole rows of 16 pixels")
-                            .append(ch.inputOnce() ? "; its input's A fragments read in the first trip and kept" : "")
                             .append(k.usesWgmma() ? (ch.producerOnWgmma()
                                     ? "; both products on wgmma, per warpgroup of 64 pixels" : "; the projection on wgmma, "
                                     + "per warpgroup of 64 pixels") : "").append(")\n");

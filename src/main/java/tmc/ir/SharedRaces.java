@@ -192,19 +192,12 @@ public final class SharedRaces {
                     case Instr.Chain ch -> ch.producer().dst();
                     default -> null;
                 };
-                Buffer once = i instanceof Instr.Chain ch && ch.inputOnce() && at.trip() > 0 ? chainInput(ch) : null;
                 for (Buffer b : Instr.touched(i, p.shared)) {
-                    if (b.equals(once)) continue;  // its fragments were read in the first trip and kept (ChainInputOnce)
                     add(k, p, at, b, copyOf(k, slices, b, at), b.equals(dst), false,
                             i.getClass().getSimpleName() + where);
                 }
             }
         }
-    }
-
-    /** The shared tile a chain's pointwise producer reads its A fragments from, or null. */
-    private static Buffer chainInput(Instr.Chain ch) {
-        return ch.producer().layer().main() instanceof tmc.check.Op.Pointwise pw ? ch.producer().sources().get(pw.in().name()) : null;
     }
 
     /**

@@ -121,8 +121,8 @@ public final class Lowering {
         Result r = buffered(block, planName, c, planSpan, target);
         if (!(r instanceof Result.Ok ok)) return r;
         return new Result.Ok(ok.kernels().stream()
-                .map(k -> ChainInputOnce.apply(ResidualStaging.apply(block,
-                        TripBarriers.apply(SharedLifetimes.compact(block, SliceRefill.apply(block, k, target), target)))))
+                .map(k -> ResidualStaging.apply(block,
+                        TripBarriers.apply(SharedLifetimes.compact(block, SliceRefill.apply(block, k, target), target))))
                 .toList());
     }
 
@@ -229,7 +229,7 @@ public final class Lowering {
             case Instr.Accumulate a -> new Instr.Accumulate(a.layer(), b.apply(a.acc()), b.apply(a.input()), a.reduce(),
                     a.math());
             case Instr.Chain ch -> new Instr.Chain((Instr.Compute) withBuffers(ch.producer(), map),
-                    (Instr.Accumulate) withBuffers(ch.consumer(), map), ch.group(), ch.inputOnce());
+                    (Instr.Accumulate) withBuffers(ch.consumer(), map), ch.group());
             case Instr.Finish f -> new Instr.Finish(f.layer(), b.apply(f.acc()), b.apply(f.dst()), m.apply(f.sources()));
             case Instr.Store st -> new Instr.Store(b.apply(st.src()), st.tensor(), b.apply(st.staging()));
             case Instr.Loop l -> new Instr.Loop(l.var(), l.dim(), l.extent(), l.chunk(),
