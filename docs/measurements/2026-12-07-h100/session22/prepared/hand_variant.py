@@ -18,3 +18,9 @@ def write_program(directory, cu_name, text, manifest):
     m = dict(manifest)
     m["sourceSha256"] = hashlib.sha256(text.encode()).hexdigest()
     json.dump(m, open(os.path.join(directory, os.path.splitext(cu_name)[0] + ".json"), "w"), indent=2)
+
+
+def sub(text, old, new):
+    """TEXT with its one occurrence of OLD replaced by NEW (an edit that no longer matches fails loudly)."""
+    assert text.count(old) == 1, old
+    return text.replace(old, new)

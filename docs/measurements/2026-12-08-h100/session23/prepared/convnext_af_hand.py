@@ -8,16 +8,12 @@ MLP phase is 44.8 % of the warp samples). The fragments are live in the expand a
 """
 import os, sys
 
-from hand_variant import read_program, write_program
+# the twenty-second session's helper for hand-edited program directories
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../2026-12-07-h100/session22/prepared"))
+from hand_variant import read_program, sub, write_program  # noqa: E402
 
 src, out = sys.argv[1], sys.argv[2]
 t, m = read_program(os.path.join(src, "ConvNeXt_fused.cu"), os.path.join(src, "ConvNeXt_fused.json"))
-
-
-def sub(text, old, new):
-    assert text.count(old) == 1, old
-    return text.replace(old, new)
-
 
 t = sub(t, """    #pragma unroll 1
     for (int e0 = 0; e0 < 384; e0 += 32) {""", """    // the A fragments of n for the whole loop (hand edit): n_s is not written in it
