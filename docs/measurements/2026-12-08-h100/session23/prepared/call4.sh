@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Twenty-third session, call 4 (about 4 minutes on the GPU): tmc.plan.ChainInputOnce (a register chain's input
+# Twenty-third session, call 4 (about 5 minutes on the GPU): tmc.plan.ChainInputOnce (a register chain's input
 # fragments read in the stream loop's first trip only) verified, sanitized and timed.
 #  1. variants.py, 9 interleaved rounds: ConvNeXt 128, 56, 96 `fused` as committed before (committed/), as emitted now
 #     (the fragments read under e0 == 0), and committed/ with them read before the loop (convnext_af_hand.py).
 #  2. tmc verify of every plan of convnext.tm and fusedmlp.tm; compute-sanitizer memcheck and racecheck: ConvNeXt
 #     `fused`, FusedMLP `fused` (logs in v/); then the random blocks whose kernels change, R10 and R7 (v2/).
-#  3. Unless SKIP_ROW is set, the table's ConvNeXt row:
+#  3. Nsight Compute's NCU_METRICS (lib.sh) of ConvNeXt `fused` as committed, as emitted now, and of its `wgmma` plan.
+#  4. Unless SKIP_ROW is set, the table's ConvNeXt row:
 #     benchmark.py --configs convnext_n128_h56_c96 (every PyTorch mode, the same process), the seventeenth session's
 #     tuning file.
 #   OUT=$OUT bash docs/measurements/2026-12-08-h100/session23/prepared/call4.sh DIST
@@ -31,6 +32,15 @@ pack_out "$out/v"; mkdir -p "$out/v2"
 for r in R10_convnext R7_mlp; do verify_log "$r" "$out/v2" "test-data/random/$r.tm" --reps 1; done
 echo "== verified and sanitized in $(( $(date +%s) - start )) s"
 pack_out "$out/v2"
+# Where the MLP's time goes, before and after, and in the wgmma plan (B read from shared memory once per warpgroup
+# instead of once per warp, but 0.68 against 0.49 ms in the f16 table): Nsight Compute's NCU_METRICS (lib.sh).
+copy_program "$k/cnx" wgmma "$k/v/cnx_wgmma"; mkdir -p "$out/ncu"
+for v in "committed:$here/committed/convnext_fused" "once:$k/v/cnx_once" "wgmma:$k/v/cnx_wgmma"; do
+  ncu_profile "${v#*:}/$(ls "${v#*:}" | grep json)" 128 56 56 > "$out/ncu/${v%%:*}.txt" 2>&1
+  echo "ncu ${v%%:*}: $(grep -c . "$out/ncu/${v%%:*}.txt") lines"
+done
+pack_out "$out/ncu"
+echo "== profiled in $(( $(date +%s) - start )) s"
 [ -n "${SKIP_ROW:-}" ] && exit 0
 TMC="$tmc" bash scripts/bench/emit_configs.sh "$k/e" f16 > /dev/null
 python3 scripts/bench/benchmark.py "$k/e" --dtype f16 --configs convnext_n128_h56_c96 --json "$out/t/table_f16_convnext.json" \
