@@ -54,15 +54,20 @@ final class CodeWriter {
         return out.length();
     }
 
-    /** Whether the code written since {@code mark} names {@code identifier} (as a whole word; comments do not count). */
+    /** Whether the code written since {@code mark} names {@code identifier} as a whole word (comments do not count). */
     boolean usedSince(int mark, String identifier) {
-        return names(out.substring(mark), identifier);
+        return names(withoutComments(out.substring(mark)), identifier);
     }
 
-    /** Whether {@code code}, less its line comments, names {@code identifier} as a whole word. */
+    /** {@code code} less its line comments. */
+    private static String withoutComments(String code) {
+        return code.replaceAll("//[^\n]*", "");
+    }
+
+    /** Whether {@code code} (comments already removed) names {@code identifier} as a whole word. */
     private static boolean names(String code, String identifier) {
         return java.util.regex.Pattern.compile("\\b" + java.util.regex.Pattern.quote(identifier) + "\\b")
-                .matcher(code.replaceAll("//[^\n]*", "")).find();
+                .matcher(code).find();
     }
 
     /**
@@ -81,7 +86,7 @@ final class CodeWriter {
      * one. Call it once the text after {@code to} is complete; marks taken after {@code from} no longer hold.
      */
     void dropUnusedConstants(int from, int to) {
-        String rest = out.substring(to);
+        String rest = withoutComments(out.substring(to));  // once: every constant is looked up in it
         java.util.regex.Pattern decl = java.util.regex.Pattern.compile("^(\\s*)constexpr int ([^;]*);(.*)$");
         StringBuilder kept = new StringBuilder();
         for (String line : out.substring(from, to).split("\n", -1)) {
@@ -95,8 +100,10 @@ final class CodeWriter {
                 String name = d.substring(0, d.indexOf('=')).trim();
                 if (names(rest, name)) used.add(d.trim());
             }
-            if (!used.isEmpty()) kept.append(m.group(1)).append("constexpr int ").append(String.join(", ", used)).append(';')
-                    .append(m.group(3)).append('\n');
+            if (!used.isEmpty()) {
+                kept.append(m.group(1)).append("constexpr int ").append(String.join(", ", used)).append(';')
+                        .append(m.group(3)).append('\n');
+            }
         }
         kept.setLength(kept.length() - 1);  // the split's last piece: the text at 'to' starts a line
         out.replace(from, to, kept.toString());

@@ -20,10 +20,11 @@ import tmc.ir.Kernel;
  * nothing touches from a barrier before the loop until the epilogue, the residual's tile (no halo) is copied into S by
  * cp.async in the trip before the last, with the last chunk's copies (whose wait and barrier in the last trip complete
  * it), and the epilogue reads it there; with a single trip, right before the loop. S must have the residual's layout
- * (its type, channels and padded rows, the tile's pixels): each accumulator pair's thread then reads the residual at the very elements it later writes its result
- * to, so the store needs no barrier in between. No shared bytes are added: S is live across the loop already, for the
- * store. Measured on the H100 (ConvNeXt 'fused'): issued before the loop, where the first trip waited for it, 1.014x
- * with two other changes (twenty-second session); in the trip before the last, 1.039x with them (twenty-third).
+ * (its type, channels and padded rows, the tile's pixels): each accumulator pair's thread then reads the residual at
+ * the very elements it later writes its result to, so the store needs no barrier in between. No shared bytes are
+ * added: S is live across the loop already, for the store. Measured on the H100 (ConvNeXt 'fused'): issued before the
+ * loop, where the first trip waited for it, 1.014x with two other changes (twenty-second session); in the trip before
+ * the last, 1.039x with them (twenty-third).
  */
 final class ResidualStaging {
     private ResidualStaging() {}
